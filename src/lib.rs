@@ -1,0 +1,2 @@
+//! techmarket — 成渝技术交易市场.
+pub mod domain;
