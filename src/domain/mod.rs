@@ -1,1 +1,10 @@
 //! Pure market rules: no I/O, no clock, no framework. Everything here is a plain function or type.
+
+/// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.
+pub mod codes;
+/// 统一社会信用代码 (GB 32100-2015): parsing and the check character.
+pub mod credit_code;
+/// Field-level validation errors carrying translation keys.
+pub mod error;
+/// Input normalisation shared by the parsers (full-width forms).
+pub mod normalize;
