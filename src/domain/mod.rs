@@ -6,5 +6,9 @@ pub mod codes;
 pub mod credit_code;
 /// Field-level validation errors carrying translation keys.
 pub mod error;
+/// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
+pub mod fees;
+/// Money in integer fen: parsing typed yuan amounts (万, 亿, full-width) and formatting.
+pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
