@@ -1,0 +1,67 @@
+//! Configuration read from the environment (see the README's table).
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/techmarket";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub cookie_secure: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+    pub pool_size: u32,
+    pub static_dir: String,
+    /// Run background jobs (auction closing, expiries, purges) in this process.
+    pub run_jobs: bool,
+}
+
+fn env_flag(name: &str) -> bool {
+    matches!(
+        std::env::var(name).ok().as_deref(),
+        Some("1") | Some("true") | Some("yes")
+    )
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string());
+        let addr = std::env::var("TECHMARKET_ADDR").unwrap_or_else(|_| DEFAULT_ADDR.to_string());
+        let addr = addr
+            .parse()
+            .with_context(|| format!("TECHMARKET_ADDR {addr:?} is not a socket address"))?;
+        let pool_size = match std::env::var("TECHMARKET_POOL_SIZE") {
+            Ok(v) => v.parse().context("TECHMARKET_POOL_SIZE must be a number")?,
+            Err(_) => 16,
+        };
+        let static_dir = std::env::var("TECHMARKET_STATIC_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string());
+        Ok(Self {
+            database_url,
+            addr,
+            cookie_secure: env_flag("TECHMARKET_COOKIE_SECURE"),
+            trust_proxy: env_flag("TECHMARKET_TRUST_PROXY"),
+            pool_size,
+            static_dir,
+            run_jobs: std::env::var("TECHMARKET_JOBS").map(|v| v != "0").unwrap_or(true),
+        })
+    }
+
+    /// A configuration for tests: nothing read from the environment but the static folder.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_string(),
+            addr: ([127, 0, 0, 1], 0).into(),
+            cookie_secure: false,
+            trust_proxy: true,
+            pool_size: 8,
+            static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
+            run_jobs: false,
+        }
+    }
+}

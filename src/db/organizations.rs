@@ -1,0 +1,114 @@
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub province: String,
+    pub exchange: String,
+    pub credit_code: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub restricted_reason: Option<String>,
+    pub restricted_until: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "o.id, o.name, o.kind, o.province, o.exchange, o.credit_code, o.verified_at, o.created_at, \
+    r.reason as restricted_reason, r.until as restricted_until";
+const FROM: &str = "organizations o left join lateral (select reason, until from org_restrictions r \
+    where r.organization_id = o.id and r.lifted_at is null and (r.until is null or r.until > now()) \
+    order by r.created_at desc limit 1) r on true";
+
+pub struct NewOrg<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub province: &'a str,
+    pub exchange: &'a str,
+    pub credit_code: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut PgConnection, o: &NewOrg<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into organizations (id, name, kind, province, exchange, credit_code) values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(o.id)
+    .bind(o.name)
+    .bind(o.kind)
+    .bind(o.province)
+    .bind(o.exchange)
+    .bind(o.credit_code)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+    sqlx::query_as(&format!("select {COLUMNS} from {FROM} where o.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Locks the organisation row (for verification and restrictions).
+pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+    sqlx::query("select 1 from organizations where id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    get(conn, id).await
+}
+
+pub async fn set_verified(conn: &mut PgConnection, id: Uuid, by: Uuid) -> sqlx::Result<()> {
+    sqlx::query("update organizations set verified_at = now(), verified_by = $2 where id = $1 and verified_at is null")
+        .bind(id)
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Organisations of an exchange, unverified first, newest first.
+pub async fn list_for_exchange(
+    conn: &mut PgConnection,
+    exchange: &str,
+    only_unverified: bool,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<OrgRow>, i64)> {
+    let rows = sqlx::query_as(&format!(
+        "select {COLUMNS} from {FROM} where o.exchange = $1 and ($2 = false or o.verified_at is null) \
+         order by (o.verified_at is null) desc, o.created_at desc limit $3 offset $4"
+    ))
+    .bind(exchange)
+    .bind(only_unverified)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = sqlx::query_scalar(
+        "select count(*) from organizations where exchange = $1 and ($2 = false or verified_at is null)",
+    )
+    .bind(exchange)
+    .bind(only_unverified)
+    .fetch_one(conn)
+    .await?;
+    Ok((rows, total))
+}
+
+/// All organisations (for restrictions, which any exchange may set), searchable by name or code.
+pub async fn search_all(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::Result<Vec<OrgRow>> {
+    let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from {FROM} where ($1 = '' or o.name ilike $2 or o.credit_code ilike $2) \
+         order by o.created_at desc limit $3"
+    ))
+    .bind(q)
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

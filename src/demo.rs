@@ -1,0 +1,129 @@
+//! Demo data (DOMAIN.md "Demo data"): fictional organisations marked 示例 in both provinces, with
+//! members and one administrator per exchange. Loaded once: a second run changes nothing.
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::password;
+use crate::db;
+
+pub const DEMO_PASSWORD: &str = "demo-password-2026";
+
+pub struct DemoOrg {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub province: &'static str,
+    pub exchange: &'static str,
+    pub credit_code: &'static str,
+    pub email: &'static str,
+    pub person: &'static str,
+}
+
+pub const ORGS: &[DemoOrg] = &[
+    DemoOrg { key: "chip", name: "示例西南微电子研究院", kind: "institute", province: "sichuan", exchange: "cdipex", credit_code: "12510000MB0A00001G", email: "chip@demo.techmarket.cn", person: "李研究员" },
+    DemoOrg { key: "turbine", name: "示例成都燃机科技大学", kind: "university", province: "sichuan", exchange: "suaee", credit_code: "12510000MB0A00002K", email: "turbine@demo.techmarket.cn", person: "王教授" },
+    DemoOrg { key: "rail", name: "示例蜀道轨道交通研究所", kind: "institute", province: "sichuan", exchange: "nttc_sw", credit_code: "12510000MB0A00003N", email: "rail@demo.techmarket.cn", person: "张工" },
+    DemoOrg { key: "agri", name: "示例天府农业科学院", kind: "institute", province: "sichuan", exchange: "suaee", credit_code: "12510000MB0A00004R", email: "agri@demo.techmarket.cn", person: "陈研究员" },
+    DemoOrg { key: "auto", name: "示例川西智能汽车研究院", kind: "institute", province: "sichuan", exchange: "cdipex", credit_code: "12510100MB0A00009E", email: "auto@demo.techmarket.cn", person: "刘博士" },
+    DemoOrg { key: "equip", name: "示例渝州装备制造大学", kind: "university", province: "chongqing", exchange: "cquaee", credit_code: "12500000MB0A00005Q", email: "equip@demo.techmarket.cn", person: "赵教授" },
+    DemoOrg { key: "materials", name: "示例山城新材料研究所", kind: "institute", province: "chongqing", exchange: "cquaee", credit_code: "12500000MB0A00006U", email: "materials@demo.techmarket.cn", person: "孙研究员" },
+    DemoOrg { key: "shale", name: "示例巴渝页岩气技术有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00007A", email: "shale@demo.techmarket.cn", person: "周经理" },
+    DemoOrg { key: "carmaker", name: "示例重庆长江汽车股份有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00010M", email: "buyer-auto@demo.techmarket.cn", person: "吴总工" },
+    DemoOrg { key: "electronics", name: "示例成都锦城电子有限公司", kind: "enterprise", province: "sichuan", exchange: "suaee", credit_code: "91510100MA0B000112", email: "buyer-chip@demo.techmarket.cn", person: "郑经理" },
+    DemoOrg { key: "energy", name: "示例重庆两江能源装备有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00012U", email: "buyer-energy@demo.techmarket.cn", person: "冯总" },
+];
+
+pub const ADMINS: &[(&str, &str)] = &[
+    ("suaee", "admin-suaee@demo.techmarket.cn"),
+    ("cdipex", "admin-cdipex@demo.techmarket.cn"),
+    ("nttc_sw", "admin-nttc@demo.techmarket.cn"),
+    ("cquaee", "admin-cquaee@demo.techmarket.cn"),
+];
+
+/// Loads the demo data unless it is there, then prints the logins.
+pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    // One loader at a time across processes.
+    sqlx::query("select pg_advisory_xact_lock(7261126)")
+        .execute(&mut *tx)
+        .await?;
+    let loaded: bool = sqlx::query_scalar("select exists(select 1 from users where lower(email) = $1)")
+        .bind(ADMINS[0].1)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !loaded {
+        let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
+        for (ex, email) in ADMINS {
+            let name = crate::domain::codes::Exchange::parse(ex)
+                .map(|e| format!("{} 管理员", e.name_zh()))
+                .unwrap_or_default();
+            db::users::insert(
+                &mut tx,
+                &db::users::NewUser {
+                    id: Uuid::now_v7(),
+                    email,
+                    password_hash: &hash,
+                    display_name: &name,
+                    role: "admin",
+                    organization_id: None,
+                    admin_exchange: Some(ex),
+                },
+            )
+            .await
+            .context("demo admin")?;
+        }
+        for o in ORGS {
+            let org_id = Uuid::now_v7();
+            db::organizations::insert(
+                &mut tx,
+                &db::organizations::NewOrg {
+                    id: org_id,
+                    name: o.name,
+                    kind: o.kind,
+                    province: o.province,
+                    exchange: o.exchange,
+                    credit_code: Some(o.credit_code),
+                },
+            )
+            .await
+            .context("demo organisation")?;
+            sqlx::query("update organizations set verified_at = now() where id = $1")
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?;
+            db::users::insert(
+                &mut tx,
+                &db::users::NewUser {
+                    id: Uuid::now_v7(),
+                    email: o.email,
+                    password_hash: &hash,
+                    display_name: o.person,
+                    role: "member",
+                    organization_id: Some(org_id),
+                    admin_exchange: None,
+                },
+            )
+            .await
+            .context("demo member")?;
+        }
+    }
+    tx.commit().await?;
+    print_logins();
+    Ok(())
+}
+
+pub fn print_logins() {
+    println!("演示账户 / demo logins (password 密码: {DEMO_PASSWORD})");
+    for (ex, email) in ADMINS {
+        println!("  admin  {ex:<8} {email}");
+    }
+    for o in ORGS {
+        println!("  member {:<8} {:<32} {}", o.exchange, o.email, o.name);
+    }
+}
+
+/// N listed listings and M open demands for benchmarks.
+pub async fn bulk(_pool: &PgPool, listings: u32, demands: u32) -> anyhow::Result<()> {
+    anyhow::bail!("seed bulk ({listings} listings, {demands} demands) needs the listings feature")
+}

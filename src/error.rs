@@ -1,0 +1,133 @@
+//! The one error type of the service layer, and the error policy.
+//!
+//! Policy: every failure a request can cause is a *client* error with a stable snake_case `code`
+//! (API.md "Errors") whose human text comes from the translation files (`error.<code>`), in the
+//! caller's language. `Internal` carries its cause chain for the log and is never shown: users see
+//! a generic message. Errors are logged once, by the HTTP middleware that renders them.
+use axum::http::StatusCode;
+
+use crate::domain::error::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: malformed body or query.
+    #[error("bad request: {code}")]
+    BadRequest {
+        code: &'static str,
+        fields: Option<FieldErrors>,
+    },
+    /// 401: missing or invalid credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 403: not allowed (role, ownership, unverified or restricted organisation).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// 404: not found, also for things the caller may not see.
+    #[error("not found")]
+    NotFound,
+    /// 409: conflict with the current state.
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        args: Vec<(&'static str, String)>,
+        extra: Option<serde_json::Value>,
+    },
+    /// 413
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 422 with the fields that are wrong.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// 429
+    #[error("too many requests")]
+    TooManyRequests,
+    /// 500: logged with its cause chain, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn conflict(code: &'static str) -> Self {
+        Error::Conflict {
+            code,
+            args: Vec::new(),
+            extra: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str) -> Self {
+        Error::BadRequest { code, fields: None }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest { code, .. } => code,
+            Error::Unauthorized(code) => code,
+            Error::Forbidden(code) => code,
+            Error::NotFound => "not_found",
+            Error::Conflict { code, .. } => code,
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::Validation(_) => "validation_failed",
+            Error::TooManyRequests => "too_many_requests",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<FieldErrors> for Error {
+    fn from(e: FieldErrors) -> Self {
+        Error::Validation(e)
+    }
+}
+
+/// Turns a unique violation of `constraint` into a 409 with `code`; other errors stay internal.
+pub trait OnConstraint<T> {
+    fn on_constraint(self, constraint: &str, code: &'static str) -> Result<T>;
+}
+
+impl<T> OnConstraint<T> for std::result::Result<T, sqlx::Error> {
+    fn on_constraint(self, constraint: &str, code: &'static str) -> Result<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => {
+                Error::conflict(code)
+            }
+            _ => Error::from(e),
+        })
+    }
+}
+
+impl<T> OnConstraint<T> for Result<T> {
+    fn on_constraint(self, constraint: &str, code: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            Error::Internal(inner) => match inner.downcast_ref::<sqlx::Error>() {
+                Some(sqlx::Error::Database(db)) if db.constraint() == Some(constraint) => {
+                    Error::conflict(code)
+                }
+                _ => Error::Internal(inner),
+            },
+            other => other,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::Result;
+use crate::http::api::ErrorBody;
+use crate::http::extract::{parse_id, ApiQuery, ApiUser};
+use crate::http::state::AppState;
+use crate::service::accounts::OrgView;
+use crate::service::admin::{self, AuditItem};
+use crate::service::{Page, PageQuery};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(verify_organization))
+        .routes(routes!(list_organizations))
+        .routes(routes!(audit))
+}
+
+/// Verifies an organisation filed with the admin's exchange (403 for another exchange's).
+#[utoipa::path(post, path = "/api/v1/admin/organizations/{id}/verify", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrgView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn verify_organization(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrgView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(admin::verify_organization(&state.pool, &user, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrgListQuery {
+    /// Only those waiting for verification.
+    pub unverified: Option<bool>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The organisations of the admin's exchange, waiting ones first.
+#[utoipa::path(get, path = "/api/v1/admin/organizations", tag = "admin", security(("bearer" = [])),
+    params(OrgListQuery),
+    responses((status = 200, body = Page<OrgView>), (status = 403, body = ErrorBody)))]
+async fn list_organizations(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<OrgListQuery>,
+) -> Result<Json<Page<OrgView>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(
+        admin::organizations(&state.pool, &user, q.unverified.unwrap_or(false), page).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// e.g. `fee_schedule`, `listing`, `organization`, `trade`
+    pub target_type: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = Page<AuditItem>), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Page<AuditItem>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(
+        admin::audit_log(&state.pool, &user, q.target_type.as_deref(), page).await?,
+    ))
+}

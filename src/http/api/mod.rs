@@ -1,0 +1,72 @@
+//! The JSON API of API.md under `/api/v1`, every route documented for OpenAPI by utoipa.
+/// Registration, login, logout, me.
+pub mod accounts;
+/// Exchange administration: organisations, audit.
+pub mod admin;
+/// Liveness, readiness and the OpenAPI document.
+pub mod health;
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::http::state::AppState;
+
+/// The error body of API.md.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// snake_case code, e.g. `bid_too_low`
+    pub code: String,
+    pub message: String,
+    /// Validation errors by JSON path, e.g. `seller.bands[1].up_to_fen`.
+    pub fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "techmarket API", version = "1", description = "成渝技术交易市场 — the public JSON API (API.md)."),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody, ErrorDetail))
+)]
+struct ApiDoc;
+
+/// Every API route; the OpenAPI document is generated from the same list.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(accounts::routes())
+        .merge(admin::routes())
+        .fallback(api_not_found)
+}
+
+async fn api_not_found() -> crate::error::Error {
+    crate::error::Error::NotFound
+}
+
+/// The OpenAPI document (built once).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().split_for_parts().1
+}
+
+pub(crate) fn created<T: Serialize>(v: T) -> (StatusCode, axum::Json<T>) {
+    (StatusCode::CREATED, axum::Json(v))
+}

@@ -1,0 +1,317 @@
+//! Per-request context: the language, and for pages the signed-in user and CSRF token.
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::auth::{token, CurrentUser};
+use crate::domain::codes;
+use crate::http::state::AppState;
+use crate::i18n::{self, Lang};
+use crate::service::accounts::{self, SessionKind};
+
+pub const SESSION_COOKIE: &str = "tm_session";
+pub const CSRF_COOKIE: &str = "tm_csrf";
+pub const LANG_COOKIE: &str = "tm_lang";
+
+/// Known about the request before the handler runs.
+#[derive(Clone, Debug)]
+pub struct RequestCtx {
+    pub lang: Lang,
+    pub is_api: bool,
+    /// Path and query as requested, for links back (language switch, login `next`).
+    pub path: String,
+    pub query: Option<String>,
+    pub user: Option<CurrentUser>,
+    /// The token every form must carry (the session's when signed in, else the browser's cookie).
+    pub csrf: String,
+    pub unread: i64,
+    pub session_secret: Option<String>,
+}
+
+fn query_lang(query: Option<&str>) -> Option<Lang> {
+    let q = query?;
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+}
+
+/// Sets the context, then renders errors (error.rs) and writes the cookies it decided on.
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let is_api = path.starts_with("/api/");
+    let is_page = !is_api
+        && !path.starts_with("/static/")
+        && path != "/healthz"
+        && path != "/readyz";
+    let jar = CookieJar::from_headers(req.headers());
+    let asked = query_lang(query.as_deref());
+    let lang = asked
+        .or_else(|| {
+            (!is_api)
+                .then(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+                .flatten()
+        })
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default();
+
+    let mut set_cookies: Vec<Cookie<'static>> = Vec::new();
+    let secure = state.config.cookie_secure;
+    let mut ctx = RequestCtx {
+        lang,
+        is_api,
+        path,
+        query,
+        user: None,
+        csrf: String::new(),
+        unread: 0,
+        session_secret: None,
+    };
+    if is_page {
+        if let Some(l) = asked {
+            set_cookies.push(
+                Cookie::build((LANG_COOKIE, l.code()))
+                    .path("/")
+                    .http_only(true)
+                    .same_site(SameSite::Lax)
+                    .secure(secure)
+                    .max_age(time_days(365))
+                    .build(),
+            );
+        }
+        if let Some(secret) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
+            match accounts::resolve(&state.pool, &secret, SessionKind::Web).await {
+                Ok(Some(s)) => {
+                    ctx.user = Some(CurrentUser::from(&s.user));
+                    ctx.csrf = s.csrf_token.unwrap_or_default();
+                    ctx.unread = s.unread;
+                    ctx.session_secret = Some(secret);
+                }
+                Ok(None) => set_cookies.push(expired(SESSION_COOKIE)),
+                Err(e) => tracing::warn!(error = %e, "session lookup failed"),
+            }
+        }
+        if ctx.user.is_none() {
+            ctx.csrf = match jar.get(CSRF_COOKIE).map(|c| c.value().to_string()) {
+                Some(c) if c.len() >= 32 && c.len() <= 100 => c,
+                _ => {
+                    let c = token::generate("c_");
+                    set_cookies.push(
+                        Cookie::build((CSRF_COOKIE, c.clone()))
+                            .path("/")
+                            .http_only(true)
+                            .same_site(SameSite::Strict)
+                            .secure(secure)
+                            .build(),
+                    );
+                    c
+                }
+            };
+        }
+    }
+    req.extensions_mut().insert(ctx.clone());
+    let resp = next.run(req).await;
+    let mut resp = crate::http::error::render(&ctx, resp);
+    for c in set_cookies {
+        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+fn time_days(days: i64) -> cookie::time::Duration {
+    cookie::time::Duration::days(days)
+}
+
+pub fn expired(name: &'static str) -> Cookie<'static> {
+    Cookie::build((name, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+}
+
+/// Everything a template needs to know about the request, with formatting helpers.
+#[derive(Clone, Debug)]
+pub struct PageCtx {
+    pub lang: Lang,
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    pub unread: i64,
+    pub path: String,
+    pub query: Option<String>,
+}
+
+const SHANGHAI: i32 = 8 * 3600;
+
+impl PageCtx {
+    pub fn from_request(r: &RequestCtx) -> Self {
+        Self {
+            lang: r.lang,
+            user: r.user.clone(),
+            csrf: r.csrf.clone(),
+            unread: r.unread,
+            path: r.path.clone(),
+            query: r.query.clone(),
+        }
+    }
+
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        i18n::t(self.lang, key)
+    }
+
+    /// `t` with one placeholder.
+    pub fn t1(&self, key: &str, name: &str, value: &dyn std::fmt::Display) -> String {
+        i18n::tf(self.lang, key, &[(name, value.to_string())])
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn is_zh(&self) -> bool {
+        self.lang.is_zh()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin())
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.user.is_some()
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("")
+    }
+
+    /// The same page in the other language.
+    pub fn other_lang_url(&self) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .query
+            .as_deref()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .filter(|(k, _)| k != "lang")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        pairs.push(("lang".into(), self.lang.other().code().into()));
+        let qs = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        format!("{}?{}", self.path, qs)
+    }
+
+    pub fn other_lang_label(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "English",
+            Lang::En => "中文",
+        }
+    }
+
+    /// `¥1,234.56`
+    pub fn money(&self, fen: &i64) -> String {
+        crate::domain::money::format_yuan(*fen)
+    }
+
+    /// Large amounts the Chinese way (`350万元`) in Chinese, `¥3,500,000.00` in English.
+    pub fn wan(&self, fen: &i64) -> String {
+        match self.lang {
+            Lang::Zh => crate::domain::money::format_wan(*fen),
+            Lang::En => crate::domain::money::format_yuan(*fen),
+        }
+    }
+
+    pub fn percent(&self, ppm: &i64) -> String {
+        crate::domain::money::format_ppm_percent(*ppm)
+    }
+
+    /// A moment in Asia/Shanghai (UTC+8 all year; China has no daylight saving).
+    pub fn time(&self, at: &DateTime<Utc>) -> String {
+        let off = FixedOffset::east_opt(SHANGHAI).unwrap_or_else(|| Utc.fix());
+        at.with_timezone(&off).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    pub fn time_opt(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref().map(|a| self.time(a)).unwrap_or_else(|| "—".into())
+    }
+
+    /// For `<input type="datetime-local">` in Asia/Shanghai.
+    pub fn time_input(&self, at: &DateTime<Utc>) -> String {
+        let off = FixedOffset::east_opt(SHANGHAI).unwrap_or_else(|| Utc.fix());
+        at.with_timezone(&off).format("%Y-%m-%dT%H:%M").to_string()
+    }
+
+    pub fn exchange_name(&self, code: &str) -> &'static str {
+        codes::Exchange::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn province_name(&self, code: &str) -> &'static str {
+        codes::Province::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn kind_name(&self, code: &str) -> &'static str {
+        codes::OrgKind::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn field_name(&self, code: &str) -> &'static str {
+        codes::Field::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn ip_type_name(&self, code: &str) -> &'static str {
+        codes::IpType::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn mode_name(&self, code: &str) -> &'static str {
+        codes::TransactionMode::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn pricing_name(&self, code: &str) -> &'static str {
+        codes::PricingMode::parse(code)
+            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .unwrap_or("—")
+    }
+
+    pub fn exchanges(&self) -> &'static [codes::Exchange] {
+        codes::Exchange::ALL
+    }
+    pub fn provinces(&self) -> &'static [codes::Province] {
+        codes::Province::ALL
+    }
+    pub fn org_kinds(&self) -> &'static [codes::OrgKind] {
+        codes::OrgKind::ALL
+    }
+    pub fn fields(&self) -> &'static [codes::Field] {
+        codes::Field::ALL
+    }
+    pub fn ip_types(&self) -> &'static [codes::IpType] {
+        codes::IpType::ALL
+    }
+    pub fn modes(&self) -> &'static [codes::TransactionMode] {
+        codes::TransactionMode::ALL
+    }
+}
+
+use chrono::Offset;

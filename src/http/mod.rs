@@ -1,0 +1,81 @@
+//! Transport: the router, middleware, extractors, the JSON API and the HTML pages.
+/// JSON API handlers, one file per resource, documented for OpenAPI.
+pub mod api;
+/// Per-request context (language, user, CSRF) and its middleware.
+pub mod context;
+/// Error rendering (JSON or HTML).
+pub mod error;
+/// Live events (LISTEN/NOTIFY fan-out).
+pub mod events;
+/// Extractors for JSON, queries, tokens, forms.
+pub mod extract;
+/// Shared state.
+pub mod state;
+/// HTML pages.
+pub mod web;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware;
+use axum::Router;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The whole application; `main` and the tests both build it here.
+pub fn app(state: AppState) -> Router {
+    let (api_router, _openapi) = api::router().split_for_parts();
+    let static_files = ServeDir::new(&state.config.static_dir);
+    Router::new()
+        .merge(api_router)
+        .merge(web::router())
+        .nest_service("/static", static_files)
+        .fallback(|| async { crate::error::Error::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), context::layer))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %req.method(), route, uri = %req.uri().path())
+            }),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}

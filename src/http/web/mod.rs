@@ -1,0 +1,83 @@
+//! HTML pages (askama), server-rendered and working without JavaScript.
+/// Home, register, log in and out, my account, inbox.
+pub mod accounts;
+/// Administration pages.
+pub mod admin;
+
+use askama::Template;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::error::Error;
+use crate::http::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(accounts::home))
+        .route("/register", get(accounts::register_page).post(accounts::register_submit))
+        .route("/login", get(accounts::login_page).post(accounts::login_submit))
+        .route("/logout", post(accounts::logout))
+        .route("/account", get(accounts::account))
+        .route("/inbox", get(accounts::inbox).post(accounts::inbox_read))
+        .route("/admin", get(admin::index))
+        .route("/admin/organizations/{id}/verify", post(admin::verify))
+        .route("/admin/audit", get(admin::audit))
+}
+
+/// Renders a page; a template failure is an internal error (logged, never shown).
+pub fn render<T: Template>(t: &T) -> Result<Response, Error> {
+    let html = t
+        .render()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("template failed: {e}")))?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(html),
+    )
+        .into_response())
+}
+
+/// A local path to return to after login (never another site).
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+        && next.len() <= 2000;
+    ok.then(|| next.to_string())
+}
+
+/// Field errors of a form, translated, by field name.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors(pub Vec<(String, String)>);
+
+impl FormErrors {
+    pub fn from_error(lang: crate::i18n::Lang, e: &Error) -> Self {
+        match e {
+            Error::Validation(f) | Error::BadRequest { fields: Some(f), .. } => FormErrors(
+                f.0.iter()
+                    .map(|fe| (fe.path.clone(), crate::i18n::tf(lang, fe.key, &fe.args)))
+                    .collect(),
+            ),
+            _ => FormErrors::default(),
+        }
+    }
+
+    /// The message for one field, or "".
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,419 @@
+//! Registration, login and logout for the API (bearer tokens) and the pages (session cookies).
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::{password, token, CurrentUser};
+use crate::db;
+use crate::domain::codes::{Exchange, OrgKind, Province, Role};
+use crate::domain::credit_code::CreditCode;
+use crate::domain::error::{ErrorKey, FieldErrors};
+use crate::error::{Error, OnConstraint, Result};
+
+pub const API_TOKEN_DAYS: i64 = 30;
+pub const WEB_SESSION_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    pub organization: OrgInput,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct OrgInput {
+    pub name: String,
+    /// university | institute | enterprise | individual
+    pub kind: String,
+    /// sichuan | chongqing | other
+    pub province: String,
+    /// suaee | cdipex | nttc_sw | cquaee
+    pub exchange: String,
+    /// 统一社会信用代码; required unless kind is `individual`.
+    pub credit_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    #[schema(value_type = String, example = "member")]
+    pub role: Role,
+    #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub province: String,
+    pub exchange: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+    pub verified: bool,
+    /// Set while a credit restriction (信用惩戒) holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<RestrictionView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RestrictionView {
+    pub reason: String,
+    pub until: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub user: UserView,
+    pub organization: OrgView,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: UserView,
+    pub organization: Option<OrgView>,
+}
+
+impl From<&db::users::UserRow> for UserView {
+    fn from(u: &db::users::UserRow) -> Self {
+        UserView {
+            id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: Role::parse(&u.role).unwrap_or(Role::Member),
+            exchange: u.admin_exchange.as_deref().and_then(Exchange::parse),
+        }
+    }
+}
+
+impl From<&db::organizations::OrgRow> for OrgView {
+    fn from(o: &db::organizations::OrgRow) -> Self {
+        OrgView {
+            id: o.id,
+            name: o.name.clone(),
+            kind: o.kind.clone(),
+            province: o.province.clone(),
+            exchange: o.exchange.clone(),
+            credit_code: o.credit_code.clone(),
+            verified: o.verified_at.is_some(),
+            restriction: o.restricted_reason.as_ref().map(|r| RestrictionView {
+                reason: r.clone(),
+                until: o.restricted_until,
+            }),
+        }
+    }
+}
+
+impl From<&db::users::UserRow> for CurrentUser {
+    fn from(u: &db::users::UserRow) -> Self {
+        CurrentUser {
+            id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: Role::parse(&u.role).unwrap_or(Role::Member),
+            organization_id: u.organization_id,
+            admin_exchange: u.admin_exchange.as_deref().and_then(Exchange::parse),
+        }
+    }
+}
+
+/// A plausible e-mail address: one `@`, something on each side, a dot in the domain, no spaces.
+pub fn valid_email(email: &str) -> bool {
+    let email = email.trim();
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && local.len() <= 64
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+        }
+        None => false,
+    }
+}
+
+pub fn check_password(password: &str, path: &str, errs: &mut FieldErrors) {
+    let n = password.chars().count();
+    if n < 12 {
+        errs.push(path, "err.password.short", vec![("min", "12".into())]);
+    } else if n > 128 {
+        errs.push(path, "err.password.long", vec![("max", "128".into())]);
+    }
+}
+
+fn check_text(value: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
+    let n = value.trim().chars().count();
+    if n < min {
+        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
+    } else if n > max {
+        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
+    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        errs.push(path, "err.text.control_chars", vec![]);
+    }
+}
+
+struct ValidRegistration {
+    email: String,
+    display_name: String,
+    org_name: String,
+    kind: OrgKind,
+    province: Province,
+    exchange: Exchange,
+    credit_code: Option<CreditCode>,
+}
+
+fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, FieldErrors> {
+    let mut errs = FieldErrors::default();
+    if !valid_email(&input.email) {
+        errs.push("email", "err.email.invalid", vec![]);
+    }
+    check_password(&input.password, "password", &mut errs);
+    check_text(&input.display_name, "display_name", 1, 100, &mut errs);
+    let o = &input.organization;
+    check_text(&o.name, "organization.name", 2, 200, &mut errs);
+    let kind = OrgKind::parse(&o.kind);
+    if kind.is_none() {
+        errs.push("organization.kind", "err.code.unknown", vec![("value", o.kind.clone())]);
+    }
+    let province = Province::parse(&o.province);
+    if province.is_none() {
+        errs.push("organization.province", "err.code.unknown", vec![("value", o.province.clone())]);
+    }
+    let exchange = Exchange::parse(&o.exchange);
+    if exchange.is_none() {
+        errs.push("organization.exchange", "err.code.unknown", vec![("value", o.exchange.clone())]);
+    }
+    let code_text = o.credit_code.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let credit_code = match (kind, code_text) {
+        (_, Some(text)) => match CreditCode::parse(text) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errs.push("organization.credit_code", e.key(), e.args());
+                None
+            }
+        },
+        (Some(OrgKind::Individual), None) => None,
+        (_, None) => {
+            errs.push("organization.credit_code", "err.credit_code.required", vec![]);
+            None
+        }
+    };
+    errs.into_result()?;
+    match (kind, province, exchange) {
+        (Some(kind), Some(province), Some(exchange)) => Ok(ValidRegistration {
+            email: input.email.trim().to_string(),
+            display_name: input.display_name.trim().to_string(),
+            org_name: o.name.trim().to_string(),
+            kind,
+            province,
+            exchange,
+            credit_code,
+        }),
+        _ => Err(FieldErrors::default()),
+    }
+}
+
+/// Creates the member and the organisation (unverified).
+#[tracing::instrument(skip_all)]
+pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<Registered> {
+    let v = validate(&input)?;
+    let hash = password::hash(input.password.clone()).await?;
+    let org_id = Uuid::now_v7();
+    let user_id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    db::organizations::insert(
+        &mut tx,
+        &db::organizations::NewOrg {
+            id: org_id,
+            name: &v.org_name,
+            kind: v.kind.code(),
+            province: v.province.code(),
+            exchange: v.exchange.code(),
+            credit_code: v.credit_code.as_ref().map(|c| c.as_str()),
+        },
+    )
+    .await
+    .on_constraint("organizations_credit_code_key", "duplicate_credit_code")?;
+    db::users::insert(
+        &mut tx,
+        &db::users::NewUser {
+            id: user_id,
+            email: &v.email,
+            password_hash: &hash,
+            display_name: &v.display_name,
+            role: Role::Member.code(),
+            organization_id: Some(org_id),
+            admin_exchange: None,
+        },
+    )
+    .await
+    .on_constraint("users_email_key", "duplicate_email")?;
+    let user = db::users::get(&mut tx, user_id).await?.ok_or(Error::NotFound)?;
+    let org = db::organizations::get(&mut tx, org_id).await?.ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(Registered {
+        user: UserView::from(&user),
+        organization: OrgView::from(&org),
+    })
+}
+
+/// Makes an exchange administrator (command line only). Prints nothing; returns the id.
+pub async fn create_admin(
+    pool: &PgPool,
+    email: &str,
+    exchange: Exchange,
+    password_text: &str,
+    display_name: &str,
+) -> Result<Uuid> {
+    let mut errs = FieldErrors::default();
+    if !valid_email(email) {
+        errs.push("email", "err.email.invalid", vec![]);
+    }
+    check_password(password_text, "password", &mut errs);
+    errs.into_result()?;
+    let hash = password::hash(password_text.to_string()).await?;
+    let id = Uuid::now_v7();
+    let mut conn = pool.acquire().await?;
+    db::users::insert(
+        &mut conn,
+        &db::users::NewUser {
+            id,
+            email: email.trim(),
+            password_hash: &hash,
+            display_name,
+            role: Role::Admin.code(),
+            organization_id: None,
+            admin_exchange: Some(exchange.code()),
+        },
+    )
+    .await
+    .on_constraint("users_email_key", "duplicate_email")?;
+    Ok(id)
+}
+
+pub struct LoggedIn {
+    /// The secret, shown once: the bearer token or the session cookie value.
+    pub secret: String,
+    pub csrf: Option<String>,
+    pub user: db::users::UserRow,
+}
+
+/// Checks the password (throttled per e-mail and per client address) and opens a session.
+#[tracing::instrument(skip(pool, password_text))]
+pub async fn login(
+    pool: &PgPool,
+    email: &str,
+    password_text: &str,
+    client: &str,
+    kind: SessionKind,
+) -> Result<LoggedIn> {
+    let email_key = email.trim().to_lowercase();
+    let mut conn = pool.acquire().await?;
+    let (by_email, by_client) =
+        db::throttle::recent_failures(&mut conn, &email_key, client).await?;
+    if by_email >= db::throttle::MAX_FAILURES || by_client >= db::throttle::MAX_FAILURES {
+        return Err(Error::TooManyRequests);
+    }
+    let found = if email_key.len() <= 254 && password_text.chars().count() <= 1024 {
+        db::users::find_for_login(&mut conn, &email_key).await?
+    } else {
+        None
+    };
+    let (user, stored) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    drop(conn);
+    let ok = password::verify(password_text.chars().take(1024).collect(), stored).await?;
+    let mut conn = pool.acquire().await?;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            db::throttle::record_failure(&mut conn, &email_key, client).await?;
+            return Err(Error::Unauthorized("invalid_credentials"));
+        }
+    };
+    let secret = token::generate(kind.prefix());
+    let csrf = match kind {
+        SessionKind::Web => Some(token::generate("c_")),
+        SessionKind::Api => None,
+    };
+    let days = match kind {
+        SessionKind::Api => API_TOKEN_DAYS,
+        SessionKind::Web => WEB_SESSION_DAYS,
+    };
+    db::users::insert_session(
+        &mut conn,
+        &token::hash(&secret),
+        user.id,
+        kind.code(),
+        csrf.as_deref(),
+        Utc::now() + Duration::days(days),
+    )
+    .await?;
+    Ok(LoggedIn { secret, csrf, user })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Api,
+    Web,
+}
+
+impl SessionKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionKind::Api => "api",
+            SessionKind::Web => "web",
+        }
+    }
+    fn prefix(self) -> &'static str {
+        match self {
+            SessionKind::Api => "tm_",
+            SessionKind::Web => "s_",
+        }
+    }
+}
+
+pub async fn logout(pool: &PgPool, secret: &str) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    db::users::delete_session(&mut conn, &token::hash(secret)).await?;
+    Ok(())
+}
+
+/// The user behind a secret, with CSRF token and unread count (web) — or None.
+pub async fn resolve(
+    pool: &PgPool,
+    secret: &str,
+    kind: SessionKind,
+) -> Result<Option<db::users::SessionUser>> {
+    if secret.len() > 200 {
+        return Ok(None);
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(db::users::session_user(&mut conn, &token::hash(secret), kind.code()).await?)
+}
+
+pub async fn me(pool: &PgPool, user: &CurrentUser) -> Result<Me> {
+    let mut conn = pool.acquire().await?;
+    let row = db::users::get(&mut conn, user.id).await?.ok_or(Error::NotFound)?;
+    let org = match row.organization_id {
+        Some(id) => db::organizations::get(&mut conn, id).await?,
+        None => None,
+    };
+    Ok(Me {
+        user: UserView::from(&row),
+        organization: org.as_ref().map(OrgView::from),
+    })
+}

@@ -1,0 +1,137 @@
+//! Exchange administration: verifying organisations, the audit log.
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::service::accounts::OrgView;
+use crate::service::{Page, PageQuery};
+
+/// Writes one audit row for an admin action, inside the caller's transaction.
+pub async fn audit(
+    conn: &mut PgConnection,
+    actor: &CurrentUser,
+    action: &str,
+    target_type: &str,
+    target_id: impl ToString,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    db::audit::insert(
+        conn,
+        db::audit::NewAudit {
+            actor_id: Some(actor.id),
+            actor: &actor.email,
+            action,
+            target_type,
+            target_id: target_id.to_string(),
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Verifies an organisation filed with the admin's own exchange (403 for another exchange's).
+#[tracing::instrument(skip(pool, admin))]
+pub async fn verify_organization(pool: &PgPool, admin: &CurrentUser, org_id: Uuid) -> Result<OrgView> {
+    let exchange = admin.require_admin()?;
+    let mut tx = pool.begin().await?;
+    let before = db::organizations::get_for_update(&mut tx, org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if before.exchange != exchange.code() {
+        return Err(Error::Forbidden("other_exchange"));
+    }
+    if before.verified_at.is_none() {
+        db::organizations::set_verified(&mut tx, org_id, admin.id).await?;
+        let after = db::organizations::get(&mut tx, org_id).await?.ok_or(Error::NotFound)?;
+        audit(
+            &mut tx,
+            admin,
+            "organization.verify",
+            "organization",
+            org_id,
+            Some(serde_json::json!({"verified": false})),
+            Some(serde_json::json!({"verified": true, "name": after.name, "exchange": after.exchange})),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(OrgView::from(&after));
+    }
+    tx.commit().await?;
+    Ok(OrgView::from(&before))
+}
+
+/// The organisations of the admin's exchange, waiting ones first.
+pub async fn organizations(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    only_unverified: bool,
+    page: PageQuery,
+) -> Result<Page<OrgView>> {
+    let exchange = admin.require_admin()?;
+    let (page, per_page) = page.resolve_or_400()?;
+    let mut conn = pool.acquire().await?;
+    let (rows, total) = db::organizations::list_for_exchange(
+        &mut conn,
+        exchange.code(),
+        only_unverified,
+        per_page,
+        (page - 1) * per_page,
+    )
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(OrgView::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditItem {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The admin's e-mail.
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+pub async fn audit_log(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    target_type: Option<&str>,
+    page: PageQuery,
+) -> Result<Page<AuditItem>> {
+    admin.require_admin()?;
+    let (page, per_page) = page.resolve_or_400()?;
+    let mut conn = pool.acquire().await?;
+    let (rows, total) =
+        db::audit::list(&mut conn, target_type, per_page, (page - 1) * per_page).await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|r| AuditItem {
+                id: r.id,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                before: r.before,
+                after: r.after,
+            })
+            .collect(),
+        total,
+        page,
+        per_page,
+    })
+}

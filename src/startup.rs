@@ -1,0 +1,142 @@
+//! Start-up: create the database if missing, connect, migrate, build the app, serve, stop on SIGTERM.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor, PgPool};
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+
+/// Creates the database named in the URL when it does not exist yet.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let opts: PgConnectOptions = url.parse().context("DATABASE_URL is not a PostgreSQL URL")?;
+    let name = opts
+        .get_database()
+        .map(str::to_string)
+        .unwrap_or_else(|| "postgres".to_string());
+    let admin = opts.clone().database("postgres");
+    let mut conn = admin
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
+        match conn.execute(sql.as_str()).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process created it at the same moment.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e).context("could not create the database"),
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    let opts: PgConnectOptions = config.database_url.parse().context("bad DATABASE_URL")?;
+    let opts = opts
+        // Trigram/tsquery plans depend on the pattern: never reuse a generic plan.
+        .options([("plan_cache_mode", "force_custom_plan")]);
+    PgPoolOptions::new()
+        .max_connections(config.pool_size)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact(&config.database_url)))
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("migrations failed")?;
+    Ok(())
+}
+
+pub fn state(pool: PgPool, config: Config) -> AppState {
+    AppState {
+        pool,
+        config: Arc::new(config),
+        events: Default::default(),
+    }
+}
+
+/// Everything `serve` does, up to the server stopping.
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    ensure_database(&config.database_url).await?;
+    let pool = connect(&config).await?;
+    migrate(&pool).await?;
+    if demo {
+        crate::demo::load(&pool).await?;
+    }
+    let addr = config.addr;
+    let run_jobs = config.run_jobs;
+    let state = state(pool.clone(), config);
+    state.events.spawn_listener(pool.clone(), crate::jobs::CHANNELS);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = if run_jobs {
+        Some(crate::jobs::spawn(state.clone(), stop_rx.clone()))
+    } else {
+        None
+    };
+    let app = http::app(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    println!("techmarket listening on http://{}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
+    let _ = stop_tx.send(true);
+    if let Some(j) = jobs {
+        let _ = tokio::time::timeout(Duration::from_secs(10), j).await;
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
