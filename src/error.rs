@@ -32,6 +32,9 @@ pub enum Error {
         args: Vec<(&'static str, String)>,
         extra: Option<serde_json::Value>,
     },
+    /// 405: the route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// 413
     #[error("payload too large")]
     PayloadTooLarge,
@@ -69,6 +72,7 @@ impl Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,6 +87,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Conflict { code, .. } => code,
             Error::PayloadTooLarge => "payload_too_large",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::Validation(_) => "validation_failed",
             Error::TooManyRequests => "too_many_requests",
             Error::Internal(_) => "internal_error",

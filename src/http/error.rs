@@ -89,7 +89,7 @@ fn from_status(status: StatusCode) -> Error {
     match status {
         StatusCode::NOT_FOUND => Error::NotFound,
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
-        StatusCode::METHOD_NOT_ALLOWED => Error::bad_request("method_not_allowed"),
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::bad_request("unsupported_media_type"),
         StatusCode::UNAUTHORIZED => Error::Unauthorized("unauthorized"),
         StatusCode::FORBIDDEN => Error::Forbidden("forbidden"),

@@ -1,1 +1,8 @@
+//! One integration test binary against the real PostgreSQL: a module per feature.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod helpers;
+
+mod accounts;
+mod admin;
+mod robustness;

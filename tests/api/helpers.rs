@@ -1,0 +1,190 @@
+//! Drives the app in process (`oneshot`), like a client would over HTTP.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use techmarket::config::Config;
+use techmarket::domain::codes::Exchange;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub app: Router,
+    pub pool: PgPool,
+    pub state: techmarket::http::AppState,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+pub struct Member {
+    pub token: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub email: String,
+}
+
+/// Valid credit codes for test organisations (computed per GB 32100).
+pub fn credit_code(n: u32) -> String {
+    let body = format!("91510100MA{:07}", n % 10_000_000);
+    let check = techmarket::domain::credit_code::check_char(&body).unwrap();
+    format!("{body}{check}")
+}
+
+impl TestApp {
+    pub fn new(pool: PgPool) -> Self {
+        let state = techmarket::startup::state(pool.clone(), Config::for_tests(""));
+        let app = techmarket::http::app(state.clone());
+        TestApp { app, pool, state }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    pub async fn get(&self, uri: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, uri, token, None).await
+    }
+
+    pub async fn post(&self, uri: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, uri, token, Some(body)).await
+    }
+
+    pub async fn register(&self, email: &str, kind: &str, province: &str, exchange: &str, code: Option<String>) -> Resp {
+        let mut org = json!({"name": format!("测试机构 {email}"), "kind": kind, "province": province, "exchange": exchange});
+        if let Some(c) = code {
+            org["credit_code"] = json!(c);
+        }
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": email, "password": PASSWORD, "display_name": "测试用户", "organization": org}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// A registered, logged-in member (not verified).
+    pub async fn member(&self, email: &str, exchange: &str) -> Member {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let province = Exchange::parse(exchange).unwrap().province().code();
+        let r = self.register(email, "enterprise", province, exchange, Some(credit_code(n))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "register {email}: {}", r.text);
+        let l = self.login(email, PASSWORD).await;
+        assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+        Member {
+            token: l.body["token"].as_str().unwrap().to_string(),
+            user_id: r.body["user"]["id"].as_str().unwrap().to_string(),
+            org_id: r.body["organization"]["id"].as_str().unwrap().to_string(),
+            email: email.to_string(),
+        }
+    }
+
+    /// A member whose organisation the home exchange has verified.
+    pub async fn verified_member(&self, email: &str, exchange: &str) -> Member {
+        let m = self.member(email, exchange).await;
+        sqlx::query("update organizations set verified_at = now() where id = $1::uuid")
+            .bind(&m.org_id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        m
+    }
+
+    /// An exchange administrator's token.
+    pub async fn admin(&self, exchange: &str) -> String {
+        let email = format!("admin-{exchange}@test.example");
+        techmarket::service::accounts::create_admin(&self.pool, &email, Exchange::parse(exchange).unwrap(), PASSWORD, "管理员")
+            .await
+            .unwrap();
+        let l = self.login(&email, PASSWORD).await;
+        assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+        l.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// A page, with cookies; returns status, headers and HTML.
+    pub async fn page(&self, uri: &str, cookies: &str) -> Resp {
+        let req = Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn form(&self, uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::COOKIE, cookies)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+}
+
+/// `name=value` pairs of the Set-Cookie headers, joined for a Cookie header.
+pub fn cookies_from(headers: &HeaderMap) -> String {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter(|kv| !kv.ends_with('='))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The value of the first `<input name=...>` in the HTML.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+}
