@@ -48,7 +48,9 @@ impl Config {
             trust_proxy: env_flag("TECHMARKET_TRUST_PROXY"),
             pool_size,
             static_dir,
-            run_jobs: std::env::var("TECHMARKET_JOBS").map(|v| v != "0").unwrap_or(true),
+            run_jobs: std::env::var("TECHMARKET_JOBS")
+                .map(|v| v != "0")
+                .unwrap_or(true),
         })
     }
 

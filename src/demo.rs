@@ -21,17 +21,116 @@ pub struct DemoOrg {
 }
 
 pub const ORGS: &[DemoOrg] = &[
-    DemoOrg { key: "chip", name: "示例西南微电子研究院", kind: "institute", province: "sichuan", exchange: "cdipex", credit_code: "12510000MB0A00001G", email: "chip@demo.techmarket.cn", person: "李研究员" },
-    DemoOrg { key: "turbine", name: "示例成都燃机科技大学", kind: "university", province: "sichuan", exchange: "suaee", credit_code: "12510000MB0A00002K", email: "turbine@demo.techmarket.cn", person: "王教授" },
-    DemoOrg { key: "rail", name: "示例蜀道轨道交通研究所", kind: "institute", province: "sichuan", exchange: "nttc_sw", credit_code: "12510000MB0A00003N", email: "rail@demo.techmarket.cn", person: "张工" },
-    DemoOrg { key: "agri", name: "示例天府农业科学院", kind: "institute", province: "sichuan", exchange: "suaee", credit_code: "12510000MB0A00004R", email: "agri@demo.techmarket.cn", person: "陈研究员" },
-    DemoOrg { key: "auto", name: "示例川西智能汽车研究院", kind: "institute", province: "sichuan", exchange: "cdipex", credit_code: "12510100MB0A00009E", email: "auto@demo.techmarket.cn", person: "刘博士" },
-    DemoOrg { key: "equip", name: "示例渝州装备制造大学", kind: "university", province: "chongqing", exchange: "cquaee", credit_code: "12500000MB0A00005Q", email: "equip@demo.techmarket.cn", person: "赵教授" },
-    DemoOrg { key: "materials", name: "示例山城新材料研究所", kind: "institute", province: "chongqing", exchange: "cquaee", credit_code: "12500000MB0A00006U", email: "materials@demo.techmarket.cn", person: "孙研究员" },
-    DemoOrg { key: "shale", name: "示例巴渝页岩气技术有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00007A", email: "shale@demo.techmarket.cn", person: "周经理" },
-    DemoOrg { key: "carmaker", name: "示例重庆长江汽车股份有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00010M", email: "buyer-auto@demo.techmarket.cn", person: "吴总工" },
-    DemoOrg { key: "electronics", name: "示例成都锦城电子有限公司", kind: "enterprise", province: "sichuan", exchange: "suaee", credit_code: "91510100MA0B000112", email: "buyer-chip@demo.techmarket.cn", person: "郑经理" },
-    DemoOrg { key: "energy", name: "示例重庆两江能源装备有限公司", kind: "enterprise", province: "chongqing", exchange: "cquaee", credit_code: "91500000MA0B00012U", email: "buyer-energy@demo.techmarket.cn", person: "冯总" },
+    DemoOrg {
+        key: "chip",
+        name: "示例西南微电子研究院",
+        kind: "institute",
+        province: "sichuan",
+        exchange: "cdipex",
+        credit_code: "12510000MB0A00001G",
+        email: "chip@demo.techmarket.cn",
+        person: "李研究员",
+    },
+    DemoOrg {
+        key: "turbine",
+        name: "示例成都燃机科技大学",
+        kind: "university",
+        province: "sichuan",
+        exchange: "suaee",
+        credit_code: "12510000MB0A00002K",
+        email: "turbine@demo.techmarket.cn",
+        person: "王教授",
+    },
+    DemoOrg {
+        key: "rail",
+        name: "示例蜀道轨道交通研究所",
+        kind: "institute",
+        province: "sichuan",
+        exchange: "nttc_sw",
+        credit_code: "12510000MB0A00003N",
+        email: "rail@demo.techmarket.cn",
+        person: "张工",
+    },
+    DemoOrg {
+        key: "agri",
+        name: "示例天府农业科学院",
+        kind: "institute",
+        province: "sichuan",
+        exchange: "suaee",
+        credit_code: "12510000MB0A00004R",
+        email: "agri@demo.techmarket.cn",
+        person: "陈研究员",
+    },
+    DemoOrg {
+        key: "auto",
+        name: "示例川西智能汽车研究院",
+        kind: "institute",
+        province: "sichuan",
+        exchange: "cdipex",
+        credit_code: "12510100MB0A00009E",
+        email: "auto@demo.techmarket.cn",
+        person: "刘博士",
+    },
+    DemoOrg {
+        key: "equip",
+        name: "示例渝州装备制造大学",
+        kind: "university",
+        province: "chongqing",
+        exchange: "cquaee",
+        credit_code: "12500000MB0A00005Q",
+        email: "equip@demo.techmarket.cn",
+        person: "赵教授",
+    },
+    DemoOrg {
+        key: "materials",
+        name: "示例山城新材料研究所",
+        kind: "institute",
+        province: "chongqing",
+        exchange: "cquaee",
+        credit_code: "12500000MB0A00006U",
+        email: "materials@demo.techmarket.cn",
+        person: "孙研究员",
+    },
+    DemoOrg {
+        key: "shale",
+        name: "示例巴渝页岩气技术有限公司",
+        kind: "enterprise",
+        province: "chongqing",
+        exchange: "cquaee",
+        credit_code: "91500000MA0B00007A",
+        email: "shale@demo.techmarket.cn",
+        person: "周经理",
+    },
+    DemoOrg {
+        key: "carmaker",
+        name: "示例重庆长江汽车股份有限公司",
+        kind: "enterprise",
+        province: "chongqing",
+        exchange: "cquaee",
+        credit_code: "91500000MA0B00010M",
+        email: "buyer-auto@demo.techmarket.cn",
+        person: "吴总工",
+    },
+    DemoOrg {
+        key: "electronics",
+        name: "示例成都锦城电子有限公司",
+        kind: "enterprise",
+        province: "sichuan",
+        exchange: "suaee",
+        credit_code: "91510100MA0B000112",
+        email: "buyer-chip@demo.techmarket.cn",
+        person: "郑经理",
+    },
+    DemoOrg {
+        key: "energy",
+        name: "示例重庆两江能源装备有限公司",
+        kind: "enterprise",
+        province: "chongqing",
+        exchange: "cquaee",
+        credit_code: "91500000MA0B00012U",
+        email: "buyer-energy@demo.techmarket.cn",
+        person: "冯总",
+    },
 ];
 
 pub const ADMINS: &[(&str, &str)] = &[
@@ -48,10 +147,11 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("select pg_advisory_xact_lock(7261126)")
         .execute(&mut *tx)
         .await?;
-    let loaded: bool = sqlx::query_scalar("select exists(select 1 from users where lower(email) = $1)")
-        .bind(ADMINS[0].1)
-        .fetch_one(&mut *tx)
-        .await?;
+    let loaded: bool =
+        sqlx::query_scalar("select exists(select 1 from users where lower(email) = $1)")
+            .bind(ADMINS[0].1)
+            .fetch_one(&mut *tx)
+            .await?;
     if !loaded {
         let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
         for (ex, email) in ADMINS {

@@ -8,7 +8,11 @@ use techmarket::domain::codes::Exchange;
 use techmarket::{startup, telemetry};
 
 #[derive(Parser)]
-#[command(name = "techmarket", version, about = "成渝技术交易市场 — Chengdu–Chongqing technology market")]
+#[command(
+    name = "techmarket",
+    version,
+    about = "成渝技术交易市场 — Chengdu–Chongqing technology market"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -101,14 +105,22 @@ async fn main() -> anyhow::Result<()> {
             let password = password.trim_end_matches(['\n', '\r']).to_string();
             let pool = prepare(&config).await?;
             let display = name.unwrap_or_else(|| format!("{} 管理员", exchange.name_zh()));
-            match techmarket::service::accounts::create_admin(&pool, &email, exchange, &password, &display).await {
+            match techmarket::service::accounts::create_admin(
+                &pool, &email, exchange, &password, &display,
+            )
+            .await
+            {
                 Ok(id) => {
                     println!("admin {email} created for {} ({id})", exchange.code());
                     Ok(())
                 }
                 Err(techmarket::error::Error::Validation(f)) => {
                     for e in f.0 {
-                        eprintln!("{}: {}", e.path, techmarket::i18n::tf(techmarket::i18n::Lang::En, e.key, &e.args));
+                        eprintln!(
+                            "{}: {}",
+                            e.path,
+                            techmarket::i18n::tf(techmarket::i18n::Lang::En, e.key, &e.args)
+                        );
                     }
                     anyhow::bail!("admin not created")
                 }

@@ -11,7 +11,9 @@ use crate::http::{self, AppState};
 
 /// Creates the database named in the URL when it does not exist yet.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
-    let opts: PgConnectOptions = url.parse().context("DATABASE_URL is not a PostgreSQL URL")?;
+    let opts: PgConnectOptions = url
+        .parse()
+        .context("DATABASE_URL is not a PostgreSQL URL")?;
     let name = opts
         .get_database()
         .map(str::to_string)
@@ -21,10 +23,11 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         .connect()
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
-    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
         match conn.execute(sql.as_str()).await {
@@ -90,7 +93,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = config.addr;
     let run_jobs = config.run_jobs;
     let state = state(pool.clone(), config);
-    state.events.spawn_listener(pool.clone(), crate::jobs::CHANNELS);
+    state
+        .events
+        .spawn_listener(pool.clone(), crate::jobs::CHANNELS);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let jobs = if run_jobs {
         Some(crate::jobs::spawn(state.clone(), stop_rx.clone()))

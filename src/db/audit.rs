@@ -57,9 +57,11 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&mut *conn)
     .await?;
-    let total = sqlx::query_scalar("select count(*) from audit_log where ($1::text is null or target_type = $1)")
-        .bind(target_type)
-        .fetch_one(conn)
-        .await?;
+    let total = sqlx::query_scalar(
+        "select count(*) from audit_log where ($1::text is null or target_type = $1)",
+    )
+    .bind(target_type)
+    .fetch_one(conn)
+    .await?;
     Ok((rows, total))
 }

@@ -66,7 +66,11 @@ pub async fn list_for_user(
     .await
 }
 
-pub async fn mark_all_read(conn: &mut PgConnection, user_id: Uuid, org_id: Option<Uuid>) -> sqlx::Result<()> {
+pub async fn mark_all_read(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    org_id: Option<Uuid>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update notifications set read_at = now() where read_at is null and \
          (user_id = $1 or (user_id is null and organization_id = $2))",

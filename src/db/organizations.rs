@@ -16,7 +16,8 @@ pub struct OrgRow {
     pub restricted_until: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "o.id, o.name, o.kind, o.province, o.exchange, o.credit_code, o.verified_at, o.created_at, \
+const COLUMNS: &str =
+    "o.id, o.name, o.kind, o.province, o.exchange, o.credit_code, o.verified_at, o.created_at, \
     r.reason as restricted_reason, r.until as restricted_until";
 const FROM: &str = "organizations o left join lateral (select reason, until from org_restrictions r \
     where r.organization_id = o.id and r.lifted_at is null and (r.until is null or r.until > now()) \
@@ -101,7 +102,12 @@ pub async fn list_for_exchange(
 
 /// All organisations (for restrictions, which any exchange may set), searchable by name or code.
 pub async fn search_all(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::Result<Vec<OrgRow>> {
-    let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     sqlx::query_as(&format!(
         "select {COLUMNS} from {FROM} where ($1 = '' or o.name ilike $2 or o.credit_code ilike $2) \
          order by o.created_at desc limit $3"

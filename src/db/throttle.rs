@@ -21,7 +21,11 @@ pub async fn recent_failures(
     .await
 }
 
-pub async fn record_failure(conn: &mut PgConnection, email: &str, client: &str) -> sqlx::Result<()> {
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    email: &str,
+    client: &str,
+) -> sqlx::Result<()> {
     sqlx::query("insert into login_failures (email, client) values ($1, $2)")
         .bind(email)
         .bind(client)
@@ -31,9 +35,11 @@ pub async fn record_failure(conn: &mut PgConnection, email: &str, client: &str) 
 }
 
 pub async fn purge_old(conn: &mut PgConnection) -> sqlx::Result<u64> {
-    Ok(sqlx::query("delete from login_failures where at < now() - make_interval(mins => $1)")
-        .bind(WINDOW_MINUTES)
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("delete from login_failures where at < now() - make_interval(mins => $1)")
+            .bind(WINDOW_MINUTES)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }

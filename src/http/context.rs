@@ -43,10 +43,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let is_api = path.starts_with("/api/");
-    let is_page = !is_api
-        && !path.starts_with("/static/")
-        && path != "/healthz"
-        && path != "/readyz";
+    let is_page =
+        !is_api && !path.starts_with("/static/") && path != "/healthz" && path != "/readyz";
     let jar = CookieJar::from_headers(req.headers());
     let asked = query_lang(query.as_deref());
     let lang = asked
@@ -190,7 +188,10 @@ impl PageCtx {
     }
 
     pub fn display_name(&self) -> &str {
-        self.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("")
+        self.user
+            .as_ref()
+            .map(|u| u.display_name.as_str())
+            .unwrap_or("")
     }
 
     /// The same page in the other language.
@@ -243,7 +244,9 @@ impl PageCtx {
     }
 
     pub fn time_opt(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref().map(|a| self.time(a)).unwrap_or_else(|| "—".into())
+        at.as_ref()
+            .map(|a| self.time(a))
+            .unwrap_or_else(|| "—".into())
     }
 
     /// For `<input type="datetime-local">` in Asia/Shanghai.
@@ -254,43 +257,85 @@ impl PageCtx {
 
     pub fn exchange_name(&self, code: &str) -> &'static str {
         codes::Exchange::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn province_name(&self, code: &str) -> &'static str {
         codes::Province::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn kind_name(&self, code: &str) -> &'static str {
         codes::OrgKind::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn field_name(&self, code: &str) -> &'static str {
         codes::Field::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn ip_type_name(&self, code: &str) -> &'static str {
         codes::IpType::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn mode_name(&self, code: &str) -> &'static str {
         codes::TransactionMode::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 
     pub fn pricing_name(&self, code: &str) -> &'static str {
         codes::PricingMode::parse(code)
-            .map(|e| if self.is_zh() { e.name_zh() } else { e.name_en() })
+            .map(|e| {
+                if self.is_zh() {
+                    e.name_zh()
+                } else {
+                    e.name_en()
+                }
+            })
             .unwrap_or("—")
     }
 

@@ -149,7 +149,10 @@ pub fn render(ctx: &RequestCtx, mut resp: Response) -> Response {
         match page.render() {
             Ok(html) => (
                 status,
-                [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
                 html,
             )
                 .into_response(),

@@ -24,11 +24,19 @@ fn classify(path: &serde_path_to_error::Path, err: &str) -> (String, &'static st
     }
     if let Some(rest) = err.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or("");
-        let full = if p.is_empty() { name.to_string() } else { format!("{p}.{name}") };
+        let full = if p.is_empty() {
+            name.to_string()
+        } else {
+            format!("{p}.{name}")
+        };
         return (full, "err.json.missing", String::new());
     }
     let detail = err.split(" at line ").next().unwrap_or(err).to_string();
-    (if p.is_empty() { "body".into() } else { p }, "err.json.type", detail)
+    (
+        if p.is_empty() { "body".into() } else { p },
+        "err.json.type",
+        detail,
+    )
 }
 
 /// Parses JSON into `T`: malformed JSON → 400, wrong types or missing fields → 422 naming the field.
@@ -63,7 +71,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
                 let v = v.trim().to_ascii_lowercase();
-                v.starts_with("application/json") || (v.starts_with("application/") && v.contains("+json"))
+                v.starts_with("application/json")
+                    || (v.starts_with("application/") && v.contains("+json"))
             });
         if !is_json {
             return Err(Error::bad_request("json_required"));
@@ -88,16 +97,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(q.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let (path, key, detail) = classify(e.path(), &e.inner().to_string());
-            let path = if path == "body" { "query".to_string() } else { path };
-            let mut f = FieldErrors::default();
-            f.push(&path, if key == "err.json.missing" { "err.query.missing" } else { "err.query.type" }, vec![("detail", detail)]);
-            Error::BadRequest {
-                code: "invalid_query",
-                fields: Some(f),
-            }
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let (path, key, detail) = classify(e.path(), &e.inner().to_string());
+                let path = if path == "body" {
+                    "query".to_string()
+                } else {
+                    path
+                };
+                let mut f = FieldErrors::default();
+                f.push(
+                    &path,
+                    if key == "err.json.missing" {
+                        "err.query.missing"
+                    } else {
+                        "err.query.type"
+                    },
+                    vec![("detail", detail)],
+                );
+                Error::BadRequest {
+                    code: "invalid_query",
+                    fields: Some(f),
+                }
+            })
     }
 }
 

@@ -41,7 +41,10 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .nest_service("/static", static_files)
         .fallback(|| async { crate::error::Error::NotFound })
-        .layer(middleware::from_fn_with_state(state.clone(), context::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            context::layer,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -63,16 +66,14 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
         ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(|m| m.as_str().to_string())
-                    .unwrap_or_default();
-                tracing::info_span!("request", method = %req.method(), route, uri = %req.uri().path())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), route, uri = %req.uri().path())
+        }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

@@ -90,18 +90,35 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut Catalog) {
     }
 }
 
-fn load(src: &str) -> Catalog {
+fn load(sources: &[&str]) -> Catalog {
     let mut out = Catalog::new();
-    // The files are part of the binary and checked by tests; a broken file yields an empty catalog
+    // The files are part of the binary and checked by tests; a broken file yields no entries
     // (keys then show as themselves) rather than a crash.
-    if let Ok(value) = src.parse::<toml::Value>() {
-        flatten("", &value, &mut out);
+    for src in sources {
+        if let Ok(value) = src.parse::<toml::Value>() {
+            flatten("", &value, &mut out);
+        }
     }
     out
 }
 
-pub static ZH_SRC: &str = include_str!("zh-CN.toml");
-pub static EN_SRC: &str = include_str!("en.toml");
+/// One file per area and language, so that areas can be translated independently.
+pub static ZH_SRC: &[&str] = &[
+    include_str!("zh-CN.toml"),
+    include_str!("fees.zh-CN.toml"),
+    include_str!("listings.zh-CN.toml"),
+    include_str!("demands.zh-CN.toml"),
+    include_str!("trading.zh-CN.toml"),
+    include_str!("settlement.zh-CN.toml"),
+];
+pub static EN_SRC: &[&str] = &[
+    include_str!("en.toml"),
+    include_str!("fees.en.toml"),
+    include_str!("listings.en.toml"),
+    include_str!("demands.en.toml"),
+    include_str!("trading.en.toml"),
+    include_str!("settlement.en.toml"),
+];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));
 
@@ -113,7 +130,7 @@ pub fn catalog(lang: Lang) -> &'static Catalog {
 }
 
 /// The text of `key`, or the key itself when missing (tests make sure none is).
-pub fn t<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn t(lang: Lang, key: &str) -> &str {
     match catalog(lang).get(key) {
         Some(s) => s.as_str(),
         None => {
@@ -154,8 +171,65 @@ mod tests {
 
     #[test]
     fn files_parse() {
-        ZH_SRC.parse::<toml::Value>().unwrap();
-        EN_SRC.parse::<toml::Value>().unwrap();
+        for src in ZH_SRC.iter().chain(EN_SRC) {
+            src.parse::<toml::Value>().unwrap();
+        }
+    }
+
+    /// Every `t("…")` / `t1("…"` key used in templates and every `error.<code>` exists.
+    #[test]
+    fn every_key_used_in_templates_exists() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            &mut files,
+        );
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut missing = Vec::new();
+        for f in files {
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext != "html" && ext != "rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for pat in ["t(\"", "t1(\""] {
+                for (i, _) in text.match_indices(pat) {
+                    let rest = &text[i + pat.len()..];
+                    let key: String = rest.chars().take_while(|c| *c != '"').collect();
+                    let prev = text[..i].chars().last().unwrap_or(' ');
+                    if prev.is_alphanumeric()
+                        || prev == '_'
+                        || key.contains('{')
+                        || !key.contains('.')
+                    {
+                        continue;
+                    }
+                    for lang in [Lang::Zh, Lang::En] {
+                        if !catalog(lang).contains_key(&key) {
+                            missing.push(format!("{} {key} ({})", f.display(), lang.code()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "missing translations:\n{}",
+            missing.join("\n")
+        );
     }
 
     #[test]
@@ -164,10 +238,7 @@ mod tests {
             Lang::from_accept_language("fr;q=1, en-US;q=0.8, zh-CN;q=0.9"),
             Some(Lang::Zh)
         );
-        assert_eq!(
-            Lang::from_accept_language("en-GB,en;q=0.9"),
-            Some(Lang::En)
-        );
+        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("fr, de"), None);
     }
 

@@ -10,26 +10,42 @@ use crate::http::AppState;
 /// The NOTIFY channels the event listener subscribes to.
 pub const CHANNELS: &[&str] = &["auction_events"];
 
-/// One pass of every periodic job. Public so tests can drive it.
-pub async fn tick(state: &AppState) -> anyhow::Result<()> {
+/// Work that must happen within seconds (closing auctions). Public so tests can drive it.
+pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {
+    crate::service::trading::run_jobs(state).await?;
+    Ok(())
+}
+
+/// Housekeeping and slow deadlines (expiries, purges). Public so tests can drive it.
+pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
     let mut conn = state.pool.acquire().await?;
     crate::db::users::purge_expired_sessions(&mut conn).await?;
     crate::db::throttle::purge_old(&mut conn).await?;
     sqlx::query("delete from idempotency_keys where created_at < now() - interval '24 hours'")
         .execute(&mut *conn)
         .await?;
+    drop(conn);
+    crate::service::settlement::run_jobs(state).await?;
     Ok(())
 }
 
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut n: u64 = 0;
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    if let Err(e) = tick(&state).await {
-                        tracing::warn!(error = ?e, "periodic jobs failed");
+                    if let Err(e) = fast_tick(&state).await {
+                        tracing::warn!(error = ?e, "fast jobs failed");
                     }
+                    if n % 30 == 0 {
+                        if let Err(e) = slow_tick(&state).await {
+                            tracing::warn!(error = ?e, "slow jobs failed");
+                        }
+                    }
+                    n = n.wrapping_add(1);
                 }
                 _ = stop.changed() => break,
             }

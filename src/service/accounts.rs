@@ -158,7 +158,10 @@ fn check_text(value: &str, path: &str, min: usize, max: usize, errs: &mut FieldE
         errs.push(path, "err.text.required", vec![("min", min.to_string())]);
     } else if n > max {
         errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
-    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         errs.push(path, "err.text.control_chars", vec![]);
     }
 }
@@ -184,17 +187,33 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
     check_text(&o.name, "organization.name", 2, 200, &mut errs);
     let kind = OrgKind::parse(&o.kind);
     if kind.is_none() {
-        errs.push("organization.kind", "err.code.unknown", vec![("value", o.kind.clone())]);
+        errs.push(
+            "organization.kind",
+            "err.code.unknown",
+            vec![("value", o.kind.clone())],
+        );
     }
     let province = Province::parse(&o.province);
     if province.is_none() {
-        errs.push("organization.province", "err.code.unknown", vec![("value", o.province.clone())]);
+        errs.push(
+            "organization.province",
+            "err.code.unknown",
+            vec![("value", o.province.clone())],
+        );
     }
     let exchange = Exchange::parse(&o.exchange);
     if exchange.is_none() {
-        errs.push("organization.exchange", "err.code.unknown", vec![("value", o.exchange.clone())]);
+        errs.push(
+            "organization.exchange",
+            "err.code.unknown",
+            vec![("value", o.exchange.clone())],
+        );
     }
-    let code_text = o.credit_code.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let code_text = o
+        .credit_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let credit_code = match (kind, code_text) {
         (_, Some(text)) => match CreditCode::parse(text) {
             Ok(c) => Some(c),
@@ -205,7 +224,11 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
         },
         (Some(OrgKind::Individual), None) => None,
         (_, None) => {
-            errs.push("organization.credit_code", "err.credit_code.required", vec![]);
+            errs.push(
+                "organization.credit_code",
+                "err.credit_code.required",
+                vec![],
+            );
             None
         }
     };
@@ -259,8 +282,12 @@ pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<Registered>
     )
     .await
     .on_constraint("users_email_key", "duplicate_email")?;
-    let user = db::users::get(&mut tx, user_id).await?.ok_or(Error::NotFound)?;
-    let org = db::organizations::get(&mut tx, org_id).await?.ok_or(Error::NotFound)?;
+    let user = db::users::get(&mut tx, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let org = db::organizations::get(&mut tx, org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     tx.commit().await?;
     Ok(Registered {
         user: UserView::from(&user),
@@ -407,7 +434,9 @@ pub async fn resolve(
 
 pub async fn me(pool: &PgPool, user: &CurrentUser) -> Result<Me> {
     let mut conn = pool.acquire().await?;
-    let row = db::users::get(&mut conn, user.id).await?.ok_or(Error::NotFound)?;
+    let row = db::users::get(&mut conn, user.id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let org = match row.organization_id {
         Some(id) => db::organizations::get(&mut conn, id).await?,
         None => None,

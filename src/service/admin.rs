@@ -37,7 +37,11 @@ pub async fn audit(
 
 /// Verifies an organisation filed with the admin's own exchange (403 for another exchange's).
 #[tracing::instrument(skip(pool, admin))]
-pub async fn verify_organization(pool: &PgPool, admin: &CurrentUser, org_id: Uuid) -> Result<OrgView> {
+pub async fn verify_organization(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    org_id: Uuid,
+) -> Result<OrgView> {
     let exchange = admin.require_admin()?;
     let mut tx = pool.begin().await?;
     let before = db::organizations::get_for_update(&mut tx, org_id)
@@ -48,7 +52,9 @@ pub async fn verify_organization(pool: &PgPool, admin: &CurrentUser, org_id: Uui
     }
     if before.verified_at.is_none() {
         db::organizations::set_verified(&mut tx, org_id, admin.id).await?;
-        let after = db::organizations::get(&mut tx, org_id).await?.ok_or(Error::NotFound)?;
+        let after = db::organizations::get(&mut tx, org_id)
+            .await?
+            .ok_or(Error::NotFound)?;
         audit(
             &mut tx,
             admin,

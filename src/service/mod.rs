@@ -4,7 +4,23 @@
 pub mod accounts;
 /// Organisation verification and the audit log.
 pub mod admin;
+/// Technology demands and matching.
+pub mod demands;
+/// Fee schedules: quotes, versions, maker–checker approval, simulation.
+pub mod fees;
+/// Checks that an organisation may act (verified, not restricted).
+pub mod guards;
+/// Idempotency-Key handling.
+pub mod idempotency;
+/// Technology achievements: drafting, review, search.
+pub mod listings;
 /// Pagination shared by lists.
 pub mod page;
+/// Payment, delivery, the ledger, statements, credit restrictions.
+pub mod settlement;
+/// Creating trades with frozen fees (shared by offers, purchases, auctions).
+pub mod trades;
+/// Offers, fixed-price purchases and auctions.
+pub mod trading;
 
 pub use page::{Page, PageQuery};

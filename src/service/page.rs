@@ -55,9 +55,10 @@ impl<T> Page<T> {
 impl PageQuery {
     /// As `resolve`, but a bad page or size is a malformed query (400).
     pub fn resolve_or_400(&self) -> crate::error::Result<(i64, i64)> {
-        self.resolve().map_err(|fields| crate::error::Error::BadRequest {
-            code: "invalid_query",
-            fields: Some(fields),
-        })
+        self.resolve()
+            .map_err(|fields| crate::error::Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(fields),
+            })
     }
 }

@@ -16,14 +16,23 @@ async fn registration_accepts_each_valid_example_credit_code(pool: PgPool) {
     ];
     for (i, code) in codes.iter().enumerate() {
         let r = app
-            .register(&format!("u{i}@example.cn"), "university", "sichuan", "suaee", Some(code.to_string()))
+            .register(
+                &format!("u{i}@example.cn"),
+                "university",
+                "sichuan",
+                "suaee",
+                Some(code.to_string()),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{code}: {}", r.text);
         assert_eq!(r.body["organization"]["verified"], json!(false));
         assert_eq!(r.body["user"]["role"], json!("member"));
         assert_eq!(r.body["organization"]["exchange"], json!("suaee"));
         // Stored upper case, trimmed.
-        assert_eq!(r.body["organization"]["credit_code"], json!(code.trim().to_uppercase()));
+        assert_eq!(
+            r.body["organization"]["credit_code"],
+            json!(code.trim().to_uppercase())
+        );
     }
 }
 
@@ -31,40 +40,79 @@ async fn registration_accepts_each_valid_example_credit_code(pool: PgPool) {
 async fn each_way_a_credit_code_can_be_wrong_is_explained(pool: PgPool) {
     let app = TestApp::new(pool);
     let cases = [
-        ("91350100M000100Y4", "18"),          // wrong length: the message names the length
-        ("91350100M000100I43", "I"),          // a letter that cannot occur
-        ("913501A0M000100Y43", "A"),          // region code must be digits
-        ("91350100M000100Y4Z", "“3”"),        // check character: names the expected one
+        ("91350100M000100Y4", "18"), // wrong length: the message names the length
+        ("91350100M000100I43", "I"), // a letter that cannot occur
+        ("913501A0M000100Y43", "A"), // region code must be digits
+        ("91350100M000100Y4Z", "“3”"), // check character: names the expected one
     ];
     for (i, (code, hint)) in cases.iter().enumerate() {
         let r = app
-            .register(&format!("bad{i}@example.cn"), "enterprise", "chongqing", "cquaee", Some(code.to_string()))
+            .register(
+                &format!("bad{i}@example.cn"),
+                "enterprise",
+                "chongqing",
+                "cquaee",
+                Some(code.to_string()),
+            )
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{code}: {}", r.text);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}: {}",
+            r.text
+        );
         assert_eq!(r.body["error"]["code"], json!("validation_failed"));
-        let msg = r.body["error"]["fields"]["organization.credit_code"].as_str().unwrap_or_default();
-        assert!(msg.contains(hint), "{code}: message {msg:?} should mention {hint:?}");
+        let msg = r.body["error"]["fields"]["organization.credit_code"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            msg.contains(hint),
+            "{code}: message {msg:?} should mention {hint:?}"
+        );
     }
-    let count: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 0, "nothing is stored for an invalid registration");
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn credit_code_is_required_except_for_individuals(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = app.register("ent@example.cn", "enterprise", "sichuan", "suaee", None).await;
+    let r = app
+        .register("ent@example.cn", "enterprise", "sichuan", "suaee", None)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["error"]["fields"]["organization.credit_code"].is_string());
-    let r = app.register("me@example.cn", "individual", "other", "suaee", None).await;
+    let r = app
+        .register("me@example.cn", "individual", "other", "suaee", None)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_duplicate_email_in_another_case_is_a_conflict(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = app.register("Li.Hua@Example.cn", "enterprise", "sichuan", "suaee", Some(credit_code(1))).await;
+    let r = app
+        .register(
+            "Li.Hua@Example.cn",
+            "enterprise",
+            "sichuan",
+            "suaee",
+            Some(credit_code(1)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = app.register("li.hua@example.CN", "enterprise", "sichuan", "suaee", Some(credit_code(2))).await;
+    let r = app
+        .register(
+            "li.hua@example.CN",
+            "enterprise",
+            "sichuan",
+            "suaee",
+            Some(credit_code(2)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert_eq!(r.body["error"]["code"], json!("duplicate_email"));
     // Login works in any case too.
@@ -84,16 +132,35 @@ async fn a_short_password_is_refused_with_the_field_named(pool: PgPool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body["error"]["fields"]["password"].as_str().unwrap().contains("12"));
+    assert!(r.body["error"]["fields"]["password"]
+        .as_str()
+        .unwrap()
+        .contains("12"));
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_codes_are_named_in_fields(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = app.register("x@example.cn", "alien", "tibet", "nyse", Some(credit_code(3))).await;
+    let r = app
+        .register(
+            "x@example.cn",
+            "alien",
+            "tibet",
+            "nyse",
+            Some(credit_code(3)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    for f in ["organization.kind", "organization.province", "organization.exchange"] {
-        assert!(r.body["error"]["fields"][f].is_string(), "{f} in {}", r.text);
+    for f in [
+        "organization.kind",
+        "organization.province",
+        "organization.exchange",
+    ] {
+        assert!(
+            r.body["error"]["fields"][f].is_string(),
+            "{f} in {}",
+            r.text
+        );
     }
 }
 
@@ -115,7 +182,9 @@ async fn login_me_logout_and_the_revoked_token(pool: PgPool) {
         .unwrap();
     assert_eq!(stored, 0);
 
-    let out = app.post("/api/v1/auth/logout", Some(&m.token), json!({})).await;
+    let out = app
+        .post("/api/v1/auth/logout", Some(&m.token), json!({}))
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     let me = app.get("/api/v1/me", Some(&m.token)).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
@@ -140,7 +209,9 @@ async fn ten_failures_for_one_account_throttle_it(pool: PgPool) {
     let app = TestApp::new(pool);
     app.member("target@example.cn", "suaee").await;
     for i in 0..10 {
-        let r = app.login("target@example.cn", &format!("wrong password {i}")).await;
+        let r = app
+            .login("target@example.cn", &format!("wrong password {i}"))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     // Even the right password is refused until the window passes.
@@ -167,7 +238,10 @@ async fn ten_failures_from_one_address_throttle_it_across_accounts(pool: PgPool)
             .uri("/api/v1/auth/login")
             .header(header::CONTENT_TYPE, "application/json")
             .header("x-forwarded-for", "203.0.113.7")
-            .body(Body::from(json!({"email": format!("u{i}@example.cn"), "password": "nope nope nope"}).to_string()))
+            .body(Body::from(
+                json!({"email": format!("u{i}@example.cn"), "password": "nope nope nope"})
+                    .to_string(),
+            ))
             .unwrap();
         assert_eq!(app.send(req).await.status, StatusCode::UNAUTHORIZED);
     }
@@ -176,7 +250,9 @@ async fn ten_failures_from_one_address_throttle_it_across_accounts(pool: PgPool)
         .uri("/api/v1/auth/login")
         .header(header::CONTENT_TYPE, "application/json")
         .header("x-forwarded-for", "203.0.113.7")
-        .body(Body::from(json!({"email": "fresh@example.cn", "password": "nope nope nope"}).to_string()))
+        .body(Body::from(
+            json!({"email": "fresh@example.cn", "password": "nope nope nope"}).to_string(),
+        ))
         .unwrap();
     assert_eq!(app.send(req).await.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -188,20 +264,37 @@ async fn the_register_page_is_chinese_by_default_and_english_on_request(pool: Pg
     assert_eq!(r.status, StatusCode::OK);
     let doc = scraper::Html::parse_document(&r.text);
     let html = scraper::Selector::parse("html").unwrap();
-    assert_eq!(doc.select(&html).next().unwrap().value().attr("lang"), Some("zh-CN"));
+    assert_eq!(
+        doc.select(&html).next().unwrap().value().attr("lang"),
+        Some("zh-CN")
+    );
     assert!(r.text.contains("统一社会信用代码"));
-    for name in ["_csrf", "email", "password", "display_name", "organization.name", "organization.credit_code"] {
+    for name in [
+        "_csrf",
+        "email",
+        "password",
+        "display_name",
+        "organization.name",
+        "organization.credit_code",
+    ] {
         let sel = scraper::Selector::parse(&format!("[name=\"{name}\"]")).unwrap();
         assert!(doc.select(&sel).next().is_some(), "field {name}");
     }
-    for name in ["organization.kind", "organization.province", "organization.exchange"] {
+    for name in [
+        "organization.kind",
+        "organization.province",
+        "organization.exchange",
+    ] {
         let sel = scraper::Selector::parse(&format!("select[name=\"{name}\"] option")).unwrap();
         assert!(doc.select(&sel).count() >= 3, "options of {name}");
     }
 
     let en = app.page("/register?lang=en", "").await;
     let doc = scraper::Html::parse_document(&en.text);
-    assert_eq!(doc.select(&html).next().unwrap().value().attr("lang"), Some("en"));
+    assert_eq!(
+        doc.select(&html).next().unwrap().value().attr("lang"),
+        Some("en")
+    );
     assert!(en.text.contains("Unified social credit code"));
     // The choice is remembered in a cookie.
     let cookies = cookies_from(&en.headers);
@@ -230,12 +323,24 @@ async fn a_form_post_without_its_csrf_token_is_refused(pool: PgPool) {
     let page = app.page("/login", "").await;
     let cookies = cookies_from(&page.headers);
     let r = app
-        .form("/login", &cookies, &[("email", "x@example.cn"), ("password", "whatever whatever")])
+        .form(
+            "/login",
+            &cookies,
+            &[("email", "x@example.cn"), ("password", "whatever whatever")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text.contains("<html"), "an HTML error page");
     let r = app
-        .form("/login", &cookies, &[("_csrf", "c_forged"), ("email", "x@example.cn"), ("password", "whatever")])
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", "c_forged"),
+                ("email", "x@example.cn"),
+                ("password", "whatever"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
@@ -267,8 +372,17 @@ async fn a_person_registers_by_form_logs_out_and_in(pool: PgPool) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let session = cookies_from(&r.headers);
     assert!(session.contains("tm_session="));
-    let set = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
     cookies = format!("{cookies}; {session}");
     let account = app.page("/account", &cookies).await;
     assert_eq!(account.status, StatusCode::OK);
@@ -280,20 +394,37 @@ async fn a_person_registers_by_form_logs_out_and_in(pool: PgPool) {
     let out = app.form("/logout", &cookies, &[("_csrf", &csrf)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let after = app.page("/account", &cookies).await;
-    assert_eq!(after.status, StatusCode::SEE_OTHER, "the old session no longer works");
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the old session no longer works"
+    );
 
     // Log in again through the form, in English.
     let page = app.page("/login?lang=en", "").await;
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let r = app
-        .form("/login", &cookies, &[("_csrf", &csrf), ("email", "ZHANG@example.cn"), ("password", PASSWORD), ("next", "/account")])
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "ZHANG@example.cn"),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers.get("location").unwrap(), "/account");
     let cookies = format!("{cookies}; {}", cookies_from(&r.headers));
     let account = app.page("/account", &cookies).await;
-    assert!(account.text.contains("Awaiting verification"), "{}", account.text);
+    assert!(
+        account.text.contains("Awaiting verification"),
+        "{}",
+        account.text
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -323,7 +454,11 @@ async fn a_wrong_form_shows_the_errors_and_keeps_the_input(pool: PgPool) {
     assert!(r.text.contains("校验位"), "credit code message shown");
     assert!(r.text.contains("wang@example.cn"), "input kept");
     assert!(!r.text.contains("<script>alert(1)</script>"), "escaped");
-    assert!(r.text.contains("&lt;script&gt;") || r.text.contains("&#60;script&#62;") || r.text.contains("&lt;script"));
+    assert!(
+        r.text.contains("&lt;script&gt;")
+            || r.text.contains("&#60;script&#62;")
+            || r.text.contains("&lt;script")
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -334,7 +469,16 @@ async fn login_redirects_only_to_local_paths(pool: PgPool) {
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let r = app
-        .form("/login", &cookies, &[("_csrf", &csrf), ("email", "nav@example.cn"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "nav@example.cn"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers.get("location").unwrap(), "/account");

@@ -15,7 +15,11 @@ async fn only_an_admin_of_the_organisations_exchange_may_verify_it(pool: PgPool)
     let r = app.post(&uri, Some(&m.token), json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a member is not an admin");
     let r = app.post(&uri, Some(&suaee), json!({})).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "another exchange's admin: 403, not 404");
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "another exchange's admin: 403, not 404"
+    );
     let me = app.get("/api/v1/me", Some(&m.token)).await;
     assert_eq!(me.body["organization"]["verified"], json!(false));
 
@@ -46,8 +50,18 @@ async fn only_an_admin_of_the_organisations_exchange_may_verify_it(pool: PgPool)
 async fn verifying_a_forged_or_unknown_id_is_not_found(pool: PgPool) {
     let app = TestApp::new(pool);
     let admin = app.admin("suaee").await;
-    for id in ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "1%27%20or%201%3D1--"] {
-        let r = app.post(&format!("/api/v1/admin/organizations/{id}/verify"), Some(&admin), json!({})).await;
+    for id in [
+        "not-a-uuid",
+        "00000000-0000-0000-0000-000000000000",
+        "1%27%20or%201%3D1--",
+    ] {
+        let r = app
+            .post(
+                &format!("/api/v1/admin/organizations/{id}/verify"),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{id}");
         assert_eq!(r.body["error"]["code"], json!("not_found"));
     }
@@ -64,24 +78,49 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let r = app
-        .form("/login", &cookies, &[("_csrf", &csrf), ("email", "admin-nttc_sw@test.example"), ("password", PASSWORD), ("next", "/admin")])
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "admin-nttc_sw@test.example"),
+                ("password", PASSWORD),
+                ("next", "/admin"),
+            ],
+        )
         .await;
     let cookies = format!("{cookies}; {}", cookies_from(&r.headers));
     let admin = app.page("/admin", &cookies).await;
     assert_eq!(admin.status, StatusCode::OK);
     assert!(admin.text.contains("测试机构 waiting@example.cn"));
-    assert!(!admin.text.contains("elsewhere@example.cn"), "only its own exchange's organisations");
+    assert!(
+        !admin.text.contains("elsewhere@example.cn"),
+        "only its own exchange's organisations"
+    );
     let csrf = input_value(&admin.text, "_csrf").unwrap();
-    let r = app.form(&format!("/admin/organizations/{}/verify", m.org_id), &cookies, &[("_csrf", &csrf)]).await;
+    let r = app
+        .form(
+            &format!("/admin/organizations/{}/verify", m.org_id),
+            &cookies,
+            &[("_csrf", &csrf)],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let verified: bool = sqlx::query_scalar("select verified_at is not null from organizations where id = $1::uuid")
-        .bind(&m.org_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let verified: bool =
+        sqlx::query_scalar("select verified_at is not null from organizations where id = $1::uuid")
+            .bind(&m.org_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(verified);
     // Another exchange's organisation through the form: refused.
-    let r = app.form(&format!("/admin/organizations/{}/verify", other.org_id), &cookies, &[("_csrf", &csrf)]).await;
+    let r = app
+        .form(
+            &format!("/admin/organizations/{}/verify", other.org_id),
+            &cookies,
+            &[("_csrf", &csrf)],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let audit = app.page("/admin/audit", &cookies).await;
     assert!(audit.text.contains("organization.verify"));
@@ -95,12 +134,29 @@ async fn members_get_403_on_admin_pages(pool: PgPool) {
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let r = app
-        .form("/login", &cookies, &[("_csrf", &csrf), ("email", "plain@example.cn"), ("password", PASSWORD)])
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "plain@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     let cookies = format!("{cookies}; {}", cookies_from(&r.headers));
-    assert_eq!(app.page("/admin", &cookies).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.page("/admin", &cookies).await.status,
+        StatusCode::FORBIDDEN
+    );
     // Anonymous: sent to log in.
     let r = app.page("/admin", "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(r.headers.get("location").unwrap().to_str().unwrap().starts_with("/login?next="));
+    assert!(r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next="));
 }

@@ -62,7 +62,13 @@ impl TestApp {
         }
     }
 
-    pub async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut b = Request::builder().method(method).uri(uri);
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -85,7 +91,14 @@ impl TestApp {
         self.call(Method::POST, uri, token, Some(body)).await
     }
 
-    pub async fn register(&self, email: &str, kind: &str, province: &str, exchange: &str, code: Option<String>) -> Resp {
+    pub async fn register(
+        &self,
+        email: &str,
+        kind: &str,
+        province: &str,
+        exchange: &str,
+        code: Option<String>,
+    ) -> Resp {
         let mut org = json!({"name": format!("测试机构 {email}"), "kind": kind, "province": province, "exchange": exchange});
         if let Some(c) = code {
             org["credit_code"] = json!(c);
@@ -99,8 +112,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Resp {
-        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password}))
-            .await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// A registered, logged-in member (not verified).
@@ -108,8 +125,21 @@ impl TestApp {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let province = Exchange::parse(exchange).unwrap().province().code();
-        let r = self.register(email, "enterprise", province, exchange, Some(credit_code(n))).await;
-        assert_eq!(r.status, StatusCode::CREATED, "register {email}: {}", r.text);
+        let r = self
+            .register(
+                email,
+                "enterprise",
+                province,
+                exchange,
+                Some(credit_code(n)),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "register {email}: {}",
+            r.text
+        );
         let l = self.login(email, PASSWORD).await;
         assert_eq!(l.status, StatusCode::OK, "{}", l.text);
         Member {
@@ -134,9 +164,15 @@ impl TestApp {
     /// An exchange administrator's token.
     pub async fn admin(&self, exchange: &str) -> String {
         let email = format!("admin-{exchange}@test.example");
-        techmarket::service::accounts::create_admin(&self.pool, &email, Exchange::parse(exchange).unwrap(), PASSWORD, "管理员")
-            .await
-            .unwrap();
+        techmarket::service::accounts::create_admin(
+            &self.pool,
+            &email,
+            Exchange::parse(exchange).unwrap(),
+            PASSWORD,
+            "管理员",
+        )
+        .await
+        .unwrap();
         let l = self.login(&email, PASSWORD).await;
         assert_eq!(l.status, StatusCode::OK, "{}", l.text);
         l.body["token"].as_str().unwrap().to_string()

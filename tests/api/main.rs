@@ -5,4 +5,9 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod demands;
+mod fees;
+mod listings;
 mod robustness;
+mod settlement;
+mod trading;

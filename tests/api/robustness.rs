@@ -19,8 +19,19 @@ async fn raw(app: &TestApp, uri: &str, content_type: &str, body: Vec<u8>) -> Res
 #[sqlx::test(migrations = "./migrations")]
 async fn malformed_json_is_400_in_the_error_format(pool: PgPool) {
     let app = TestApp::new(pool);
-    for body in [&b"{"[..], b"not json", b"{\"email\": \"a\"", &[0xff, 0xfe, 0x7b, 0x7d]] {
-        let r = raw(&app, "/api/v1/auth/register", "application/json", body.to_vec()).await;
+    for body in [
+        &b"{"[..],
+        b"not json",
+        b"{\"email\": \"a\"",
+        &[0xff, 0xfe, 0x7b, 0x7d],
+    ] {
+        let r = raw(
+            &app,
+            "/api/v1/auth/register",
+            "application/json",
+            body.to_vec(),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", body);
         assert_eq!(r.body["error"]["code"], json!("malformed_json"));
         assert!(r.body["error"]["message"].is_string());
@@ -30,35 +41,77 @@ async fn malformed_json_is_400_in_the_error_format(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn wrong_types_and_missing_fields_are_named(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = app.post("/api/v1/auth/register", None, json!({"email": 5, "password": "x"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": 5, "password": "x"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.body["error"]["fields"]["email"].is_string(), "{}", r.text);
-    let r = app.post("/api/v1/auth/register", None, json!({"email": "a@b.cn", "password": "abcdefghijklmn", "display_name": "x"})).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body["error"]["fields"]["organization"].is_string(), "{}", r.text);
     let r = app
-        .post("/api/v1/auth/register", None, json!({"email": "a@b.cn", "password": "abcdefghijklmn", "display_name": "x",
-            "organization": {"name": "n", "kind": 3, "province": "sichuan", "exchange": "suaee"}}))
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "a@b.cn", "password": "abcdefghijklmn", "display_name": "x"}),
+        )
         .await;
-    assert!(r.body["error"]["fields"]["organization.kind"].is_string(), "{}", r.text);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["error"]["fields"]["organization"].is_string(),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "a@b.cn", "password": "abcdefghijklmn", "display_name": "x",
+            "organization": {"name": "n", "kind": 3, "province": "sichuan", "exchange": "suaee"}}),
+        )
+        .await;
+    assert!(
+        r.body["error"]["fields"]["organization.kind"].is_string(),
+        "{}",
+        r.text
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn bodies_over_one_mebibyte_are_413(pool: PgPool) {
     let app = TestApp::new(pool);
     let big = format!("{{\"email\": \"{}\"}}", "a".repeat(1_100_000));
-    let r = raw(&app, "/api/v1/auth/register", "application/json", big.into_bytes()).await;
+    let r = raw(
+        &app,
+        "/api/v1/auth/register",
+        "application/json",
+        big.into_bytes(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.body["error"]["code"], json!("payload_too_large"));
     // A form too.
-    let r = raw(&app, "/login", "application/x-www-form-urlencoded", vec![b'a'; 1_100_000]).await;
+    let r = raw(
+        &app,
+        "/login",
+        "application/x-www-form-urlencoded",
+        vec![b'a'; 1_100_000],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_body_that_is_not_json_is_400(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = raw(&app, "/api/v1/auth/login", "text/plain", b"email=x".to_vec()).await;
+    let r = raw(
+        &app,
+        "/api/v1/auth/login",
+        "text/plain",
+        b"email=x".to_vec(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["code"], json!("json_required"));
 }
@@ -66,7 +119,13 @@ async fn a_body_that_is_not_json_is_400(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn malformed_utf8_in_a_form_is_400(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = raw(&app, "/login", "application/x-www-form-urlencoded", b"email=%ff%fe&password=x".to_vec()).await;
+    let r = raw(
+        &app,
+        "/login",
+        "application/x-www-form-urlencoded",
+        b"email=%ff%fe&password=x".to_vec(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text.contains("<html"));
 }
@@ -77,9 +136,14 @@ async fn injection_strings_are_data(pool: PgPool) {
     let evil = "'; drop table users; --";
     let r = app.login(evil, evil).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = app.register("x@example.cn", "individual", "other", "suaee", None).await;
+    let r = app
+        .register("x@example.cn", "individual", "other", "suaee", None)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let n: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -95,7 +159,9 @@ async fn unknown_api_routes_are_404_json_and_pages_404_html(pool: PgPool) {
     let r = app.page("/no/such/page?lang=en", "").await;
     assert!(r.text.contains("Not found"));
     // A wrong method under the API: our format too.
-    let r = app.call(Method::DELETE, "/api/v1/auth/login", None, None).await;
+    let r = app
+        .call(Method::DELETE, "/api/v1/auth/login", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.body["error"]["code"].is_string(), "{}", r.text);
 }
@@ -105,8 +171,16 @@ async fn security_headers_are_on_every_response(pool: PgPool) {
     let app = TestApp::new(pool);
     for uri in ["/", "/api/v1/me", "/healthz", "/nope"] {
         let r = app.page(uri, "").await;
-        let csp = r.headers.get("content-security-policy").unwrap().to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{uri}: {csp}");
+        let csp = r
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{uri}: {csp}"
+        );
         assert_eq!(r.headers.get("x-content-type-options").unwrap(), "nosniff");
         assert!(r.headers.get("referrer-policy").is_some());
     }
@@ -126,8 +200,16 @@ async fn the_openapi_document_covers_every_api_route(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
     let paths = r.body["paths"].as_object().unwrap();
-    for p in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me",
-              "/api/v1/admin/organizations/{id}/verify", "/api/v1/admin/audit", "/healthz", "/readyz"] {
+    for p in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/admin/organizations/{id}/verify",
+        "/api/v1/admin/audit",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
 }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{ApiJson, ApiUser, BearerToken, ClientAddr};
 use crate::http::state::AppState;
-use crate::service::accounts::{self, Me, Registered, RegisterInput, SessionKind, UserView};
+use crate::service::accounts::{self, Me, RegisterInput, Registered, SessionKind, UserView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,7 +54,14 @@ async fn login(
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<LoginOutput>> {
     let _ = input.otp;
-    let l = accounts::login(&state.pool, &input.email, &input.password, &client, SessionKind::Api).await?;
+    let l = accounts::login(
+        &state.pool,
+        &input.email,
+        &input.password,
+        &client,
+        SessionKind::Api,
+    )
+    .await?;
     Ok(Json(LoginOutput {
         token: l.secret,
         user: UserView::from(&l.user),

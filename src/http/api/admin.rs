@@ -30,7 +30,9 @@ async fn verify_organization(
     Path(id): Path<String>,
 ) -> Result<Json<OrgView>> {
     let id = parse_id(&id)?;
-    Ok(Json(admin::verify_organization(&state.pool, &user, id).await?))
+    Ok(Json(
+        admin::verify_organization(&state.pool, &user, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

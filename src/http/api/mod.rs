@@ -3,8 +3,18 @@
 pub mod accounts;
 /// Exchange administration: organisations, audit.
 pub mod admin;
+/// Technology demands and matching.
+pub mod demands;
+/// Fee schedules: quotes, versions, maker–checker approval, simulation.
+pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
 pub mod health;
+/// Technology achievements: drafting, review, search.
+pub mod listings;
+/// Payment, delivery, the ledger, statements, credit restrictions.
+pub mod settlement;
+/// Offers, fixed-price purchases and auctions.
+pub mod trading;
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -55,6 +65,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(settlement::routes())
+        .merge(trading::routes())
+        .merge(demands::routes())
+        .merge(listings::routes())
+        .merge(fees::routes())
         .fallback(api_not_found)
 }
 

@@ -91,9 +91,11 @@ pub async fn register_submit(
             if let Some(old) = r.session_secret {
                 accounts::logout(&state.pool, &old).await?;
             }
-            let l = accounts::login(&state.pool, &email, &password, &client, SessionKind::Web).await?;
+            let l =
+                accounts::login(&state.pool, &email, &password, &client, SessionKind::Web).await?;
             let mut resp = Redirect::to("/account?welcome=1").into_response();
-            resp.headers_mut().append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
+            resp.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
             Ok(resp)
         }
         Err(e @ (Error::Validation(_) | Error::Conflict { .. })) => {
@@ -153,14 +155,23 @@ pub async fn login_submit(
 ) -> Result<Response> {
     let email = form.get("email").trim().to_string();
     let next = safe_next(form.get("next")).unwrap_or_else(|| "/account".into());
-    match accounts::login(&state.pool, &email, form.get("password"), &client, SessionKind::Web).await {
+    match accounts::login(
+        &state.pool,
+        &email,
+        form.get("password"),
+        &client,
+        SessionKind::Web,
+    )
+    .await
+    {
         Ok(l) => {
             // A new session at every login (no fixation); the old one ends.
             if let Some(old) = r.session_secret {
                 accounts::logout(&state.pool, &old).await?;
             }
             let mut resp = Redirect::to(&next).into_response();
-            resp.headers_mut().append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
+            resp.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
             Ok(resp)
         }
         Err(e @ (Error::Unauthorized(_) | Error::TooManyRequests)) => {
@@ -178,7 +189,11 @@ pub async fn login_submit(
     }
 }
 
-pub async fn logout(State(state): State<AppState>, Ctx(_, r): Ctx, _form: Form) -> Result<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Ctx(_, r): Ctx,
+    _form: Form,
+) -> Result<Response> {
     if let Some(secret) = r.session_secret {
         accounts::logout(&state.pool, &secret).await?;
     }
@@ -224,16 +239,25 @@ struct InboxPage {
 
 impl InboxPage {
     fn title<'a>(&self, n: &'a db::notifications::NotificationRow) -> &'a str {
-        if self.ctx.is_zh() { &n.title_zh } else { &n.title_en }
+        if self.ctx.is_zh() {
+            &n.title_zh
+        } else {
+            &n.title_en
+        }
     }
     fn body<'a>(&self, n: &'a db::notifications::NotificationRow) -> &'a str {
-        if self.ctx.is_zh() { &n.body_zh } else { &n.body_en }
+        if self.ctx.is_zh() {
+            &n.body_zh
+        } else {
+            &n.body_en
+        }
     }
 }
 
 pub async fn inbox(State(state): State<AppState>, WebUser(user, ctx): WebUser) -> Result<Response> {
     let mut conn = state.pool.acquire().await?;
-    let items = db::notifications::list_for_user(&mut conn, user.id, user.organization_id, 200).await?;
+    let items =
+        db::notifications::list_for_user(&mut conn, user.id, user.organization_id, 200).await?;
     render(&InboxPage { ctx, items })
 }
 

@@ -20,7 +20,10 @@ struct AdminPage {
     orgs: Page<OrgView>,
 }
 
-pub async fn index(State(state): State<AppState>, WebAdmin(user, ctx): WebAdmin) -> Result<Response> {
+pub async fn index(
+    State(state): State<AppState>,
+    WebAdmin(user, ctx): WebAdmin,
+) -> Result<Response> {
     let exchange = user.require_admin()?;
     let orgs = admin::organizations(
         &state.pool,

@@ -3,6 +3,16 @@
 pub mod accounts;
 /// Administration pages.
 pub mod admin;
+/// Pages: Technology demands and matching.
+pub mod demands;
+/// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
+pub mod fees;
+/// Pages: Technology achievements: drafting, review, search.
+pub mod listings;
+/// Pages: Payment, delivery, the ledger, statements, credit restrictions.
+pub mod settlement;
+/// Pages: Offers, fixed-price purchases and auctions.
+pub mod trading;
 
 use askama::Template;
 use axum::http::header;
@@ -16,14 +26,25 @@ use crate::http::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(accounts::home))
-        .route("/register", get(accounts::register_page).post(accounts::register_submit))
-        .route("/login", get(accounts::login_page).post(accounts::login_submit))
+        .route(
+            "/register",
+            get(accounts::register_page).post(accounts::register_submit),
+        )
+        .route(
+            "/login",
+            get(accounts::login_page).post(accounts::login_submit),
+        )
         .route("/logout", post(accounts::logout))
         .route("/account", get(accounts::account))
         .route("/inbox", get(accounts::inbox).post(accounts::inbox_read))
         .route("/admin", get(admin::index))
         .route("/admin/organizations/{id}/verify", post(admin::verify))
         .route("/admin/audit", get(admin::audit))
+        .merge(settlement::router())
+        .merge(trading::router())
+        .merge(demands::router())
+        .merge(listings::router())
+        .merge(fees::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).
@@ -31,11 +52,7 @@ pub fn render<T: Template>(t: &T) -> Result<Response, Error> {
     let html = t
         .render()
         .map_err(|e| Error::Internal(anyhow::anyhow!("template failed: {e}")))?;
-    Ok((
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(html),
-    )
-        .into_response())
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
 /// A local path to return to after login (never another site).
@@ -55,7 +72,10 @@ pub struct FormErrors(pub Vec<(String, String)>);
 impl FormErrors {
     pub fn from_error(lang: crate::i18n::Lang, e: &Error) -> Self {
         match e {
-            Error::Validation(f) | Error::BadRequest { fields: Some(f), .. } => FormErrors(
+            Error::Validation(f)
+            | Error::BadRequest {
+                fields: Some(f), ..
+            } => FormErrors(
                 f.0.iter()
                     .map(|fe| (fe.path.clone(), crate::i18n::tf(lang, fe.key, &fe.args)))
                     .collect(),

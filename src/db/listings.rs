@@ -1,0 +1,1 @@
+//! SQL for: Technology achievements: drafting, review, search.

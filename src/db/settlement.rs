@@ -1,0 +1,1 @@
+//! SQL for: Payment, delivery, the ledger, statements, credit restrictions.

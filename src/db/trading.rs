@@ -1,0 +1,1 @@
+//! SQL for: Offers, fixed-price purchases and auctions.

@@ -1,0 +1,1 @@
+//! Technology demands and matching.

@@ -1,0 +1,1 @@
+//! Fee schedules: quotes, versions, maker–checker approval, simulation.

@@ -1,0 +1,1 @@
+//! Technology achievements: drafting, review, search.
