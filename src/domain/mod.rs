@@ -12,3 +12,7 @@ pub mod fees;
 pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
+/// Chinese patent application numbers: parsing, check character, fit with the IP type.
+pub mod patent;
+/// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
+pub mod text;
