@@ -14,6 +14,8 @@ pub mod fees;
 pub mod ledger;
 /// Lifecycle states of listings, trades, offers and auctions.
 pub mod listing;
+/// Demand ↔ listing matching: a 0–100 score with reasons (field, keywords, budget, maturity, region).
+pub mod matching;
 /// Money in integer fen: parsing typed yuan amounts (万, 亿, full-width) and formatting.
 pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
