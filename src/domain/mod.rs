@@ -1,5 +1,7 @@
 //! Pure market rules: no I/O, no clock, no framework. Everything here is a plain function or type.
 
+/// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
+pub mod auction;
 /// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.
 pub mod codes;
 /// 统一社会信用代码 (GB 32100-2015): parsing and the check character.
@@ -8,7 +10,17 @@ pub mod credit_code;
 pub mod error;
 /// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
 pub mod fees;
+/// Double-entry postings for payment and settlement; the ledger's SHA-256 hash chain.
+pub mod ledger;
+/// Lifecycle states of listings, trades, offers and auctions.
+pub mod listing;
+/// Demand ↔ listing matching: a 0–100 score with reasons (field, keywords, budget, maturity, region).
+pub mod matching;
 /// Money in integer fen: parsing typed yuan amounts (万, 亿, full-width) and formatting.
 pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
+/// Chinese patent application numbers: parsing, check character, fit with the IP type.
+pub mod patent;
+/// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
+pub mod text;
