@@ -209,6 +209,13 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         }
     }
     tx.commit().await?;
+    if !loaded {
+        crate::service::fees::seed_demo(pool).await?;
+        crate::service::listings::seed_demo(pool).await?;
+        crate::service::demands::seed_demo(pool).await?;
+        crate::service::trading::seed_demo(pool).await?;
+        crate::service::settlement::seed_demo(pool).await?;
+    }
     print_logins();
     Ok(())
 }
@@ -224,6 +231,6 @@ pub fn print_logins() {
 }
 
 /// N listed listings and M open demands for benchmarks.
-pub async fn bulk(_pool: &PgPool, listings: u32, demands: u32) -> anyhow::Result<()> {
-    anyhow::bail!("seed bulk ({listings} listings, {demands} demands) needs the listings feature")
+pub async fn bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Result<()> {
+    crate::service::listings::seed_bulk(pool, listings, demands).await
 }

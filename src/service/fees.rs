@@ -1,1 +1,7 @@
 //! Fee schedules: quotes, versions, maker–checker approval, simulation.
+
+/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the
+/// organisations and accounts exist. Must be idempotent.
+pub async fn seed_demo(_pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    Ok(())
+}
