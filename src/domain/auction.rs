@@ -131,7 +131,7 @@ pub fn pseudonym(n: u32) -> (String, String) {
 /// Start price and increment at least 1 fen, reserve at least the start price, all at most
 /// [`MAX_AMOUNT_FEN`]; `ends_at` after `now` and at most 90 days ahead; extension 0–3600 s
 /// (absent means [`DEFAULT_EXTENSION_SECONDS`]).
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 pub fn validate_auction(
     start_price_fen: i64,
     increment_fen: i64,

@@ -92,14 +92,14 @@ impl SideSchedule {
                 Some(u) if u > MAX_AMOUNT_FEN => errs.push(
                     up_to_path,
                     "err.fees.up_to_too_large",
-                    vec![("max", MAX_AMOUNT_FEN.to_string())],
+                    vec![("max", format_yuan(MAX_AMOUNT_FEN))],
                 ),
                 Some(u) => {
                     if let Some(p) = previous.filter(|&p| u <= p) {
                         errs.push(
                             up_to_path,
                             "err.fees.bands_not_increasing",
-                            vec![("previous", p.to_string())],
+                            vec![("previous", format_yuan(p))],
                         );
                     }
                 }
@@ -124,7 +124,7 @@ impl SideSchedule {
                 errs.push(
                     cap_path,
                     "err.fees.cap_below_min",
-                    vec![("min", self.min_fee_fen.to_string())],
+                    vec![("min", format_yuan(self.min_fee_fen))],
                 );
             }
         }
@@ -589,11 +589,11 @@ mod tests {
             errs.get("buyer.bands[1].up_to_fen")
                 .unwrap()
                 .arg("previous"),
-            Some("1000")
+            Some("¥10.00")
         );
         assert_eq!(
             errs.get("seller.max_fee_fen").unwrap().arg("min"),
-            Some("500")
+            Some("¥5.00")
         );
     }
 
