@@ -1,1 +1,215 @@
-//! SQL for: Technology demands and matching.
+//! SQL for technology demands and the candidate searches behind matching.
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DemandRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub org_name: String,
+    pub org_kind: String,
+    pub title: String,
+    pub description: String,
+    pub field: String,
+    pub keywords: Vec<String>,
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub status: String,
+    pub province: String,
+    pub exchange: String,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "d.id, d.organization_id, o.name as org_name, o.kind as org_kind, d.title, d.description, \
+    d.field, d.keywords, d.budget_min_fen, d.budget_max_fen, d.deadline, d.status, d.province, d.exchange, \
+    d.created_at, d.closed_at";
+const FROM: &str = "demands d join organizations o on o.id = d.organization_id";
+
+pub struct NewDemand<'a> {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub created_by: Uuid,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub field: &'a str,
+    pub keywords: &'a [String],
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub province: &'a str,
+    pub exchange: &'a str,
+    pub search: &'a str,
+}
+
+pub async fn insert(conn: &mut PgConnection, d: &NewDemand<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into demands (id, organization_id, created_by, title, description, field, keywords, budget_min_fen, \
+         budget_max_fen, deadline, province, exchange, search) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)",
+    )
+    .bind(d.id)
+    .bind(d.organization_id)
+    .bind(d.created_by)
+    .bind(d.title)
+    .bind(d.description)
+    .bind(d.field)
+    .bind(d.keywords)
+    .bind(d.budget_min_fen)
+    .bind(d.budget_max_fen)
+    .bind(d.deadline)
+    .bind(d.province)
+    .bind(d.exchange)
+    .bind(d.search)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<DemandRow>> {
+    sqlx::query_as(&format!("select {COLUMNS} from {FROM} where d.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn close(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update demands set status = 'closed', closed_at = now() where id = $1 and status = 'open'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub struct DemandFilter<'a> {
+    pub tsquery: Option<&'a str>,
+    pub field: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub organization_id: Option<Uuid>,
+    /// Only open ones (the public list) or every status (an organisation's own).
+    pub only_open: bool,
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    f: &DemandFilter<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<DemandRow>, i64)> {
+    let cond =
+        "($1::tsquery is null or d.search @@ $1::tsquery) and ($2::text is null or d.field = $2) \
+        and ($3::text is null or d.province = $3) and ($4::uuid is null or d.organization_id = $4) \
+        and ($5 = false or d.status = 'open')";
+    let rows = sqlx::query_as(&format!(
+        "select {COLUMNS} from {FROM} where {cond} order by d.created_at desc, d.id desc limit $6 offset $7"
+    ))
+    .bind(f.tsquery)
+    .bind(f.field)
+    .bind(f.province)
+    .bind(f.organization_id)
+    .bind(f.only_open)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar(&format!("select count(*) from {FROM} where {cond}"))
+        .bind(f.tsquery)
+        .bind(f.field)
+        .bind(f.province)
+        .bind(f.organization_id)
+        .bind(f.only_open)
+        .fetch_one(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// What matching needs of a listing, plus what a match shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListingFactsRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub org_name: String,
+    pub org_kind: String,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub field: String,
+    pub ip_type: String,
+    pub keywords: Vec<String>,
+    pub trl: i16,
+    pub pricing_mode: String,
+    pub price_fen: Option<i64>,
+    pub sort_price_fen: Option<i64>,
+    pub status: String,
+    pub province: String,
+    pub exchange: String,
+    pub listed_at: Option<DateTime<Utc>>,
+}
+
+const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
+    left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
+    l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
+
+/// Listed listings that share a term with the demand (best text rank first) or are in one of
+/// `fields` (newest first): the candidates to score.
+pub async fn listing_candidates(
+    conn: &mut PgConnection,
+    any_terms: Option<&str>,
+    fields: &[String],
+    text_limit: i64,
+    field_limit: i64,
+) -> sqlx::Result<Vec<ListingFactsRow>> {
+    sqlx::query_as(&format!(
+        "with t as (select l.id from listings l where l.status = 'listed' and $1::tsquery is not null \
+                    and l.search @@ $1::tsquery order by ts_rank(l.search, $1::tsquery) desc limit $3), \
+              f as (select l.id from listings l where l.status = 'listed' and l.field = any($2) \
+                    order by l.listed_at desc limit $4) \
+         select {LISTING_COLUMNS} from listings l join organizations o on o.id = l.organization_id \
+         where l.id in (select id from t union select id from f) and l.status = 'listed'"
+    ))
+    .bind(any_terms)
+    .bind(fields)
+    .bind(text_limit)
+    .bind(field_limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn listing_facts(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<ListingFactsRow>> {
+    sqlx::query_as(&format!(
+        "select {LISTING_COLUMNS} from listings l join organizations o on o.id = l.organization_id where l.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Open demands that share a term with the listing or are in one of `fields`.
+pub async fn demand_candidates(
+    conn: &mut PgConnection,
+    any_terms: Option<&str>,
+    fields: &[String],
+    text_limit: i64,
+    field_limit: i64,
+) -> sqlx::Result<Vec<DemandRow>> {
+    sqlx::query_as(&format!(
+        "with t as (select d.id from demands d where d.status = 'open' and $1::tsquery is not null \
+                    and d.search @@ $1::tsquery order by ts_rank(d.search, $1::tsquery) desc limit $3), \
+              f as (select d.id from demands d where d.status = 'open' and d.field = any($2) \
+                    order by d.created_at desc limit $4) \
+         select {COLUMNS} from {FROM} where d.id in (select id from t union select id from f) and d.status = 'open'"
+    ))
+    .bind(any_terms)
+    .bind(fields)
+    .bind(text_limit)
+    .bind(field_limit)
+    .fetch_all(conn)
+    .await
+}

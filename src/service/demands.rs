@@ -1,7 +1,775 @@
-//! Technology demands and matching.
+//! Technology demands (技术需求) and two-way matching with explained scores.
+//!
+//! Matching retrieves candidates through the search index (listings or demands sharing a term, plus
+//! the newest in the same or a related field), then scores each with `domain::matching::score`
+//! (formula documented there) and keeps the best. The region part is the same within a province and
+//! across the provincial line, so joining Sichuan and Chongqing never costs a match points.
+use std::collections::HashSet;
 
-/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the
-/// organisations and accounts exist. Must be idempotent.
-pub async fn seed_demo(_pool: &sqlx::PgPool) -> anyhow::Result<()> {
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::demands::{DemandRow, ListingFactsRow};
+use crate::domain::codes::{Field, Province};
+use crate::domain::error::FieldErrors;
+use crate::domain::matching::{self, DemandFacts, ListingFacts, Match};
+use crate::domain::money::MAX_AMOUNT_FEN;
+use crate::domain::text::{self, TsVectorBuilder};
+use crate::error::{Error, Result};
+use crate::i18n::{self, Lang};
+use crate::service::{guards, Page, PageQuery};
+
+/// A match worth telling both sides about.
+pub const NOTIFY_SCORE: u8 = 70;
+/// How many matches a list shows.
+pub const MATCH_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct DemandInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// A field code (DOMAIN.md).
+    pub field: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgRef {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DemandView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub field: String,
+    pub keywords: Vec<String>,
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// `open` | `closed`
+    pub status: String,
+    pub province: String,
+    pub exchange: String,
+    pub organization: OrgRef,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&DemandRow> for DemandView {
+    fn from(d: &DemandRow) -> Self {
+        DemandView {
+            id: d.id,
+            title: d.title.clone(),
+            description: d.description.clone(),
+            field: d.field.clone(),
+            keywords: d.keywords.clone(),
+            budget_min_fen: d.budget_min_fen,
+            budget_max_fen: d.budget_max_fen,
+            deadline: d.deadline,
+            status: d.status.clone(),
+            province: d.province.clone(),
+            exchange: d.exchange.clone(),
+            organization: OrgRef {
+                id: d.organization_id,
+                name: d.org_name.clone(),
+                kind: d.org_kind.clone(),
+            },
+            created_at: d.created_at,
+            closed_at: d.closed_at,
+        }
+    }
+}
+
+/// The listing as a match shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ListingSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub summary: String,
+    pub field: String,
+    pub ip_type: String,
+    pub trl: i16,
+    pub keywords: Vec<String>,
+    pub pricing: PricingSummary,
+    pub status: String,
+    pub exchange: String,
+    pub province: String,
+    pub organization: OrgRef,
+    pub listed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PricingSummary {
+    pub mode: String,
+    pub price_fen: Option<i64>,
+}
+
+impl From<&ListingFactsRow> for ListingSummary {
+    fn from(l: &ListingFactsRow) -> Self {
+        ListingSummary {
+            id: l.id,
+            title: l.title.clone(),
+            summary: l.summary.clone(),
+            field: l.field.clone(),
+            ip_type: l.ip_type.clone(),
+            trl: l.trl,
+            keywords: l.keywords.clone(),
+            pricing: PricingSummary {
+                mode: l.pricing_mode.clone(),
+                price_fen: l.price_fen.or(if l.pricing_mode == "auction" {
+                    l.sort_price_fen
+                } else {
+                    None
+                }),
+            },
+            status: l.status.clone(),
+            exchange: l.exchange.clone(),
+            province: l.province.clone(),
+            organization: OrgRef {
+                id: l.organization_id,
+                name: l.org_name.clone(),
+                kind: l.org_kind.clone(),
+            },
+            listed_at: l.listed_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReasonView {
+    /// `field` | `keywords` | `budget` | `maturity` | `region`
+    pub code: String,
+    pub points: u8,
+    /// The reason in words, in the caller's language.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ListingMatch {
+    pub listing: ListingSummary,
+    pub score: u8,
+    pub reasons: Vec<ReasonView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DemandMatch {
+    pub demand: DemandView,
+    pub score: u8,
+    pub reasons: Vec<ReasonView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Matches<T> {
+    pub items: Vec<T>,
+}
+
+fn reasons(lang: Lang, m: &Match) -> Vec<ReasonView> {
+    m.reasons
+        .iter()
+        .map(|r| ReasonView {
+            code: r.code.code().to_string(),
+            points: r.points,
+            detail: i18n::tf(lang, r.detail_key, &r.args),
+        })
+        .collect()
+}
+
+fn check_text(v: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
+    let n = v.trim().chars().count();
+    if n < min {
+        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
+    } else if n > max {
+        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
+    }
+}
+
+struct Valid {
+    field: Field,
+    keywords: Vec<String>,
+}
+
+fn validate(input: &DemandInput, now: DateTime<Utc>) -> std::result::Result<Valid, FieldErrors> {
+    let mut errs = FieldErrors::default();
+    check_text(&input.title, "title", 4, 200, &mut errs);
+    if input.description.chars().count() > 20_000 {
+        errs.push(
+            "description",
+            "err.text.too_long",
+            vec![("max", "20000".into())],
+        );
+    }
+    let field = Field::parse(&input.field);
+    if field.is_none() {
+        errs.push(
+            "field",
+            "err.code.unknown",
+            vec![("value", input.field.clone())],
+        );
+    }
+    let keywords: Vec<String> = input
+        .keywords
+        .iter()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keywords.len() > 20 {
+        errs.push(
+            "keywords",
+            "err.demands.too_many_keywords",
+            vec![("max", "20".into())],
+        );
+    }
+    for (i, k) in keywords.iter().enumerate() {
+        if k.chars().count() > 30 {
+            errs.push(
+                format!("keywords[{i}]"),
+                "err.text.too_long",
+                vec![("max", "30".into())],
+            );
+        }
+    }
+    for (path, v) in [
+        ("budget_min_fen", input.budget_min_fen),
+        ("budget_max_fen", input.budget_max_fen),
+    ] {
+        if let Some(v) = v {
+            if !(1..=MAX_AMOUNT_FEN).contains(&v) {
+                errs.push(path, "err.demands.budget_range", vec![]);
+            }
+        }
+    }
+    if let (Some(min), Some(max)) = (input.budget_min_fen, input.budget_max_fen) {
+        if min > max {
+            errs.push("budget_max_fen", "err.demands.budget_order", vec![]);
+        }
+    }
+    if let Some(d) = input.deadline {
+        if d <= now {
+            errs.push("deadline", "err.demands.deadline_past", vec![]);
+        }
+    }
+    errs.into_result()?;
+    match field {
+        Some(field) => Ok(Valid { field, keywords }),
+        None => Err(FieldErrors::default()),
+    }
+}
+
+fn demand_vector(title: &str, keywords: &[String], description: &str) -> String {
+    let mut b = TsVectorBuilder::new();
+    b.add(title, 'A');
+    for k in keywords {
+        b.add(k, 'B');
+    }
+    b.add(description, 'D');
+    b.build()
+}
+
+/// Posts a demand for the caller's organisation (verified and not restricted).
+#[tracing::instrument(skip(pool, user, input))]
+pub async fn create(
+    pool: &PgPool,
+    user: &CurrentUser,
+    input: DemandInput,
+    lang: Lang,
+) -> Result<DemandView> {
+    let org_id = user.require_org()?;
+    let v = validate(&input, Utc::now())?;
+    let mut tx = pool.begin().await?;
+    guards::require_active_org(&mut tx, org_id).await?;
+    let org = db::organizations::get(&mut tx, org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let id = Uuid::now_v7();
+    let title = input.title.trim().to_string();
+    let search = demand_vector(&title, &v.keywords, &input.description);
+    db::demands::insert(
+        &mut tx,
+        &db::demands::NewDemand {
+            id,
+            organization_id: org_id,
+            created_by: user.id,
+            title: &title,
+            description: &input.description,
+            field: v.field.code(),
+            keywords: &v.keywords,
+            budget_min_fen: input.budget_min_fen,
+            budget_max_fen: input.budget_max_fen,
+            deadline: input.deadline,
+            province: &org.province,
+            exchange: &org.exchange,
+            search: &search,
+        },
+    )
+    .await?;
+    let row = db::demands::get(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    // Tell the owners of listings that fit well (once per pair).
+    let found = score_listings(&mut tx, &row).await?;
+    for (l, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
+        notify_pair(&mut tx, &row, l, m.score, Side::ListingOwner).await?;
+    }
+    tx.commit().await?;
+    let _ = lang;
+    Ok(DemandView::from(&row))
+}
+
+/// An open demand (public), or a closed one to its organisation and admins.
+pub async fn get(pool: &PgPool, viewer: Option<&CurrentUser>, id: Uuid) -> Result<DemandView> {
+    let mut conn = pool.acquire().await?;
+    let row = db::demands::get(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if row.status != "open" && !is_owner_or_admin(viewer, row.organization_id) {
+        return Err(Error::NotFound);
+    }
+    Ok(DemandView::from(&row))
+}
+
+fn is_owner_or_admin(viewer: Option<&CurrentUser>, org: Uuid) -> bool {
+    viewer.is_some_and(|u| u.is_admin() || u.organization_id == Some(org))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct DemandQuery {
+    pub q: Option<String>,
+    pub field: Option<String>,
+    pub province: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Open demands, newest first, searchable like listings.
+pub async fn list(pool: &PgPool, q: &DemandQuery) -> Result<Page<DemandView>> {
+    let (page, per_page) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve_or_400()?;
+    let mut errs = FieldErrors::default();
+    let field = q.field.as_deref().filter(|s| !s.is_empty());
+    if field.is_some_and(|f| Field::parse(f).is_none()) {
+        errs.push(
+            "field",
+            "err.code.unknown",
+            vec![("value", field.unwrap_or_default().to_string())],
+        );
+    }
+    let province = q.province.as_deref().filter(|s| !s.is_empty());
+    if province.is_some_and(|p| Province::parse(p).is_none()) {
+        errs.push(
+            "province",
+            "err.code.unknown",
+            vec![("value", province.unwrap_or_default().to_string())],
+        );
+    }
+    if !errs.is_empty() {
+        return Err(Error::BadRequest {
+            code: "invalid_query",
+            fields: Some(errs),
+        });
+    }
+    let tsq = q.q.as_deref().and_then(text::build_tsquery);
+    if q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) && tsq.is_none() {
+        return Ok(Page {
+            items: vec![],
+            total: 0,
+            page,
+            per_page,
+        });
+    }
+    let mut conn = pool.acquire().await?;
+    let (rows, total) = db::demands::list(
+        &mut conn,
+        &db::demands::DemandFilter {
+            tsquery: tsq.as_deref(),
+            field,
+            province,
+            organization_id: None,
+            only_open: true,
+        },
+        per_page,
+        (page - 1) * per_page,
+    )
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(DemandView::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// The caller's organisation's demands, all statuses.
+pub async fn mine(pool: &PgPool, user: &CurrentUser) -> Result<Vec<DemandView>> {
+    let org = user.require_org()?;
+    let mut conn = pool.acquire().await?;
+    let (rows, _) = db::demands::list(
+        &mut conn,
+        &db::demands::DemandFilter {
+            tsquery: None,
+            field: None,
+            province: None,
+            organization_id: Some(org),
+            only_open: false,
+        },
+        200,
+        0,
+    )
+    .await?;
+    Ok(rows.iter().map(DemandView::from).collect())
+}
+
+/// Closes the demand (its organisation only); a closed demand stops matching.
+pub async fn close(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<DemandView> {
+    let mut tx = pool.begin().await?;
+    let row = db::demands::get(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if user.organization_id != Some(row.organization_id) {
+        return Err(if row.status == "open" {
+            Error::Forbidden("not_owner")
+        } else {
+            Error::NotFound
+        });
+    }
+    if !db::demands::close(&mut tx, id).await? {
+        return Err(Error::conflict("demand_closed"));
+    }
+    let row = db::demands::get(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(DemandView::from(&row))
+}
+
+fn demand_facts(d: &DemandRow) -> Option<DemandFacts> {
+    let mut texts: Vec<&str> = vec![&d.title, &d.description];
+    texts.extend(d.keywords.iter().map(String::as_str));
+    Some(DemandFacts {
+        field: Field::parse(&d.field)?,
+        province: Province::parse(&d.province)?,
+        terms: matching::terms_of(texts),
+        keywords: d.keywords.clone(),
+        budget_min_fen: d.budget_min_fen,
+        budget_max_fen: d.budget_max_fen,
+    })
+}
+
+fn listing_facts(l: &ListingFactsRow) -> Option<ListingFacts> {
+    let mut texts: Vec<&str> = vec![&l.title, &l.summary, &l.description];
+    texts.extend(l.keywords.iter().map(String::as_str));
+    Some(ListingFacts {
+        field: Field::parse(&l.field)?,
+        province: Province::parse(&l.province)?,
+        terms: matching::terms_of(texts),
+        keywords: l.keywords.clone(),
+        price_hint_fen: l.price_fen.or(l.sort_price_fen),
+        trl: u8::try_from(l.trl).unwrap_or(1),
+    })
+}
+
+/// The same field and its related ones (candidates beyond the text matches).
+fn near_fields(field: Field) -> Vec<String> {
+    Field::ALL
+        .iter()
+        .filter(|f| **f == field || matching::related_fields(field, **f))
+        .map(|f| f.code().to_string())
+        .collect()
+}
+
+/// Terms worth retrieving by: the title's and keywords' terms (the description adds noise).
+fn retrieval_terms(title: &str, keywords: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for t in std::iter::once(title).chain(keywords.iter().map(String::as_str)) {
+        for term in text::index_tokens(t) {
+            if term.chars().count() >= 2 && seen.insert(term.clone()) {
+                out.push(term);
+            }
+        }
+    }
+    out
+}
+
+async fn score_listings(
+    conn: &mut PgConnection,
+    d: &DemandRow,
+) -> Result<Vec<(ListingFactsRow, Match)>> {
+    let Some(facts) = demand_facts(d) else {
+        return Ok(vec![]);
+    };
+    if d.status != "open" {
+        return Ok(vec![]);
+    }
+    let terms = retrieval_terms(&d.title, &d.keywords);
+    let q = text::build_any_tsquery(terms.iter().map(String::as_str), 48);
+    let candidates =
+        db::demands::listing_candidates(conn, q.as_deref(), &near_fields(facts.field), 150, 60)
+            .await?;
+    let mut scored: Vec<(ListingFactsRow, Match)> = candidates
+        .into_iter()
+        .filter(|l| l.organization_id != d.organization_id)
+        .filter_map(|l| {
+            let lf = listing_facts(&l)?;
+            let m = matching::score(&facts, &lf);
+            Some((l, m))
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.1.score
+            .cmp(&a.1.score)
+            .then_with(|| b.0.listed_at.cmp(&a.0.listed_at))
+            .then_with(|| a.0.id.cmp(&b.0.id))
+    });
+    scored.truncate(MATCH_LIMIT);
+    Ok(scored)
+}
+
+async fn score_demands(
+    conn: &mut PgConnection,
+    l: &ListingFactsRow,
+) -> Result<Vec<(DemandRow, Match)>> {
+    let Some(facts) = listing_facts(l) else {
+        return Ok(vec![]);
+    };
+    let terms = retrieval_terms(&l.title, &l.keywords);
+    let q = text::build_any_tsquery(terms.iter().map(String::as_str), 48);
+    let candidates =
+        db::demands::demand_candidates(conn, q.as_deref(), &near_fields(facts.field), 150, 60)
+            .await?;
+    let mut scored: Vec<(DemandRow, Match)> = candidates
+        .into_iter()
+        .filter(|d| d.organization_id != l.organization_id)
+        .filter_map(|d| {
+            let df = demand_facts(&d)?;
+            let m = matching::score(&df, &facts);
+            Some((d, m))
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.1.score
+            .cmp(&a.1.score)
+            .then_with(|| b.0.created_at.cmp(&a.0.created_at))
+            .then_with(|| a.0.id.cmp(&b.0.id))
+    });
+    scored.truncate(MATCH_LIMIT);
+    Ok(scored)
+}
+
+/// Listings that fit a demand, best first (the demand's organisation and admins; 404 to others).
+pub async fn matches_for_demand(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: Uuid,
+    lang: Lang,
+) -> Result<Matches<ListingMatch>> {
+    let mut conn = pool.acquire().await?;
+    let d = db::demands::get(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !is_owner_or_admin(Some(user), d.organization_id) {
+        return Err(Error::NotFound);
+    }
+    let found = score_listings(&mut conn, &d).await?;
+    Ok(Matches {
+        items: found
+            .iter()
+            .map(|(l, m)| ListingMatch {
+                listing: ListingSummary::from(l),
+                score: m.score,
+                reasons: reasons(lang, m),
+            })
+            .collect(),
+    })
+}
+
+/// Open demands that fit a listing, best first (the listing's organisation and admins; 404 to others).
+pub async fn matches_for_listing(
+    pool: &PgPool,
+    user: &CurrentUser,
+    listing_id: Uuid,
+    lang: Lang,
+) -> Result<Matches<DemandMatch>> {
+    let mut conn = pool.acquire().await?;
+    let l = db::demands::listing_facts(&mut conn, listing_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !is_owner_or_admin(Some(user), l.organization_id) {
+        return Err(Error::NotFound);
+    }
+    let found = score_demands(&mut conn, &l).await?;
+    Ok(Matches {
+        items: found
+            .iter()
+            .map(|(d, m)| DemandMatch {
+                demand: DemandView::from(d),
+                score: m.score,
+                reasons: reasons(lang, m),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    DemandOwner,
+    ListingOwner,
+}
+
+async fn notify_pair(
+    conn: &mut PgConnection,
+    d: &DemandRow,
+    l: &ListingFactsRow,
+    score: u8,
+    side: Side,
+) -> Result<()> {
+    let n = match side {
+        Side::DemandOwner => db::notifications::NewNotification {
+            user_id: None,
+            organization_id: Some(d.organization_id),
+            kind: "match",
+            title_zh: format!("新成果匹配您的需求「{}」：匹配度 {}", d.title, score),
+            title_en: format!(
+                "A new listing fits your demand “{}”: score {}",
+                d.title, score
+            ),
+            body_zh: format!("「{}」", l.title),
+            body_en: format!("“{}”", l.title),
+            link: Some(format!("/demands/{}", d.id)),
+            dedupe_key: Some(format!("match:{}:{}:demand_owner", d.id, l.id)),
+        },
+        Side::ListingOwner => db::notifications::NewNotification {
+            user_id: None,
+            organization_id: Some(l.organization_id),
+            kind: "match",
+            title_zh: format!("新需求与您的成果「{}」匹配：匹配度 {}", l.title, score),
+            title_en: format!(
+                "A new demand fits your listing “{}”: score {}",
+                l.title, score
+            ),
+            body_zh: format!("「{}」", d.title),
+            body_en: format!("“{}”", d.title),
+            link: Some(format!("/listings/{}/matches", l.id)),
+            dedupe_key: Some(format!("match:{}:{}:listing_owner", d.id, l.id)),
+        },
+    };
+    db::notifications::insert(conn, n).await?;
+    Ok(())
+}
+
+/// Called when a listing becomes `listed`: the owners of open demands it fits well (score ≥ 70)
+/// are notified, once per pair.
+pub async fn on_listing_listed(conn: &mut PgConnection, listing_id: Uuid) -> Result<usize> {
+    let Some(l) = db::demands::listing_facts(conn, listing_id).await? else {
+        return Ok(0);
+    };
+    let found = score_demands(conn, &l).await?;
+    let mut sent = 0;
+    for (d, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
+        notify_pair(conn, d, &l, m.score, Side::DemandOwner).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// The demo demands of DOMAIN.md: enterprise demands that match some demo listings.
+pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
+    type Demo<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [&'a str], Option<i64>, Option<i64>);
+    let demos: &[Demo] = &[
+        (
+            "91500000MA0B00010M",
+            "寻求自动紧急制动算法",
+            "我公司为重庆整车企业，计划在新款SUV上搭载自动紧急制动（AEB）功能，寻求成熟的感知融合与制动控制算法，可转让或独占许可。",
+            "auto",
+            &["自动紧急制动", "AEB", "制动控制"],
+            Some(200_000_000),
+            Some(800_000_000),
+        ),
+        (
+            "91510100MA0B000112",
+            "寻求高速模数转换器芯片设计技术",
+            "用于5G基站射频前端，需要12位以上、采样率1GSPS级的流水线ADC芯片设计及IP授权。",
+            "ic",
+            &["模数转换器", "ADC", "芯片"],
+            Some(500_000_000),
+            Some(3_000_000_000),
+        ),
+        (
+            "91500000MA0B00012U",
+            "重型燃气轮机关键技术合作",
+            "面向分布式能源项目，寻求F级重型燃气轮机燃烧室与透平叶片相关技术的转让或合作开发。",
+            "energy",
+            &["燃气轮机", "透平叶片"],
+            None,
+            Some(20_000_000_000),
+        ),
+    ];
+    let mut conn = pool.acquire().await?;
+    for (code, title, description, field, keywords, min, max) in demos {
+        let row: Option<(Uuid, String, String, Uuid)> = sqlx::query_as(
+            "select o.id, o.province, o.exchange, u.id from organizations o join users u on u.organization_id = o.id \
+             where o.credit_code = $1 limit 1",
+        )
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((org, province, exchange, user)) = row else {
+            continue;
+        };
+        let keywords: Vec<String> = keywords.iter().map(|s| s.to_string()).collect();
+        let exists: bool = sqlx::query_scalar(
+            "select exists(select 1 from demands where organization_id = $1 and title = $2)",
+        )
+        .bind(org)
+        .bind(title)
+        .fetch_one(&mut *conn)
+        .await?;
+        if exists {
+            continue;
+        }
+        db::demands::insert(
+            &mut conn,
+            &db::demands::NewDemand {
+                id: Uuid::now_v7(),
+                organization_id: org,
+                created_by: user,
+                title,
+                description,
+                field,
+                keywords: &keywords,
+                budget_min_fen: *min,
+                budget_max_fen: *max,
+                deadline: None,
+                province: &province,
+                exchange: &exchange,
+                search: &demand_vector(title, &keywords, description),
+            },
+        )
+        .await?;
+    }
+    // Notify for demo listings that fit (listings were seeded before demands).
+    let listed: Vec<Uuid> = sqlx::query_scalar("select id from listings where status = 'listed'")
+        .fetch_all(&mut *conn)
+        .await?;
+    for id in listed {
+        on_listing_listed(&mut conn, id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     Ok(())
 }

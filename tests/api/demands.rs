@@ -1,2 +1,516 @@
-#![allow(unused_imports)]
+//! Technology demands and two-way matching.
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use techmarket::domain::text::TsVectorBuilder;
+use uuid::Uuid;
+
 use crate::helpers::*;
+
+pub struct ListingSpec<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub description: &'a str,
+    pub field: &'a str,
+    pub keywords: &'a [&'a str],
+    pub trl: i16,
+    pub price_fen: Option<i64>,
+}
+
+/// A listed listing of `org`, inserted directly (with its search vector computed as the listing code does).
+pub async fn insert_listing(pool: &PgPool, org_id: &str, s: &ListingSpec<'_>) -> Uuid {
+    let org: Uuid = org_id.parse().unwrap();
+    let (user, exchange, province): (Uuid, String, String) = sqlx::query_as(
+        "select u.id, o.exchange, o.province from users u join organizations o on o.id = u.organization_id where o.id = $1 limit 1",
+    )
+    .bind(org)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let keywords: Vec<String> = s.keywords.iter().map(|k| k.to_string()).collect();
+    let mut b = TsVectorBuilder::new();
+    b.add(s.title, 'A');
+    b.add(s.summary, 'B');
+    for k in &keywords {
+        b.add(k, 'B');
+    }
+    b.add(s.description, 'D');
+    let id = Uuid::now_v7();
+    let mode = if s.price_fen.is_some() {
+        "fixed"
+    } else {
+        "negotiable"
+    };
+    sqlx::query(
+        "insert into listings (id, organization_id, created_by, title, summary, description, field, ip_type, trl, \
+         transaction_modes, keywords, pricing_mode, price_fen, sort_price_fen, status, exchange, province, search, listed_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, 'know_how', $8, '{transfer}', $9, $10, $11, $11, 'listed', $12, $13, $14::tsvector, now())",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(user)
+    .bind(s.title)
+    .bind(s.summary)
+    .bind(s.description)
+    .bind(s.field)
+    .bind(s.trl)
+    .bind(&keywords)
+    .bind(mode)
+    .bind(s.price_fen)
+    .bind(exchange)
+    .bind(province)
+    .bind(b.build())
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+fn aeb_listing() -> ListingSpec<'static> {
+    ListingSpec {
+        title: "自动紧急制动（AEB）系统及控制算法",
+        summary: "基于毫米波雷达与视觉融合的自动紧急制动控制算法，已完成实车验证。",
+        description: "本成果提供目标识别、碰撞风险评估与分级制动控制的完整算法。",
+        field: "auto",
+        keywords: &["自动紧急制动", "AEB", "毫米波雷达"],
+        trl: 7,
+        price_fen: Some(500_000_000),
+    }
+}
+
+fn parking_listing() -> ListingSpec<'static> {
+    ListingSpec {
+        title: "远程智能泊车系统",
+        summary: "手机遥控的自动泊车方案。",
+        description: "基于超声波雷达与环视摄像头的遥控泊车。",
+        field: "auto",
+        keywords: &["自动泊车", "遥控泊车"],
+        trl: 6,
+        price_fen: Some(300_000_000),
+    }
+}
+
+async fn post_demand(app: &TestApp, token: &str, body: Value) -> Resp {
+    app.post("/api/v1/demands", Some(token), body).await
+}
+
+fn aeb_demand() -> Value {
+    json!({"title": "寻求自动紧急制动算法", "description": "新款SUV需要AEB功能，寻求感知融合与制动控制算法。",
+           "field": "auto", "keywords": ["自动紧急制动", "AEB"], "budget_min_fen": 200_000_000, "budget_max_fen": 800_000_000})
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_chongqing_car_maker_finds_the_sichuan_aeb_listing_first_with_reasons(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("auto@sichuan.example", "cdipex").await;
+    let buyer = app.verified_member("car@chongqing.example", "cquaee").await;
+    let aeb = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
+    insert_listing(&app.pool, &seller.org_id, &parking_listing()).await;
+
+    let d = post_demand(&app, &buyer.token, aeb_demand()).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    assert_eq!(d.body["status"], json!("open"));
+    assert_eq!(d.body["province"], json!("chongqing"));
+    let id = d.body["id"].as_str().unwrap();
+
+    let m = app
+        .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
+        .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    let items = m.body["items"].as_array().unwrap();
+    assert!(items.len() >= 2);
+    assert_eq!(items[0]["listing"]["id"], json!(aeb.to_string()));
+    assert!(items[0]["score"].as_u64().unwrap() > items[1]["score"].as_u64().unwrap());
+    let codes: Vec<&str> = items[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    for c in ["field", "keywords", "budget", "maturity", "region"] {
+        assert!(codes.contains(&c), "reason {c} in {codes:?}");
+    }
+    let region = items[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "region")
+        .unwrap();
+    assert!(
+        region["detail"].as_str().unwrap().contains("跨省"),
+        "{region}"
+    );
+
+    // The listing's owner was told (score ≥ 70), exactly once.
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where organization_id = $1::uuid and kind = 'match'",
+    )
+    .bind(&seller.org_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    // Listing approval later re-checks the same pair: still once.
+    let mut conn = app.pool.acquire().await.unwrap();
+    techmarket::service::demands::on_listing_listed(&mut conn, aeb)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from notifications where kind = 'match'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "one for each side of the pair, never repeated");
+    techmarket::service::demands::on_listing_listed(&mut conn, aeb)
+        .await
+        .unwrap();
+    let again: i64 = sqlx::query_scalar("select count(*) from notifications where kind = 'match'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(again, 2);
+
+    // The demand page shows the reasons in words.
+    let page = app.page(&format!("/demands/{id}"), "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("寻求自动紧急制动算法"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cross_province_match_never_scores_lower_than_within_one_province(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let sc_seller = app.verified_member("s1@example.cn", "suaee").await;
+    let cq_seller = app.verified_member("s2@example.cn", "cquaee").await;
+    let buyer = app.verified_member("b@example.cn", "cquaee").await;
+    let cross = insert_listing(&app.pool, &sc_seller.org_id, &aeb_listing()).await;
+    let inside = insert_listing(&app.pool, &cq_seller.org_id, &aeb_listing()).await;
+    let d = post_demand(&app, &buyer.token, aeb_demand()).await;
+    let id = d.body["id"].as_str().unwrap();
+    let m = app
+        .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
+        .await;
+    let score = |lid: Uuid| {
+        m.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["listing"]["id"] == json!(lid.to_string()))
+            .unwrap()["score"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(score(cross) >= score(inside));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn matches_are_for_the_owner_only(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@example.cn", "suaee").await;
+    let buyer = app.verified_member("buyer@example.cn", "cquaee").await;
+    let other = app.verified_member("other@example.cn", "cquaee").await;
+    let l = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
+    let d = post_demand(&app, &buyer.token, aeb_demand()).await;
+    let id = d.body["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/demands/{id}/matches"), Some(&other.token))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/demands/{id}/matches"), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/listings/{l}/matches"), Some(&other.token))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let lm = app
+        .get(
+            &format!("/api/v1/listings/{l}/matches"),
+            Some(&seller.token),
+        )
+        .await;
+    assert_eq!(lm.status, StatusCode::OK, "{}", lm.text);
+    assert_eq!(lm.body["items"][0]["demand"]["id"], json!(id));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_closed_demand_stops_matching(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@example.cn", "suaee").await;
+    let buyer = app.verified_member("buyer@example.cn", "cquaee").await;
+    let l = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
+    let d = post_demand(&app, &buyer.token, aeb_demand()).await;
+    let id = d.body["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/demands/{id}/close"),
+            Some(&seller.token),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let c = app
+        .post(
+            &format!("/api/v1/demands/{id}/close"),
+            Some(&buyer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK);
+    assert_eq!(c.body["status"], json!("closed"));
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/demands/{id}/close"),
+            Some(&buyer.token),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    let lm = app
+        .get(
+            &format!("/api/v1/listings/{l}/matches"),
+            Some(&seller.token),
+        )
+        .await;
+    assert!(lm.body["items"].as_array().unwrap().is_empty());
+    let dm = app
+        .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
+        .await;
+    assert!(dm.body["items"].as_array().unwrap().is_empty());
+    let list = app.get("/api/v1/demands", None).await;
+    assert_eq!(list.body["total"], json!(0));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn demands_are_validated_field_by_field(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let buyer = app.verified_member("buyer@example.cn", "cquaee").await;
+    let cases = [
+        (json!({"title": "短", "field": "auto"}), "title"),
+        (json!({"title": "寻求某项技术", "field": "cars"}), "field"),
+        (
+            json!({"title": "寻求某项技术", "field": "auto", "budget_min_fen": 500, "budget_max_fen": 100}),
+            "budget_max_fen",
+        ),
+        (
+            json!({"title": "寻求某项技术", "field": "auto", "budget_min_fen": -5}),
+            "budget_min_fen",
+        ),
+        (
+            json!({"title": "寻求某项技术", "field": "auto", "deadline": "2020-01-01T00:00:00Z"}),
+            "deadline",
+        ),
+        (
+            json!({"title": "寻求某项技术", "field": "auto", "budget_max_fen": "lots"}),
+            "budget_max_fen",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = post_demand(&app, &buyer.token, body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert!(
+            r.body["error"]["fields"][field].is_string(),
+            "{field} in {}",
+            r.text
+        );
+    }
+    let unverified = app.member("new@example.cn", "suaee").await;
+    let r = post_demand(&app, &unverified.token, aeb_demand()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["error"]["code"], json!("organization_unverified"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn demands_are_searchable_in_chinese(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let buyer = app.verified_member("buyer@example.cn", "cquaee").await;
+    post_demand(&app, &buyer.token, aeb_demand()).await;
+    post_demand(
+        &app,
+        &buyer.token,
+        json!({"title": "重型燃气轮机关键技术合作", "field": "energy"}),
+    )
+    .await;
+    let r = app
+        .get(
+            "/api/v1/demands?q=%E7%87%83%E6%B0%94%E8%BD%AE%E6%9C%BA",
+            None,
+        )
+        .await; // 燃气轮机
+    assert_eq!(r.body["total"], json!(1), "{}", r.text);
+    let r = app
+        .get("/api/v1/demands?field=auto&province=chongqing", None)
+        .await;
+    assert_eq!(r.body["total"], json!(1));
+    let r = app.get("/api/v1/demands?field=nope", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = app.page("/demands?q=%E7%87%83%E6%B0%94", "").await;
+    assert!(page.text.contains("重型燃气轮机关键技术合作"));
+    assert!(!page.text.contains("寻求自动紧急制动算法"));
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    listings: Vec<FxListing>,
+    demands: Vec<FxDemand>,
+}
+
+#[derive(Deserialize)]
+struct FxListing {
+    key: String,
+    title: String,
+    summary: String,
+    description: String,
+    field: String,
+    keywords: Vec<String>,
+    province: String,
+    trl: i16,
+    price_fen: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct FxDemand {
+    key: String,
+    title: String,
+    description: String,
+    field: String,
+    keywords: Vec<String>,
+    province: String,
+    budget_min_fen: Option<i64>,
+    budget_max_fen: Option<i64>,
+    expected: String,
+}
+
+/// The labelled set: precision@1 and @3 of the best listing for each demand (target P@1 ≥ 0.9).
+#[sqlx::test(migrations = "./migrations")]
+async fn the_labelled_set_finds_the_expected_listing_first(pool: PgPool) {
+    let fx: Fixture = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/matching.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(fx.listings.len() >= 60 && fx.demands.len() >= 20);
+    let app = TestApp::new(pool);
+    // One seller organisation per province and one buyer per province.
+    let sellers = [
+        (
+            "sichuan",
+            app.verified_member("seller-sc@example.cn", "suaee").await,
+        ),
+        (
+            "chongqing",
+            app.verified_member("seller-cq@example.cn", "cquaee").await,
+        ),
+    ];
+    let buyers = [
+        (
+            "sichuan",
+            app.verified_member("buyer-sc@example.cn", "nttc_sw").await,
+        ),
+        (
+            "chongqing",
+            app.verified_member("buyer-cq@example.cn", "cquaee").await,
+        ),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for l in &fx.listings {
+        let seller = &sellers
+            .iter()
+            .find(|(p, _)| *p == l.province)
+            .unwrap_or(&sellers[0])
+            .1;
+        let kws: Vec<&str> = l.keywords.iter().map(String::as_str).collect();
+        let id = insert_listing(
+            &app.pool,
+            &seller.org_id,
+            &ListingSpec {
+                title: &l.title,
+                summary: &l.summary,
+                description: &l.description,
+                field: &l.field,
+                keywords: &kws,
+                trl: l.trl,
+                price_fen: l.price_fen,
+            },
+        )
+        .await;
+        ids.insert(id.to_string(), l.key.clone());
+    }
+    let (mut at1, mut at3) = (0usize, 0usize);
+    let mut misses = Vec::new();
+    for d in &fx.demands {
+        let buyer = &buyers
+            .iter()
+            .find(|(p, _)| *p == d.province)
+            .unwrap_or(&buyers[1])
+            .1;
+        let r = post_demand(
+            &app,
+            &buyer.token,
+            json!({"title": d.title, "description": d.description, "field": d.field, "keywords": d.keywords,
+                   "budget_min_fen": d.budget_min_fen, "budget_max_fen": d.budget_max_fen}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}: {}", d.key, r.text);
+        let id = r.body["id"].as_str().unwrap();
+        let m = app
+            .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
+            .await;
+        let got: Vec<String> = m.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                ids.get(i["listing"]["id"].as_str().unwrap())
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        if got.first() == Some(&d.expected) {
+            at1 += 1;
+        } else {
+            misses.push(format!(
+                "{} → {:?} (expected {})",
+                d.key,
+                got.iter().take(3).collect::<Vec<_>>(),
+                d.expected
+            ));
+        }
+        if got.iter().take(3).any(|k| *k == d.expected) {
+            at3 += 1;
+        }
+        // Close it so that later demands do not trigger notifications about it.
+        app.post(
+            &format!("/api/v1/demands/{id}/close"),
+            Some(&buyer.token),
+            json!({}),
+        )
+        .await;
+    }
+    let n = fx.demands.len() as f64;
+    let (p1, p3) = (at1 as f64 / n, at3 as f64 / n);
+    println!(
+        "matching: P@1 = {p1:.3}, P@3 = {p3:.3} over {} demands; misses: {misses:#?}",
+        fx.demands.len()
+    );
+    assert!(p1 >= 0.9, "P@1 {p1:.3} below 0.9; misses: {misses:#?}");
+    assert!(p3 >= p1);
+}
