@@ -8,6 +8,7 @@ mod admin;
 mod demands;
 mod fees;
 mod listings;
+mod process;
 mod robustness;
 mod settlement;
 mod trading;

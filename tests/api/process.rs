@@ -1,0 +1,120 @@
+//! The `techmarket` binary as an operator runs it: database created if missing, migrations applied,
+//! admins made from the command line, a clean stop on SIGTERM.
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+fn base_url() -> String {
+    // The tests' server (the maintenance database's URL, from .env); a fresh database name per test.
+    let from_file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env"))
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("DATABASE_URL=").map(|v| v.trim().to_string())));
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .or(from_file)
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match url.rsplit_once('/') {
+        Some((server, _)) => server.to_string(),
+        None => url,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn drop_db(name: &str) {
+    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{}/postgres", base_url())).await {
+        let _ = sqlx::query(&format!("drop database if exists \"{name}\" with (force)")).execute(&mut conn).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_creates_the_database_answers_and_stops_cleanly_on_sigterm() {
+    let db = format!("techmarket_proc_{}", Uuid::new_v4().simple());
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_techmarket"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("{}/{db}", base_url()))
+        .env("TECHMARKET_ADDR", format!("127.0.0.1:{port}"))
+        .env("TECHMARKET_JOBS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    let mut ready = false;
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ready, "the server became ready");
+    let quote = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
+    assert_eq!(quote.status(), 200);
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let exit = match exit {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            panic!("the server did not stop within 20 s of SIGTERM");
+        }
+    };
+    assert!(exit.success(), "clean exit, got {exit:?}");
+    drop_db(&db).await;
+}
+
+#[tokio::test]
+async fn admin_create_reads_the_password_from_stdin_and_refuses_bad_input() {
+    let db = format!("techmarket_proc_{}", Uuid::new_v4().simple());
+    let url = format!("{}/{db}", base_url());
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_techmarket"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = run(&["admin", "create", "--email", "Admin@Exchange.cn", "--exchange", "cquaee", "--password-stdin"], "a long enough password\n");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let dup = run(&["admin", "create", "--email", "admin@exchange.cn", "--exchange", "suaee", "--password-stdin"], "a long enough password\n");
+    assert!(!dup.status.success(), "duplicate e-mail refused");
+    let short = run(&["admin", "create", "--email", "x@exchange.cn", "--exchange", "suaee", "--password-stdin"], "short\n");
+    assert!(!short.status.success());
+    let bad = run(&["admin", "create", "--email", "y@exchange.cn", "--exchange", "nyse", "--password-stdin"], "a long enough password\n");
+    assert!(!bad.status.success());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let (role, exchange): (String, String) =
+        sqlx::query_as("select role, admin_exchange from users where lower(email) = 'admin@exchange.cn'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!((role.as_str(), exchange.as_str()), ("admin", "cquaee"));
+    let n: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    drop_db(&db).await;
+}
