@@ -44,9 +44,25 @@ macro_rules! code_enum {
                 f.write_str(self.code())
             }
         }
+
+        impl $crate::domain::codes::Named for $name {
+            fn from_code(code: &str) -> Option<Self> {
+                Self::parse(code)
+            }
+            fn names(&self) -> (&'static str, &'static str) {
+                (self.name_zh(), self.name_en())
+            }
+        }
     };
 }
 pub(crate) use code_enum;
+
+/// A code list whose values have a Chinese and an English name (every `code_enum!`).
+pub trait Named: Sized {
+    fn from_code(code: &str) -> Option<Self>;
+    /// (Chinese, English)
+    fn names(&self) -> (&'static str, &'static str);
+}
 
 code_enum! {
     /// Where an organisation is.

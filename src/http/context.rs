@@ -255,88 +255,50 @@ impl PageCtx {
         at.with_timezone(&off).format("%Y-%m-%dT%H:%M").to_string()
     }
 
-    pub fn exchange_name(&self, code: &str) -> &'static str {
-        codes::Exchange::parse(code)
-            .map(|e| {
+    /// The name of a code of list `T` in the page's language ("—" for an unknown code).
+    pub fn name_of<T: codes::Named>(&self, code: &str) -> &'static str {
+        match T::from_code(code).map(|v| v.names()) {
+            Some((zh, en)) => {
                 if self.is_zh() {
-                    e.name_zh()
+                    zh
                 } else {
-                    e.name_en()
+                    en
                 }
-            })
-            .unwrap_or("—")
+            }
+            None => "—",
+        }
+    }
+
+    pub fn exchange_name(&self, code: &str) -> &'static str {
+        self.name_of::<codes::Exchange>(code)
     }
 
     pub fn province_name(&self, code: &str) -> &'static str {
-        codes::Province::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::Province>(code)
     }
 
     pub fn kind_name(&self, code: &str) -> &'static str {
-        codes::OrgKind::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::OrgKind>(code)
     }
 
     pub fn field_name(&self, code: &str) -> &'static str {
-        codes::Field::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::Field>(code)
     }
 
     pub fn ip_type_name(&self, code: &str) -> &'static str {
-        codes::IpType::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::IpType>(code)
     }
 
     pub fn mode_name(&self, code: &str) -> &'static str {
-        codes::TransactionMode::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::TransactionMode>(code)
     }
 
     pub fn pricing_name(&self, code: &str) -> &'static str {
-        codes::PricingMode::parse(code)
-            .map(|e| {
-                if self.is_zh() {
-                    e.name_zh()
-                } else {
-                    e.name_en()
-                }
-            })
-            .unwrap_or("—")
+        self.name_of::<codes::PricingMode>(code)
+    }
+
+    pub fn contract_name(&self, code: &str) -> &'static str {
+        self.name_of::<codes::ContractType>(code)
     }
 
     pub fn exchanges(&self) -> &'static [codes::Exchange] {

@@ -689,7 +689,15 @@ pub async fn on_listing_listed(conn: &mut PgConnection, listing_id: Uuid) -> Res
 
 /// The demo demands of DOMAIN.md: enterprise demands that match some demo listings.
 pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
-    type Demo<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [&'a str], Option<i64>, Option<i64>);
+    type Demo<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        Option<i64>,
+        Option<i64>,
+    );
     let demos: &[Demo] = &[
         (
             "91500000MA0B00010M",

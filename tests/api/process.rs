@@ -10,7 +10,12 @@ fn base_url() -> String {
     // The tests' server (the maintenance database's URL, from .env); a fresh database name per test.
     let from_file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env"))
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("DATABASE_URL=").map(|v| v.trim().to_string())));
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("DATABASE_URL=")
+                    .map(|v| v.trim().to_string())
+            })
+        });
     let url = std::env::var("DATABASE_URL")
         .ok()
         .or(from_file)
@@ -22,12 +27,20 @@ fn base_url() -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn drop_db(name: &str) {
-    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{}/postgres", base_url())).await {
-        let _ = sqlx::query(&format!("drop database if exists \"{name}\" with (force)")).execute(&mut conn).await;
+    if let Ok(mut conn) =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{}/postgres", base_url())).await
+    {
+        let _ = sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+            .execute(&mut conn)
+            .await;
     }
 }
 
@@ -48,7 +61,11 @@ async fn serve_creates_the_database_answers_and_stops_cleanly_on_sigterm() {
     let start = Instant::now();
     let mut ready = false;
     while start.elapsed() < Duration::from_secs(60) {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 ready = true;
                 break;
@@ -57,9 +74,17 @@ async fn serve_creates_the_database_answers_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(ready, "the server became ready");
-    let quote = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
+    let quote = client
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(quote.status(), 200);
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let start = Instant::now();
     let exit = loop {
@@ -95,25 +120,84 @@ async fn admin_create_reads_the_password_from_stdin_and_refuses_bad_input() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
-    let ok = run(&["admin", "create", "--email", "Admin@Exchange.cn", "--exchange", "cquaee", "--password-stdin"], "a long enough password\n");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let dup = run(&["admin", "create", "--email", "admin@exchange.cn", "--exchange", "suaee", "--password-stdin"], "a long enough password\n");
+    let ok = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Admin@Exchange.cn",
+            "--exchange",
+            "cquaee",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dup = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "admin@exchange.cn",
+            "--exchange",
+            "suaee",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
     assert!(!dup.status.success(), "duplicate e-mail refused");
-    let short = run(&["admin", "create", "--email", "x@exchange.cn", "--exchange", "suaee", "--password-stdin"], "short\n");
+    let short = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "x@exchange.cn",
+            "--exchange",
+            "suaee",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
     assert!(!short.status.success());
-    let bad = run(&["admin", "create", "--email", "y@exchange.cn", "--exchange", "nyse", "--password-stdin"], "a long enough password\n");
+    let bad = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "y@exchange.cn",
+            "--exchange",
+            "nyse",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
     assert!(!bad.status.success());
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    let (role, exchange): (String, String) =
-        sqlx::query_as("select role, admin_exchange from users where lower(email) = 'admin@exchange.cn'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let (role, exchange): (String, String) = sqlx::query_as(
+        "select role, admin_exchange from users where lower(email) = 'admin@exchange.cn'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
     assert_eq!((role.as_str(), exchange.as_str()), ("admin", "cquaee"));
-    let n: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&mut conn).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     drop(conn);
     drop_db(&db).await;
