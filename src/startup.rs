@@ -32,8 +32,10 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         let sql = format!("create database \"{}\"", name.replace('"', "\"\""));
         match conn.execute(sql.as_str()).await {
             Ok(_) => tracing::info!(database = %name, "created database"),
-            // Another process created it at the same moment.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            // Another process created it at the same moment (duplicate_database, or the catalog's
+            // unique index when both got past the existence check).
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04") | Some("23505")) => {}
             Err(e) => return Err(e).context("could not create the database"),
         }
     }

@@ -202,3 +202,87 @@ async fn admin_create_reads_the_password_from_stdin_and_refuses_bad_input() {
     drop(conn);
     drop_db(&db).await;
 }
+
+async fn wait_ready(client: &reqwest::Client, port: u16) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(90) {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn two_instances_started_together_on_a_fresh_database_migrate_and_load_the_demo_once() {
+    let db = format!("techmarket_proc_{}", Uuid::new_v4().simple());
+    let url = format!("{}/{db}", base_url());
+    let ports = [free_port(), free_port()];
+    let mut children: Vec<_> = ports
+        .iter()
+        .map(|port| {
+            Command::new(env!("CARGO_BIN_EXE_techmarket"))
+                .args(["serve", "--demo"])
+                .env("DATABASE_URL", &url)
+                .env("TECHMARKET_ADDR", format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    for port in ports {
+        assert!(wait_ready(&client, port).await, "instance on {port} ready");
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let admins: i64 = sqlx::query_scalar("select count(*) from users where role = 'admin'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(admins, 4, "one demo admin per exchange, not two");
+    let schedules: i64 = sqlx::query_scalar("select count(*) from fee_schedules")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(schedules, 1);
+    // A session made on one instance works on the other (sessions live in Postgres).
+    let login = client
+        .post(format!("http://127.0.0.1:{}/api/v1/auth/login", ports[0]))
+        .json(&serde_json::json!({"email": "admin-suaee@demo.techmarket.cn", "password": techmarket::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let token = login.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = client
+        .get(format!("http://127.0.0.1:{}/api/v1/me", ports[1]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    for c in children.iter_mut() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+    }
+    for c in children.iter_mut() {
+        let _ = c.wait();
+    }
+    drop(conn);
+    drop_db(&db).await;
+}
