@@ -1109,3 +1109,48 @@ async fn the_approval_page_shows_the_draft_beside_the_schedule_in_force_and_deci
         "anonymous: to the login page"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_fee_routes_are_in_the_openapi_document(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let r = app.get("/api/v1/openapi.json", None).await;
+    let paths = r.body["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/fees/quote",
+        "/api/v1/fee-schedules",
+        "/api/v1/fee-schedules/current",
+        "/api/v1/fee-schedules/{id}",
+        "/api/v1/admin/fee-schedules",
+        "/api/v1/admin/fee-schedules/{id}/approve",
+        "/api/v1/admin/fee-schedules/{id}/reject",
+        "/api/v1/admin/fee-schedules/{id}/simulate",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_overlong_rejection_reason_is_422_and_leaves_the_draft_alone(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let drafter = app.admin("suaee").await;
+    let checker = app.admin("cquaee").await;
+    let r = app
+        .post(
+            "/api/v1/admin/fee-schedules",
+            Some(&drafter),
+            flat_two_percent("draft", None),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/admin/fee-schedules/{id}/reject"),
+            Some(&checker),
+            json!({"reason": "太".repeat(1001)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body["error"]["fields"]["reason"].is_string());
+    let r = app.get(&format!("/api/v1/fee-schedules/{id}"), None).await;
+    assert_eq!(r.body["status"], json!("draft"));
+}

@@ -108,8 +108,11 @@ pub struct ChartLine {
     pub stroke: &'static str,
     pub dash: &'static str,
     pub points: String,
-    pub legend_y: String,
-    pub legend_text_y: String,
+    pub legend_x1: i32,
+    pub legend_x2: i32,
+    pub legend_text_x: i32,
+    pub legend_y: i32,
+    pub legend_text_y: i32,
 }
 
 pub struct Tick {
@@ -127,14 +130,12 @@ pub struct Chart {
     pub lines: Vec<ChartLine>,
     pub x_ticks: Vec<Tick>,
     pub y_ticks: Vec<Tick>,
-    pub legend_x1: i32,
-    pub legend_x2: i32,
-    pub legend_text_x: i32,
-    pub legend_box_y: i32,
-    pub legend_box_h: i32,
     /// A vertical line at the amount typed in, when it is within the range.
     pub marker_x: Option<String>,
     pub marker_label: String,
+    /// `start` or `end`: the label stays inside the plot.
+    pub marker_anchor: &'static str,
+    pub marker_dx: i32,
     pub title: String,
     pub desc: String,
     pub x_label: String,
@@ -162,7 +163,9 @@ fn x_tick_label(lang: Lang, exp: u32) -> String {
 
 /// The effective rate against the amount on a log scale, one line per series.
 pub fn chart(lang: Lang, series: &[Series], marker_fen: Option<i64>) -> Chart {
-    let (width, height) = (720, 380);
+    // The legend sits beneath the axis label, two entries a row, so it never hides a line.
+    let legend_rows = (series.len() as i32 + 1) / 2;
+    let (width, height) = (720, 372 + 22 * legend_rows);
     let (left, right, top, bottom) = (70, 700, 20, 320);
     let pw = f64::from(right - left);
     let ph = f64::from(bottom - top);
@@ -195,7 +198,6 @@ pub fn chart(lang: Lang, series: &[Series], marker_fen: Option<i64>) -> Chart {
     .unwrap_or(200_000);
     let y_max = ((max_ppm + step - 1) / step).max(1) * step;
     let y_of = |ppm: i64| -> f64 { f64::from(bottom) - ppm as f64 / y_max as f64 * ph };
-    let legend_x1 = right - 230;
     let lines = series
         .iter()
         .zip(&rates)
@@ -207,15 +209,20 @@ pub fn chart(lang: Lang, series: &[Series], marker_fen: Option<i64>) -> Chart {
                 .map(|(&a, &ppm)| format!("{:.1},{:.1}", x_of(a), y_of(ppm)))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let ly = top + 18 + 20 * i as i32;
+            let i = i as i32;
+            let legend_x1 = left + (i % 2) * 320;
+            let legend_y = 376 + (i / 2) * 22;
             ChartLine {
                 label: s.label.clone(),
                 class: s.style.class(),
                 stroke: s.style.stroke(),
                 dash: s.style.dash(),
                 points,
-                legend_y: ly.to_string(),
-                legend_text_y: (ly + 4).to_string(),
+                legend_x1,
+                legend_x2: legend_x1 + 32,
+                legend_text_x: legend_x1 + 40,
+                legend_y,
+                legend_text_y: legend_y + 4,
             }
         })
         .collect();
@@ -231,9 +238,14 @@ pub fn chart(lang: Lang, series: &[Series], marker_fen: Option<i64>) -> Chart {
             label: crate::domain::money::format_ppm_percent(k * step),
         })
         .collect();
-    let marker_x = marker_fen
-        .filter(|&a| (FEN_PER_WAN..=10 * FEN_PER_YI).contains(&a))
-        .map(|a| format!("{:.1}", x_of(a)));
+    let in_range = marker_fen.filter(|&a| (FEN_PER_WAN..=10 * FEN_PER_YI).contains(&a));
+    let marker_x = in_range.map(|a| format!("{:.1}", x_of(a)));
+    let right_half = in_range.is_some_and(|a| x_of(a) > f64::from(left + right) / 2.0);
+    let (marker_anchor, marker_dx) = if right_half {
+        ("end", -4)
+    } else {
+        ("start", 4)
+    };
     let marker_label = marker_fen
         .map(|a| match lang {
             Lang::Zh => crate::domain::money::format_wan(a),
@@ -250,19 +262,16 @@ pub fn chart(lang: Lang, series: &[Series], marker_fen: Option<i64>) -> Chart {
         lines,
         x_ticks,
         y_ticks,
-        legend_x1,
-        legend_x2: legend_x1 + 28,
-        legend_text_x: legend_x1 + 36,
-        legend_box_y: top + 4,
-        legend_box_h: 20 * series.len() as i32 + 8,
         marker_x,
         marker_label,
+        marker_anchor,
+        marker_dx,
         title: i18n::t(lang, "fees.chart.title").to_string(),
         desc: i18n::t(lang, "fees.chart.desc").to_string(),
         x_label: i18n::t(lang, "fees.chart.x_label").to_string(),
         y_label: i18n::t(lang, "fees.chart.y_label").to_string(),
         x_label_x: (left + right) / 2,
-        x_label_y: height - 12,
+        x_label_y: bottom + 38,
         y_label_y: (top + bottom) / 2,
     }
 }
@@ -675,9 +684,11 @@ pub struct EditorSideView {
     pub bands_error: String,
 }
 
-/// A whole number of 万 as `100万`, else yuan with cents (`1234.56`): what parse_yuan reads back.
+/// A whole number of 亿 as `1亿`, of 万 as `100万`, else yuan with cents (`1234.56`): what parse_yuan reads back.
 fn yuan_input(fen: i64) -> String {
-    if fen != 0 && fen % FEN_PER_WAN == 0 {
+    if fen != 0 && fen % FEN_PER_YI == 0 {
+        format!("{}亿", fen / FEN_PER_YI)
+    } else if fen != 0 && fen % FEN_PER_WAN == 0 {
         format!("{}万", fen / FEN_PER_WAN)
     } else if fen % 100 == 0 {
         (fen / 100).to_string()
