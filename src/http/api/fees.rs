@@ -1,7 +1,167 @@
+//! Fees: quotes, schedule versions, maker–checker approval, simulation (API.md "Fees").
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::Result;
+use crate::http::api::{created, ErrorBody};
+use crate::http::extract::{parse_id, parse_json, ApiJson, ApiQuery, ApiUser};
 use crate::http::state::AppState;
+use crate::service::fees::{self, NewScheduleInput, QuoteView, ScheduleView, Simulation};
+use crate::service::{Page, PageQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(quote))
+        .routes(routes!(list))
+        .routes(routes!(current))
+        .routes(routes!(get_one))
+        .routes(routes!(create))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(simulate))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QuoteQuery {
+    /// The price in fen, 1 ≤ amount_fen ≤ 10^14.
+    pub amount_fen: i64,
+}
+
+/// Both parties' fees on an amount under the unified schedule in force now, beside what the
+/// legacy Sichuan and Chongqing rules would have charged. Public.
+#[utoipa::path(get, path = "/api/v1/fees/quote", tag = "fees", params(QuoteQuery),
+    responses((status = 200, body = QuoteView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn quote(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<QuoteQuery>,
+) -> Result<Json<QuoteView>> {
+    Ok(Json(
+        fees::quote(&state.pool, q.amount_fen, Utc::now()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only `draft`, `approved` or `rejected` versions.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Every schedule version, newest first. Public.
+#[utoipa::path(get, path = "/api/v1/fee-schedules", tag = "fees", params(ListQuery),
+    responses((status = 200, body = Page<ScheduleView>), (status = 400, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<ScheduleView>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(
+        fees::list(&state.pool, q.status.as_deref(), page).await?,
+    ))
+}
+
+/// The schedule in force now. Public.
+#[utoipa::path(get, path = "/api/v1/fee-schedules/current", tag = "fees",
+    responses((status = 200, body = ScheduleView)))]
+async fn current(State(state): State<AppState>) -> Result<Json<ScheduleView>> {
+    Ok(Json(fees::in_force(&state.pool, Utc::now()).await?))
+}
+
+/// One schedule version. Public.
+#[utoipa::path(get, path = "/api/v1/fee-schedules/{id}", tag = "fees",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ScheduleView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(fees::get(&state.pool, id).await?))
+}
+
+/// Drafts a new version (any exchange administrator). 422 names the exact field
+/// (`seller.bands[2].rate_ppm`).
+#[utoipa::path(post, path = "/api/v1/admin/fee-schedules", tag = "fees", security(("bearer" = [])),
+    request_body = NewScheduleInput,
+    responses((status = 201, body = ScheduleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<NewScheduleInput>,
+) -> Result<(StatusCode, Json<ScheduleView>)> {
+    Ok(created(
+        fees::create(&state.pool, &user, input, Utc::now()).await?,
+    ))
+}
+
+/// Approves a draft: an administrator of another exchange than the drafter's (403 otherwise,
+/// also for the drafter); 409 unless it is a draft.
+#[utoipa::path(post, path = "/api/v1/admin/fee-schedules/{id}/approve", tag = "fees", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn approve(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<ScheduleView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        fees::approve(&state.pool, &user, id, Utc::now()).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RejectInput {
+    pub reason: Option<String>,
+}
+
+/// Rejects a draft, with an optional reason (same rules as approval).
+#[utoipa::path(post, path = "/api/v1/admin/fee-schedules/{id}/reject", tag = "fees", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = RejectInput,
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn reject(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ScheduleView>> {
+    let id = parse_id(&id)?;
+    // The body is optional: no body (or only whitespace) means no reason.
+    let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
+        RejectInput::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(Json(
+        fees::reject(&state.pool, &user, id, input.reason.as_deref(), Utc::now()).await?,
+    ))
+}
+
+/// The fee revenue of the trades recorded so far (cancelled excluded) under this schedule against
+/// the schedule in force now, in total and by exchange (any exchange administrator).
+#[utoipa::path(get, path = "/api/v1/admin/fee-schedules/{id}/simulate", tag = "fees", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Simulation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn simulate(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Simulation>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        fees::simulate(&state.pool, &user, id, Utc::now()).await?,
+    ))
 }
