@@ -448,15 +448,14 @@ pub async fn search_text_ids(
     b.build_query_scalar().fetch_all(conn).await
 }
 
-/// One page of listed listings matching the filters of `f` (no text query), and the exact total.
-/// The page comes from the sort's index; the total from a separate count.
+/// One page of listed listings matching the filters of `f` (no text query), from the sort's index.
 pub async fn search_plain_ids(
     conn: &mut PgConnection,
     f: &SearchFilter,
     sort: SearchSort,
     limit: i64,
     offset: i64,
-) -> sqlx::Result<(Vec<Uuid>, i64)> {
+) -> sqlx::Result<Vec<Uuid>> {
     let sort = if sort == SearchSort::Relevance {
         SearchSort::Newest
     } else {
@@ -470,13 +469,7 @@ pub async fn search_plain_ids(
         .push_bind(limit)
         .push(" offset ")
         .push_bind(offset);
-    let ids: Vec<Uuid> = b.build_query_scalar().fetch_all(&mut *conn).await?;
-    let total = if offset == 0 && (ids.len() as i64) < limit {
-        ids.len() as i64
-    } else {
-        count(conn, f).await?
-    };
-    Ok((ids, total))
+    b.build_query_scalar().fetch_all(conn).await
 }
 
 /// The listed listings among `ids`, in the order of `ids`.
@@ -494,7 +487,8 @@ pub async fn listed_by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
     Ok(rows)
 }
 
-async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
+/// The number of listed listings matching `f`.
+pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
     let mut b = QueryBuilder::<Postgres>::new("select count(*) from listings l");
     push_filters(&mut b, f);
     b.build_query_scalar().fetch_one(conn).await

@@ -1052,9 +1052,16 @@ pub async fn search(
         (rows, ids.len() as i64)
     } else {
         let mut conn = pool.acquire().await?;
-        let (ids, total) =
+        let ids =
             db::listings::search_plain_ids(&mut conn, &s.filter, s.sort, limit, offset).await?;
-        (db::listings::listed_by_ids(&mut conn, &ids).await?, total)
+        let rows = db::listings::listed_by_ids(&mut conn, &ids).await?;
+        drop(conn);
+        let total = if offset == 0 && (ids.len() as i64) < limit {
+            ids.len() as i64
+        } else {
+            plain_total(pool, &s.filter).await?
+        };
+        (rows, total)
     };
     Ok(Page {
         items: rows.iter().map(|r| view(r, viewer)).collect(),
@@ -1064,54 +1071,88 @@ pub async fn search(
     })
 }
 
-/// The cache key of a text search: the database, the query, the filters and the sort.
-fn cache_key(pool: &PgPool, s: &Search) -> String {
+/// The cache key of a search: the database, the kind of result, the filters and the sort.
+fn cache_key(pool: &PgPool, kind: &str, f: &SearchFilter, sort: Option<SearchSort>) -> String {
     let opts = pool.connect_options();
     format!(
-        "{}:{}/{}|{:?}|{:?}",
+        "{}:{}/{}|{kind}|{f:?}|{sort:?}",
         opts.get_host(),
         opts.get_port(),
         opts.get_database().unwrap_or(""),
-        s.filter,
-        s.sort
     )
 }
 
-async fn compute_text_ids(pool: &PgPool, s: &Search) -> Result<std::sync::Arc<Vec<Uuid>>> {
-    let mut conn = pool.acquire().await?;
-    Ok(std::sync::Arc::new(
-        db::listings::search_text_ids(&mut conn, &s.filter, s.sort).await?,
-    ))
-}
-
-/// All matching ids of a text search, in order: from the cache for broad searches (see [`cache`]).
-async fn text_search_ids(pool: &PgPool, s: &Search) -> Result<std::sync::Arc<Vec<Uuid>>> {
-    let key = cache_key(pool, s);
+/// `compute`'s value, from the cache for broad searches (see [`cache`]): fresh entries as they are,
+/// stale ones while a background task recomputes them, misses computed once per key at a time.
+async fn cached<F, Fut>(key: String, compute: F) -> Result<cache::Cached>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<cache::Cached>> + Send + 'static,
+{
     match cache::lookup(&key) {
-        cache::Lookup::Fresh(ids) | cache::Lookup::StaleRefreshing(ids) => return Ok(ids),
-        cache::Lookup::Stale(ids) => {
-            let (pool, s, key) = (pool.clone(), s.clone(), key.clone());
+        cache::Lookup::Fresh(v) | cache::Lookup::StaleRefreshing(v) => return Ok(v),
+        cache::Lookup::Stale(v) => {
+            let generation = cache::generation();
+            let fut = compute();
             tokio::spawn(async move {
-                let generation = cache::generation();
-                match compute_text_ids(&pool, &s).await {
-                    Ok(ids) => cache::store(&key, generation, ids),
+                match fut.await {
+                    Ok(v) => cache::store(&key, generation, v),
                     Err(e) => {
                         tracing::warn!(error = %e, "refreshing a cached search failed");
                         cache::refresh_failed(&key);
                     }
                 }
             });
-            return Ok(ids);
+            return Ok(v);
         }
         cache::Lookup::Miss => {}
     }
     let flight = cache::flight(&key);
     let _guard = flight.lock().await;
-    if let cache::Lookup::Fresh(ids) = cache::lookup(&key) {
-        return Ok(ids);
+    if let cache::Lookup::Fresh(v) = cache::lookup(&key) {
+        return Ok(v);
     }
     let generation = cache::generation();
-    let ids = compute_text_ids(pool, s).await?;
-    cache::store(&key, generation, ids.clone());
-    Ok(ids)
+    let v = compute().await?;
+    cache::store(&key, generation, v.clone());
+    Ok(v)
+}
+
+/// All matching ids of a text search, in order.
+async fn text_search_ids(pool: &PgPool, s: &Search) -> Result<std::sync::Arc<Vec<Uuid>>> {
+    let key = cache_key(pool, "ids", &s.filter, Some(s.sort));
+    let (pool, filter, sort) = (pool.clone(), s.filter.clone(), s.sort);
+    let v = cached(key, move || {
+        let (pool, filter) = (pool.clone(), filter.clone());
+        async move {
+            let mut conn = pool.acquire().await?;
+            let ids = db::listings::search_text_ids(&mut conn, &filter, sort).await?;
+            Ok(cache::Cached::Ids(std::sync::Arc::new(ids)))
+        }
+    })
+    .await?;
+    match v {
+        cache::Cached::Ids(ids) => Ok(ids),
+        cache::Cached::Count(_) => Err(Error::Internal(anyhow::anyhow!("search cache mix-up"))),
+    }
+}
+
+/// The exact number of listed listings matching a filter-only search.
+async fn plain_total(pool: &PgPool, f: &SearchFilter) -> Result<i64> {
+    let key = cache_key(pool, "count", f, None);
+    let (pool, filter) = (pool.clone(), f.clone());
+    let v = cached(key, move || {
+        let (pool, filter) = (pool.clone(), filter.clone());
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(cache::Cached::Count(
+                db::listings::count(&mut conn, &filter).await?,
+            ))
+        }
+    })
+    .await?;
+    match v {
+        cache::Cached::Count(n) => Ok(n),
+        cache::Cached::Ids(_) => Err(Error::Internal(anyhow::anyhow!("search cache mix-up"))),
+    }
 }

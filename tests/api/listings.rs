@@ -1199,3 +1199,74 @@ async fn demo_and_bulk_seeds_give_searchable_listings(pool: PgPool) {
     let r = app.get("/api/v1/listings?q=turbine", None).await;
     assert!(r.body["total"].as_i64().unwrap() > 0);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn broad_searches_stay_exact_after_approvals_and_withdrawals(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("bulk@uni.example", "suaee").await;
+    // 600 listed listings matching 燃气轮机: a broad search, kept in the search cache.
+    let vector = techmarket::service::listings::search_vector("燃气轮机样品", "", &[], &[], "");
+    sqlx::query(
+        "insert into listings (id, organization_id, created_by, title, field, ip_type, trl, transaction_modes, \
+         pricing_mode, price_fen, status, exchange, province, search, sort_price_fen, listed_at) \
+         select gen_random_uuid(), $1::uuid, $2::uuid, '燃气轮机样品' || g, 'aerospace', 'know_how', 5, '{transfer}', \
+         'fixed', 1000000 + g, 'listed', 'suaee', 'sichuan', $3::tsvector, 1000000 + g, now() - g * interval '1 minute' \
+         from generate_series(1, 600) g",
+    )
+    .bind(&m.org_id)
+    .bind(&m.user_id)
+    .bind(&vector)
+    .execute(&mk.app.pool)
+    .await
+    .unwrap();
+    let q = format!("q={}", enc("燃气轮机"));
+    let total = |r: &Resp| r.body["total"].as_i64().unwrap();
+    let r = mk.search(&q).await;
+    assert_eq!(total(&r), 600);
+    assert_eq!(total(&mk.search("").await), 600);
+    let r = mk.search(&format!("{q}&per_page=100&page=6")).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        total(&mk.search(&format!("{q}&per_page=100&page=3")).await),
+        600
+    );
+
+    // An approval shows at once, in the ranked list and the totals.
+    let id = mk.publish(&m, "suaee", body("新挂牌的重型燃气轮机")).await;
+    let r = mk.search(&q).await;
+    assert_eq!(total(&r), 601);
+    assert_eq!(
+        r.body["items"][0]["id"],
+        json!(id),
+        "a title hit, the newest"
+    );
+    assert_eq!(total(&mk.search("per_page=5").await), 601);
+    // So does a withdrawal.
+    let r = mk
+        .app
+        .post(
+            &format!("/api/v1/listings/{id}/withdraw"),
+            Some(&m.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = mk.search(&q).await;
+    assert_eq!(total(&r), 600);
+    assert_ne!(r.body["items"][0]["id"], json!(id));
+    assert_eq!(total(&mk.search("per_page=5").await), 600);
+    // A listing sold meanwhile (changed by another part of the market) is never shown, even before the
+    // cached total catches up.
+    let first = r.body["items"][0]["id"].as_str().unwrap().to_string();
+    sqlx::query("update listings set status = 'sold' where id = $1::uuid")
+        .bind(&first)
+        .execute(&mk.app.pool)
+        .await
+        .unwrap();
+    let r = mk.search(&q).await;
+    assert!(r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["id"] != json!(first)));
+}

@@ -1,4 +1,5 @@
-//! A small in-process cache of broad text searches: the full ranked list of matching ids.
+//! A small in-process cache of broad searches: the full ranked list of matching ids of a text search,
+//! or the total of a filter-only search.
 //!
 //! Why: ranking and counting a text query that matches thousands of listings means reading every
 //! match's search vector (hundreds of milliseconds for 10,000 matches); doing that for every request of a
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-/// Searches with fewer matches are not cached.
+/// Searches with fewer matches are not cached (they are cheap to answer).
 pub const CACHE_MIN_HITS: usize = 500;
 pub const FRESH: Duration = Duration::from_secs(2);
 pub const MAX_STALE: Duration = Duration::from_secs(60);
@@ -25,10 +26,26 @@ const MAX_ENTRIES: usize = 512;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// What is kept: the ranked ids of a text search, or the total of a filter-only search.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    Ids(Arc<Vec<Uuid>>),
+    Count(i64),
+}
+
+impl Cached {
+    fn hits(&self) -> usize {
+        match self {
+            Cached::Ids(ids) => ids.len(),
+            Cached::Count(n) => usize::try_from(*n).unwrap_or(0),
+        }
+    }
+}
+
 pub struct Entry {
     generation: u64,
     at: Instant,
-    pub ids: Arc<Vec<Uuid>>,
+    value: Cached,
     refreshing: AtomicBool,
 }
 
@@ -50,11 +67,11 @@ pub fn generation() -> u64 {
 /// What the cache holds for `key`.
 pub enum Lookup {
     /// Fresh: use it.
-    Fresh(Arc<Vec<Uuid>>),
+    Fresh(Cached),
     /// Usable, and the caller should refresh it in the background (it won the right to).
-    Stale(Arc<Vec<Uuid>>),
+    Stale(Cached),
     /// Usable; another task is already refreshing it.
-    StaleRefreshing(Arc<Vec<Uuid>>),
+    StaleRefreshing(Cached),
     Miss,
 }
 
@@ -71,12 +88,12 @@ pub fn lookup(key: &str) -> Lookup {
     }
     let age = e.at.elapsed();
     if age < FRESH {
-        Lookup::Fresh(e.ids.clone())
+        Lookup::Fresh(e.value.clone())
     } else if age < MAX_STALE {
         if e.refreshing.swap(true, Ordering::SeqCst) {
-            Lookup::StaleRefreshing(e.ids.clone())
+            Lookup::StaleRefreshing(e.value.clone())
         } else {
-            Lookup::Stale(e.ids.clone())
+            Lookup::Stale(e.value.clone())
         }
     } else {
         Lookup::Miss
@@ -84,11 +101,11 @@ pub fn lookup(key: &str) -> Lookup {
 }
 
 /// Stores a computed result (computed under `generation`) if it is broad enough to be worth keeping.
-pub fn store(key: &str, generation: u64, ids: Arc<Vec<Uuid>>) {
+pub fn store(key: &str, generation: u64, value: Cached) {
     let Ok(mut m) = ENTRIES.lock() else {
         return;
     };
-    if ids.len() < CACHE_MIN_HITS {
+    if value.hits() < CACHE_MIN_HITS {
         m.remove(key);
         return;
     }
@@ -103,7 +120,7 @@ pub fn store(key: &str, generation: u64, ids: Arc<Vec<Uuid>>) {
         Arc::new(Entry {
             generation,
             at: Instant::now(),
-            ids,
+            value,
             refreshing: AtomicBool::new(false),
         }),
     );
