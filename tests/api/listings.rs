@@ -1270,3 +1270,84 @@ async fn broad_searches_stay_exact_after_approvals_and_withdrawals(pool: PgPool)
         .iter()
         .all(|i| i["id"] != json!(first)));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_admin_rejects_on_the_review_page_and_the_owner_reads_why(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("owner@uni.example", "cquaee").await;
+    let id = mk.create(&m, body("待驳回的<b>成果</b>")).await;
+    mk.submit(&m, &id).await;
+    let admin = browser_login(&mk.app, "admin-cquaee@test.example").await;
+    let page = mk.app.page(&format!("/admin/listings/{id}"), &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("待驳回的&lt;b&gt;成果&lt;/b&gt;") || page.text.contains("&#60;b&#62;")
+    );
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let uri = format!("/admin/listings/{id}/review");
+    let r = mk
+        .app
+        .form(
+            &uri,
+            &admin,
+            &[("_csrf", &csrf), ("decision", "reject"), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required"
+    );
+    let doc = scraper::Html::parse_document(&r.text);
+    assert_eq!(
+        doc.select(&scraper::Selector::parse(".field-error").unwrap())
+            .count(),
+        1
+    );
+    let r = mk
+        .app
+        .form(
+            &uri,
+            &admin,
+            &[
+                ("_csrf", &csrf),
+                ("decision", "reject"),
+                ("reason", "权属证明缺失"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // Another exchange's admin gets 403 on the page action too.
+    let other = browser_login(&mk.app, "admin-suaee@test.example").await;
+    let csrf2 = csrf_of(&mk.app, "/admin/listings", &other).await;
+    let r = mk
+        .app
+        .form(&uri, &other, &[("_csrf", &csrf2), ("decision", "approve")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The owner sees the reason and the edit button on the listing page, in both languages.
+    let owner = browser_login(&mk.app, "owner@uni.example").await;
+    let p = mk.app.page(&format!("/listings/{id}"), &owner).await;
+    let doc = scraper::Html::parse_document(&p.text);
+    let reason: String = doc
+        .select(&scraper::Selector::parse("#reject-reason").unwrap())
+        .flat_map(|e| e.text())
+        .collect();
+    assert!(reason.contains("权属证明缺失"), "{reason}");
+    assert!(p.text.contains(&format!("/listings/{id}/edit")));
+    let p = mk
+        .app
+        .page(&format!("/listings/{id}?lang=en"), &owner)
+        .await;
+    assert!(p.text.contains("Reason for rejection"));
+    // Others don't see it at all.
+    let p = mk.app.page(&format!("/listings/{id}"), "").await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    // The edit form is prefilled; saving it keeps the listing editable and re-submittable.
+    let edit = mk.app.page(&format!("/listings/{id}/edit"), &owner).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert_eq!(
+        input_value(&edit.text, "pricing.price_fen").as_deref(),
+        Some("350")
+    );
+}

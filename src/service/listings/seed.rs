@@ -668,6 +668,8 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
         "joint_development",
     ];
     let sep = ARRAY_SEP.to_string();
+    const IN_FLIGHT: usize = 3;
+    let mut inserts: tokio::task::JoinSet<anyhow::Result<u64>> = tokio::task::JoinSet::new();
     let mut done: u32 = 0;
     while done < listings {
         let n = (listings - done).min(BATCH as u32) as usize;
@@ -781,14 +783,26 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                     .then(|| created + Duration::minutes(rng.gen_range(10..60 * 24 * 3))),
             );
         }
-        let mut tx = pool.begin().await?;
-        db::listings::bulk_insert(&mut tx, &b).await?;
-        if !a.listing_id.is_empty() {
-            db::listings::bulk_insert_auctions(&mut tx, &a).await?;
+        // Up to IN_FLIGHT batches insert at once (both cores busy), while the next one is generated.
+        while inserts.len() >= IN_FLIGHT {
+            if let Some(r) = inserts.join_next().await {
+                bar.inc(r.context("insert task")??);
+            }
         }
-        tx.commit().await?;
+        let pool = pool.clone();
+        inserts.spawn(async move {
+            let mut tx = pool.begin().await?;
+            db::listings::bulk_insert(&mut tx, &b).await?;
+            if !a.listing_id.is_empty() {
+                db::listings::bulk_insert_auctions(&mut tx, &a).await?;
+            }
+            tx.commit().await?;
+            Ok::<u64, anyhow::Error>(n as u64)
+        });
         done += n as u32;
-        bar.inc(n as u64);
+    }
+    while let Some(r) = inserts.join_next().await {
+        bar.inc(r.context("insert task")??);
     }
     bar.set_message("demands");
     let mut done: u32 = 0;
