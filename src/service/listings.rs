@@ -765,6 +765,8 @@ pub async fn review(
     }
     let after = ListingStatus::after_review(approve);
     if approve {
+        // An auction whose end has passed while it waited cannot open.
+        validate(&input_of(&row), Utc::now())?;
         let canonical = canonical_numbers(&row.ip_numbers);
         check_duplicate_ip(&mut tx, id, &canonical).await?;
         db::listings::set_listed(&mut tx, id, admin.id).await?;
@@ -908,6 +910,13 @@ pub async fn admin_queue(
 }
 
 // ------------------------------------------------------------------ search
+
+/// Call after changing which listings are listed, or their searchable content, outside this module
+/// (e.g. a sale making a listing `sold`, a cancelled trade listing it again): cached broad searches of
+/// this process are recomputed at their next use. Without it they catch up within a few seconds.
+pub fn listings_changed() {
+    cache::invalidate();
+}
 
 /// The search parameters as sent (API query or page form); empty strings mean "not given".
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]

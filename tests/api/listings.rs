@@ -1351,3 +1351,70 @@ async fn an_admin_rejects_on_the_review_page_and_the_owner_reads_why(pool: PgPoo
         Some("350")
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn auction_terms_follow_the_draft_and_an_expired_auction_cannot_be_approved(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("m@uni.example", "cdipex").await;
+    let mut b = body("拍卖草稿成果");
+    b["pricing"] = json!({"mode": "auction", "auction": {"start_price_fen": 500, "increment_fen": 10, "ends_at": in_days(2)}});
+    let id = mk.create(&m, b).await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from auctions where listing_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&mk.app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    let r = mk
+        .app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/listings/{id}"),
+            Some(&m.token),
+            Some(json!({"pricing": {"mode": "fixed", "price_fen": 900}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["pricing"].get("auction").is_none());
+    assert_eq!(count().await, 0);
+    let r = mk
+        .app
+        .call(Method::PATCH, &format!("/api/v1/listings/{id}"), Some(&m.token), Some(json!({"pricing": {"mode": "auction", "auction": {"start_price_fen": 700, "increment_fen": 10, "ends_at": in_days(1)}}})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["pricing"]["auction"]["start_price_fen"], json!(700));
+    assert_eq!(
+        r.body["pricing"]["auction"]["extension_seconds"],
+        json!(300)
+    );
+    mk.submit(&m, &id).await;
+    // The end passes while it waits for review.
+    sqlx::query(
+        "update auctions set ends_at = now() - interval '1 minute' where listing_id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&mk.app.pool)
+    .await
+    .unwrap();
+    let r = mk.approve("cdipex", &id).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.body["error"]["fields"]
+        .get("pricing.auction.ends_at")
+        .is_some());
+    let r = mk
+        .app
+        .post(
+            &format!("/api/v1/admin/listings/{id}/review"),
+            Some(&mk.admins["cdipex"]),
+            json!({"decision": "reject", "reason": "竞价时间已过"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "rejecting it still works: {}",
+        r.text
+    );
+}
