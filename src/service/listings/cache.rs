@@ -1,0 +1,151 @@
+//! A small in-process cache of broad searches: the full ranked list of matching ids of a text search,
+//! or the total of a filter-only search.
+//!
+//! Why: ranking and counting a text query that matches thousands of listings means reading every
+//! match's search vector (hundreds of milliseconds for 10,000 matches); doing that for every request of a
+//! popular query cannot hold p99 ≤ 50 ms. Only searches with at least [`CACHE_MIN_HITS`] matches are
+//! kept; narrow ones are answered directly by the GIN index every time.
+//!
+//! Freshness: an entry is served as is for [`FRESH`]; after that it is still served while one
+//! background task recomputes it (stale-while-revalidate), up to [`MAX_STALE`]. Approvals and
+//! withdrawals in this process bump a generation that invalidates every entry at once; changes made
+//! elsewhere (another server process, a sale) show in totals within about [`FRESH`] plus one
+//! recomputation. The rows of a page are always read fresh, and only `listed` ones are shown.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+/// Searches with fewer matches are not cached (they are cheap to answer).
+pub const CACHE_MIN_HITS: usize = 500;
+pub const FRESH: Duration = Duration::from_secs(2);
+pub const MAX_STALE: Duration = Duration::from_secs(60);
+const MAX_ENTRIES: usize = 512;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// What is kept: the ranked ids of a text search, or the total of a filter-only search.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    Ids(Arc<Vec<Uuid>>),
+    Count(i64),
+}
+
+impl Cached {
+    fn hits(&self) -> usize {
+        match self {
+            Cached::Ids(ids) => ids.len(),
+            Cached::Count(n) => usize::try_from(*n).unwrap_or(0),
+        }
+    }
+}
+
+pub struct Entry {
+    generation: u64,
+    at: Instant,
+    value: Cached,
+    refreshing: AtomicBool,
+}
+
+type Map = HashMap<String, Arc<Entry>>;
+static ENTRIES: LazyLock<Mutex<Map>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// One computation per key at a time (cold misses wait for it instead of piling onto the database).
+static FLIGHTS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Forget every cached search (after a change to what is listed).
+pub fn invalidate() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
+/// What the cache holds for `key`.
+pub enum Lookup {
+    /// Fresh: use it.
+    Fresh(Cached),
+    /// Usable, and the caller should refresh it in the background (it won the right to).
+    Stale(Cached),
+    /// Usable; another task is already refreshing it.
+    StaleRefreshing(Cached),
+    Miss,
+}
+
+pub fn lookup(key: &str) -> Lookup {
+    let entry = match ENTRIES.lock() {
+        Ok(m) => m.get(key).cloned(),
+        Err(_) => None,
+    };
+    let Some(e) = entry else {
+        return Lookup::Miss;
+    };
+    if e.generation != generation() {
+        return Lookup::Miss;
+    }
+    let age = e.at.elapsed();
+    if age < FRESH {
+        Lookup::Fresh(e.value.clone())
+    } else if age < MAX_STALE {
+        if e.refreshing.swap(true, Ordering::SeqCst) {
+            Lookup::StaleRefreshing(e.value.clone())
+        } else {
+            Lookup::Stale(e.value.clone())
+        }
+    } else {
+        Lookup::Miss
+    }
+}
+
+/// Stores a computed result (computed under `generation`) if it is broad enough to be worth keeping.
+pub fn store(key: &str, generation: u64, value: Cached) {
+    let Ok(mut m) = ENTRIES.lock() else {
+        return;
+    };
+    if value.hits() < CACHE_MIN_HITS {
+        m.remove(key);
+        return;
+    }
+    if m.len() >= MAX_ENTRIES && !m.contains_key(key) {
+        // Drop the oldest entry.
+        if let Some(oldest) = m.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) {
+            m.remove(&oldest);
+        }
+    }
+    m.insert(
+        key.to_string(),
+        Arc::new(Entry {
+            generation,
+            at: Instant::now(),
+            value,
+            refreshing: AtomicBool::new(false),
+        }),
+    );
+}
+
+/// Gives up the right to refresh (after a failed refresh) so that someone else may try.
+pub fn refresh_failed(key: &str) {
+    if let Ok(m) = ENTRIES.lock() {
+        if let Some(e) = m.get(key) {
+            e.refreshing.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The lock serialising computations of `key`.
+pub fn flight(key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    match FLIGHTS.lock() {
+        Ok(mut m) => {
+            if m.len() > 4 * MAX_ENTRIES {
+                m.retain(|_, v| Arc::strong_count(v) > 1);
+            }
+            m.entry(key.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
+                .clone()
+        }
+        Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+    }
+}
