@@ -770,6 +770,8 @@ pub async fn review(
         let canonical = canonical_numbers(&row.ip_numbers);
         check_duplicate_ip(&mut tx, id, &canonical).await?;
         db::listings::set_listed(&mut tx, id, admin.id).await?;
+        // Owners of open demands this listing fits well hear of it (once per pair).
+        crate::service::demands::on_listing_listed(&mut tx, id).await?;
     } else {
         db::listings::set_rejected(&mut tx, id, admin.id, &reason).await?;
     }

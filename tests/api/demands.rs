@@ -514,3 +514,55 @@ async fn the_labelled_set_finds_the_expected_listing_first(pool: PgPool) {
     assert!(p1 >= 0.9, "P@1 {p1:.3} below 0.9; misses: {misses:#?}");
     assert!(p3 >= p1);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn approving_a_fitting_listing_notifies_the_demand_owner_once(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app
+        .verified_member("seller@sichuan.example", "cdipex")
+        .await;
+    let buyer = app
+        .verified_member("buyer@chongqing.example", "cquaee")
+        .await;
+    let admin = app.admin("cdipex").await;
+    let d = post_demand(&app, &buyer.token, aeb_demand()).await;
+    assert_eq!(d.status, StatusCode::CREATED);
+    let l = app
+        .post(
+            "/api/v1/listings",
+            Some(&seller.token),
+            json!({"title": "自动紧急制动（AEB）系统及控制算法", "summary": "基于毫米波雷达与视觉融合的自动紧急制动控制算法。",
+                   "description": "目标识别、碰撞风险评估与分级制动控制。", "field": "auto", "ip_type": "know_how", "ip_numbers": [],
+                   "trl": 7, "transaction_modes": ["transfer"], "keywords": ["自动紧急制动", "AEB"],
+                   "pricing": {"mode": "fixed", "price_fen": 500_000_000}}),
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::CREATED, "{}", l.text);
+    let id = l.body["id"].as_str().unwrap();
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/listings/{id}/submit"),
+            Some(&seller.token),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/admin/listings/{id}/review"),
+            Some(&admin),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where organization_id = $1::uuid and kind = 'match'",
+    )
+    .bind(&buyer.org_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1, "the car maker hears of the new listing");
+}

@@ -250,11 +250,20 @@ async fn two_instances_started_together_on_a_fresh_database_migrate_and_load_the
         .await
         .unwrap();
     assert_eq!(admins, 4, "one demo admin per exchange, not two");
-    let schedules: i64 = sqlx::query_scalar("select count(*) from fee_schedules")
+    for (table, column) in [
+        ("fee_schedules", "name"),
+        ("listings", "title"),
+        ("demands", "title"),
+        ("organizations", "name"),
+    ] {
+        let dup: i64 = sqlx::query_scalar(&format!(
+            "select count(*) - count(distinct {column}) from {table}"
+        ))
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(schedules, 1);
+        assert_eq!(dup, 0, "demo {table} loaded twice");
+    }
     // A session made on one instance works on the other (sessions live in Postgres).
     let login = client
         .post(format!("http://127.0.0.1:{}/api/v1/auth/login", ports[0]))
