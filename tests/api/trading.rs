@@ -1441,3 +1441,52 @@ async fn bidding_through_the_form_redirects_back_to_the_listing(pool: PgPool) {
         1
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_demo_data_adds_bids_and_a_negotiation_once(pool: PgPool) {
+    let app = TestApp::new(pool);
+    // Nothing to do without the listings' demo data.
+    techmarket::service::trading::seed_demo(&app.pool)
+        .await
+        .unwrap();
+    let seller = app
+        .verified_member("chip@demo.techmarket.cn", "suaee")
+        .await;
+    app.verified_member("buyer-chip@demo.techmarket.cn", "suaee")
+        .await;
+    app.verified_member("buyer-energy@demo.techmarket.cn", "cquaee")
+        .await;
+    app.verified_member("buyer-auto@demo.techmarket.cn", "cquaee")
+        .await;
+    let auc = auction(&app, &seller, 100_000, 10_000, None, 86_400, 300).await;
+    let neg = listing(&app, &seller, "negotiable", &["transfer"], Some(1_000_000)).await;
+    for _ in 0..2 {
+        techmarket::service::trading::seed_demo(&app.pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from bids where listing_id = $1::uuid",
+            &auc
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from offers where listing_id = $1::uuid and status = 'open'",
+            &neg
+        )
+        .await,
+        1
+    );
+    let a = app
+        .get(&format!("/api/v1/listings/{auc}/auction"), None)
+        .await;
+    assert_eq!(a.body["bid_count"], json!(3));
+    assert_eq!(a.body["bids"][0]["bidder"], json!("竞买人1"));
+    assert_eq!(a.body["bids"][1]["bidder"], json!("竞买人2"));
+}
