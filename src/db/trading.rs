@@ -57,7 +57,7 @@ pub async fn org_name(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Option
 
 // ---------------------------------------------------------------- auctions
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct AuctionRow {
     pub listing_id: Uuid,
     pub status: String,
@@ -90,10 +90,21 @@ pub async fn auction(
     .await
 }
 
-/// The one statement that takes a bid: it succeeds only while the auction is open, before its end,
-/// and for at least the minimum (start price, then leading + increment). The row lock it takes
-/// serialises bids on one auction; the bid time is read inside it, so bid times increase with the
-/// order of acceptance. A bid within the last `extension_seconds` moves the end to bid time + extension.
+/// `SET` and `WHERE` of the conditional update that takes a bid ($1 listing, $2 amount, $3 org,
+/// $4 bid id): it succeeds only while the auction is open, before its end, and for at least the
+/// minimum (start price, then leading + increment). The row lock it takes serialises bids on one
+/// auction; the bid time is read inside it, so bid times increase with the order of acceptance.
+/// A bid within the last `extension_seconds` moves the end to bid time + extension.
+const TAKE_BID: &str = "update auctions set leading_bid_fen = $2, leading_org_id = $3, leading_bid_id = $4, \
+        bid_count = bid_count + 1, last_bid_at = clock_timestamp(), \
+        ends_at = case when ends_at - make_interval(secs => extension_seconds) < clock_timestamp() \
+                       then greatest(ends_at, clock_timestamp() + make_interval(secs => extension_seconds)) \
+                       else ends_at end \
+    where listing_id = $1 and status = 'open' and ends_at > clock_timestamp() \
+      and $2 >= coalesce(leading_bid_fen + increment_fen, start_price_fen)";
+
+/// Takes a bid (see [`TAKE_BID`]); the caller then numbers the bidder and records the bid in the
+/// same transaction (the first bid of an organisation).
 pub async fn take_bid(
     conn: &mut PgConnection,
     listing_id: Uuid,
@@ -101,20 +112,76 @@ pub async fn take_bid(
     org: Uuid,
     bid_id: Uuid,
 ) -> sqlx::Result<Option<AuctionRow>> {
+    sqlx::query_as(&format!("{TAKE_BID} returning {AUCTION_COLS}"))
+        .bind(listing_id)
+        .bind(amount_fen)
+        .bind(org)
+        .bind(bid_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
+/// transaction, the hot row is locked only for this statement and its commit): take the bid, record
+/// it, and queue the live event (`{listing_id, row, bidder_no}`, see [`AuctionEvent`]).
+pub async fn take_bid_known_bidder(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    amount_fen: i64,
+    org: Uuid,
+    bid_id: Uuid,
+    user: Uuid,
+    bidder_no: i32,
+) -> sqlx::Result<Option<AuctionRow>> {
     sqlx::query_as(&format!(
-        "update auctions set leading_bid_fen = $2, leading_org_id = $3, leading_bid_id = $4, \
-             bid_count = bid_count + 1, last_bid_at = clock_timestamp(), \
-             ends_at = case when ends_at - make_interval(secs => extension_seconds) < clock_timestamp() \
-                            then greatest(ends_at, clock_timestamp() + make_interval(secs => extension_seconds)) \
-                            else ends_at end \
-         where listing_id = $1 and status = 'open' and ends_at > clock_timestamp() \
-           and $2 >= coalesce(leading_bid_fen + increment_fen, start_price_fen) \
-         returning {AUCTION_COLS}"
+        "with a as ({TAKE_BID} returning {AUCTION_COLS}), \
+         b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
+               select $4, a.listing_id, $3, $5, $2, $6, a.last_bid_at, a.bid_count from a returning id), \
+         n as (select pg_notify('auction_events', \
+                   json_build_object('listing_id', a.listing_id, 'row', row_to_json(a), 'bidder_no', $6)::text) \
+               from a) \
+         select a.* from a cross join n"
     ))
     .bind(listing_id)
     .bind(amount_fen)
     .bind(org)
     .bind(bid_id)
+    .bind(user)
+    .bind(bidder_no)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What `auction_events` carries: the auction row after a bid or the close (with the secret
+/// reserve: it never leaves the server processes) and the new bid's pseudonym number.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AuctionEvent {
+    pub listing_id: Uuid,
+    pub row: AuctionRow,
+    pub bidder_no: Option<i32>,
+}
+
+/// What a bid needs to know first: the listing, and the bidder's pseudonym number if it has one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BidTarget {
+    pub organization_id: Uuid,
+    pub status: String,
+    pub pricing_mode: String,
+    pub bidder_no: Option<i32>,
+}
+
+pub async fn bid_target(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+) -> sqlx::Result<Option<BidTarget>> {
+    sqlx::query_as(
+        "select l.organization_id, l.status, l.pricing_mode, \
+             (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no \
+         from listings l where l.id = $1",
+    )
+    .bind(listing_id)
+    .bind(org)
     .fetch_optional(conn)
     .await
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::trading::{AuctionRow, ListingRow, OfferRow, TradeRow};
+use crate::db::trading::{AuctionEvent, AuctionRow, ListingRow, OfferRow, TradeRow};
 use crate::domain::auction::{close_outcome, min_next_bid, pseudonym, reserve_met, CloseOutcome};
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
@@ -934,8 +934,10 @@ pub async fn buy(
 
 // ---------------------------------------------------------------- auctions
 
-/// `POST /listings/{id}/bids`: one conditional UPDATE on the auction row decides; then the bid, the
-/// bidder's pseudonym and the live event, all in the same transaction.
+/// `POST /listings/{id}/bids`. One conditional UPDATE on the auction row decides. An organisation
+/// that has bid before sends the whole bid as one statement (update + bid + live event); without an
+/// `Idempotency-Key` that statement commits on its own, so the hot row is locked only for it. A
+/// first bid also numbers the bidder (竞买人N), in a transaction serialised by the same row lock.
 pub async fn place_bid(
     pool: &PgPool,
     user: &CurrentUser,
@@ -946,81 +948,142 @@ pub async fn place_bid(
     let (pool, user) = (pool.clone(), user.clone());
     complete(async move {
         let org = user.require_org()?;
+        if key.is_none() {
+            let mut conn = pool.acquire().await?;
+            let body = bid_on(&mut conn, &user, org, listing_id, input.amount_fen).await?;
+            return Ok((StatusCode::CREATED, body));
+        }
         let fp = idempotency::fingerprint(&format!("bid:{listing_id}"), &input);
         let mut tx = match idempotency::begin(&pool, user.id, key.as_deref(), &fp).await? {
             Claim::Fresh(tx) => tx,
             Claim::Replay(s, b) => return Ok((s, b)),
         };
-        let listing = visible(db::trading::listing(&mut tx, listing_id).await?, org)?;
-        not_own(&listing, org)?;
-        guards::require_active_org(&mut tx, org).await?;
-        let mut errs = FieldErrors::new();
-        check_amount("amount_fen", input.amount_fen, &mut errs);
-        errs.into_result()?;
-        require_pricing(&listing, PricingMode::Auction)?;
-        if listing.status != "listed" {
-            let closed = db::trading::auction(&mut tx, listing_id)
-                .await?
-                .is_none_or(|a| a.status == "closed");
-            return Err(if closed {
-                Error::conflict("auction_closed")
-            } else {
-                Error::conflict("listing_not_available")
-            });
-        }
-
-        let bid_id = Uuid::now_v7();
-        let Some(a) =
-            db::trading::take_bid(&mut tx, listing_id, input.amount_fen, org, bid_id).await?
-        else {
-            // Say why: closed (or past its end), or too low.
-            let a = db::trading::auction(&mut tx, listing_id)
-                .await?
-                .ok_or_else(|| Error::conflict("auction_closed"))?;
-            if a.status != "open" || a.ends_at <= Utc::now() {
-                return Err(Error::conflict("auction_closed"));
-            }
-            let min = min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen);
-            return Err(Error::Conflict {
-                code: "bid_too_low",
-                args: vec![("min", format_yuan(min))],
-                extra: Some(json!({ "min_bid_fen": min })),
-            });
-        };
-        let at = a.last_bid_at.unwrap_or_else(Utc::now);
-        let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
-        let bid = bid_view(bidder_no, input.amount_fen, at);
-        let view = AuctionView::from_row(&a, vec![bid.clone()], false);
-        let event = json!({ "listing_id": listing_id, "auction": &view }).to_string();
-        db::trading::insert_bid(
-            &mut tx,
-            db::trading::NewBid {
-                id: bid_id,
-                listing_id,
-                org,
-                user: user.id,
-                amount_fen: input.amount_fen,
-                bidder_no,
-                at,
-                seq: a.bid_count,
-                notify: &event,
-            },
-        )
-        .await?;
-        let body = to_json(&BidPlaced {
-            bid: BidOut {
-                id: bid_id,
-                amount_fen: input.amount_fen,
-                bidder: bid.bidder,
-                bidder_en: bid.bidder_en,
-                at,
-            },
-            auction: view,
-        })?;
+        let body = bid_on(&mut tx, &user, org, listing_id, input.amount_fen).await?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
         Ok((StatusCode::CREATED, body))
     })
     .await
+}
+
+/// The bid itself, on a connection that is either in autocommit mode or in the caller's transaction.
+async fn bid_on(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    org: Uuid,
+    listing_id: Uuid,
+    amount_fen: i64,
+) -> Result<Value> {
+    let target = db::trading::bid_target(conn, listing_id, org)
+        .await?
+        .filter(|t| t.status != "draft" || t.organization_id == org)
+        .ok_or(Error::NotFound)?;
+    if target.organization_id == org {
+        return Err(Error::Forbidden("own_listing"));
+    }
+    guards::require_active_org(conn, org).await?;
+    let mut errs = FieldErrors::new();
+    check_amount("amount_fen", amount_fen, &mut errs);
+    errs.into_result()?;
+    if target.pricing_mode != PricingMode::Auction.code() {
+        return Err(Error::conflict("wrong_pricing_mode"));
+    }
+    if target.status != "listed" {
+        let closed = db::trading::auction(conn, listing_id)
+            .await?
+            .is_none_or(|a| a.status == "closed");
+        return Err(if closed {
+            Error::conflict("auction_closed")
+        } else {
+            Error::conflict("listing_not_available")
+        });
+    }
+
+    let bid_id = Uuid::now_v7();
+    let taken = match target.bidder_no {
+        Some(no) => db::trading::take_bid_known_bidder(
+            conn, listing_id, amount_fen, org, bid_id, user.id, no,
+        )
+        .await?
+        .map(|a| (a, no)),
+        None => first_bid(conn, user, org, listing_id, amount_fen, bid_id).await?,
+    };
+    let Some((a, bidder_no)) = taken else {
+        // Say why: closed (or past its end), or too low.
+        let a = db::trading::auction(conn, listing_id)
+            .await?
+            .ok_or_else(|| Error::conflict("auction_closed"))?;
+        if a.status != "open" || a.ends_at <= Utc::now() {
+            return Err(Error::conflict("auction_closed"));
+        }
+        let min = min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen);
+        return Err(Error::Conflict {
+            code: "bid_too_low",
+            args: vec![("min", format_yuan(min))],
+            extra: Some(json!({ "min_bid_fen": min })),
+        });
+    };
+    let at = a.last_bid_at.unwrap_or_else(Utc::now);
+    let bid = bid_view(bidder_no, amount_fen, at);
+    to_json(&BidPlaced {
+        bid: BidOut {
+            id: bid_id,
+            amount_fen,
+            bidder: bid.bidder.clone(),
+            bidder_en: bid.bidder_en.clone(),
+            at,
+        },
+        auction: AuctionView::from_row(&a, vec![bid], false),
+    })
+}
+
+/// An organisation's first bid in an auction: take it, number the bidder, record the bid and the
+/// event, in one transaction (a savepoint inside the caller's) serialised by the auction row lock.
+async fn first_bid(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    org: Uuid,
+    listing_id: Uuid,
+    amount_fen: i64,
+    bid_id: Uuid,
+) -> Result<Option<(AuctionRow, i32)>> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let Some(a) = db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id).await? else {
+        return Ok(None);
+    };
+    let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+    let event = serde_json::to_string(&AuctionEvent {
+        listing_id,
+        row: a.clone(),
+        bidder_no: Some(bidder_no),
+    })
+    .map_err(|e| Error::Internal(e.into()))?;
+    db::trading::insert_bid(
+        &mut tx,
+        db::trading::NewBid {
+            id: bid_id,
+            listing_id,
+            org,
+            user: user.id,
+            amount_fen,
+            bidder_no,
+            at: a.last_bid_at.unwrap_or_else(Utc::now),
+            seq: a.bid_count,
+            notify: &event,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((a, bidder_no)))
+}
+
+/// What the live page receives for an `auction_events` notification: `{listing_id, auction}` with
+/// the public view (the new bid only, pseudonymous; never the reserve).
+pub fn event_json(ev: &AuctionEvent) -> Value {
+    let bids = match (ev.bidder_no, ev.row.leading_bid_fen, ev.row.last_bid_at) {
+        (Some(no), Some(amount), Some(at)) => vec![bid_view(no, amount, at)],
+        _ => vec![],
+    };
+    json!({ "listing_id": ev.listing_id, "auction": AuctionView::from_row(&ev.row, bids, false) })
 }
 
 /// The public state of a listing's auction with its latest bids (pseudonyms only). The seller
@@ -1155,8 +1218,12 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow) -> Result<()> {
     let mut closed = a.clone();
     closed.status = "closed".into();
     closed.trade_id = trade_id;
-    let view = AuctionView::from_row(&closed, vec![], false);
-    let event = json!({ "listing_id": a.listing_id, "auction": view }).to_string();
+    let event = serde_json::to_string(&AuctionEvent {
+        listing_id: a.listing_id,
+        row: closed,
+        bidder_no: None,
+    })
+    .map_err(|e| Error::Internal(e.into()))?;
     db::trading::notify_auction(conn, &event).await?;
     Ok(())
 }
@@ -1219,6 +1286,11 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
                 break;
             };
             let no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+            let event = serde_json::to_string(&AuctionEvent {
+                listing_id,
+                row: a.clone(),
+                bidder_no: Some(no),
+            })?;
             db::trading::insert_bid(
                 &mut tx,
                 db::trading::NewBid {
@@ -1230,7 +1302,7 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
                     bidder_no: no,
                     at: a.last_bid_at.unwrap_or_else(Utc::now),
                     seq: a.bid_count,
-                    notify: "{}",
+                    notify: &event,
                 },
             )
             .await?;

@@ -656,6 +656,40 @@ async fn the_live_event_stream_is_server_sent_events(pool: PgPool) {
     assert!(text.contains("event: auction"), "{text}");
     assert!(text.contains(&format!("\"listing_id\":\"{id}\"")), "{text}");
 
+    // Every bid, from any process, arrives through LISTEN/NOTIFY: a first bid (numbering the bidder)
+    // and a second one (the one-statement path) both reach the stream, pseudonymous, without the reserve.
+    app.state
+        .events
+        .spawn_listener(app.pool.clone(), techmarket::jobs::CHANNELS);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let b = app.verified_member("b@buyer.cn", "cquaee").await;
+    for amount in [100_000, 101_000] {
+        let r = app
+            .post(
+                &format!("/api/v1/listings/{id}/bids"),
+                Some(&b.token),
+                json!({"amount_fen": amount}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let mut seen = String::new();
+    while !seen.contains("\"bid_count\":2") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("the bid arrives within a second or so")
+            .unwrap()
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+    assert!(seen.contains("\"bidder\":\"竞买人1\""), "{seen}");
+    assert!(seen.contains("\"current_price_fen\":101000"), "{seen}");
+    assert!(seen.contains("\"min_next_bid_fen\":102000"), "{seen}");
+    assert!(!seen.contains("reserve_fen"), "{seen}");
+    assert!(!seen.contains(&b.org_id), "{seen}");
+
     let r = app
         .page(&format!("/listings/{}/auction/events", Uuid::now_v7()), "")
         .await;

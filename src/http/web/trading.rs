@@ -14,6 +14,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
 use crate::db;
+use crate::db::trading::AuctionEvent;
 use crate::domain::error::FieldErrors;
 use crate::domain::money::{parse_yuan, FEN_PER_YUAN};
 use crate::error::{Error, Result};
@@ -573,9 +574,16 @@ async fn auction_events(
         async move {
             match e {
                 Ok(ev) if ev.channel == "auction_events" => {
-                    let v: serde_json::Value = serde_json::from_str(&ev.payload).ok()?;
-                    (v["listing_id"].as_str() == Some(wanted.as_str()))
-                        .then(|| Ok(Event::default().event("auction").data(ev.payload)))
+                    // Cheap filter first: most events are about other auctions.
+                    if !ev.payload.contains(wanted.as_str()) {
+                        return None;
+                    }
+                    let ev: AuctionEvent = serde_json::from_str(&ev.payload).ok()?;
+                    (ev.listing_id == id).then(|| {
+                        Ok(Event::default()
+                            .event("auction")
+                            .data(trading::event_json(&ev).to_string()))
+                    })
                 }
                 Ok(_) => None,
                 // Missed events: the page should fetch the whole state again.
