@@ -272,11 +272,17 @@ pub async fn recent_bids(
 }
 
 /// One due auction, locked; others' locks are skipped, so two processes never close the same one.
-pub async fn lock_due_auction(conn: &mut PgConnection) -> sqlx::Result<Option<AuctionRow>> {
+/// `skip`: auctions this pass already failed to close (retried on the next pass).
+pub async fn lock_due_auction(
+    conn: &mut PgConnection,
+    skip: &[Uuid],
+) -> sqlx::Result<Option<AuctionRow>> {
     sqlx::query_as(&format!(
         "select {AUCTION_COLS} from auctions where status = 'open' and ends_at <= now() \
+           and listing_id <> all($1) \
          order by ends_at limit 1 for update skip locked"
     ))
+    .bind(skip)
     .fetch_optional(conn)
     .await
 }

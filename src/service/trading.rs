@@ -1117,14 +1117,23 @@ pub async fn auction_view(
 /// Returns how many were closed.
 pub async fn close_due_auctions(pool: &PgPool) -> Result<usize> {
     let mut closed = 0;
+    let mut failed: Vec<Uuid> = Vec::new();
     for _ in 0..50 {
         let mut tx = pool.begin().await?;
-        let Some(a) = db::trading::lock_due_auction(&mut tx).await? else {
+        let Some(a) = db::trading::lock_due_auction(&mut tx, &failed).await? else {
             break;
         };
-        close_one(&mut tx, &a).await?;
-        tx.commit().await?;
-        closed += 1;
+        // One auction that cannot be closed must not hold up the others; it is retried next pass.
+        match close_one(&mut tx, &a).await {
+            Ok(()) => {
+                tx.commit().await?;
+                closed += 1;
+            }
+            Err(e) => {
+                tracing::error!(listing_id = %a.listing_id, error = ?e, "closing an auction failed");
+                failed.push(a.listing_id);
+            }
+        }
     }
     Ok(closed)
 }
