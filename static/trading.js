@@ -64,7 +64,8 @@
       }
     }
     var input = box.querySelector("[data-bid-input]");
-    if (input) {
+    // Raise the prefilled bid to the new minimum, unless the user is typing in it.
+    if (input && document.activeElement !== input) {
       var typed = Math.round(parseFloat(input.value) * 100);
       if (!(typed >= a.min_next_bid_fen)) { input.value = yuanInput(a.min_next_bid_fen); }
     }
@@ -84,6 +85,7 @@
         });
         tbody.insertBefore(tr, tbody.firstChild);
       }
+      while (tbody.children.length > 20) { tbody.removeChild(tbody.lastChild); }
       var none = box.querySelector("[data-no-bids]");
       if (none && a.bids.length) { none.parentNode.removeChild(none); }
     }
