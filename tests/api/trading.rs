@@ -1524,3 +1524,98 @@ async fn the_demo_data_adds_bids_and_a_negotiation_once(pool: PgPool) {
     assert_eq!(a.body["bids"][0]["bidder"], json!("竞买人1"));
     assert_eq!(a.body["bids"][1]["bidder"], json!("竞买人2"));
 }
+
+fn page_ctx(
+    m: Option<&Member>,
+    lang: techmarket::i18n::Lang,
+) -> techmarket::http::context::PageCtx {
+    use techmarket::http::context::{PageCtx, RequestCtx};
+    let user = m.map(|m| techmarket::auth::CurrentUser {
+        id: m.user_id.parse().unwrap(),
+        email: m.email.clone(),
+        display_name: "测试用户".into(),
+        role: techmarket::domain::codes::Role::Member,
+        organization_id: Some(m.org_id.parse().unwrap()),
+        admin_exchange: None,
+    });
+    PageCtx::from_request(&RequestCtx {
+        lang,
+        is_api: false,
+        path: "/listings/x".into(),
+        query: Some("trading_error=bid_too_low".into()),
+        user,
+        csrf: "c".into(),
+        unread: 0,
+        session_secret: None,
+    })
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_listing_panel_shows_the_fee_the_next_minimum_and_the_guards(pool: PgPool) {
+    use techmarket::http::web::trading::listing_panel;
+    use techmarket::i18n::Lang;
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let b = app.verified_member("b@buyer.cn", "cquaee").await;
+    let unverified = app.member("new@buyer.cn", "cquaee").await;
+    let fixed = listing(&app, &seller, "fixed", &["transfer"], Some(350_000_000)).await;
+    let auc = auction(&app, &seller, 100_000, 1_000, None, 3_600, 300).await;
+    app.post(
+        &format!("/api/v1/listings/{auc}/bids"),
+        Some(&b.token),
+        json!({"amount_fen": 100_000}),
+    )
+    .await;
+
+    let p = listing_panel(
+        &app.state,
+        &page_ctx(Some(&b), Lang::Zh),
+        fixed.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(p.is_fixed() && p.can_act());
+    assert_eq!(p.buyer_fee_fen, Some(4_000_000), "unified v1 on ¥3,500,000");
+
+    let p = listing_panel(
+        &app.state,
+        &page_ctx(Some(&b), Lang::En),
+        auc.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(p.is_auction() && p.auction_open() && p.you_lead);
+    assert_eq!(p.min_next_yuan, "1010");
+    assert_eq!(p.error, "Bid too low: the minimum now is ¥1,010.00.");
+    assert_eq!(p.auction.as_ref().unwrap().bids[0].bidder_en, "Bidder 1");
+
+    let p = listing_panel(
+        &app.state,
+        &page_ctx(Some(&unverified), Lang::Zh),
+        auc.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(!p.can_act());
+    assert_eq!(
+        p.guard,
+        techmarket::i18n::t(Lang::Zh, "error.organization_unverified")
+    );
+    assert!(!p.guard.is_empty());
+    let p = listing_panel(
+        &app.state,
+        &page_ctx(Some(&seller), Lang::Zh),
+        auc.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(p.is_owner && !p.can_act() && !p.you_lead);
+    let p = listing_panel(
+        &app.state,
+        &page_ctx(None, Lang::Zh),
+        fixed.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(!p.signed_in && !p.can_act());
+}
