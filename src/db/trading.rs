@@ -161,13 +161,19 @@ pub struct AuctionEvent {
     pub bidder_no: Option<i32>,
 }
 
-/// What a bid needs to know first: the listing, and the bidder's pseudonym number if it has one.
+/// What a bid needs to know first: the listing, the bidder's pseudonym number if it has one, and
+/// the auction as last committed (read without waiting for the row lock).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BidTarget {
     pub organization_id: Uuid,
     pub status: String,
     pub pricing_mode: String,
     pub bidder_no: Option<i32>,
+    pub auction_status: Option<String>,
+    pub start_price_fen: Option<i64>,
+    pub increment_fen: Option<i64>,
+    pub leading_bid_fen: Option<i64>,
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 pub async fn bid_target(
@@ -177,8 +183,9 @@ pub async fn bid_target(
 ) -> sqlx::Result<Option<BidTarget>> {
     sqlx::query_as(
         "select l.organization_id, l.status, l.pricing_mode, \
-             (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no \
-         from listings l where l.id = $1",
+             (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no, \
+             a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at \
+         from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
     )
     .bind(listing_id)
     .bind(org)

@@ -187,7 +187,7 @@ async fn fifty_concurrent_bids_are_accepted_in_strictly_increasing_order(pool: P
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert!(!accepted.is_empty());
+    assert!(accepted.len() >= 2, "several bids win: {accepted:?}");
 
     // In the order the database accepted them, amounts and times strictly increase.
     let rows: Vec<(i64, chrono::DateTime<chrono::Utc>, i32)> = sqlx::query_as(
