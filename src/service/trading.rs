@@ -799,7 +799,7 @@ pub async fn listing_offers(
     page: PageQuery,
 ) -> Result<Page<OfferView>> {
     let org = user.organization_id.ok_or(Error::NotFound)?;
-    let (page, per_page) = page.resolve()?;
+    let (page, per_page) = page.resolve_or_400()?;
     let mut conn = pool.acquire().await?;
     let listing = visible(db::trading::listing(&mut conn, listing_id).await?, org)?;
     let buyer = (listing.organization_id != org).then_some(org);
@@ -830,7 +830,7 @@ pub async fn my_threads(
     page: PageQuery,
 ) -> Result<Page<OfferView>> {
     let org = user.require_org()?;
-    let (page, per_page) = page.resolve()?;
+    let (page, per_page) = page.resolve_or_400()?;
     let mut conn = pool.acquire().await?;
     let (rows, total) =
         db::trading::my_threads(&mut conn, org, per_page, (page - 1) * per_page).await?;
