@@ -123,7 +123,8 @@ pub async fn take_bid(
 
 /// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
 /// transaction, the hot row is locked only for this statement and its commit): take the bid, record
-/// it, and queue the live event (`{listing_id, row, bidder_no}`, see [`AuctionEvent`]).
+/// it, keep the listing's price for searches current, and queue the live event
+/// (`{listing_id, row, bidder_no}`, see [`AuctionEvent`]).
 pub async fn take_bid_known_bidder(
     conn: &mut PgConnection,
     listing_id: Uuid,
@@ -137,6 +138,7 @@ pub async fn take_bid_known_bidder(
         "with a as ({TAKE_BID} returning {AUCTION_COLS}), \
          b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
                select $4, a.listing_id, $3, $5, $2, $6, a.last_bid_at, a.bid_count from a returning id), \
+         l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id), \
          n as (select pg_notify('auction_events', \
                    json_build_object('listing_id', a.listing_id, 'row', row_to_json(a), 'bidder_no', $6)::text) \
                from a) \
@@ -242,6 +244,20 @@ pub async fn insert_bid(conn: &mut PgConnection, b: NewBid<'_>) -> sqlx::Result<
     .bind(b.notify)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The price searches sort and filter an auction listing by: its current price.
+pub async fn set_sort_price(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    price_fen: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update listings set sort_price_fen = $2 where id = $1")
+        .bind(listing_id)
+        .bind(price_fen)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

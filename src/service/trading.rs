@@ -1067,6 +1067,7 @@ async fn first_bid(
         return Ok(None);
     };
     let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+    db::trading::set_sort_price(&mut tx, listing_id, amount_fen).await?;
     let event = serde_json::to_string(&AuctionEvent {
         listing_id,
         row: a.clone(),

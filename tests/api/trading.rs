@@ -271,6 +271,18 @@ async fn bids_below_the_minimum_or_after_the_end_are_refused(pool: PgPool) {
         .post(&uri, Some(&b.token), json!({"amount_fen": 549_999}))
         .await;
     assert_eq!(r.body["error"]["min_bid_fen"], json!(550_000));
+    let r = app
+        .post(&uri, Some(&b.token), json!({"amount_fen": 600_000}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    // Searches sort and filter the listing by its current price.
+    let sort: Option<i64> =
+        sqlx::query_scalar("select sort_price_fen from listings where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(sort, Some(600_000));
 
     let r = app
         .post(&uri, Some(&b.token), json!({"amount_fen": 0}))
