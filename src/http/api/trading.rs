@@ -1,7 +1,239 @@
+//! Offers, purchases and auctions (API.md "Offers, purchases and auctions").
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::{Error, Result};
+use crate::http::api::ErrorBody;
+use crate::http::extract::{parse_id, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
 use crate::http::state::AppState;
+use crate::service::trading::{
+    self, AuctionView, BidInput, BidPlaced, BuyInput, CounterInput, OfferInput, OfferView,
+    TradeCreated,
+};
+use crate::service::{Page, PageQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(make_offer, listing_offers))
+        .routes(routes!(get_offer))
+        .routes(routes!(my_offers))
+        .routes(routes!(counter))
+        .routes(routes!(accept))
+        .routes(routes!(reject))
+        .routes(routes!(withdraw))
+        .routes(routes!(buy))
+        .routes(routes!(bid))
+        .routes(routes!(auction))
+}
+
+/// The `Idempotency-Key` header, if sent (400 if it is not text).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.to_string()))
+            .map_err(|_| Error::bad_request("invalid_idempotency_key")),
+    }
+}
+
+type Replay = (StatusCode, Json<Value>);
+
+fn replay((status, body): trading::Replayable) -> Replay {
+    (status, Json(body))
+}
+
+/// Makes an offer on a negotiable listing (`Idempotency-Key` honoured).
+#[utoipa::path(post, path = "/api/v1/listings/{id}/offers", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = OfferInput,
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn make_offer(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<OfferInput>,
+) -> Result<Replay> {
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    Ok(replay(
+        trading::make_offer(&state.pool, &user, id, input, key).await?,
+    ))
+}
+
+/// The offers on a listing: all threads to the seller, its own to a buyer; 404 to anyone else.
+#[utoipa::path(get, path = "/api/v1/listings/{id}/offers", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Page<OfferView>), (status = 404, body = ErrorBody)))]
+async fn listing_offers(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<Page<OfferView>>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        trading::listing_offers(&state.pool, &user, id, page).await?,
+    ))
+}
+
+/// One offer (its parties only).
+#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 404, body = ErrorBody)))]
+async fn get_offer(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<OfferView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(trading::get_offer(&state.pool, &user, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MyOffersQuery {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The caller's negotiation threads (as buyer or seller), each shown by its latest offer.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "trading", security(("bearer" = [])),
+    params(MyOffersQuery),
+    responses((status = 200, body = Page<OfferView>), (status = 403, body = ErrorBody)))]
+async fn my_offers(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<MyOffersQuery>,
+) -> Result<Json<Page<OfferView>>> {
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    Ok(Json(trading::my_threads(&state.pool, &user, page).await?))
+}
+
+/// Answers an open offer with another amount: the new offer is open, the old one `countered`.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/counter", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = CounterInput,
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn counter(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CounterInput>,
+) -> Result<Replay> {
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    Ok(replay(
+        trading::counter(&state.pool, &user, id, input, key).await?,
+    ))
+}
+
+/// Accepts an open offer made by the other party → the trade.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/accept", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn accept(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Replay> {
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    Ok(replay(trading::accept(&state.pool, &user, id, key).await?))
+}
+
+/// Rejects an open offer made by the other party.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/reject", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn reject(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<OfferView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(trading::decline(&state.pool, &user, id, false).await?))
+}
+
+/// Withdraws one's own open offer.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/withdraw", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn withdraw(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<OfferView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(trading::decline(&state.pool, &user, id, true).await?))
+}
+
+/// Buys a fixed-price listing at its price (`Idempotency-Key` honoured). Exclusive modes: one buyer.
+#[utoipa::path(post, path = "/api/v1/listings/{id}/buy", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = BuyInput,
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn buy(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<BuyInput>,
+) -> Result<Replay> {
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    Ok(replay(
+        trading::buy(&state.pool, &user, id, input, key).await?,
+    ))
+}
+
+/// Bids in a listing's auction (`Idempotency-Key` honoured). 409 `bid_too_low` carries `min_bid_fen`.
+#[utoipa::path(post, path = "/api/v1/listings/{id}/bids", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = BidInput,
+    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn bid(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<BidInput>,
+) -> Result<Replay> {
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    Ok(replay(
+        trading::place_bid(&state.pool, &user, id, input, key).await?,
+    ))
+}
+
+/// The public state of a listing's auction; bidders appear only as pseudonyms.
+#[utoipa::path(get, path = "/api/v1/listings/{id}/auction", tag = "trading",
+    params(("id" = String, Path)),
+    responses((status = 200, body = AuctionView), (status = 404, body = ErrorBody)))]
+async fn auction(
+    State(state): State<AppState>,
+    MaybeApiUser(user): MaybeApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<AuctionView>> {
+    let id = parse_id(&id)?;
+    let org = user.and_then(|u| u.organization_id);
+    Ok(Json(trading::auction_view(&state.pool, org, id).await?))
 }

@@ -1,12 +1,46 @@
+//! Pages: the trading panel of the listing page (offer form, buy button, live auction), the
+//! negotiation thread, my negotiations, the forms they post to, and the live auction event stream.
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::db;
+use crate::db::trading::AuctionEvent;
+use crate::domain::error::FieldErrors;
+use crate::domain::money::{parse_yuan, FEN_PER_YUAN};
+use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
+use crate::http::extract::{parse_id, Ctx, Form, WebUser};
 use crate::http::state::AppState;
+use crate::http::web::render;
+use crate::i18n;
+use crate::service::trading::{
+    self, AuctionView, BidInput, BuyInput, CounterInput, OfferInput, OfferView, Thread,
+};
+use crate::service::PageQuery;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/my/offers", get(my_offers))
+        .route("/offers/{id}", get(thread_page))
+        .route("/offers/{id}/counter", post(counter_submit))
+        .route("/offers/{id}/accept", post(accept_submit))
+        .route("/offers/{id}/reject", post(reject_submit))
+        .route("/offers/{id}/withdraw", post(withdraw_submit))
+        .route("/listings/{id}/offers", post(offer_submit))
+        .route("/listings/{id}/buy", post(buy_submit))
+        .route("/listings/{id}/bids", post(bid_submit))
+        .route("/listings/{id}/negotiation", get(negotiation))
+        .route("/listings/{id}/auction/events", get(auction_events))
 }
 
 /// What the listing page (`/listings/{id}`, owned by the listings pages) shows about trading:
@@ -15,15 +49,637 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, Default)]
 pub struct ListingPanel {
     pub listing_id: String,
+    /// `negotiable` | `fixed` | `auction` ("" when the listing is unknown).
+    pub pricing_mode: String,
+    /// Open for trading (`listed`).
+    pub listed: bool,
+    pub sold: bool,
+    pub signed_in: bool,
+    pub is_owner: bool,
+    /// Why the viewer may not trade, already translated ("" when they may).
+    pub guard: String,
+    /// The listing's transaction modes (codes).
+    pub modes: Vec<String>,
+    /// Fixed price, or the indicative price of a negotiable listing.
+    pub price_fen: Option<i64>,
+    /// The buyer's transaction service fee at that price (fixed) or at the next minimum bid (auction).
+    pub buyer_fee_fen: Option<i64>,
+    pub auction: Option<AuctionView>,
+    /// The next minimum bid in yuan, to prefill the bid form.
+    pub min_next_yuan: String,
+    /// RFC 3339 end of the auction, for the countdown script.
+    pub ends_at_iso: String,
+    /// The viewer's negotiation thread on this listing.
+    pub my_thread: Option<String>,
+    /// The viewer's organisation leads the auction.
+    pub you_lead: bool,
+    /// A message after a form was sent (`?trading=…` / `?trading_error=…`), translated.
+    pub notice: String,
+    pub error: String,
+    /// A fresh `Idempotency-Key` for the forms, so a double submit has one effect.
+    pub form_key: String,
+}
+
+impl ListingPanel {
+    pub fn is_auction(&self) -> bool {
+        self.pricing_mode == "auction"
+    }
+    pub fn is_fixed(&self) -> bool {
+        self.pricing_mode == "fixed"
+    }
+    pub fn is_negotiable(&self) -> bool {
+        self.pricing_mode == "negotiable"
+    }
+    /// The viewer may use the forms (signed in, not the owner, organisation in good standing, listed).
+    pub fn can_act(&self) -> bool {
+        self.signed_in && !self.is_owner && self.guard.is_empty() && self.listed
+    }
+    pub fn auction_open(&self) -> bool {
+        self.auction.as_ref().is_some_and(|a| a.is_open())
+    }
+    pub fn single_mode(&self) -> bool {
+        self.modes.len() == 1
+    }
+}
+
+fn query_param(ctx: &PageCtx, name: &str) -> Option<String> {
+    let q = ctx.query.as_deref()?;
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The translated message of an error code passed back in a redirect, if it is one we know.
+fn error_text(ctx: &PageCtx, code: &str, args: &[(&str, String)]) -> String {
+    let key = if code.starts_with("err.") {
+        code.to_string()
+    } else {
+        format!("error.{code}")
+    };
+    if code.len() > 80 || !i18n::catalog(ctx.lang).contains_key(&key) {
+        return String::new();
+    }
+    i18n::tf(ctx.lang, &key, args)
+}
+
+fn yuan_input(fen: i64) -> String {
+    let (y, f) = (fen / FEN_PER_YUAN, fen % FEN_PER_YUAN);
+    if f == 0 {
+        y.to_string()
+    } else {
+        format!("{y}.{f:02}")
+    }
 }
 
 /// Builds the panel for one listing and the current viewer.
 pub async fn listing_panel(
-    _state: &AppState,
-    _ctx: &PageCtx,
+    state: &AppState,
+    ctx: &PageCtx,
     listing_id: Uuid,
 ) -> Result<ListingPanel> {
-    Ok(ListingPanel {
+    let mut conn = state.pool.acquire().await?;
+    let Some(listing) = db::trading::listing(&mut conn, listing_id).await? else {
+        return Ok(ListingPanel {
+            listing_id: listing_id.to_string(),
+            ..Default::default()
+        });
+    };
+    let org = ctx.user.as_ref().and_then(|u| u.organization_id);
+    let is_owner = org == Some(listing.organization_id);
+    let mut guard = String::new();
+    if let Some(u) = &ctx.user {
+        match u.organization_id {
+            None => guard = ctx.t("error.organization_required").to_string(),
+            Some(o) if !is_owner => {
+                if let Err(e) = crate::service::guards::require_active_org(&mut conn, o).await {
+                    guard = error_text(ctx, e.code(), &[]);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut panel = ListingPanel {
         listing_id: listing_id.to_string(),
+        pricing_mode: listing.pricing_mode.clone(),
+        listed: listing.status == "listed",
+        sold: listing.status == "sold",
+        signed_in: ctx.user.is_some(),
+        is_owner,
+        guard,
+        modes: listing.transaction_modes.clone(),
+        price_fen: listing.price_fen,
+        form_key: Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let mut fee_on = listing.price_fen;
+    if listing.pricing_mode == "auction" {
+        drop(conn);
+        if let Ok(a) = trading::auction_view(&state.pool, org, listing_id).await {
+            panel.min_next_yuan = yuan_input(a.min_next_bid_fen);
+            panel.ends_at_iso = a.ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            fee_on = Some(a.min_next_bid_fen);
+            panel.auction = Some(a);
+        }
+        conn = state.pool.acquire().await?;
+        if let Some(o) = org {
+            let lead: Option<Option<Uuid>> =
+                sqlx::query_scalar("select leading_org_id from auctions where listing_id = $1")
+                    .bind(listing_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            panel.you_lead = lead.flatten() == Some(o);
+        }
+    }
+    if let Some(amount) = fee_on {
+        if let Some(s) = db::fees::in_force(&mut conn, chrono::Utc::now()).await? {
+            panel.buyer_fee_fen = Some(s.schedule().quote(amount).buyer_fee_fen);
+        }
+    }
+    if let (Some(o), false) = (org, is_owner) {
+        panel.my_thread = db::trading::thread_of(&mut conn, listing_id, o)
+            .await?
+            .map(|t| t.to_string());
+    }
+    if let Some(done) = query_param(ctx, "trading") {
+        let key = format!("trading.done.{done}");
+        if i18n::catalog(ctx.lang).contains_key(&key) {
+            panel.notice = i18n::t(ctx.lang, &key).to_string();
+        }
+    }
+    if let Some(code) = query_param(ctx, "trading_error") {
+        let min = panel
+            .auction
+            .as_ref()
+            .map(|a| ctx.money(&a.min_next_bid_fen))
+            .unwrap_or_default();
+        panel.error = error_text(ctx, &code, &[("min", min)]);
+    }
+    Ok(panel)
+}
+
+// ---------------------------------------------------------------- forms
+
+/// Where a failed form goes back to: the same page with the error's code (or the first field
+/// error's key) in `trading_error`.
+fn back_with_error(base: &str, e: &Error) -> Response {
+    let code = match e {
+        Error::Validation(f) => f.0.first().map(|fe| fe.key).unwrap_or("validation_failed"),
+        other => other.code(),
+    };
+    Redirect::to(&format!("{base}?trading_error={code}#trading")).into_response()
+}
+
+/// Errors a form answers by going back with a message; anything else is the error page.
+fn is_user_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Validation(_)
+            | Error::Conflict { .. }
+            | Error::Forbidden(_)
+            | Error::BadRequest { .. }
+    )
+}
+
+fn parse_amount(form: &Form, name: &str) -> Result<i64> {
+    parse_yuan(form.get(name)).map_err(|e| {
+        let mut f = FieldErrors::new();
+        f.push_err("amount_fen", &e);
+        Error::Validation(f)
     })
+}
+
+fn finish_form(result: Result<Response>, back: &str) -> Result<Response> {
+    match result {
+        Ok(r) => Ok(r),
+        Err(e) if is_user_error(&e) => Ok(back_with_error(back, &e)),
+        Err(e) => Err(e),
+    }
+}
+
+fn form_key(form: &Form) -> Option<String> {
+    let k = form.get("idempotency_key").trim();
+    (!k.is_empty() && k.len() <= 200).then(|| k.to_string())
+}
+
+async fn offer_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = format!("/listings/{id}");
+    let result = async {
+        let amount_fen = parse_amount(&form, "amount")?;
+        let message = form.get("message").to_string();
+        let input = OfferInput {
+            amount_fen,
+            transaction_mode: form.get("transaction_mode").to_string(),
+            message: (!message.trim().is_empty()).then_some(message),
+        };
+        let (_, body) = trading::make_offer(&state.pool, &user, id, input, form_key(&form)).await?;
+        let thread = body["thread_id"].as_str().unwrap_or_default().to_string();
+        Ok(Redirect::to(&format!("/offers/{thread}?trading=offer")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+async fn buy_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = format!("/listings/{id}");
+    let result = async {
+        let input = BuyInput {
+            transaction_mode: form.get("transaction_mode").to_string(),
+        };
+        let (_, body) = trading::buy(&state.pool, &user, id, input, form_key(&form)).await?;
+        let trade = body["trade"]["id"].as_str().unwrap_or_default().to_string();
+        Ok(Redirect::to(&format!("/trades/{trade}")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+async fn bid_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = format!("/listings/{id}");
+    let result = async {
+        let amount_fen = parse_amount(&form, "amount")?;
+        trading::place_bid(
+            &state.pool,
+            &user,
+            id,
+            BidInput { amount_fen },
+            form_key(&form),
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/listings/{id}?trading=bid#trading")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+/// The offer's thread page, for redirects after an action on one offer.
+async fn thread_of_offer(state: &AppState, user: &crate::auth::CurrentUser, offer: Uuid) -> String {
+    match trading::get_offer(&state.pool, user, offer).await {
+        Ok(o) => format!("/offers/{}", o.thread_id),
+        Err(_) => "/my/offers".to_string(),
+    }
+}
+
+async fn counter_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = thread_of_offer(&state, &user, id).await;
+    let result = async {
+        let amount_fen = parse_amount(&form, "amount")?;
+        let message = form.get("message").to_string();
+        let input = CounterInput {
+            amount_fen,
+            message: (!message.trim().is_empty()).then_some(message),
+        };
+        trading::counter(&state.pool, &user, id, input, form_key(&form)).await?;
+        Ok(Redirect::to(&format!("{back}?trading=counter")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+async fn accept_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = thread_of_offer(&state, &user, id).await;
+    let result = async {
+        let (_, body) = trading::accept(&state.pool, &user, id, form_key(&form)).await?;
+        let trade = body["trade"]["id"].as_str().unwrap_or_default().to_string();
+        Ok(Redirect::to(&format!("/trades/{trade}")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+async fn reject_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    _form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = thread_of_offer(&state, &user, id).await;
+    let result = async {
+        trading::decline(&state.pool, &user, id, false).await?;
+        Ok(Redirect::to(&format!("{back}?trading=reject")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+async fn withdraw_submit(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+    _form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let back = thread_of_offer(&state, &user, id).await;
+    let result = async {
+        trading::decline(&state.pool, &user, id, true).await?;
+        Ok(Redirect::to(&format!("{back}?trading=withdraw")).into_response())
+    }
+    .await;
+    finish_form(result, &back)
+}
+
+// ---------------------------------------------------------------- pages
+
+#[derive(Template)]
+#[template(path = "trading/thread.html")]
+struct ThreadPage {
+    ctx: PageCtx,
+    thread: Thread,
+    notice: String,
+    error: String,
+}
+
+impl ThreadPage {
+    fn side_name(&self, made_by: &str) -> String {
+        let key = if made_by == "seller" {
+            "trading.seller"
+        } else {
+            "trading.buyer"
+        };
+        self.ctx.t(key).to_string()
+    }
+    fn status_name(&self, status: &str) -> String {
+        error_text_plain(&self.ctx, &format!("trading.offer_status.{status}"))
+    }
+    fn status_class(&self, status: &str) -> &'static str {
+        match status {
+            "open" => "info",
+            "accepted" => "ok",
+            "countered" => "warn",
+            _ => "err",
+        }
+    }
+    /// The open offer is the other party's: the viewer may accept, counter or reject it.
+    fn my_turn(&self, o: &OfferView) -> bool {
+        o.made_by != self.thread.my_side
+    }
+}
+
+fn error_text_plain(ctx: &PageCtx, key: &str) -> String {
+    if i18n::catalog(ctx.lang).contains_key(key) {
+        i18n::t(ctx.lang, key).to_string()
+    } else {
+        key.rsplit('.').next().unwrap_or(key).to_string()
+    }
+}
+
+async fn thread_page(
+    State(state): State<AppState>,
+    WebUser(user, ctx): WebUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let thread = trading::thread(&state.pool, &user, id).await?;
+    let notice = query_param(&ctx, "trading")
+        .map(|d| format!("trading.done.{d}"))
+        .filter(|k| i18n::catalog(ctx.lang).contains_key(k))
+        .map(|k| i18n::t(ctx.lang, &k).to_string())
+        .unwrap_or_default();
+    let error = query_param(&ctx, "trading_error")
+        .map(|c| error_text(&ctx, &c, &[]))
+        .unwrap_or_default();
+    render(&ThreadPage {
+        ctx,
+        thread,
+        notice,
+        error,
+    })
+}
+
+/// `/listings/{id}/negotiation`: the viewer's thread on this listing (the seller: all threads).
+async fn negotiation(
+    State(state): State<AppState>,
+    WebUser(user, _): WebUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let org = user.require_org()?;
+    let mut conn = state.pool.acquire().await?;
+    match db::trading::thread_of(&mut conn, id, org).await? {
+        Some(t) => Ok(Redirect::to(&format!("/offers/{t}")).into_response()),
+        None => Ok(Redirect::to("/my/offers").into_response()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "trading/my_offers.html")]
+struct MyOffersPage {
+    ctx: PageCtx,
+    items: Vec<OfferView>,
+    my_org: Uuid,
+    page: i64,
+    pages: i64,
+}
+
+impl MyOffersPage {
+    fn counterparty<'a>(&self, o: &'a OfferView) -> &'a str {
+        if o.seller_organization_id == self.my_org {
+            &o.buyer_organization_name
+        } else {
+            &o.seller_organization_name
+        }
+    }
+    fn my_role(&self, o: &OfferView) -> String {
+        let key = if o.seller_organization_id == self.my_org {
+            "trading.seller"
+        } else {
+            "trading.buyer"
+        };
+        self.ctx.t(key).to_string()
+    }
+    fn status_name(&self, status: &str) -> String {
+        error_text_plain(&self.ctx, &format!("trading.offer_status.{status}"))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PageParam {
+    page: Option<i64>,
+}
+
+async fn my_offers(
+    State(state): State<AppState>,
+    WebUser(user, ctx): WebUser,
+    axum::extract::Query(q): axum::extract::Query<PageParam>,
+) -> Result<Response> {
+    let my_org = user.require_org()?;
+    let page = trading::my_threads(
+        &state.pool,
+        &user,
+        PageQuery {
+            page: Some(q.page.unwrap_or(1).clamp(1, 1_000_000)),
+            per_page: Some(20),
+        },
+    )
+    .await?;
+    let pages = ((page.total + 19) / 20).max(1);
+    render(&MyOffersPage {
+        ctx,
+        items: page.items,
+        my_org,
+        page: page.page,
+        pages,
+    })
+}
+
+// ---------------------------------------------------------------- live events
+
+/// `GET /listings/{id}/auction/events`: Server-Sent Events with the auction's state after every bid
+/// and at the close (fed by `pg_notify('auction_events')`, so every server process sees every bid).
+/// The first event is the current state.
+async fn auction_events(
+    State(state): State<AppState>,
+    Ctx(ctx, _): Ctx,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    let id = parse_id(&id)?;
+    let org = ctx.user.as_ref().and_then(|u| u.organization_id);
+    // Subscribe first, so no bid between the snapshot and the subscription is lost.
+    let rx = state.events.subscribe();
+    let first = trading::auction_view(&state.pool, org, id).await?;
+    let first = serde_json::json!({ "listing_id": id, "auction": first }).to_string();
+    let wanted = id.to_string();
+    let updates = BroadcastStream::new(rx).filter_map(move |e| {
+        let wanted = wanted.clone();
+        async move {
+            match e {
+                Ok(ev) if ev.channel == "auction_events" => {
+                    // Cheap filter first: most events are about other auctions.
+                    if !ev.payload.contains(wanted.as_str()) {
+                        return None;
+                    }
+                    let ev: AuctionEvent = serde_json::from_str(&ev.payload).ok()?;
+                    (ev.listing_id == id).then(|| {
+                        Ok(Event::default()
+                            .event("auction")
+                            .data(trading::event_json(&ev).to_string()))
+                    })
+                }
+                Ok(_) => None,
+                // Missed events: the page should fetch the whole state again.
+                Err(_) => Some(Ok(Event::default().event("reload").data("{}"))),
+            }
+        }
+    });
+    let stream = stream::once(async move { Ok(Event::default().event("auction").data(first)) })
+        .chain(updates);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::http::context::RequestCtx;
+    use crate::i18n::Lang;
+
+    #[derive(Template)]
+    #[template(source = "{% include \"trading/_listing_panel.html\" %}", ext = "html")]
+    struct PanelOnly {
+        ctx: PageCtx,
+        panel: ListingPanel,
+    }
+
+    fn ctx(lang: Lang) -> PageCtx {
+        PageCtx::from_request(&RequestCtx {
+            lang,
+            is_api: false,
+            path: "/listings/x".into(),
+            query: None,
+            user: None,
+            csrf: "c".into(),
+            unread: 0,
+            session_secret: None,
+        })
+    }
+
+    #[test]
+    fn the_panel_renders_with_only_panel_and_ctx_in_scope() {
+        let now = chrono::Utc::now();
+        let auction = AuctionView {
+            listing_id: Uuid::now_v7(),
+            status: "open".into(),
+            start_price_fen: 100_000,
+            increment_fen: 10_000,
+            current_price_fen: 120_000,
+            bid_count: 2,
+            ends_at: now,
+            reserve_met: false,
+            has_reserve: true,
+            reserve_fen: None,
+            trade_id: None,
+            min_next_bid_fen: 130_000,
+            extension_seconds: 300,
+            bids: vec![trading::BidView {
+                bidder: "竞买人1".into(),
+                bidder_en: "Bidder 1".into(),
+                amount_fen: 120_000,
+                at: now,
+            }],
+        };
+        for (mode, lang) in [
+            ("auction", Lang::Zh),
+            ("fixed", Lang::En),
+            ("negotiable", Lang::Zh),
+            ("", Lang::En),
+        ] {
+            let panel = ListingPanel {
+                listing_id: "l1".into(),
+                pricing_mode: mode.into(),
+                listed: true,
+                signed_in: true,
+                modes: vec!["transfer".into(), "nonexclusive_license".into()],
+                price_fen: Some(5_000_000),
+                buyer_fee_fen: Some(75_000),
+                auction: (mode == "auction").then(|| auction.clone()),
+                min_next_yuan: "1300".into(),
+                ends_at_iso: now.to_rfc3339(),
+                ..Default::default()
+            };
+            let html = PanelOnly {
+                ctx: ctx(lang),
+                panel,
+            }
+            .render()
+            .unwrap();
+            if mode == "auction" {
+                assert!(html.contains("竞买人1"), "{html}");
+                assert!(html.contains("value=\"1300\""), "{html}");
+                assert!(html.contains("/static/trading.js"));
+            }
+            if mode == "fixed" {
+                assert!(html.contains("/listings/l1/buy"), "{html}");
+            }
+        }
+    }
 }

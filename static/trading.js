@@ -1,0 +1,115 @@
+// Live auction on the listing page: a countdown, and the state after every bid from Server-Sent
+// Events (GET /listings/{id}/auction/events). Without JavaScript the page works by reloading.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-auction-events]");
+  if (!box) { return; }
+  var zh = box.getAttribute("data-zh") === "1";
+  var endsEl = box.querySelector("[data-ends-at]");
+  var countdown = box.querySelector("[data-countdown]");
+  var endsAt = endsEl ? Date.parse(endsEl.getAttribute("data-ends-at")) : NaN;
+  var closed = false;
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function money(fen) {
+    var neg = fen < 0;
+    fen = Math.abs(fen);
+    var yuan = Math.floor(fen / 100);
+    var cents = fen % 100;
+    var s = String(yuan).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (neg ? "-" : "") + "\u00a5" + s + "." + pad(cents);
+  }
+
+  function yuanInput(fen) {
+    var cents = fen % 100;
+    return String(Math.floor(fen / 100)) + (cents ? "." + pad(cents) : "");
+  }
+
+  // Asia/Shanghai is UTC+8 all year.
+  function shanghai(iso, withDate) {
+    var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);
+    var t = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+    if (!withDate) { return t; }
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + t.slice(0, 5);
+  }
+
+  function tick() {
+    if (!countdown || isNaN(endsAt)) { return; }
+    var left = Math.max(0, Math.floor((endsAt - Date.now()) / 1000));
+    if (left === 0 || closed) {
+      countdown.textContent = box.getAttribute("data-ended");
+      return;
+    }
+    var d = Math.floor(left / 86400);
+    var h = Math.floor((left % 86400) / 3600);
+    var m = Math.floor((left % 3600) / 60);
+    var s = left % 60;
+    countdown.textContent = (d > 0 ? d + box.getAttribute("data-days") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+  }
+
+  function setText(sel, text) {
+    var el = box.querySelector(sel);
+    if (el) { el.textContent = text; }
+  }
+
+  function apply(a, fresh) {
+    setText("[data-price]", money(a.current_price_fen));
+    setText("[data-bid-count]", String(a.bid_count));
+    setText("[data-min-next]", money(a.min_next_bid_fen));
+    if (a.has_reserve) {
+      var r = box.querySelector("[data-reserve]");
+      if (r && r.textContent.indexOf("(") < 0) {
+        r.textContent = box.getAttribute(a.reserve_met ? "data-reserve-met" : "data-reserve-not-met");
+      }
+    }
+    var input = box.querySelector("[data-bid-input]");
+    // Raise the prefilled bid to the new minimum, unless the user is typing in it.
+    if (input && document.activeElement !== input) {
+      var typed = Math.round(parseFloat(input.value) * 100);
+      if (!(typed >= a.min_next_bid_fen)) { input.value = yuanInput(a.min_next_bid_fen); }
+    }
+    endsAt = Date.parse(a.ends_at);
+    if (endsEl) { endsEl.textContent = shanghai(a.ends_at, true); endsEl.setAttribute("datetime", a.ends_at); }
+    var tbody = box.querySelector("[data-bids]");
+    if (tbody && a.bids) {
+      // The first event carries the whole recent history: it replaces what the page showed.
+      if (!fresh) { while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); } }
+      for (var i = a.bids.length - 1; i >= 0; i--) {
+        var b = a.bids[i];
+        var tr = document.createElement("tr");
+        [zh ? b.bidder : b.bidder_en, money(b.amount_fen), shanghai(b.at, false)].forEach(function (text) {
+          var td = document.createElement("td");
+          td.textContent = text;
+          tr.appendChild(td);
+        });
+        tbody.insertBefore(tr, tbody.firstChild);
+      }
+      while (tbody.children.length > 20) { tbody.removeChild(tbody.lastChild); }
+      var none = box.querySelector("[data-no-bids]");
+      if (none && a.bids.length) { none.parentNode.removeChild(none); }
+    }
+    if (a.status === "closed" && !closed) {
+      closed = true;
+      // The outcome (deal or not) is rendered by the server.
+      window.setTimeout(function () { window.location.reload(); }, 500);
+    }
+    tick();
+  }
+
+  window.setInterval(tick, 1000);
+  tick();
+
+  if (!window.EventSource) { return; }
+  var first = true;
+  var source = new EventSource(box.getAttribute("data-auction-events"));
+  source.addEventListener("auction", function (e) {
+    var msg;
+    try { msg = JSON.parse(e.data); } catch (err) { return; }
+    if (!msg || !msg.auction) { return; }
+    // The first event is the whole current state; later ones carry the new bid only.
+    apply(msg.auction, !first);
+    first = false;
+  });
+  source.addEventListener("reload", function () { window.location.reload(); });
+})();
