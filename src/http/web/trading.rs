@@ -18,7 +18,11 @@ pub struct ListingPanel {
 }
 
 /// Builds the panel for one listing and the current viewer.
-pub async fn listing_panel(_state: &AppState, _ctx: &PageCtx, listing_id: Uuid) -> Result<ListingPanel> {
+pub async fn listing_panel(
+    _state: &AppState,
+    _ctx: &PageCtx,
+    listing_id: Uuid,
+) -> Result<ListingPanel> {
     Ok(ListingPanel {
         listing_id: listing_id.to_string(),
     })
