@@ -205,17 +205,6 @@ pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> 
         .await
 }
 
-/// `n` fresh ids from the ledger's sequence, ascending (taken while holding the head).
-pub async fn next_ids(conn: &mut PgConnection, n: usize) -> sqlx::Result<Vec<i64>> {
-    let n = i32::try_from(n).unwrap_or(i32::MAX);
-    sqlx::query_scalar(
-        "select nextval('ledger_entries_id_seq') from generate_series(1, $1) order by 1",
-    )
-    .bind(n)
-    .fetch_all(conn)
-    .await
-}
-
 /// Inserts the entries in one statement and moves the head to the last one.
 pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Result<()> {
     let Some(last) = entries.last() else {
@@ -230,11 +219,12 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Resu
     let ats: Vec<DateTime<Utc>> = entries.iter().map(|e| e.created_at).collect();
     let prevs: Vec<Vec<u8>> = entries.iter().map(|e| e.prev_hash.clone()).collect();
     let hashes: Vec<Vec<u8>> = entries.iter().map(|e| e.hash.clone()).collect();
-    sqlx::query(
+    let r = sqlx::query(
         "with ins as (insert into ledger_entries (id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash) \
          select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::uuid[], \
                               $7::timestamptz[], $8::bytea[], $9::bytea[])) \
-         update ledger_head set last_id = $10, hash = $11 where id = 1",
+         update ledger_head set last_id = $10, hash = $11 \
+         where id = 1 and setval('ledger_entries_id_seq', $10) = $10",
     )
     .bind(ids)
     .bind(txns)
@@ -249,6 +239,9 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Resu
     .bind(&last.hash)
     .execute(conn)
     .await?;
+    if r.rows_affected() != 1 {
+        return Err(sqlx::Error::Protocol("ledger head not moved".into()));
+    }
     Ok(())
 }
 

@@ -368,8 +368,11 @@ fn parse_exchange(code: &str) -> Result<Exchange> {
     Exchange::parse(code).ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown exchange {code}")))
 }
 
-/// Appends one balanced ledger transaction to the chain. Takes the chain head's lock: call it last,
-/// just before commit, so the lock is held for three short statements and the commit.
+/// Appends one balanced ledger transaction to the chain — the only way entries are written.
+/// Takes the chain head's lock: call it last, just before commit, so the lock is held for two short
+/// statements and the commit. Entry ids continue the head's `last_id` (the head is updated in the
+/// same statement as the insert, and the sequence `ledger_entries_id_seq` is kept in step), so ids
+/// follow chain order exactly.
 pub async fn post(
     conn: &mut PgConnection,
     trade_id: Option<Uuid>,
@@ -387,14 +390,13 @@ pub async fn post(
     let txn_id = Uuid::now_v7();
     let txn_s = txn_id.to_string();
     let trade_s = trade_id.map(|t| t.to_string());
-    let (_, head) = sdb::lock_head(conn).await?;
+    let (last_id, head) = sdb::lock_head(conn).await?;
     let mut prev: [u8; 32] = head
         .as_slice()
         .try_into()
         .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
-    let ids = sdb::next_ids(conn, postings.len()).await?;
     let mut entries = Vec::with_capacity(postings.len());
-    for (p, id) in postings.iter().zip(ids) {
+    for (p, id) in postings.iter().zip(last_id + 1..) {
         let e = EntryForHash {
             id,
             txn_id: &txn_s,

@@ -319,6 +319,18 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
         .await
         .unwrap();
     assert_eq!(v["head_hash"], json!(hex::encode(head)));
+    let (ids, seq): (Vec<i64>, i64) = (
+        sqlx::query_scalar("select id from ledger_entries order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("select last_value from ledger_entries_id_seq")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ids, (1..=6).collect::<Vec<i64>>(), "ids follow the chain");
+    assert_eq!(seq, 6, "the sequence is kept in step");
 
     // The printable statement page, for the buyer.
     let cookies = web_login(&app, "buyer@cq.example.cn").await;
@@ -1302,5 +1314,31 @@ async fn admins_record_payment_from_their_trades_page(pool: PgPool) {
     ] {
         let p = app.page(uri, &member).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_openapi_document_lists_the_settlement_routes(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let r = app.get("/api/v1/openapi.json", None).await;
+    let paths = r.body["paths"].as_object().unwrap();
+    for (p, method) in [
+        ("/api/v1/trades", "get"),
+        ("/api/v1/trades/{id}", "get"),
+        ("/api/v1/trades/{id}/statement", "get"),
+        ("/api/v1/trades/{id}/confirm-delivery", "post"),
+        ("/api/v1/trades/{id}/cancel", "post"),
+        ("/api/v1/admin/trades/{id}/payment-received", "post"),
+        ("/api/v1/admin/trades/registration.csv", "get"),
+        ("/api/v1/admin/ledger/verify", "get"),
+        ("/api/v1/admin/ledger/balances", "get"),
+        ("/api/v1/admin/revenue", "get"),
+        ("/api/v1/admin/organizations/{id}/restrictions", "post"),
+        ("/api/v1/admin/organizations/{id}/restrictions", "delete"),
+    ] {
+        assert!(
+            paths.get(p).and_then(|m| m.get(method)).is_some(),
+            "{method} {p} missing from OpenAPI"
+        );
     }
 }
