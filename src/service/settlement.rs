@@ -536,8 +536,14 @@ impl ChainVerifier {
 
     fn push(&mut self, r: &sdb::EntryRow) {
         self.count += 1;
-        let txn = r.txn_id.to_string();
-        let trade = r.trade_id.map(|t| t.to_string());
+        // Hyphenated lower case, as hashed at append time, without allocating.
+        let mut txn_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut trade_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let txn: &str = r.txn_id.hyphenated().encode_lower(&mut txn_buf);
+        let trade: Option<&str> = match r.trade_id {
+            Some(t) => Some(t.hyphenated().encode_lower(&mut trade_buf)),
+            None => None,
+        };
         let side = Side::parse(&r.side);
         let computed = side.map(|side| {
             self.net += match side {
@@ -548,11 +554,11 @@ impl ChainVerifier {
                 &self.prev,
                 &EntryForHash {
                     id: r.id,
-                    txn_id: &txn,
+                    txn_id: txn,
                     account: &r.account,
                     side,
                     amount_fen: r.amount_fen,
-                    trade_id: trade.as_deref(),
+                    trade_id: trade,
                     created_at_micros: r.created_at.timestamp_micros(),
                 },
             )

@@ -1342,3 +1342,39 @@ async fn the_openapi_document_lists_the_settlement_routes(pool: PgPool) {
         );
     }
 }
+
+/// Verification streams: 100,000 entries are checked without loading them all (run with --ignored).
+#[sqlx::test(migrations = "./migrations")]
+#[ignore]
+async fn verification_of_a_hundred_thousand_entries(pool: PgPool) {
+    use techmarket::domain::ledger::Posting;
+    let app = TestApp::new(pool);
+    let admin = app.admin("suaee").await;
+    for _ in 0..100 {
+        let postings: Vec<Posting> = (0..1000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    Posting::debit("bank:suaee".into(), 100 + i)
+                } else {
+                    Posting::credit("escrow:bench".into(), 100 + i - 1)
+                }
+            })
+            .collect();
+        let mut tx = app.pool.begin().await.unwrap();
+        techmarket::service::settlement::post(
+            &mut tx,
+            None,
+            &postings,
+            techmarket::service::settlement::now_micros(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    let v = verify(&app, &admin).await;
+    eprintln!("verified {} entries in {:?}", v["entries"], t0.elapsed());
+    assert_eq!(v["entries"], json!(100_000));
+    assert_eq!(v["ok"], json!(true));
+    assert_eq!(v["balanced"], json!(true));
+}
