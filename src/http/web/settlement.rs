@@ -251,6 +251,11 @@ impl StatementPage {
             .iter()
             .map(|b| {
                 let range = match b.up_to_fen {
+                    Some(up) if lower == 0 => {
+                        lower = up;
+                        self.ctx
+                            .t1("settlement.statement.up_to", "amount", &self.ctx.wan(&up))
+                    }
                     Some(up) => {
                         let r = format!("{} – {}", self.ctx.wan(&lower), self.ctx.wan(&up));
                         lower = up;
