@@ -1282,6 +1282,15 @@ async fn admins_record_payment_from_their_trades_page(pool: PgPool) {
     assert_eq!(page.status, StatusCode::OK);
     let action = format!("/admin/trades/{id}/payment-received");
     assert!(page.text.contains(&action));
+    let filtered = app.page("/admin/trades?status=paid", &cookies).await;
+    assert!(
+        !filtered.text.contains(&format!("/trades/{id}\"")),
+        "filtered by status"
+    );
+    let filtered = app
+        .page("/admin/trades?status=awaiting_payment", &cookies)
+        .await;
+    assert!(filtered.text.contains(&action));
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let idem = input_value(&page.text, "idem").unwrap();
     // A double click: the same form twice.

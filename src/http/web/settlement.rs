@@ -12,6 +12,7 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::error::FieldErrors;
 use crate::domain::fees::SideSchedule;
+use crate::domain::listing::TradeStatus;
 use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Form, WebAdmin, WebUser};
@@ -55,6 +56,8 @@ struct TradesPage {
     /// "buyer" | "seller" | "" (both) for members; "admin" for an admin's exchange view.
     tab: String,
     admin_exchange: String,
+    /// The status filter ("" for all).
+    status: String,
     items: Page<TradeView>,
     /// A fresh Idempotency-Key for the forms on this page.
     idem: String,
@@ -68,21 +71,49 @@ impl TradesPage {
             .and_then(|u| u.organization_id)
             .is_some_and(|o| o == t.buyer_organization_id)
     }
-    fn page_link(&self, page: i64) -> String {
-        let base = if self.tab == "admin" {
-            "/admin/trades?".to_string()
-        } else if self.tab.is_empty() {
-            "/trades?".to_string()
+    fn base(&self) -> &'static str {
+        if self.tab == "admin" {
+            "/admin/trades"
         } else {
-            format!("/trades?role={}&", self.tab)
-        };
-        format!("{base}page={page}")
+            "/trades"
+        }
+    }
+    /// This list with another status filter (keeps the role tab).
+    fn status_link(&self, status: &str) -> String {
+        let mut q = Vec::new();
+        if self.tab == "buyer" || self.tab == "seller" {
+            q.push(format!("role={}", self.tab));
+        }
+        if !status.is_empty() {
+            q.push(format!("status={status}"));
+        }
+        if q.is_empty() {
+            self.base().to_string()
+        } else {
+            format!("{}?{}", self.base(), q.join("&"))
+        }
+    }
+    fn page_link(&self, page: i64) -> String {
+        let l = self.status_link(&self.status);
+        let sep = if l.contains('?') { '&' } else { '?' };
+        format!("{l}{sep}page={page}")
+    }
+    fn status_name(&self, s: &TradeStatus) -> &'static str {
+        if self.ctx.is_zh() {
+            s.name_zh()
+        } else {
+            s.name_en()
+        }
+    }
+    fn statuses(&self) -> &'static [TradeStatus] {
+        TradeStatus::ALL
     }
 }
 
 #[derive(Deserialize)]
 pub struct TradesQuery {
     role: Option<String>,
+    status: Option<String>,
     page: Option<i64>,
 }
 
@@ -91,14 +122,16 @@ async fn trades_page(
     user: &CurrentUser,
     ctx: PageCtx,
     role: Option<&str>,
+    status: Option<&str>,
     page: Option<i64>,
 ) -> Result<Response> {
     let role = role.filter(|r| *r == "buyer" || *r == "seller");
+    let status = status.and_then(TradeStatus::parse);
     let items = settlement::list(
         &state.pool,
         user,
         role,
-        None,
+        status.map(|s| s.code()),
         PageQuery {
             page: Some(page.unwrap_or(1).max(1)),
             per_page: Some(50),
@@ -117,6 +150,7 @@ async fn trades_page(
             role.unwrap_or("").into()
         },
         admin_exchange,
+        status: status.map(|s| s.code()).unwrap_or("").to_string(),
         items,
         idem: Uuid::now_v7().to_string(),
     })
@@ -127,7 +161,15 @@ pub async fn trades(
     WebUser(user, ctx): WebUser,
     Query(q): Query<TradesQuery>,
 ) -> Result<Response> {
-    trades_page(&state, &user, ctx, q.role.as_deref(), q.page).await
+    trades_page(
+        &state,
+        &user,
+        ctx,
+        q.role.as_deref(),
+        q.status.as_deref(),
+        q.page,
+    )
+    .await
 }
 
 pub async fn admin_trades(
@@ -135,7 +177,7 @@ pub async fn admin_trades(
     WebAdmin(user, ctx): WebAdmin,
     Query(q): Query<TradesQuery>,
 ) -> Result<Response> {
-    trades_page(&state, &user, ctx, None, q.page).await
+    trades_page(&state, &user, ctx, None, q.status.as_deref(), q.page).await
 }
 
 #[derive(Template)]
