@@ -1192,9 +1192,70 @@ pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the
-/// organisations and accounts exist. Trades come from the trading area's demo; nothing to add.
-pub async fn seed_demo(_pool: &sqlx::PgPool) -> anyhow::Result<()> {
+/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the trading
+/// demo made its trades. Moves them on through the real use cases, so the ledger, revenue and
+/// statements have something to show: the first trade awaiting payment (a cross-province one if
+/// any) is paid and settled, the next one paid. Does nothing once the ledger has entries.
+pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let started: bool = sqlx::query_scalar("select exists(select 1 from ledger_entries)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if started {
+        return Ok(());
+    }
+    let trades: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "select t.id, t.buyer_exchange, t.buyer_organization_id from trades t \
+         join exchanges b on b.code = t.buyer_exchange join exchanges s on s.code = t.seller_exchange \
+         where t.status = 'awaiting_payment' order by (b.province <> s.province) desc, t.created_at limit 2",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (i, (trade, exchange, buyer_org)) in trades.into_iter().enumerate() {
+        let admin: Option<Uuid> = sqlx::query_scalar(
+            "select id from users where role = 'admin' and admin_exchange = $1 order by created_at limit 1",
+        )
+        .bind(&exchange)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let buyer: Option<Uuid> = sqlx::query_scalar(
+            "select id from users where organization_id = $1 order by created_at limit 1",
+        )
+        .bind(buyer_org)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (Some(admin), Some(buyer)) = (admin, buyer) else {
+            continue;
+        };
+        let user = |id| {
+            let pool = pool.clone();
+            async move {
+                let mut c = pool.acquire().await?;
+                db::users::get(&mut c, id)
+                    .await?
+                    .map(|u| CurrentUser::from(&u))
+                    .ok_or_else(|| anyhow::anyhow!("demo user {id} vanished"))
+            }
+        };
+        act(
+            pool,
+            &user(admin).await?,
+            trade,
+            Action::PaymentReceived,
+            None,
+        )
+        .await?;
+        if i == 0 {
+            act(
+                pool,
+                &user(buyer).await?,
+                trade,
+                Action::ConfirmDelivery,
+                None,
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 

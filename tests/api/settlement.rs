@@ -1387,3 +1387,36 @@ async fn verification_of_a_hundred_thousand_entries(pool: PgPool) {
     assert_eq!(v["ok"], json!(true));
     assert_eq!(v["balanced"], json!(true));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_demo_settles_one_trade_and_pays_another_once(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = party(&app, "s@example.cn", "suaee").await;
+    let local = party(&app, "local@example.cn", "cdipex").await;
+    let remote = party(&app, "remote@example.cn", "cquaee").await;
+    let admin = app.admin("cquaee").await;
+    app.admin("cdipex").await;
+    let first = new_trade(&app, &seller, &local, 1_000_000).await;
+    let cross = new_trade(&app, &seller, &remote, 2_000_000).await;
+    techmarket::service::settlement::seed_demo(&app.pool)
+        .await
+        .unwrap();
+    techmarket::service::settlement::seed_demo(&app.pool)
+        .await
+        .unwrap();
+    let status = |id: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select status from trades where id = $1::uuid")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(status(cross).await, "settled", "cross-province first");
+    assert_eq!(status(first).await, "paid");
+    let v = verify(&app, &admin).await;
+    assert_eq!(v["ok"], json!(true));
+    assert_eq!(v["entries"], json!(8));
+}
