@@ -931,12 +931,32 @@ pub const CSV_HEADER: [&str; 14] = [
     "成果名称",
 ];
 
-/// 技术合同认定登记: one row per settled trade, for registration offices (any admin; all settled trades).
-/// Starts with a UTF-8 byte-order mark so that spreadsheet programs read the Chinese correctly.
-pub async fn registration_csv(pool: &PgPool, user: &CurrentUser) -> Result<String> {
+/// 技术合同认定登记: one row per settled trade, for registration offices (any admin; all settled
+/// trades, or those involving one exchange). Starts with a UTF-8 byte-order mark so that
+/// spreadsheet programs read the Chinese correctly.
+pub async fn registration_csv(
+    pool: &PgPool,
+    user: &CurrentUser,
+    exchange: Option<&str>,
+) -> Result<String> {
     user.require_admin()?;
+    let exchange = match exchange.map(str::trim).filter(|e| !e.is_empty()) {
+        None => None,
+        Some(e) => Some(Exchange::parse(e).ok_or_else(|| {
+            let mut f = FieldErrors::default();
+            f.push(
+                "exchange",
+                "err.code.unknown",
+                vec![("value", e.to_string())],
+            );
+            Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            }
+        })?),
+    };
     let mut conn = pool.acquire().await?;
-    let rows = sdb::registration_rows(&mut conn, None).await?;
+    let rows = sdb::registration_rows(&mut conn, exchange.map(|e| e.code())).await?;
     let province = |code: &str| {
         Province::parse(code)
             .map(|p| p.name_zh().to_string())

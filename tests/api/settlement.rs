@@ -1253,6 +1253,32 @@ async fn the_registration_csv_has_one_safely_quoted_row_per_settled_trade(pool: 
     assert_eq!(row[12], id);
     assert_eq!(row[13], format!("'{title}"), "one field, formula defused");
 
+    // Filtered by exchange.
+    let r = app
+        .get(
+            "/api/v1/admin/trades/registration.csv?exchange=cdipex",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        parse_csv(r.text.trim_start_matches('\u{feff}')).len(),
+        1,
+        "header only"
+    );
+    let r = app
+        .get(
+            "/api/v1/admin/trades/registration.csv?exchange=suaee",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(parse_csv(r.text.trim_start_matches('\u{feff}')).len(), 2);
+    let r = app
+        .get(
+            "/api/v1/admin/trades/registration.csv?exchange=nowhere",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Members may not download it; admins get it from the trades page too.
     let r = app
         .get(

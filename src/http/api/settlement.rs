@@ -237,14 +237,24 @@ async fn list_restrictions(
     ))
 }
 
-/// 技术合同认定登记: settled trades as CSV (UTF-8 with BOM) for technology contract registration offices.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RegistrationQuery {
+    /// Only trades involving this exchange (as the buyer's or the listing's).
+    pub exchange: Option<String>,
+}
+
+/// 技术合同认定登记: settled trades as CSV (UTF-8 with BOM) for technology contract registration offices:
+/// contract type code and name, both parties' names, credit codes and regions, the technology transaction
+/// amount (yuan with two decimals, and fen), signed and settled dates (Asia/Shanghai), trade id, listing title.
 #[utoipa::path(get, path = "/api/v1/admin/trades/registration.csv", tag = "trades", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody)))]
+    params(RegistrationQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn registration_csv(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<RegistrationQuery>,
 ) -> Result<Response> {
-    let csv = settlement::registration_csv(&state.pool, &user).await?;
+    let csv = settlement::registration_csv(&state.pool, &user, q.exchange.as_deref()).await?;
     Ok(csv_response(csv))
 }
 

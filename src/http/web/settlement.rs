@@ -401,11 +401,17 @@ pub async fn revenue(
     render(&RevenuePage { ctx, r, own, total })
 }
 
+#[derive(Deserialize)]
+pub struct CsvQuery {
+    exchange: Option<String>,
+}
+
 pub async fn registration_csv(
     State(state): State<AppState>,
     WebAdmin(user, _): WebAdmin,
+    Query(q): Query<CsvQuery>,
 ) -> Result<Response> {
-    let csv = settlement::registration_csv(&state.pool, &user).await?;
+    let csv = settlement::registration_csv(&state.pool, &user, q.exchange.as_deref()).await?;
     Ok(crate::http::api::settlement::csv_response(csv))
 }
 
