@@ -440,41 +440,22 @@ async fn notify_parties(
         Some(Party::Seller) => orgs = vec![t.buyer_organization_id],
         _ => {}
     }
+    let mut rows = Vec::with_capacity(orgs.len());
     for org in orgs {
-        let args = |lang: Lang| {
-            vec![
-                ("title", t.listing_title.clone()),
-                (
-                    "amount",
-                    if org == t.buyer_organization_id {
-                        crate::domain::money::format_yuan(
-                            t.price_fen.saturating_add(t.buyer_fee_fen),
-                        )
-                    } else {
-                        crate::domain::money::format_yuan(
-                            t.price_fen.saturating_sub(t.seller_fee_fen),
-                        )
-                    },
-                ),
-                ("lang", lang.code().to_string()),
-            ]
-        };
-        db::notifications::insert(
-            conn,
-            NewNotification {
-                user_id: None,
-                organization_id: Some(org),
-                kind: "trade",
-                title_zh: i18n::tf(Lang::Zh, &title_key, &args(Lang::Zh)),
-                title_en: i18n::tf(Lang::En, &title_key, &args(Lang::En)),
-                body_zh: i18n::tf(Lang::Zh, &body_key, &args(Lang::Zh)),
-                body_en: i18n::tf(Lang::En, &body_key, &args(Lang::En)),
-                link: Some(link.clone()),
-                dedupe_key: Some(format!("trade:{}:{what}:{org}", t.id)),
-            },
-        )
-        .await?;
+        let args = [("title", t.listing_title.clone())];
+        rows.push(NewNotification {
+            user_id: None,
+            organization_id: Some(org),
+            kind: "trade",
+            title_zh: i18n::tf(Lang::Zh, &title_key, &args),
+            title_en: i18n::tf(Lang::En, &title_key, &args),
+            body_zh: i18n::tf(Lang::Zh, &body_key, &args),
+            body_en: i18n::tf(Lang::En, &body_key, &args),
+            link: Some(link.clone()),
+            dedupe_key: Some(format!("trade:{}:{what}:{org}", t.id)),
+        });
     }
+    sdb::insert_notifications(conn, &rows).await?;
     Ok(())
 }
 
