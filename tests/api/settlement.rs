@@ -331,6 +331,13 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
     );
     assert_eq!(ids, (1..=6).collect::<Vec<i64>>(), "ids follow the chain");
     assert_eq!(seq, 6, "the sequence is kept in step");
+    let indexed: bool = sqlx::query_scalar(
+        "select exists(select 1 from pg_indexes where indexname = 'trades_buyer_exchange')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(indexed, "the settlement migration ran");
 
     // The printable statement page, for the buyer.
     let cookies = web_login(&app, "buyer@cq.example.cn").await;
