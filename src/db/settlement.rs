@@ -299,6 +299,17 @@ pub fn stream_entries(conn: &mut PgConnection) -> BoxStream<'_, sqlx::Result<Ent
     .fetch(conn)
 }
 
+/// The latest entries, newest first.
+pub async fn recent_entries(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<EntryRow>> {
+    sqlx::query_as(
+        "select id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash \
+         from ledger_entries order by id desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// Number of transactions whose debits and credits differ.
 pub async fn unbalanced_txns(conn: &mut PgConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar(

@@ -582,6 +582,46 @@ pub async fn verify_ledger(pool: &PgPool, user: &CurrentUser) -> Result<VerifyRe
     })
 }
 
+/// A stored ledger entry as auditors read it (hashes in hex).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub id: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    /// debit | credit
+    pub side: String,
+    pub amount_fen: i64,
+    pub trade_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The latest ledger entries, newest first (any admin).
+pub async fn recent_entries(
+    pool: &PgPool,
+    user: &CurrentUser,
+    limit: i64,
+) -> Result<Vec<EntryView>> {
+    user.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    Ok(sdb::recent_entries(&mut conn, limit.clamp(1, 500))
+        .await?
+        .into_iter()
+        .map(|r| EntryView {
+            id: r.id,
+            txn_id: r.txn_id,
+            account: r.account,
+            side: r.side,
+            amount_fen: r.amount_fen,
+            trade_id: r.trade_id,
+            created_at: r.created_at,
+            prev_hash: hex::encode(r.prev_hash),
+            hash: hex::encode(r.hash),
+        })
+        .collect())
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountBalance {
     /// `bank:{exchange}`, `escrow:*` (all trades' escrow together), `payable:seller:{org}`, `revenue:{exchange}`.

@@ -313,6 +313,19 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
     assert_eq!(v["ok"], json!(true));
     assert_eq!(v["balanced"], json!(true));
     assert_eq!(v["entries"], json!(6));
+    let e = app
+        .get("/api/v1/admin/ledger/entries?limit=2", Some(&cq_admin))
+        .await;
+    assert_eq!(e.status, StatusCode::OK, "{}", e.text);
+    assert_eq!(e.body[0]["id"], json!(6));
+    assert_eq!(e.body[0]["hash"], v["head_hash"]);
+    assert_eq!(e.body[0]["prev_hash"], e.body[1]["hash"]);
+    assert_eq!(
+        app.get("/api/v1/admin/ledger/entries", Some(&buyer.m.token))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(v["first_bad_entry_id"], Value::Null);
     let head: Vec<u8> = sqlx::query_scalar("select hash from ledger_head")
         .fetch_one(&app.pool)

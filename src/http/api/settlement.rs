@@ -13,8 +13,8 @@ use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{parse_id, ApiJson, ApiQuery, ApiUser};
 use crate::http::state::AppState;
 use crate::service::settlement::{
-    self, Action, Balances, Restriction, RestrictionInput, Revenue, Statement, TradeView,
-    VerifyReport,
+    self, Action, Balances, EntryView, Restriction, RestrictionInput, Revenue, Statement,
+    TradeView, VerifyReport,
 };
 use crate::service::{Page, PageQuery};
 
@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(statement))
         .routes(routes!(verify_ledger))
         .routes(routes!(balances))
+        .routes(routes!(entries))
         .routes(routes!(revenue))
         .routes(routes!(restrict, lift))
         .routes(routes!(list_restrictions))
@@ -185,6 +186,26 @@ async fn verify_ledger(
     responses((status = 200, body = Balances), (status = 403, body = ErrorBody)))]
 async fn balances(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Balances>> {
     Ok(Json(settlement::balances(&state.pool, &user).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EntriesQuery {
+    /// How many of the latest entries (1–500, default 50).
+    pub limit: Option<i64>,
+}
+
+/// The latest ledger entries, newest first, with their hashes (hex).
+#[utoipa::path(get, path = "/api/v1/admin/ledger/entries", tag = "ledger", security(("bearer" = [])),
+    params(EntriesQuery),
+    responses((status = 200, body = Vec<EntryView>), (status = 403, body = ErrorBody)))]
+async fn entries(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<EntriesQuery>,
+) -> Result<Json<Vec<EntryView>>> {
+    Ok(Json(
+        settlement::recent_entries(&state.pool, &user, q.limit.unwrap_or(50)).await?,
+    ))
 }
 
 /// Each exchange's fee revenue: buyer fees of its members' purchases, seller fees of its listings.

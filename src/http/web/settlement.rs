@@ -341,6 +341,7 @@ struct LedgerPage {
     ctx: PageCtx,
     b: Balances,
     v: VerifyReport,
+    recent: Vec<settlement::EntryView>,
 }
 
 impl LedgerPage {
@@ -352,6 +353,20 @@ impl LedgerPage {
             "revenue" => self.ctx.t("settlement.ledger.kind_revenue"),
             _ => "—",
         }
+    }
+    fn side_name(&self, side: &str) -> &'static str {
+        crate::domain::ledger::Side::parse(side)
+            .map(|s| {
+                if self.ctx.is_zh() {
+                    s.name_zh()
+                } else {
+                    s.name_en()
+                }
+            })
+            .unwrap_or("—")
+    }
+    fn short(&self, hash: &str) -> String {
+        hash.chars().take(16).collect()
     }
     fn label(&self, a: &settlement::AccountBalance) -> String {
         match a.kind.as_str() {
@@ -370,7 +385,8 @@ pub async fn ledger(
 ) -> Result<Response> {
     let b = settlement::balances(&state.pool, &user).await?;
     let v = settlement::verify_ledger(&state.pool, &user).await?;
-    render(&LedgerPage { ctx, b, v })
+    let recent = settlement::recent_entries(&state.pool, &user, 30).await?;
+    render(&LedgerPage { ctx, b, v, recent })
 }
 
 #[derive(Template)]
