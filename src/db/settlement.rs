@@ -1,1 +1,556 @@
-//! SQL for: Payment, delivery, the ledger, statements, credit restrictions.
+//! SQL for: trades after creation (payment, delivery, cancellation), the ledger, statements,
+//! credit restrictions, contract registration data.
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- trades
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TradeRow {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub seller_organization_id: Uuid,
+    pub buyer_organization_id: Uuid,
+    pub price_fen: i64,
+    pub transaction_mode: String,
+    pub contract_type: String,
+    pub exclusive: bool,
+    pub status: String,
+    pub fee_schedule_id: Uuid,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub seller_exchange: String,
+    pub buyer_exchange: String,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+}
+
+const TRADE_COLUMNS: &str = "t.id, t.listing_id, l.title as listing_title, t.seller_organization_id, \
+    t.buyer_organization_id, t.price_fen, t.transaction_mode, t.contract_type, t.exclusive, t.status, \
+    t.fee_schedule_id, t.buyer_fee_fen, t.seller_fee_fen, t.seller_exchange, t.buyer_exchange, t.created_at, \
+    t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason";
+const TRADE_FROM: &str = "trades t join listings l on l.id = t.listing_id";
+
+pub async fn get_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "select {TRADE_COLUMNS} from {TRADE_FROM} where t.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Locks the trade row (every state change takes this lock first).
+pub async fn lock_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "select {TRADE_COLUMNS} from {TRADE_FROM} where t.id = $1 for update of t"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Which trades a list shows.
+pub enum TradeScope {
+    /// An organisation's trades as buyer, as seller, or both.
+    Org { org: Uuid, role: Option<Role> },
+    /// Trades involving an exchange (as the buyer's or the listing's).
+    Exchange(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Buyer,
+    Seller,
+}
+
+pub async fn list_trades(
+    conn: &mut PgConnection,
+    scope: &TradeScope,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<TradeRow>, i64)> {
+    let (cond, a, b): (&str, Option<Uuid>, Option<String>) = match scope {
+        TradeScope::Org { org, role } => (
+            match role {
+                Some(Role::Buyer) => "t.buyer_organization_id = $1",
+                Some(Role::Seller) => "t.seller_organization_id = $1",
+                None => "(t.buyer_organization_id = $1 or t.seller_organization_id = $1)",
+            },
+            Some(*org),
+            None,
+        ),
+        TradeScope::Exchange(ex) => (
+            "($2 = t.buyer_exchange or $2 = t.seller_exchange)",
+            None,
+            Some(ex.clone()),
+        ),
+    };
+    let rows = sqlx::query_as(&format!(
+        "select {TRADE_COLUMNS} from {TRADE_FROM} where {cond} and ($3::text is null or t.status = $3) \
+         order by t.created_at desc, t.id desc limit $4 offset $5"
+    ))
+    .bind(a)
+    .bind(b.as_deref())
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "select count(*) from trades t where {cond} and ($3::text is null or t.status = $3)"
+    ))
+    .bind(a)
+    .bind(b.as_deref())
+    .bind(status)
+    .fetch_one(conn)
+    .await?;
+    Ok((rows, total))
+}
+
+pub async fn set_paid(
+    conn: &mut PgConnection,
+    id: Uuid,
+    by: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update trades set status = 'paid', paid_at = $2, payment_recorded_by = $3 where id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_settled(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("update trades set status = 'settled', settled_at = $2 where id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Cancels the trade; an exclusive listing that the trade had sold is listed again.
+pub async fn set_cancelled(
+    conn: &mut PgConnection,
+    trade: &TradeRow,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update trades set status = 'cancelled', cancelled_at = $2, cancel_reason = $3 where id = $1",
+    )
+    .bind(trade.id)
+    .bind(at)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    if trade.exclusive {
+        sqlx::query(
+            "update listings set status = 'listed', updated_at = now() where id = $1 and status = 'sold'",
+        )
+        .bind(trade.listing_id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Unpaid trades older than `before`, locked, skipping those another process holds.
+pub async fn lock_unpaid_before(
+    conn: &mut PgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<TradeRow>> {
+    sqlx::query_as(&format!(
+        "select {TRADE_COLUMNS} from {TRADE_FROM} where t.status = 'awaiting_payment' and t.created_at < $1 \
+         order by t.created_at limit $2 for update of t skip locked"
+    ))
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Several notifications in one statement (as `db::notifications::insert`, dedupe keys honoured).
+pub async fn insert_notifications(
+    conn: &mut PgConnection,
+    rows: &[crate::db::notifications::NewNotification<'_>],
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&crate::db::notifications::NewNotification<'_>) -> String| {
+        rows.iter().map(f).collect::<Vec<String>>()
+    };
+    sqlx::query(
+        "insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key) \
+         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                              $8::text[], $9::text[]) \
+         on conflict (dedupe_key) where dedupe_key is not null do nothing",
+    )
+    .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
+    .bind(col(|n| n.kind.to_string()))
+    .bind(col(|n| n.title_zh.clone()))
+    .bind(col(|n| n.title_en.clone()))
+    .bind(col(|n| n.body_zh.clone()))
+    .bind(col(|n| n.body_en.clone()))
+    .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|n| n.dedupe_key.clone()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the ledger
+
+/// One entry about to be stored, its hash already computed.
+pub struct NewEntry {
+    pub id: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    pub side: &'static str,
+    pub amount_fen: i64,
+    pub trade_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Locks the chain head: `(last_id, hash)`. Hold it as briefly as possible.
+pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
+    sqlx::query_as("select last_id, hash from ledger_head where id = 1 for update")
+        .fetch_one(conn)
+        .await
+}
+
+/// Inserts the entries in one statement and moves the head to the last one.
+pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Result<()> {
+    let Some(last) = entries.last() else {
+        return Ok(());
+    };
+    let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+    let txns: Vec<Uuid> = entries.iter().map(|e| e.txn_id).collect();
+    let accounts: Vec<&str> = entries.iter().map(|e| e.account.as_str()).collect();
+    let sides: Vec<&str> = entries.iter().map(|e| e.side).collect();
+    let amounts: Vec<i64> = entries.iter().map(|e| e.amount_fen).collect();
+    let trades: Vec<Option<Uuid>> = entries.iter().map(|e| e.trade_id).collect();
+    let ats: Vec<DateTime<Utc>> = entries.iter().map(|e| e.created_at).collect();
+    let prevs: Vec<Vec<u8>> = entries.iter().map(|e| e.prev_hash.clone()).collect();
+    let hashes: Vec<Vec<u8>> = entries.iter().map(|e| e.hash.clone()).collect();
+    let r = sqlx::query(
+        "with ins as (insert into ledger_entries (id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash) \
+         select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::uuid[], \
+                              $7::timestamptz[], $8::bytea[], $9::bytea[])) \
+         update ledger_head set last_id = $10, hash = $11 \
+         where id = 1 and setval('ledger_entries_id_seq', $10) = $10",
+    )
+    .bind(ids)
+    .bind(txns)
+    .bind(accounts)
+    .bind(sides)
+    .bind(amounts)
+    .bind(trades)
+    .bind(ats)
+    .bind(prevs)
+    .bind(hashes)
+    .bind(last.id)
+    .bind(&last.hash)
+    .execute(conn)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(sqlx::Error::Protocol("ledger head not moved".into()));
+    }
+    Ok(())
+}
+
+/// A stored entry, as read for verification.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRow {
+    pub id: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    pub side: String,
+    pub amount_fen: i64,
+    pub trade_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Every entry in chain order, streamed (memory stays bounded however long the ledger is).
+pub fn stream_entries(conn: &mut PgConnection) -> BoxStream<'_, sqlx::Result<EntryRow>> {
+    sqlx::query_as(
+        "select id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash \
+         from ledger_entries order by id",
+    )
+    .fetch(conn)
+}
+
+/// The latest entries, newest first.
+pub async fn recent_entries(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<EntryRow>> {
+    sqlx::query_as(
+        "select id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash \
+         from ledger_entries order by id desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Number of transactions whose debits and credits differ.
+pub async fn unbalanced_txns(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from (select txn_id from ledger_entries group by txn_id \
+         having sum(case when side = 'debit' then amount_fen::numeric else -amount_fen::numeric end) <> 0) x",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Per account: total debits and credits (as numeric, summed exactly, returned as i64 when they fit).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountTotals {
+    pub account: String,
+    pub debit_fen: i64,
+    pub credit_fen: i64,
+    pub entries: i64,
+}
+
+/// Totals of every account whose name starts with one of the prefixes, escrow grouped as one line.
+pub async fn account_totals(conn: &mut PgConnection) -> sqlx::Result<Vec<AccountTotals>> {
+    sqlx::query_as(
+        "select case when account like 'escrow:%' then 'escrow:*' else account end as account, \
+           coalesce(sum(amount_fen) filter (where side = 'debit'), 0)::bigint as debit_fen, \
+           coalesce(sum(amount_fen) filter (where side = 'credit'), 0)::bigint as credit_fen, \
+           count(*) as entries \
+         from ledger_entries group by 1 order by 1",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The escrow balance of each trade that is not zero (credits − debits).
+pub async fn open_escrows(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "select account, sum(case when side = 'credit' then amount_fen else -amount_fen end)::bigint \
+         from ledger_entries where account like 'escrow:%' group by account \
+         having sum(case when side = 'credit' then amount_fen else -amount_fen end) <> 0 order by account",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Per exchange: buyer fees, seller fees and the number of its settled trades.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExchangeFees {
+    pub exchange: String,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub trades: i64,
+}
+
+pub async fn fees_by_exchange(conn: &mut PgConnection) -> sqlx::Result<Vec<ExchangeFees>> {
+    sqlx::query_as(
+        "select e.code as exchange, \
+           coalesce((select sum(buyer_fee_fen) from trades where status = 'settled' and buyer_exchange = e.code), 0)::bigint as buyer_fee_fen, \
+           coalesce((select sum(seller_fee_fen) from trades where status = 'settled' and seller_exchange = e.code), 0)::bigint as seller_fee_fen, \
+           (select count(*) from trades where status = 'settled' and (buyer_exchange = e.code or seller_exchange = e.code)) as trades \
+         from exchanges e order by e.code",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- statements and registration
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PartyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub province: String,
+    pub exchange: String,
+    pub credit_code: Option<String>,
+}
+
+pub async fn party(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<PartyRow>> {
+    sqlx::query_as(
+        "select id, name, kind, province, exchange, credit_code from organizations where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn listing_ip(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<(String, String, Vec<String>)>> {
+    sqlx::query_as("select title, ip_type, ip_numbers from listings where id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// One settled trade, with what a contract registration office needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RegistrationRow {
+    pub id: Uuid,
+    pub contract_type: String,
+    pub listing_title: String,
+    pub price_fen: i64,
+    pub created_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub seller_name: String,
+    pub seller_credit_code: Option<String>,
+    pub seller_province: String,
+    pub buyer_name: String,
+    pub buyer_credit_code: Option<String>,
+    pub buyer_province: String,
+}
+
+/// Settled trades (optionally only those involving one exchange), oldest settlement first.
+pub async fn registration_rows(
+    conn: &mut PgConnection,
+    exchange: Option<&str>,
+) -> sqlx::Result<Vec<RegistrationRow>> {
+    sqlx::query_as(
+        "select t.id, t.contract_type, l.title as listing_title, t.price_fen, t.created_at, t.settled_at, \
+           s.name as seller_name, s.credit_code as seller_credit_code, s.province as seller_province, \
+           b.name as buyer_name, b.credit_code as buyer_credit_code, b.province as buyer_province \
+         from trades t join listings l on l.id = t.listing_id \
+           join organizations s on s.id = t.seller_organization_id \
+           join organizations b on b.id = t.buyer_organization_id \
+         where t.status = 'settled' and ($1::text is null or t.buyer_exchange = $1 or t.seller_exchange = $1) \
+         order by t.settled_at, t.id",
+    )
+    .bind(exchange)
+    .fetch_all(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- credit restrictions
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RestrictionRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub credit_code: Option<String>,
+    pub reason: String,
+    pub until: Option<DateTime<Utc>>,
+    pub created_by: Option<Uuid>,
+    pub created_by_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    pub lifted_by: Option<Uuid>,
+}
+
+const RESTRICTION_COLUMNS: &str = "r.id, r.organization_id, o.name as organization_name, o.credit_code, \
+    r.reason, r.until, r.created_by, u.email as created_by_email, r.created_at, r.lifted_at, r.lifted_by";
+const RESTRICTION_FROM: &str =
+    "org_restrictions r join organizations o on o.id = r.organization_id \
+    left join users u on u.id = r.created_by";
+/// In force: not lifted and not past its end date.
+const ACTIVE: &str = "r.lifted_at is null and (r.until is null or r.until > now())";
+
+pub async fn insert_restriction(
+    conn: &mut PgConnection,
+    id: Uuid,
+    org: Uuid,
+    reason: &str,
+    until: Option<DateTime<Utc>>,
+    by: Uuid,
+) -> sqlx::Result<RestrictionRow> {
+    sqlx::query(
+        "insert into org_restrictions (id, organization_id, reason, until, created_by) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(reason)
+    .bind(until)
+    .bind(by)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_as(&format!(
+        "select {RESTRICTION_COLUMNS} from {RESTRICTION_FROM} where r.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+/// The organisation's restrictions in force, newest first.
+pub async fn active_restrictions_of(
+    conn: &mut PgConnection,
+    org: Uuid,
+) -> sqlx::Result<Vec<RestrictionRow>> {
+    sqlx::query_as(&format!(
+        "select {RESTRICTION_COLUMNS} from {RESTRICTION_FROM} where r.organization_id = $1 and {ACTIVE} \
+         order by r.created_at desc"
+    ))
+    .bind(org)
+    .fetch_all(conn)
+    .await
+}
+
+/// Lifts every restriction of the organisation in force; returns them as lifted.
+pub async fn lift_restrictions(
+    conn: &mut PgConnection,
+    org: Uuid,
+    by: Uuid,
+) -> sqlx::Result<Vec<RestrictionRow>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "update org_restrictions r set lifted_at = now(), lifted_by = $2 where r.organization_id = $1 and {ACTIVE} \
+         returning r.id"
+    ))
+    .bind(org)
+    .bind(by)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query_as(&format!(
+        "select {RESTRICTION_COLUMNS} from {RESTRICTION_FROM} where r.id = any($1) order by r.created_at desc"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every restriction in force, newest first.
+pub async fn active_restrictions(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<RestrictionRow>> {
+    sqlx::query_as(&format!(
+        "select {RESTRICTION_COLUMNS} from {RESTRICTION_FROM} where {ACTIVE} order by r.created_at desc limit $1"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Stamps `lifted_at` on restrictions whose end date has passed (they already no longer apply).
+/// Idempotent, so safe with several processes.
+pub async fn stamp_expired_restrictions(
+    conn: &mut PgConnection,
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    sqlx::query_as(
+        "update org_restrictions set lifted_at = until where lifted_at is null and until <= now() \
+         returning id, organization_id",
+    )
+    .fetch_all(conn)
+    .await
+}

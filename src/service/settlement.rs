@@ -1,14 +1,1336 @@
-//! Payment, delivery, the ledger, statements, credit restrictions.
+//! Payment, delivery, the ledger, statements, credit restrictions, contract registration data.
+//!
+//! Every trade transition follows one shape: begin (claiming the Idempotency-Key, if any) → lock the
+//! trade row → the domain decides → write the trade, audit, notify → append the ledger postings (the
+//! chain head is locked last and only for a few statements) → store the response and commit.
+use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::notifications::NewNotification;
+use crate::db::settlement::{self as sdb, TradeRow, TradeScope};
+use crate::domain::codes::{ContractType, Exchange, Province};
+use crate::domain::error::FieldErrors;
+use crate::domain::fees::{self, SideSchedule};
+use crate::domain::ledger::{self, EntryForHash, Posting, Side, GENESIS};
+use crate::domain::listing::TradeStatus;
+use crate::error::{Error, Result};
 use crate::http::AppState;
+use crate::i18n::{self, Lang};
+use crate::service::admin::audit;
+use crate::service::idempotency::{self, Claim};
+use crate::service::{Page, PageQuery};
 
-/// Periodic work of this area (run by `jobs::tick`, safe with several processes).
-pub async fn run_jobs(_state: &AppState) -> anyhow::Result<()> {
+/// Unpaid trades are cancelled after this long.
+pub const PAYMENT_DAYS: i64 = 7;
+
+// ---------------------------------------------------------------- trades
+
+/// A trade as API.md shows it (plus `listing_title` and `cancelled_at`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TradeView {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub seller_organization_id: Uuid,
+    pub buyer_organization_id: Uuid,
+    pub price_fen: i64,
+    pub transaction_mode: String,
+    /// tech_transfer | tech_license | tech_development
+    pub contract_type: String,
+    /// awaiting_payment | paid | settled | cancelled
+    pub status: String,
+    pub fee_schedule_id: Uuid,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub seller_exchange: String,
+    pub buyer_exchange: String,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&TradeRow> for TradeView {
+    fn from(t: &TradeRow) -> Self {
+        TradeView {
+            id: t.id,
+            listing_id: t.listing_id,
+            listing_title: t.listing_title.clone(),
+            seller_organization_id: t.seller_organization_id,
+            buyer_organization_id: t.buyer_organization_id,
+            price_fen: t.price_fen,
+            transaction_mode: t.transaction_mode.clone(),
+            contract_type: t.contract_type.clone(),
+            status: t.status.clone(),
+            fee_schedule_id: t.fee_schedule_id,
+            buyer_fee_fen: t.buyer_fee_fen,
+            seller_fee_fen: t.seller_fee_fen,
+            seller_exchange: t.seller_exchange.clone(),
+            buyer_exchange: t.buyer_exchange.clone(),
+            created_at: t.created_at,
+            paid_at: t.paid_at,
+            settled_at: t.settled_at,
+            cancelled_at: t.cancelled_at,
+        }
+    }
+}
+
+impl TradeView {
+    /// What the buyer pays: price + buyer fee.
+    pub fn buyer_pays_fen(&self) -> i64 {
+        self.price_fen.saturating_add(self.buyer_fee_fen)
+    }
+    /// What the seller receives: price − seller fee.
+    pub fn seller_receives_fen(&self) -> i64 {
+        self.price_fen.saturating_sub(self.seller_fee_fen)
+    }
+    pub fn is_status(&self, s: &str) -> bool {
+        self.status == s
+    }
+}
+
+/// The trade JSON of API.md, for any caller that already decided the caller may see it
+/// (e.g. the responses of accept and buy). `None` when there is no such trade.
+pub async fn trade_view(conn: &mut PgConnection, id: Uuid) -> Result<Option<TradeView>> {
+    Ok(sdb::get_trade(conn, id)
+        .await?
+        .as_ref()
+        .map(TradeView::from))
+}
+
+/// How the caller relates to a trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Buyer,
+    Seller,
+    /// An admin of an exchange involved in the trade (buyer's or listing's).
+    InvolvedAdmin(Exchange),
+    /// Any other exchange admin (may read, not act).
+    OtherAdmin(Exchange),
+}
+
+pub fn party_of(user: &CurrentUser, t: &TradeRow) -> Option<Party> {
+    if let Ok(ex) = user.require_admin() {
+        let code = ex.code();
+        return Some(if t.buyer_exchange == code || t.seller_exchange == code {
+            Party::InvolvedAdmin(ex)
+        } else {
+            Party::OtherAdmin(ex)
+        });
+    }
+    let org = user.organization_id?;
+    if org == t.buyer_organization_id {
+        Some(Party::Buyer)
+    } else if org == t.seller_organization_id {
+        Some(Party::Seller)
+    } else {
+        None
+    }
+}
+
+/// One trade for its parties and admins; 404 to anyone else.
+pub async fn get(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<(TradeView, Party)> {
+    let mut conn = pool.acquire().await?;
+    let t = sdb::get_trade(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let party = party_of(user, &t).ok_or(Error::NotFound)?;
+    Ok((TradeView::from(&t), party))
+}
+
+/// `buyer` | `seller` | none (both).
+pub fn parse_role(role: Option<&str>) -> Result<Option<sdb::Role>> {
+    match role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some("buyer") => Ok(Some(sdb::Role::Buyer)),
+        Some("seller") => Ok(Some(sdb::Role::Seller)),
+        Some(other) => {
+            let mut f = FieldErrors::default();
+            f.push(
+                "role",
+                "err.code.unknown",
+                vec![("value", other.to_string())],
+            );
+            Err(Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            })
+        }
+    }
+}
+
+fn parse_status(status: Option<&str>) -> Result<Option<TradeStatus>> {
+    match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => TradeStatus::parse(s).map(Some).ok_or_else(|| {
+            let mut f = FieldErrors::default();
+            f.push("status", "err.code.unknown", vec![("value", s.to_string())]);
+            Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            }
+        }),
+    }
+}
+
+/// A member's organisation's trades (as buyer, seller or both); an admin's: those involving their exchange.
+pub async fn list(
+    pool: &PgPool,
+    user: &CurrentUser,
+    role: Option<&str>,
+    status: Option<&str>,
+    page: PageQuery,
+) -> Result<Page<TradeView>> {
+    let role = parse_role(role)?;
+    let status = parse_status(status)?;
+    let (page, per_page) = page.resolve_or_400()?;
+    let scope = match user.require_admin() {
+        Ok(ex) => TradeScope::Exchange(ex.code().to_string()),
+        Err(_) => TradeScope::Org {
+            org: user.require_org()?,
+            role,
+        },
+    };
+    let mut conn = pool.acquire().await?;
+    let (rows, total) = sdb::list_trades(
+        &mut conn,
+        &scope,
+        status.map(|s| s.code()),
+        per_page,
+        (page - 1) * per_page,
+    )
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(TradeView::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// A state change of a trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// An admin of the buyer's or the listing's exchange records the payment.
+    PaymentReceived,
+    /// The buyer confirms delivery: the trade settles.
+    ConfirmDelivery,
+    /// Either party cancels while the payment is awaited.
+    Cancel,
+}
+
+impl Action {
+    fn route(self) -> &'static str {
+        match self {
+            Action::PaymentReceived => "trade.payment_received",
+            Action::ConfirmDelivery => "trade.confirm_delivery",
+            Action::Cancel => "trade.cancel",
+        }
+    }
+}
+
+/// `Utc::now()` at Postgres precision, so what is hashed is exactly what is stored.
+pub fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+fn invalid_state(t: &TradeRow) -> Error {
+    Error::Conflict {
+        code: "invalid_trade_state",
+        args: vec![("status", t.status.clone())],
+        extra: Some(serde_json::json!({"status": t.status})),
+    }
+}
+
+/// Performs `action` on trade `id` for `user`, honouring an `Idempotency-Key`: returns the status and
+/// body of the response (the first one again for a repeated key). Run it to completion (inside
+/// `tokio::spawn`): it moves money.
+#[tracing::instrument(skip(pool, user), fields(user = %user.id))]
+pub async fn act(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: Uuid,
+    action: Action,
+    key: Option<&str>,
+) -> Result<(StatusCode, serde_json::Value)> {
+    let fp = idempotency::fingerprint(action.route(), &id);
+    let mut tx = match idempotency::begin(pool, user.id, key, &fp).await? {
+        Claim::Replay(status, body) => return Ok((status, body)),
+        Claim::Fresh(tx) => tx,
+    };
+    if action == Action::Cancel {
+        // Lock order listing → trade, as trade creation takes them (no deadlock with a purchase).
+        let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+        if peek.exclusive {
+            sqlx::query("select 1 from listings where id = $1 for update")
+                .bind(peek.listing_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    let party = party_of(user, &t).ok_or(Error::NotFound)?;
+    let status = TradeStatus::parse(&t.status)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown trade status {}", t.status)))?;
+    let now = now_micros();
+    let postings = match action {
+        Action::PaymentReceived => {
+            let exchange = match party {
+                Party::InvolvedAdmin(ex) => ex,
+                Party::OtherAdmin(_) => return Err(Error::Forbidden("other_exchange")),
+                Party::Buyer | Party::Seller => return Err(Error::Forbidden("admin_required")),
+            };
+            if !status.can_pay() {
+                return Err(invalid_state(&t));
+            }
+            sdb::set_paid(&mut tx, t.id, user.id, now).await?;
+            t.status = TradeStatus::Paid.code().into();
+            t.paid_at = Some(now);
+            audit(
+                &mut tx,
+                user,
+                "trade.payment_received",
+                "trade",
+                t.id,
+                Some(serde_json::json!({"status": "awaiting_payment"})),
+                Some(serde_json::json!({
+                    "status": "paid", "amount_fen": t.price_fen.saturating_add(t.buyer_fee_fen),
+                    "bank_account": ledger::bank_account(exchange),
+                })),
+            )
+            .await?;
+            notify_parties(&mut tx, &t, "paid", None).await?;
+            ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
+        }
+        Action::ConfirmDelivery => {
+            match party {
+                Party::Buyer => {}
+                Party::Seller => return Err(Error::Forbidden("buyer_only")),
+                Party::InvolvedAdmin(_) | Party::OtherAdmin(_) => {
+                    return Err(Error::Forbidden("buyer_only"))
+                }
+            }
+            if !status.can_settle() {
+                return Err(invalid_state(&t));
+            }
+            let buyer_ex = parse_exchange(&t.buyer_exchange)?;
+            let seller_ex = parse_exchange(&t.seller_exchange)?;
+            sdb::set_settled(&mut tx, t.id, now).await?;
+            t.status = TradeStatus::Settled.code().into();
+            t.settled_at = Some(now);
+            notify_parties(&mut tx, &t, "settled", None).await?;
+            ledger::settlement_postings(
+                &t.id.to_string(),
+                &t.seller_organization_id.to_string(),
+                buyer_ex,
+                seller_ex,
+                t.price_fen,
+                t.buyer_fee_fen,
+                t.seller_fee_fen,
+            )
+        }
+        Action::Cancel => {
+            if !matches!(party, Party::Buyer | Party::Seller) {
+                return Err(Error::Forbidden("party_only"));
+            }
+            if !status.can_cancel() {
+                return Err(invalid_state(&t));
+            }
+            let reason = if party == Party::Buyer {
+                "buyer"
+            } else {
+                "seller"
+            };
+            sdb::set_cancelled(&mut tx, &t, reason, now).await?;
+            t.status = TradeStatus::Cancelled.code().into();
+            t.cancelled_at = Some(now);
+            t.cancel_reason = Some(reason.into());
+            notify_parties(&mut tx, &t, "cancelled", Some(party)).await?;
+            Vec::new()
+        }
+    };
+    let body = serde_json::to_value(TradeView::from(&t)).map_err(|e| Error::Internal(e.into()))?;
+    post(&mut tx, Some(t.id), &postings, now).await?;
+    idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
+    Ok((StatusCode::OK, body))
+}
+
+fn parse_exchange(code: &str) -> Result<Exchange> {
+    Exchange::parse(code).ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown exchange {code}")))
+}
+
+/// Appends one balanced ledger transaction to the chain — the only way entries are written.
+/// Takes the chain head's lock: call it last, just before commit, so the lock is held for two short
+/// statements and the commit. Entry ids continue the head's `last_id` (the head is updated in the
+/// same statement as the insert, and the sequence `ledger_entries_id_seq` is kept in step), so ids
+/// follow chain order exactly.
+pub async fn post(
+    conn: &mut PgConnection,
+    trade_id: Option<Uuid>,
+    postings: &[Posting],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    if postings.is_empty() {
+        return Ok(());
+    }
+    if !ledger::is_balanced(postings) {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "refusing an unbalanced ledger transaction: {postings:?}"
+        )));
+    }
+    let txn_id = Uuid::now_v7();
+    let txn_s = txn_id.to_string();
+    let trade_s = trade_id.map(|t| t.to_string());
+    let (last_id, head) = sdb::lock_head(conn).await?;
+    let mut prev: [u8; 32] = head
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
+    let mut entries = Vec::with_capacity(postings.len());
+    for (p, id) in postings.iter().zip(last_id + 1..) {
+        let e = EntryForHash {
+            id,
+            txn_id: &txn_s,
+            account: &p.account,
+            side: p.side,
+            amount_fen: p.amount_fen,
+            trade_id: trade_s.as_deref(),
+            created_at_micros: at.timestamp_micros(),
+        };
+        let hash = ledger::entry_hash(&prev, &e);
+        entries.push(sdb::NewEntry {
+            id,
+            txn_id,
+            account: p.account.clone(),
+            side: p.side.code(),
+            amount_fen: p.amount_fen,
+            trade_id,
+            created_at: at,
+            prev_hash: prev.to_vec(),
+            hash: hash.to_vec(),
+        });
+        prev = hash;
+    }
+    sdb::append(conn, &entries).await?;
     Ok(())
 }
 
-/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the
-/// organisations and accounts exist. Must be idempotent.
-pub async fn seed_demo(_pool: &sqlx::PgPool) -> anyhow::Result<()> {
+async fn notify_parties(
+    conn: &mut PgConnection,
+    t: &TradeRow,
+    what: &str,
+    by: Option<Party>,
+) -> Result<()> {
+    let title_key = format!("settlement.notify.{what}_title");
+    let body_key = format!("settlement.notify.{what}_body");
+    let link = format!("/trades/{}", t.id);
+    let mut orgs = vec![t.buyer_organization_id, t.seller_organization_id];
+    // The one who cancelled knows; tell the other party.
+    match by {
+        Some(Party::Buyer) => orgs = vec![t.seller_organization_id],
+        Some(Party::Seller) => orgs = vec![t.buyer_organization_id],
+        _ => {}
+    }
+    let mut rows = Vec::with_capacity(orgs.len());
+    for org in orgs {
+        let args = [("title", t.listing_title.clone())];
+        rows.push(NewNotification {
+            user_id: None,
+            organization_id: Some(org),
+            kind: "trade",
+            title_zh: i18n::tf(Lang::Zh, &title_key, &args),
+            title_en: i18n::tf(Lang::En, &title_key, &args),
+            body_zh: i18n::tf(Lang::Zh, &body_key, &args),
+            body_en: i18n::tf(Lang::En, &body_key, &args),
+            link: Some(link.clone()),
+            dedupe_key: Some(format!("trade:{}:{what}:{org}", t.id)),
+        });
+    }
+    sdb::insert_notifications(conn, &rows).await?;
     Ok(())
+}
+
+/// Cancels trades unpaid for `PAYMENT_DAYS` days. Safe with several processes (SKIP LOCKED).
+pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
+    const BATCH: i64 = 50;
+    let mut done = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let rows =
+            sdb::lock_unpaid_before(&mut tx, now - Duration::days(PAYMENT_DAYS), BATCH).await?;
+        let n = rows.len();
+        for mut t in rows {
+            let at = now_micros();
+            sdb::set_cancelled(&mut tx, &t, "payment_timeout", at).await?;
+            t.status = TradeStatus::Cancelled.code().into();
+            notify_parties(&mut tx, &t, "expired", None).await?;
+        }
+        tx.commit().await?;
+        done += n;
+        if (n as i64) < BATCH {
+            return Ok(done);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- ledger reports
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VerifyReport {
+    /// Every entry links to its predecessor and its hash recomputes.
+    pub ok: bool,
+    pub entries: u64,
+    /// Every transaction's debits equal its credits.
+    pub balanced: bool,
+    /// Hex SHA-256 of the last entry.
+    pub head_hash: String,
+    pub first_bad_entry_id: Option<i64>,
+}
+
+/// Recomputes the chain incrementally (the same rules as `domain::ledger::verify_chain`, one row at a
+/// time, so entries can be streamed).
+struct ChainVerifier {
+    prev: [u8; 32],
+    count: u64,
+    net: i128,
+    first_bad: Option<i64>,
+}
+
+impl ChainVerifier {
+    fn new() -> Self {
+        ChainVerifier {
+            prev: GENESIS,
+            count: 0,
+            net: 0,
+            first_bad: None,
+        }
+    }
+
+    fn push(&mut self, r: &sdb::EntryRow) {
+        self.count += 1;
+        // Hyphenated lower case, as hashed at append time, without allocating.
+        let mut txn_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut trade_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let txn: &str = r.txn_id.hyphenated().encode_lower(&mut txn_buf);
+        let trade: Option<&str> = match r.trade_id {
+            Some(t) => Some(t.hyphenated().encode_lower(&mut trade_buf)),
+            None => None,
+        };
+        let side = Side::parse(&r.side);
+        let computed = side.map(|side| {
+            self.net += match side {
+                Side::Debit => i128::from(r.amount_fen),
+                Side::Credit => -i128::from(r.amount_fen),
+            };
+            ledger::entry_hash(
+                &self.prev,
+                &EntryForHash {
+                    id: r.id,
+                    txn_id: txn,
+                    account: &r.account,
+                    side,
+                    amount_fen: r.amount_fen,
+                    trade_id: trade,
+                    created_at_micros: r.created_at.timestamp_micros(),
+                },
+            )
+        });
+        let good = r.prev_hash.as_slice() == self.prev.as_slice()
+            && computed.is_some_and(|c| r.hash.as_slice() == c.as_slice());
+        if !good && self.first_bad.is_none() {
+            self.first_bad = Some(r.id);
+        }
+        self.prev = <[u8; 32]>::try_from(r.hash.as_slice())
+            .ok()
+            .or(computed)
+            .unwrap_or(self.prev);
+    }
+}
+
+/// Recomputes the whole chain from the start (any admin).
+pub async fn verify_ledger(pool: &PgPool, user: &CurrentUser) -> Result<VerifyReport> {
+    user.require_admin()?;
+    let mut tx = pool.begin().await?;
+    // One snapshot for the chain and the balance check.
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let mut v = ChainVerifier::new();
+    {
+        let mut rows = sdb::stream_entries(&mut tx);
+        while let Some(r) = rows.try_next().await? {
+            v.push(&r);
+        }
+    }
+    let unbalanced = sdb::unbalanced_txns(&mut tx).await?;
+    tx.commit().await?;
+    Ok(VerifyReport {
+        ok: v.first_bad.is_none(),
+        entries: v.count,
+        balanced: unbalanced == 0 && v.net == 0,
+        head_hash: hex::encode(v.prev),
+        first_bad_entry_id: v.first_bad,
+    })
+}
+
+/// A stored ledger entry as auditors read it (hashes in hex).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub id: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    /// debit | credit
+    pub side: String,
+    pub amount_fen: i64,
+    pub trade_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The latest ledger entries, newest first (any admin).
+pub async fn recent_entries(
+    pool: &PgPool,
+    user: &CurrentUser,
+    limit: i64,
+) -> Result<Vec<EntryView>> {
+    user.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    Ok(sdb::recent_entries(&mut conn, limit.clamp(1, 500))
+        .await?
+        .into_iter()
+        .map(|r| EntryView {
+            id: r.id,
+            txn_id: r.txn_id,
+            account: r.account,
+            side: r.side,
+            amount_fen: r.amount_fen,
+            trade_id: r.trade_id,
+            created_at: r.created_at,
+            prev_hash: hex::encode(r.prev_hash),
+            hash: hex::encode(r.hash),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccountBalance {
+    /// `bank:{exchange}`, `escrow:*` (all trades' escrow together), `payable:seller:{org}`, `revenue:{exchange}`.
+    pub account: String,
+    /// bank | escrow | payable | revenue
+    pub kind: String,
+    /// The exchange or the seller organisation's name.
+    pub label: String,
+    pub debit_fen: i64,
+    pub credit_fen: i64,
+    /// Debits − credits for bank accounts (money held), credits − debits for the others (money owed or earned).
+    pub balance_fen: i64,
+    pub entries: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Balances {
+    pub accounts: Vec<AccountBalance>,
+    /// Money held in the exchanges' settlement accounts.
+    pub bank_fen: i64,
+    /// Money held for trades that are paid but not yet settled.
+    pub escrow_fen: i64,
+    /// What the market owes sellers.
+    pub payable_fen: i64,
+    /// The exchanges' fee revenue.
+    pub revenue_fen: i64,
+    /// Trades whose escrow is not zero: `escrow:{trade_id}` → balance.
+    pub open_escrows: BTreeMap<String, i64>,
+}
+
+/// Account balances from the ledger (any admin).
+pub async fn balances(pool: &PgPool, user: &CurrentUser) -> Result<Balances> {
+    user.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    let totals = sdb::account_totals(&mut conn).await?;
+    let escrows = sdb::open_escrows(&mut conn).await?;
+    let mut out = Balances {
+        accounts: Vec::with_capacity(totals.len()),
+        bank_fen: 0,
+        escrow_fen: 0,
+        payable_fen: 0,
+        revenue_fen: 0,
+        open_escrows: escrows.into_iter().collect(),
+    };
+    for a in totals {
+        let (kind, rest) = a.account.split_once(':').unwrap_or(("other", ""));
+        let (kind, rest) = (kind.to_string(), rest.to_string());
+        let kind = kind.as_str();
+        let rest = rest.as_str();
+        let label = match kind {
+            "bank" | "revenue" => Exchange::parse(rest)
+                .map(|e| e.name_zh().to_string())
+                .unwrap_or_default(),
+            "payable" => match rest
+                .strip_prefix("seller:")
+                .and_then(|s| Uuid::parse_str(s).ok())
+            {
+                Some(org) => sdb::party(&mut conn, org)
+                    .await?
+                    .map(|p| p.name)
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
+            _ => String::new(),
+        };
+        let balance = if kind == "bank" {
+            a.debit_fen - a.credit_fen
+        } else {
+            a.credit_fen - a.debit_fen
+        };
+        match kind {
+            "bank" => out.bank_fen += balance,
+            "escrow" => out.escrow_fen += balance,
+            "payable" => out.payable_fen += balance,
+            "revenue" => out.revenue_fen += balance,
+            _ => {}
+        }
+        out.accounts.push(AccountBalance {
+            account: a.account,
+            kind: kind.to_string(),
+            label,
+            debit_fen: a.debit_fen,
+            credit_fen: a.credit_fen,
+            balance_fen: balance,
+            entries: a.entries,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ExchangeRevenue {
+    /// The exchange's fee revenue in the ledger (`revenue:{exchange}`).
+    pub revenue_fen: i64,
+    /// Buyer fees of settled trades whose buyer belongs to this exchange.
+    pub buyer_fee_fen: i64,
+    /// Seller fees of settled trades whose listing belongs to this exchange.
+    pub seller_fee_fen: i64,
+    /// Settled trades involving this exchange.
+    pub trades: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Revenue {
+    pub by_exchange: BTreeMap<String, ExchangeRevenue>,
+}
+
+/// Each exchange's share of the fees (any admin).
+pub async fn revenue(pool: &PgPool, user: &CurrentUser) -> Result<Revenue> {
+    user.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    let fees = sdb::fees_by_exchange(&mut conn).await?;
+    let totals = sdb::account_totals(&mut conn).await?;
+    let mut by_exchange = BTreeMap::new();
+    for f in fees {
+        let account = format!("revenue:{}", f.exchange);
+        let revenue_fen = totals
+            .iter()
+            .find(|a| a.account == account)
+            .map(|a| a.credit_fen - a.debit_fen)
+            .unwrap_or(0);
+        by_exchange.insert(
+            f.exchange,
+            ExchangeRevenue {
+                revenue_fen,
+                buyer_fee_fen: f.buyer_fee_fen,
+                seller_fee_fen: f.seller_fee_fen,
+                trades: f.trades,
+            },
+        );
+    }
+    Ok(Revenue { by_exchange })
+}
+
+// ---------------------------------------------------------------- statements
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementParty {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub province: String,
+    pub exchange: String,
+    pub credit_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementListing {
+    pub id: Uuid,
+    pub title: String,
+    pub ip_type: String,
+    pub ip_numbers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementSchedule {
+    pub id: Uuid,
+    pub name: String,
+    pub effective_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub buyer: SideSchedule,
+    #[schema(value_type = Object)]
+    pub seller: SideSchedule,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct FeePair {
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub total_fee_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LegacyFees {
+    pub sichuan: FeePair,
+    pub chongqing: FeePair,
+}
+
+/// 结算单: everything a party or an auditor needs to see who pays what.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Statement {
+    pub trade: TradeView,
+    pub seller: StatementParty,
+    pub buyer: StatementParty,
+    pub listing: StatementListing,
+    pub contract_type: String,
+    pub contract_type_name: String,
+    pub price_fen: i64,
+    pub fee_schedule: StatementSchedule,
+    pub fees: FeePair,
+    /// Price + buyer fee.
+    pub buyer_pays_fen: i64,
+    /// Price − seller fee.
+    pub seller_receives_fen: i64,
+    /// What the old rules would have charged on the same price.
+    pub legacy: LegacyFees,
+    pub issued_at: DateTime<Utc>,
+}
+
+fn pair(q: fees::Quote) -> FeePair {
+    FeePair {
+        buyer_fee_fen: q.buyer_fee_fen,
+        seller_fee_fen: q.seller_fee_fen,
+        total_fee_fen: q.total_fee_fen,
+    }
+}
+
+fn party_view(p: sdb::PartyRow) -> StatementParty {
+    StatementParty {
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        province: p.province,
+        exchange: p.exchange,
+        credit_code: p.credit_code,
+    }
+}
+
+/// The settlement statement of a trade, for its parties and admins (404 to others).
+pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Statement> {
+    let mut conn = pool.acquire().await?;
+    let t = sdb::get_trade(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    party_of(user, &t).ok_or(Error::NotFound)?;
+    let missing = || Error::Internal(anyhow::anyhow!("trade {id} refers to a missing row"));
+    let seller = sdb::party(&mut conn, t.seller_organization_id)
+        .await?
+        .ok_or_else(missing)?;
+    let buyer = sdb::party(&mut conn, t.buyer_organization_id)
+        .await?
+        .ok_or_else(missing)?;
+    let (title, ip_type, ip_numbers) = sdb::listing_ip(&mut conn, t.listing_id)
+        .await?
+        .ok_or_else(missing)?;
+    let schedule = db::fees::get(&mut conn, t.fee_schedule_id)
+        .await?
+        .ok_or_else(missing)?;
+    let contract = ContractType::parse(&t.contract_type);
+    let view = TradeView::from(&t);
+    Ok(Statement {
+        contract_type: t.contract_type.clone(),
+        contract_type_name: contract.map(|c| c.name_zh()).unwrap_or("").to_string(),
+        price_fen: t.price_fen,
+        fees: FeePair {
+            buyer_fee_fen: t.buyer_fee_fen,
+            seller_fee_fen: t.seller_fee_fen,
+            total_fee_fen: t.buyer_fee_fen.saturating_add(t.seller_fee_fen),
+        },
+        buyer_pays_fen: view.buyer_pays_fen(),
+        seller_receives_fen: view.seller_receives_fen(),
+        legacy: LegacyFees {
+            sichuan: pair(fees::legacy_sichuan().quote(t.price_fen)),
+            chongqing: pair(fees::legacy_chongqing().quote(t.price_fen)),
+        },
+        fee_schedule: StatementSchedule {
+            id: schedule.id,
+            name: schedule.name.clone(),
+            effective_at: schedule.effective_at,
+            buyer: schedule.buyer.0.clone(),
+            seller: schedule.seller.0.clone(),
+        },
+        trade: view,
+        seller: party_view(seller),
+        buyer: party_view(buyer),
+        listing: StatementListing {
+            id: t.listing_id,
+            title,
+            ip_type,
+            ip_numbers,
+        },
+        issued_at: Utc::now(),
+    })
+}
+
+// ---------------------------------------------------------------- contract registration CSV
+
+/// A CSV cell: quoted when needed, and defused when a spreadsheet would read it as a formula.
+pub fn csv_cell(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+fn csv_line(cells: &[String]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn shanghai_date(at: &DateTime<Utc>) -> String {
+    use chrono::Offset;
+    let off = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
+    at.with_timezone(&off).format("%Y-%m-%d").to_string()
+}
+
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let a = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+pub const CSV_HEADER: [&str; 14] = [
+    "合同类型代码",
+    "合同类型",
+    "卖方（转让方）名称",
+    "卖方统一社会信用代码",
+    "卖方所在地区",
+    "买方（受让方）名称",
+    "买方统一社会信用代码",
+    "买方所在地区",
+    "技术交易额（元）",
+    "技术交易额（分）",
+    "签订日期",
+    "结算日期",
+    "交易编号",
+    "成果名称",
+];
+
+/// 技术合同认定登记: one row per settled trade, for registration offices (any admin; all settled
+/// trades, or those involving one exchange). Starts with a UTF-8 byte-order mark so that
+/// spreadsheet programs read the Chinese correctly.
+pub async fn registration_csv(
+    pool: &PgPool,
+    user: &CurrentUser,
+    exchange: Option<&str>,
+) -> Result<String> {
+    user.require_admin()?;
+    let exchange = match exchange.map(str::trim).filter(|e| !e.is_empty()) {
+        None => None,
+        Some(e) => Some(Exchange::parse(e).ok_or_else(|| {
+            let mut f = FieldErrors::default();
+            f.push(
+                "exchange",
+                "err.code.unknown",
+                vec![("value", e.to_string())],
+            );
+            Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            }
+        })?),
+    };
+    let mut conn = pool.acquire().await?;
+    let rows = sdb::registration_rows(&mut conn, exchange.map(|e| e.code())).await?;
+    let province = |code: &str| {
+        Province::parse(code)
+            .map(|p| p.name_zh().to_string())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let mut out = String::from("\u{feff}");
+    out.push_str(&csv_line(
+        &CSV_HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    ));
+    for r in rows {
+        let contract = ContractType::parse(&r.contract_type);
+        out.push_str(&csv_line(&[
+            r.contract_type.clone(),
+            contract.map(|c| c.name_zh()).unwrap_or("").to_string(),
+            r.seller_name,
+            r.seller_credit_code.unwrap_or_default(),
+            province(&r.seller_province),
+            r.buyer_name,
+            r.buyer_credit_code.unwrap_or_default(),
+            province(&r.buyer_province),
+            yuan(r.price_fen),
+            r.price_fen.to_string(),
+            shanghai_date(&r.created_at),
+            r.settled_at.as_ref().map(shanghai_date).unwrap_or_default(),
+            r.id.to_string(),
+            r.listing_title,
+        ]));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- credit restrictions
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RestrictionInput {
+    /// 2–500 characters.
+    pub reason: String,
+    /// Optional end date (in the future); without it the restriction holds until lifted.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Restriction {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub credit_code: Option<String>,
+    pub reason: String,
+    pub until: Option<DateTime<Utc>>,
+    pub created_by: Option<Uuid>,
+    pub created_by_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub lifted_at: Option<DateTime<Utc>>,
+    pub lifted_by: Option<Uuid>,
+}
+
+impl From<sdb::RestrictionRow> for Restriction {
+    fn from(r: sdb::RestrictionRow) -> Self {
+        Restriction {
+            id: r.id,
+            organization_id: r.organization_id,
+            organization_name: r.organization_name,
+            credit_code: r.credit_code,
+            reason: r.reason,
+            until: r.until,
+            created_by: r.created_by,
+            created_by_email: r.created_by_email,
+            created_at: r.created_at,
+            lifted_at: r.lifted_at,
+            lifted_by: r.lifted_by,
+        }
+    }
+}
+
+fn validate_restriction(input: &RestrictionInput, now: DateTime<Utc>) -> Result<()> {
+    let mut errs = FieldErrors::default();
+    let reason = input.reason.trim();
+    let n = reason.chars().count();
+    if n < 2 {
+        errs.push("reason", "err.text.required", vec![("min", "2".into())]);
+    } else if n > 500 {
+        errs.push("reason", "err.text.too_long", vec![("max", "500".into())]);
+    } else if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        errs.push("reason", "err.text.control_chars", vec![]);
+    }
+    if let Some(until) = input.until {
+        if until <= now {
+            errs.push("until", "err.settlement.until_past", vec![]);
+        }
+    }
+    errs.into_result().map_err(Error::Validation)
+}
+
+/// Sets a credit restriction (any exchange admin; it holds in all four exchanges).
+#[tracing::instrument(skip(pool, admin, input))]
+pub async fn restrict(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    org_id: Uuid,
+    input: RestrictionInput,
+) -> Result<Restriction> {
+    admin.require_admin()?;
+    validate_restriction(&input, Utc::now())?;
+    let mut tx = pool.begin().await?;
+    let org = db::organizations::get_for_update(&mut tx, org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !sdb::active_restrictions_of(&mut tx, org_id)
+        .await?
+        .is_empty()
+    {
+        return Err(Error::conflict("organization_already_restricted"));
+    }
+    let row = sdb::insert_restriction(
+        &mut tx,
+        Uuid::now_v7(),
+        org_id,
+        input.reason.trim(),
+        input.until,
+        admin.id,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        admin,
+        "organization.restrict",
+        "organization",
+        org_id,
+        Some(serde_json::json!({"restricted": false, "name": org.name})),
+        Some(serde_json::json!({
+            "restricted": true, "restriction_id": row.id, "reason": row.reason, "until": row.until,
+        })),
+    )
+    .await?;
+    let args = vec![("reason", row.reason.clone())];
+    db::notifications::insert(
+        &mut tx,
+        NewNotification {
+            user_id: None,
+            organization_id: Some(org_id),
+            kind: "restriction",
+            title_zh: i18n::tf(Lang::Zh, "settlement.notify.restricted_title", &args),
+            title_en: i18n::tf(Lang::En, "settlement.notify.restricted_title", &args),
+            body_zh: i18n::tf(Lang::Zh, "settlement.notify.restricted_body", &args),
+            body_en: i18n::tf(Lang::En, "settlement.notify.restricted_body", &args),
+            link: Some("/account".into()),
+            dedupe_key: Some(format!("restriction:{}", row.id)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+/// Lifts the organisation's restriction (any exchange admin); 409 when none is in force.
+#[tracing::instrument(skip(pool, admin))]
+pub async fn lift(pool: &PgPool, admin: &CurrentUser, org_id: Uuid) -> Result<Restriction> {
+    admin.require_admin()?;
+    let mut tx = pool.begin().await?;
+    db::organizations::get_for_update(&mut tx, org_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let before = sdb::active_restrictions_of(&mut tx, org_id).await?;
+    if before.is_empty() {
+        return Err(Error::conflict("organization_not_restricted"));
+    }
+    let lifted = sdb::lift_restrictions(&mut tx, org_id, admin.id).await?;
+    let first = lifted
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("restriction vanished while locked")))?;
+    audit(
+        &mut tx,
+        admin,
+        "organization.lift_restriction",
+        "organization",
+        org_id,
+        Some(serde_json::json!({
+            "restricted": true,
+            "restrictions": before.iter().map(|r| serde_json::json!({"id": r.id, "reason": r.reason, "until": r.until})).collect::<Vec<_>>(),
+        })),
+        Some(serde_json::json!({"restricted": false, "lifted_at": first.lifted_at})),
+    )
+    .await?;
+    db::notifications::insert(
+        &mut tx,
+        NewNotification {
+            user_id: None,
+            organization_id: Some(org_id),
+            kind: "restriction",
+            title_zh: i18n::t(Lang::Zh, "settlement.notify.lifted_title").to_string(),
+            title_en: i18n::t(Lang::En, "settlement.notify.lifted_title").to_string(),
+            body_zh: String::new(),
+            body_en: String::new(),
+            link: Some("/account".into()),
+            dedupe_key: Some(format!("restriction:{}:lifted", first.id)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(first.into())
+}
+
+/// Restrictions in force (any admin).
+pub async fn active_restrictions(pool: &PgPool, admin: &CurrentUser) -> Result<Vec<Restriction>> {
+    admin.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    Ok(sdb::active_restrictions(&mut conn, 500)
+        .await?
+        .into_iter()
+        .map(Restriction::from)
+        .collect())
+}
+
+/// Stamps restrictions whose end date has passed as lifted (they stopped applying at that date).
+pub async fn expire_restrictions(pool: &PgPool) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    let expired = sdb::stamp_expired_restrictions(&mut tx).await?;
+    for (id, org) in &expired {
+        db::audit::insert(
+            &mut tx,
+            db::audit::NewAudit {
+                actor_id: None,
+                actor: "system",
+                action: "organization.restriction_expired",
+                target_type: "organization",
+                target_id: org.to_string(),
+                before: Some(serde_json::json!({"restricted": true, "restriction_id": id})),
+                after: Some(serde_json::json!({"restricted": false})),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(expired.len())
+}
+
+// ---------------------------------------------------------------- jobs and demo
+
+/// Periodic work of this area (run by `jobs::slow_tick`, safe with several processes).
+pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
+    let cancelled = cancel_unpaid(&state.pool, Utc::now()).await?;
+    if cancelled > 0 {
+        tracing::info!(cancelled, "unpaid trades cancelled");
+    }
+    let expired = expire_restrictions(&state.pool).await?;
+    if expired > 0 {
+        tracing::info!(expired, "credit restrictions reached their end date");
+    }
+    Ok(())
+}
+
+/// Demo data of this area (DOMAIN.md "Demo data"), called once by `demo::load` after the trading
+/// demo made its trades. Moves them on through the real use cases, so the ledger, revenue and
+/// statements have something to show: the first trade awaiting payment (a cross-province one if
+/// any) is paid and settled, the next one paid. Does nothing once the ledger has entries.
+pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let started: bool = sqlx::query_scalar("select exists(select 1 from ledger_entries)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if started {
+        return Ok(());
+    }
+    let trades: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "select t.id, t.buyer_exchange, t.buyer_organization_id from trades t \
+         join exchanges b on b.code = t.buyer_exchange join exchanges s on s.code = t.seller_exchange \
+         where t.status = 'awaiting_payment' order by (b.province <> s.province) desc, t.created_at limit 2",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (i, (trade, exchange, buyer_org)) in trades.into_iter().enumerate() {
+        let admin: Option<Uuid> = sqlx::query_scalar(
+            "select id from users where role = 'admin' and admin_exchange = $1 order by created_at limit 1",
+        )
+        .bind(&exchange)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let buyer: Option<Uuid> = sqlx::query_scalar(
+            "select id from users where organization_id = $1 order by created_at limit 1",
+        )
+        .bind(buyer_org)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (Some(admin), Some(buyer)) = (admin, buyer) else {
+            continue;
+        };
+        let user = |id| {
+            let pool = pool.clone();
+            async move {
+                let mut c = pool.acquire().await?;
+                db::users::get(&mut c, id)
+                    .await?
+                    .map(|u| CurrentUser::from(&u))
+                    .ok_or_else(|| anyhow::anyhow!("demo user {id} vanished"))
+            }
+        };
+        act(
+            pool,
+            &user(admin).await?,
+            trade,
+            Action::PaymentReceived,
+            None,
+        )
+        .await?;
+        if i == 0 {
+            act(
+                pool,
+                &user(buyer).await?,
+                trade,
+                Action::ConfirmDelivery,
+                None,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_cell("=1+2"), "'=1+2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-3"), "'-3");
+        assert_eq!(csv_cell("+x,y"), "\"'+x,y\"");
+    }
+
+    #[test]
+    fn yuan_has_two_decimals() {
+        assert_eq!(yuan(350_000_000), "3500000.00");
+        assert_eq!(yuan(5), "0.05");
+        assert_eq!(yuan(123_456), "1234.56");
+    }
+
+    #[test]
+    fn dates_are_in_shanghai() {
+        let at = DateTime::parse_from_rfc3339("2026-11-26T17:30:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .ok();
+        assert_eq!(
+            at.as_ref().map(shanghai_date).as_deref(),
+            Some("2026-11-27")
+        );
+    }
 }
