@@ -11,4 +11,5 @@ mod listings;
 mod process;
 mod robustness;
 mod settlement;
+mod stories;
 mod trading;
