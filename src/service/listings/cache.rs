@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 /// Searches with fewer matches are not cached (they are cheap to answer).
 pub const CACHE_MIN_HITS: usize = 500;
-pub const FRESH: Duration = Duration::from_secs(2);
+/// How long an entry is served without recomputation; it bounds the refresh load at one
+/// recomputation per active broad search per 5 s.
+pub const FRESH: Duration = Duration::from_secs(5);
 pub const MAX_STALE: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 512;
 
@@ -147,5 +149,46 @@ pub fn flight(key: &str) -> Arc<tokio::sync::Mutex<()>> {
                 .clone()
         }
         Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Cached {
+        Cached::Ids(Arc::new((0..n).map(|_| Uuid::now_v7()).collect()))
+    }
+
+    #[test]
+    fn broad_results_are_kept_until_invalidated_and_narrow_ones_not_at_all() {
+        let g = generation();
+        store("test-broad", g, ids(CACHE_MIN_HITS));
+        assert!(
+            matches!(lookup("test-broad"), Lookup::Fresh(Cached::Ids(v)) if v.len() == CACHE_MIN_HITS)
+        );
+        store("test-narrow", g, ids(CACHE_MIN_HITS - 1));
+        assert!(matches!(lookup("test-narrow"), Lookup::Miss));
+        store("test-count", g, Cached::Count(10_000));
+        assert!(matches!(
+            lookup("test-count"),
+            Lookup::Fresh(Cached::Count(10_000))
+        ));
+        store("test-count", g, Cached::Count(3));
+        assert!(
+            matches!(lookup("test-count"), Lookup::Miss),
+            "a shrunken result replaces the entry"
+        );
+
+        // A result computed before an invalidation is never served.
+        let before = generation();
+        invalidate();
+        store("test-old", before, ids(CACHE_MIN_HITS + 1));
+        assert!(matches!(lookup("test-old"), Lookup::Miss));
+        store("test-new", generation(), Cached::Count(1_000));
+        assert!(matches!(lookup("test-new"), Lookup::Fresh(_)));
+        invalidate();
+        assert!(matches!(lookup("test-new"), Lookup::Miss));
     }
 }
