@@ -1418,3 +1418,36 @@ async fn auction_terms_follow_the_draft_and_an_expired_auction_cannot_be_approve
         r.text
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn concurrent_submissions_of_the_same_patent_yield_one_active_listing(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let a = mk.app.verified_member("a@uni.example", "suaee").await;
+    let b = mk.app.verified_member("b@uni.example", "cquaee").await;
+    let number = patent();
+    let mut first = body("同一专利甲");
+    first["ip_numbers"] = json!([number]);
+    let mut second = body("同一专利乙");
+    second["ip_numbers"] = json!([number.trim_start_matches("ZL")]);
+    let ida = mk.create(&a, first).await;
+    let idb = mk.create(&b, second).await;
+    let (ua, ub) = (
+        format!("/api/v1/listings/{ida}/submit"),
+        format!("/api/v1/listings/{idb}/submit"),
+    );
+    let results = futures_util::future::join_all([
+        mk.app.post(&ua, Some(&a.token), json!({})),
+        mk.app.post(&ub, Some(&b.token), json!({})),
+    ])
+    .await;
+    let mut statuses: Vec<StatusCode> = results.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let active: i64 = sqlx::query_scalar(
+        "select count(*) from listings where status in ('pending_review', 'listed')",
+    )
+    .fetch_one(&mk.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(active, 1);
+}
