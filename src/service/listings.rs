@@ -380,6 +380,11 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
         .iter()
         .map(|n| n.trim().to_string())
         .collect();
+    for (i, n) in ip_numbers.iter().enumerate() {
+        if n.chars().any(char::is_control) {
+            errs.push(format!("ip_numbers[{i}]"), "err.text.control_chars", vec![]);
+        }
+    }
     match ip_type {
         Some(t) => validate_ip_numbers(t, &ip_numbers, "ip_numbers", &mut errs),
         None => errs.push(

@@ -420,6 +420,17 @@ async fn each_invalid_field_is_422_naming_it(pool: PgPool) {
         ),
         ("ip_numbers", Box::new(|b| b["ip_numbers"] = json!([]))),
         (
+            "ip_numbers[0]",
+            Box::new(|b| {
+                b["ip_type"] = json!("know_how");
+                b["ip_numbers"] = json!(["a\u{0}b"]);
+            }),
+        ),
+        (
+            "title",
+            Box::new(|b| b["title"] = json!("标题\u{0}控制字符")),
+        ),
+        (
             "ip_numbers",
             Box::new(|b| b["ip_numbers"] = json!(["202320123456.1"])),
         ),
