@@ -11,6 +11,7 @@
 //! withdrawals in this process bump a generation that invalidates every entry at once; changes made
 //! elsewhere (another server process, a sale) show in totals within about [`FRESH`] plus one
 //! recomputation. The rows of a page are always read fresh, and only `listed` ones are shown.
+//! Memory is bounded: at most 512 entries and 4 million ids (64 MiB) in all, oldest dropped first.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -25,6 +26,8 @@ pub const CACHE_MIN_HITS: usize = 500;
 pub const FRESH: Duration = Duration::from_secs(5);
 pub const MAX_STALE: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 512;
+/// At most this many ids in all entries together (16 bytes each: 64 MiB).
+const MAX_TOTAL_IDS: usize = 4_000_000;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -36,6 +39,14 @@ pub enum Cached {
 }
 
 impl Cached {
+    /// Ids held (memory).
+    fn ids(&self) -> usize {
+        match self {
+            Cached::Ids(ids) => ids.len(),
+            Cached::Count(_) => 0,
+        }
+    }
+
     fn hits(&self) -> usize {
         match self {
             Cached::Ids(ids) => ids.len(),
@@ -111,10 +122,15 @@ pub fn store(key: &str, generation: u64, value: Cached) {
         m.remove(key);
         return;
     }
-    if m.len() >= MAX_ENTRIES && !m.contains_key(key) {
-        // Drop the oldest entry.
-        if let Some(oldest) = m.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) {
-            m.remove(&oldest);
+    m.remove(key);
+    let mut total: usize = m.values().map(|e| e.value.ids()).sum::<usize>() + value.ids();
+    // Drop the oldest entries while over either budget.
+    while m.len() >= MAX_ENTRIES || total > MAX_TOTAL_IDS {
+        let Some(oldest) = m.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) else {
+            break;
+        };
+        if let Some(e) = m.remove(&oldest) {
+            total = total.saturating_sub(e.value.ids());
         }
     }
     m.insert(
