@@ -487,6 +487,13 @@ pub async fn listed_by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
     Ok(rows)
 }
 
+/// The search generation: bumped by a trigger on every change to what search can see.
+pub async fn search_generation(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select last_value from listings_search_generation")
+        .fetch_one(conn)
+        .await
+}
+
 /// The number of listed listings matching `f`.
 pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
     let mut b = QueryBuilder::<Postgres>::new("select count(*) from listings l");

@@ -6,10 +6,13 @@
 //! popular query cannot hold p99 ≤ 50 ms. Only searches with at least [`CACHE_MIN_HITS`] matches are
 //! kept; narrow ones are answered directly by the GIN index every time.
 //!
-//! Freshness: an entry is served as is for [`FRESH`]; after that it is still served while one
-//! background task recomputes it (stale-while-revalidate), up to [`MAX_STALE`]. Approvals and
-//! withdrawals in this process bump a generation that invalidates every entry at once; changes made
-//! elsewhere (another server process, a sale) show in totals within about [`FRESH`] plus one
+//! Freshness: an entry belongs to a generation: this process's counter (bumped after approvals and
+//! withdrawals commit) and the database's `listings_search_generation` sequence (bumped by a trigger on
+//! every change to what search can see, by any process or area, read once per search). An entry of an
+//! older generation is never served. Otherwise it is served as is for [`FRESH`]; after that it is still
+//! served while one background task recomputes it (stale-while-revalidate), up to [`MAX_STALE`]. The one
+//! window: a search that reads the database generation after another transaction bumped it but before that
+//! transaction commits may cache the old result under the new generation, for at most [`FRESH`] plus one
 //! recomputation. The rows of a page are always read fresh, and only `listed` ones are shown.
 //! Memory is bounded: at most 512 entries and 4 million ids (64 MiB) in all, oldest dropped first.
 use std::collections::HashMap;
@@ -55,8 +58,11 @@ impl Cached {
     }
 }
 
+/// The generation an entry was computed under: this process's and the database's.
+pub type Generation = (u64, i64);
+
 pub struct Entry {
-    generation: u64,
+    generation: Generation,
     at: Instant,
     value: Cached,
     refreshing: AtomicBool,
@@ -73,8 +79,13 @@ pub fn invalidate() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
-pub fn generation() -> u64 {
+fn local_generation() -> u64 {
     GENERATION.load(Ordering::SeqCst)
+}
+
+/// The current generation, given the database's (`db::listings::search_generation`).
+pub fn generation(db: i64) -> Generation {
+    (local_generation(), db)
 }
 
 /// What the cache holds for `key`.
@@ -88,7 +99,7 @@ pub enum Lookup {
     Miss,
 }
 
-pub fn lookup(key: &str) -> Lookup {
+pub fn lookup(key: &str, current: Generation) -> Lookup {
     let entry = match ENTRIES.lock() {
         Ok(m) => m.get(key).cloned(),
         Err(_) => None,
@@ -96,7 +107,7 @@ pub fn lookup(key: &str) -> Lookup {
     let Some(e) = entry else {
         return Lookup::Miss;
     };
-    if e.generation != generation() {
+    if e.generation != current {
         return Lookup::Miss;
     }
     let age = e.at.elapsed();
@@ -114,7 +125,7 @@ pub fn lookup(key: &str) -> Lookup {
 }
 
 /// Stores a computed result (computed under `generation`) if it is broad enough to be worth keeping.
-pub fn store(key: &str, generation: u64, value: Cached) {
+pub fn store(key: &str, generation: Generation, value: Cached) {
     let Ok(mut m) = ENTRIES.lock() else {
         return;
     };
@@ -179,32 +190,39 @@ mod tests {
 
     #[test]
     fn broad_results_are_kept_until_invalidated_and_narrow_ones_not_at_all() {
-        let g = generation();
+        let g = generation(7);
         store("test-broad", g, ids(CACHE_MIN_HITS));
         assert!(
-            matches!(lookup("test-broad"), Lookup::Fresh(Cached::Ids(v)) if v.len() == CACHE_MIN_HITS)
+            matches!(lookup("test-broad", g), Lookup::Fresh(Cached::Ids(v)) if v.len() == CACHE_MIN_HITS)
         );
         store("test-narrow", g, ids(CACHE_MIN_HITS - 1));
-        assert!(matches!(lookup("test-narrow"), Lookup::Miss));
+        assert!(matches!(lookup("test-narrow", g), Lookup::Miss));
         store("test-count", g, Cached::Count(10_000));
         assert!(matches!(
-            lookup("test-count"),
+            lookup("test-count", g),
             Lookup::Fresh(Cached::Count(10_000))
         ));
         store("test-count", g, Cached::Count(3));
         assert!(
-            matches!(lookup("test-count"), Lookup::Miss),
+            matches!(lookup("test-count", g), Lookup::Miss),
             "a shrunken result replaces the entry"
         );
 
         // A result computed before an invalidation is never served.
-        let before = generation();
+        let before = generation(7);
         invalidate();
         store("test-old", before, ids(CACHE_MIN_HITS + 1));
-        assert!(matches!(lookup("test-old"), Lookup::Miss));
-        store("test-new", generation(), Cached::Count(1_000));
-        assert!(matches!(lookup("test-new"), Lookup::Fresh(_)));
+        assert!(matches!(lookup("test-old", generation(7)), Lookup::Miss));
+        store("test-new", generation(7), Cached::Count(1_000));
+        assert!(matches!(
+            lookup("test-new", generation(7)),
+            Lookup::Fresh(_)
+        ));
+        assert!(
+            matches!(lookup("test-new", generation(8)), Lookup::Miss),
+            "the database moved on"
+        );
         invalidate();
-        assert!(matches!(lookup("test-new"), Lookup::Miss));
+        assert!(matches!(lookup("test-new", generation(7)), Lookup::Miss));
     }
 }
