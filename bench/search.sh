@@ -92,3 +92,7 @@ for i in "${!queries[@]}"; do
 done
 echo
 echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s per query; server, PostgreSQL and wrk share this machine)"
+if [ "${EXPLAIN:-1}" = 1 ]; then
+  echo
+  psql "$DB_URL" -q -f bench/explain.sql
+fi

@@ -871,10 +871,13 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
         done += n as u32;
         bar.inc(n as u64);
     }
-    bar.finish_with_message("analyze");
-    sqlx::query("analyze listings").execute(pool).await?;
-    sqlx::query("analyze auctions").execute(pool).await?;
-    sqlx::query("analyze demands").execute(pool).await?;
+    // Statistics for the planner, and the visibility map for index-only counts.
+    bar.finish_with_message("vacuum");
+    for table in ["listings", "auctions", "demands"] {
+        sqlx::query(&format!("vacuum analyze {table}"))
+            .execute(pool)
+            .await?;
+    }
     println!("seeded {listings} listings and {demands} demands");
     Ok(())
 }
