@@ -1464,3 +1464,32 @@ async fn concurrent_submissions_of_the_same_patent_yield_one_active_listing(pool
     .unwrap();
     assert_eq!(active, 1);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_description_shows_as_escaped_paragraphs(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("m@uni.example", "suaee").await;
+    let mut b = body("段落展示的成果");
+    b["description"] = json!("第一段第一行\n第一段<i>第二行</i>\r\n\r\n第二段\n\n\n\n第三段");
+    let id = mk.publish(&m, "suaee", b).await;
+    let p = mk.app.page(&format!("/listings/{id}"), "").await;
+    let doc = scraper::Html::parse_document(&p.text);
+    let paras: Vec<String> = doc
+        .select(&scraper::Selector::parse(".listing-description p").unwrap())
+        .map(|e| e.text().collect())
+        .collect();
+    assert_eq!(
+        paras,
+        ["第一段第一行第一段<i>第二行</i>", "第二段", "第三段"]
+    );
+    assert_eq!(
+        doc.select(&scraper::Selector::parse(".listing-description br").unwrap())
+            .count(),
+        1
+    );
+    assert_eq!(
+        doc.select(&scraper::Selector::parse(".listing-description i").unwrap())
+            .count(),
+        0
+    );
+}
