@@ -494,6 +494,14 @@ pub async fn search_generation(conn: &mut PgConnection) -> sqlx::Result<i64> {
         .await
 }
 
+/// Bumps the search generation (after a commit that changed what search can see; see service::listings::cache).
+pub async fn bump_search_generation(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select nextval('listings_search_generation')")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The number of listed listings matching `f`.
 pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
     let mut b = QueryBuilder::<Postgres>::new("select count(*) from listings l");

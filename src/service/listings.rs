@@ -715,7 +715,7 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     .await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
-    cache::invalidate();
+    search_changed(pool).await;
     Ok(v)
 }
 
@@ -841,7 +841,7 @@ pub async fn review(
     .await?;
     let v = reload(&mut tx, id, admin).await?;
     tx.commit().await?;
-    cache::invalidate();
+    search_changed(pool).await;
     Ok(v)
 }
 
@@ -916,11 +916,19 @@ pub async fn admin_queue(
 
 // ------------------------------------------------------------------ search
 
-/// Drops this process's cached broad searches at once. Not needed for correctness: a trigger on
-/// `listings` bumps the database's search generation on every change, which every process checks; this
-/// only closes the short window before the changing transaction commits.
-pub fn listings_changed() {
+/// Call after committing a change to what search can see: drops cached broad searches in every server
+/// process at once. Not needed for correctness elsewhere (a trigger on `listings` bumps the database's
+/// search generation on every change); it closes the short window before the changing transaction commits
+/// (see [`cache`]).
+pub async fn search_changed(pool: &PgPool) {
     cache::invalidate();
+    let bumped = match pool.acquire().await {
+        Ok(mut conn) => db::listings::bump_search_generation(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = bumped {
+        tracing::warn!(error = %e, "could not bump the search generation");
+    }
 }
 
 /// The search parameters as sent (API query or page form); empty strings mean "not given".

@@ -6,14 +6,15 @@
 //! popular query cannot hold p99 ≤ 50 ms. Only searches with at least [`CACHE_MIN_HITS`] matches are
 //! kept; narrow ones are answered directly by the GIN index every time.
 //!
-//! Freshness: an entry belongs to a generation: this process's counter (bumped after approvals and
-//! withdrawals commit) and the database's `listings_search_generation` sequence (bumped by a trigger on
-//! every change to what search can see, by any process or area, read once per search). An entry of an
-//! older generation is never served. Otherwise it is served as is for [`FRESH`]; after that it is still
-//! served while one background task recomputes it (stale-while-revalidate), up to [`MAX_STALE`]. The one
-//! window: a search that reads the database generation after another transaction bumped it but before that
-//! transaction commits may cache the old result under the new generation, for at most [`FRESH`] plus one
-//! recomputation. The rows of a page are always read fresh, and only `listed` ones are shown.
+//! Freshness: an entry belongs to a generation: this process's counter and the database's
+//! `listings_search_generation` sequence, which a trigger on `listings` bumps on every change to what
+//! search can see (by any server process or any part of the market); every search reads it. An entry of
+//! an older generation is never served. The one window: a search that reads the database generation after
+//! a writer's statement bumped it but before that writer commits may compute the old result under the new
+//! generation. Approvals and withdrawals close it by bumping both generations again after they commit;
+//! for other writers (a sale) such an entry lives at most [`FRESH`]: older entries are recomputed (served
+//! meanwhile by one background task, stale-while-revalidate, up to [`MAX_STALE`]).
+//! The rows of a page are always read fresh, and only `listed` ones are shown.
 //! Memory is bounded: at most 512 entries and 4 million ids (64 MiB) in all, oldest dropped first.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,10 +25,10 @@ use uuid::Uuid;
 
 /// Searches with fewer matches are not cached (they are cheap to answer).
 pub const CACHE_MIN_HITS: usize = 500;
-/// How long an entry is served without recomputation; it bounds the refresh load at one
-/// recomputation per active broad search per 5 s.
-pub const FRESH: Duration = Duration::from_secs(5);
-pub const MAX_STALE: Duration = Duration::from_secs(60);
+/// How long an entry is served without recomputation (changes are caught by the generations; this
+/// bounds the one race described above, and the refresh load at one recomputation per 30 s per search).
+pub const FRESH: Duration = Duration::from_secs(30);
+pub const MAX_STALE: Duration = Duration::from_secs(300);
 const MAX_ENTRIES: usize = 512;
 /// At most this many ids in all entries together (16 bytes each: 64 MiB).
 const MAX_TOTAL_IDS: usize = 4_000_000;
