@@ -9,7 +9,8 @@
 # CONNECTIONS (default 16), LISTINGS (default 100000), CARGO_TARGET_DIR as usual.
 #
 # Each query runs for DURATION seconds with CONNECTIONS keep-alive connections (wrk -t2 -cN), after one
-# warm-up request. The server runs in release mode without background jobs; it is stopped at the end.
+# first request whose time is shown as "first" (cold: the server's search cache is empty then; broad
+# searches are served from that cache afterwards, see src/service/listings/cache.rs). The server runs in release mode without background jobs; it is stopped at the end.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -75,16 +76,23 @@ labels=(
   "price 100万–500万元, price_asc"
 )
 
-printf '\n%-40s %8s %10s %10s %10s %10s\n' "query" "total" "p50" "p99" "req/s" "errors"
+printf '\n%-40s %8s %10s %10s %10s %10s %s\n' "query" "total" "first" "p50" "p99" "req/s" "errors"
 for i in "${!queries[@]}"; do
   url="http://127.0.0.1:$port/api/v1/listings?${queries[$i]}"
-  total=$(curl -fs "$url" | python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
+  # The first request after start is answered without the search cache (cold).
+  first=$(curl -fs -o /tmp/techmarket-bench-first.json -w '%{time_total}' "$url")
+  first=$(python3 -c "print(f'{float($first) * 1000:.1f}ms')")
+  total=$(python3 -c 'import json; print(json.load(open("/tmp/techmarket-bench-first.json"))["total"])')
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   rps=$(echo "$out" | awk '$1 == "Requests/sec:" {print $2}')
   errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-  printf '%-40s %8s %10s %10s %10s %10s\n' "${labels[$i]}" "$total" "$p50" "$p99" "$rps" "${errors:-0}"
+  printf '%-40s %8s %10s %10s %10s %10s %s\n' "${labels[$i]}" "$total" "$first" "$p50" "$p99" "$rps" "${errors:-0}"
 done
 echo
 echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s per query; server, PostgreSQL and wrk share this machine)"
+if [ "${EXPLAIN:-1}" = 1 ]; then
+  echo
+  psql "$DB_URL" -q -f bench/explain.sql
+fi

@@ -487,6 +487,21 @@ pub async fn listed_by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
     Ok(rows)
 }
 
+/// The search generation: bumped by a trigger on every change to what search can see.
+pub async fn search_generation(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select last_value from listings_search_generation")
+        .fetch_one(conn)
+        .await
+}
+
+/// Bumps the search generation (after a commit that changed what search can see; see service::listings::cache).
+pub async fn bump_search_generation(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select nextval('listings_search_generation')")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The number of listed listings matching `f`.
 pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
     let mut b = QueryBuilder::<Postgres>::new("select count(*) from listings l");

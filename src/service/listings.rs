@@ -380,6 +380,11 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
         .iter()
         .map(|n| n.trim().to_string())
         .collect();
+    for (i, n) in ip_numbers.iter().enumerate() {
+        if n.chars().any(char::is_control) {
+            errs.push(format!("ip_numbers[{i}]"), "err.text.control_chars", vec![]);
+        }
+    }
     match ip_type {
         Some(t) => validate_ip_numbers(t, &ip_numbers, "ip_numbers", &mut errs),
         None => errs.push(
@@ -710,7 +715,7 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     .await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
-    cache::invalidate();
+    search_changed(pool).await;
     Ok(v)
 }
 
@@ -838,7 +843,7 @@ pub async fn review(
     .await?;
     let v = reload(&mut tx, id, admin).await?;
     tx.commit().await?;
-    cache::invalidate();
+    search_changed(pool).await;
     Ok(v)
 }
 
@@ -913,11 +918,19 @@ pub async fn admin_queue(
 
 // ------------------------------------------------------------------ search
 
-/// Call after changing which listings are listed, or their searchable content, outside this module
-/// (e.g. a sale making a listing `sold`, a cancelled trade listing it again): cached broad searches of
-/// this process are recomputed at their next use. Without it they catch up within a few seconds.
-pub fn listings_changed() {
+/// Call after committing a change to what search can see: drops cached broad searches in every server
+/// process at once. Not needed for correctness elsewhere (a trigger on `listings` bumps the database's
+/// search generation on every change); it closes the short window before the changing transaction commits
+/// (see [`cache`]).
+pub async fn search_changed(pool: &PgPool) {
     cache::invalidate();
+    let bumped = match pool.acquire().await {
+        Ok(mut conn) => db::listings::bump_search_generation(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = bumped {
+        tracing::warn!(error = %e, "could not bump the search generation");
+    }
 }
 
 /// The search parameters as sent (API query or page form); empty strings mean "not given".
@@ -1052,8 +1065,11 @@ pub async fn search(
     }
     let limit = s.per_page;
     let offset = (s.page - 1) * s.per_page;
+    let mut conn = pool.acquire().await?;
+    let db_generation = db::listings::search_generation(&mut conn).await?;
     let (rows, total) = if s.filter.tsquery.is_some() {
-        let ids = text_search_ids(pool, &s).await?;
+        drop(conn);
+        let ids = text_search_ids(pool, db_generation, &s).await?;
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ids.len());
         let end = start
             .saturating_add(usize::try_from(limit).unwrap_or(0))
@@ -1062,7 +1078,6 @@ pub async fn search(
         let rows = db::listings::listed_by_ids(&mut conn, &ids[start..end]).await?;
         (rows, ids.len() as i64)
     } else {
-        let mut conn = pool.acquire().await?;
         let ids =
             db::listings::search_plain_ids(&mut conn, &s.filter, s.sort, limit, offset).await?;
         let rows = db::listings::listed_by_ids(&mut conn, &ids).await?;
@@ -1070,7 +1085,7 @@ pub async fn search(
         let total = if offset == 0 && (ids.len() as i64) < limit {
             ids.len() as i64
         } else {
-            plain_total(pool, &s.filter).await?
+            plain_total(pool, db_generation, &s.filter).await?
         };
         (rows, total)
     };
@@ -1095,15 +1110,15 @@ fn cache_key(pool: &PgPool, kind: &str, f: &SearchFilter, sort: Option<SearchSor
 
 /// `compute`'s value, from the cache for broad searches (see [`cache`]): fresh entries as they are,
 /// stale ones while a background task recomputes them, misses computed once per key at a time.
-async fn cached<F, Fut>(key: String, compute: F) -> Result<cache::Cached>
+async fn cached<F, Fut>(key: String, db_generation: i64, compute: F) -> Result<cache::Cached>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<cache::Cached>> + Send + 'static,
 {
-    match cache::lookup(&key) {
+    let generation = cache::generation(db_generation);
+    match cache::lookup(&key, generation) {
         cache::Lookup::Fresh(v) | cache::Lookup::StaleRefreshing(v) => return Ok(v),
         cache::Lookup::Stale(v) => {
-            let generation = cache::generation();
             let fut = compute();
             tokio::spawn(async move {
                 match fut.await {
@@ -1120,20 +1135,23 @@ where
     }
     let flight = cache::flight(&key);
     let _guard = flight.lock().await;
-    if let cache::Lookup::Fresh(v) = cache::lookup(&key) {
+    if let cache::Lookup::Fresh(v) = cache::lookup(&key, generation) {
         return Ok(v);
     }
-    let generation = cache::generation();
     let v = compute().await?;
     cache::store(&key, generation, v.clone());
     Ok(v)
 }
 
 /// All matching ids of a text search, in order.
-async fn text_search_ids(pool: &PgPool, s: &Search) -> Result<std::sync::Arc<Vec<Uuid>>> {
+async fn text_search_ids(
+    pool: &PgPool,
+    db_generation: i64,
+    s: &Search,
+) -> Result<std::sync::Arc<Vec<Uuid>>> {
     let key = cache_key(pool, "ids", &s.filter, Some(s.sort));
     let (pool, filter, sort) = (pool.clone(), s.filter.clone(), s.sort);
-    let v = cached(key, move || {
+    let v = cached(key, db_generation, move || {
         let (pool, filter) = (pool.clone(), filter.clone());
         async move {
             let mut conn = pool.acquire().await?;
@@ -1149,10 +1167,10 @@ async fn text_search_ids(pool: &PgPool, s: &Search) -> Result<std::sync::Arc<Vec
 }
 
 /// The exact number of listed listings matching a filter-only search.
-async fn plain_total(pool: &PgPool, f: &SearchFilter) -> Result<i64> {
+async fn plain_total(pool: &PgPool, db_generation: i64, f: &SearchFilter) -> Result<i64> {
     let key = cache_key(pool, "count", f, None);
     let (pool, filter) = (pool.clone(), f.clone());
-    let v = cached(key, move || {
+    let v = cached(key, db_generation, move || {
         let (pool, filter) = (pool.clone(), filter.clone());
         async move {
             let mut conn = pool.acquire().await?;

@@ -43,10 +43,9 @@ async fn create(
 /// Searches listed listings. `q` matches title, summary, description, keywords and IP numbers
 /// (Chinese by any run of two or more characters, English words case-insensitively, patent numbers in any
 /// spelling). Default sort: `relevance` with `q` (title and IP-number hits first: ts_rank with weights
-/// title 1.0, summary/keywords 0.4, description 0.1; then newest), else `newest`. Totals are exact; for broad
-/// searches (500 or more matches) the ranked list and the total are cached in the server for about 2 s, so
-/// a change made through another server process may take a few seconds to show in them (the listings on a
-/// page are always read fresh, and only `listed` ones are shown).
+/// title 1.0, summary/keywords 0.4, description 0.1; then newest), else `newest`. Totals are exact. Broad
+/// searches (500 or more matches) are served from a cache in the server that every change to the listings
+/// invalidates (a database-side generation checked on each search), so they stay exact too.
 #[utoipa::path(get, path = "/api/v1/listings", tag = "listings", params(SearchParams),
     responses((status = 200, body = Page<ListingView>), (status = 400, body = ErrorBody)))]
 async fn search(

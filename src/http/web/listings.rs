@@ -47,11 +47,16 @@ fn trl_label(ctx: &PageCtx, trl: i16) -> String {
     format!("TRL {trl} · {}", name.unwrap_or("—"))
 }
 
-/// Paragraphs of plain text (blank lines separate them); escaped by the template.
-fn paragraphs(text: &str) -> Vec<String> {
+/// Paragraphs of plain text (blank lines separate them), each as its lines; escaped by the template.
+fn paragraphs(text: &str) -> Vec<Vec<String>> {
     text.replace("\r\n", "\n")
         .split("\n\n")
-        .map(|p| p.trim().to_string())
+        .map(|p| {
+            p.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+        })
         .filter(|p| !p.is_empty())
         .collect()
 }
@@ -261,7 +266,7 @@ fn given_i64(v: &Option<String>) -> Option<i64> {
 struct ListingPage {
     ctx: PageCtx,
     l: ListingView,
-    paragraphs: Vec<String>,
+    paragraphs: Vec<Vec<String>>,
     is_owner: bool,
     can_edit: bool,
     can_submit: bool,
@@ -804,7 +809,7 @@ async fn admin_queue(
 struct AdminReviewPage {
     ctx: PageCtx,
     l: ListingView,
-    paragraphs: Vec<String>,
+    paragraphs: Vec<Vec<String>>,
     errors: FormErrors,
     message: String,
     reason: String,

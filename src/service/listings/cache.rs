@@ -6,11 +6,16 @@
 //! popular query cannot hold p99 ≤ 50 ms. Only searches with at least [`CACHE_MIN_HITS`] matches are
 //! kept; narrow ones are answered directly by the GIN index every time.
 //!
-//! Freshness: an entry is served as is for [`FRESH`]; after that it is still served while one
-//! background task recomputes it (stale-while-revalidate), up to [`MAX_STALE`]. Approvals and
-//! withdrawals in this process bump a generation that invalidates every entry at once; changes made
-//! elsewhere (another server process, a sale) show in totals within about [`FRESH`] plus one
-//! recomputation. The rows of a page are always read fresh, and only `listed` ones are shown.
+//! Freshness: an entry belongs to a generation: this process's counter and the database's
+//! `listings_search_generation` sequence, which a trigger on `listings` bumps on every change to what
+//! search can see (by any server process or any part of the market); every search reads it. An entry of
+//! an older generation is never served. The one window: a search that reads the database generation after
+//! a writer's statement bumped it but before that writer commits may compute the old result under the new
+//! generation. Approvals and withdrawals close it by bumping both generations again after they commit;
+//! for other writers (a sale) such an entry lives at most [`FRESH`]: older entries are recomputed (served
+//! meanwhile by one background task, stale-while-revalidate, up to [`MAX_STALE`]).
+//! The rows of a page are always read fresh, and only `listed` ones are shown.
+//! Memory is bounded: at most 512 entries and 4 million ids (64 MiB) in all, oldest dropped first.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -20,9 +25,13 @@ use uuid::Uuid;
 
 /// Searches with fewer matches are not cached (they are cheap to answer).
 pub const CACHE_MIN_HITS: usize = 500;
-pub const FRESH: Duration = Duration::from_secs(2);
-pub const MAX_STALE: Duration = Duration::from_secs(60);
+/// How long an entry is served without recomputation (changes are caught by the generations; this
+/// bounds the one race described above, and the refresh load at one recomputation per 30 s per search).
+pub const FRESH: Duration = Duration::from_secs(30);
+pub const MAX_STALE: Duration = Duration::from_secs(300);
 const MAX_ENTRIES: usize = 512;
+/// At most this many ids in all entries together (16 bytes each: 64 MiB).
+const MAX_TOTAL_IDS: usize = 4_000_000;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -34,6 +43,14 @@ pub enum Cached {
 }
 
 impl Cached {
+    /// Ids held (memory).
+    fn ids(&self) -> usize {
+        match self {
+            Cached::Ids(ids) => ids.len(),
+            Cached::Count(_) => 0,
+        }
+    }
+
     fn hits(&self) -> usize {
         match self {
             Cached::Ids(ids) => ids.len(),
@@ -42,8 +59,11 @@ impl Cached {
     }
 }
 
+/// The generation an entry was computed under: this process's and the database's.
+pub type Generation = (u64, i64);
+
 pub struct Entry {
-    generation: u64,
+    generation: Generation,
     at: Instant,
     value: Cached,
     refreshing: AtomicBool,
@@ -60,8 +80,13 @@ pub fn invalidate() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
-pub fn generation() -> u64 {
+fn local_generation() -> u64 {
     GENERATION.load(Ordering::SeqCst)
+}
+
+/// The current generation, given the database's (`db::listings::search_generation`).
+pub fn generation(db: i64) -> Generation {
+    (local_generation(), db)
 }
 
 /// What the cache holds for `key`.
@@ -75,7 +100,7 @@ pub enum Lookup {
     Miss,
 }
 
-pub fn lookup(key: &str) -> Lookup {
+pub fn lookup(key: &str, current: Generation) -> Lookup {
     let entry = match ENTRIES.lock() {
         Ok(m) => m.get(key).cloned(),
         Err(_) => None,
@@ -83,7 +108,7 @@ pub fn lookup(key: &str) -> Lookup {
     let Some(e) = entry else {
         return Lookup::Miss;
     };
-    if e.generation != generation() {
+    if e.generation != current {
         return Lookup::Miss;
     }
     let age = e.at.elapsed();
@@ -101,7 +126,7 @@ pub fn lookup(key: &str) -> Lookup {
 }
 
 /// Stores a computed result (computed under `generation`) if it is broad enough to be worth keeping.
-pub fn store(key: &str, generation: u64, value: Cached) {
+pub fn store(key: &str, generation: Generation, value: Cached) {
     let Ok(mut m) = ENTRIES.lock() else {
         return;
     };
@@ -109,10 +134,15 @@ pub fn store(key: &str, generation: u64, value: Cached) {
         m.remove(key);
         return;
     }
-    if m.len() >= MAX_ENTRIES && !m.contains_key(key) {
-        // Drop the oldest entry.
-        if let Some(oldest) = m.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) {
-            m.remove(&oldest);
+    m.remove(key);
+    let mut total: usize = m.values().map(|e| e.value.ids()).sum::<usize>() + value.ids();
+    // Drop the oldest entries while over either budget.
+    while m.len() >= MAX_ENTRIES || total > MAX_TOTAL_IDS {
+        let Some(oldest) = m.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| k.clone()) else {
+            break;
+        };
+        if let Some(e) = m.remove(&oldest) {
+            total = total.saturating_sub(e.value.ids());
         }
     }
     m.insert(
@@ -147,5 +177,53 @@ pub fn flight(key: &str) -> Arc<tokio::sync::Mutex<()>> {
                 .clone()
         }
         Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Cached {
+        Cached::Ids(Arc::new((0..n).map(|_| Uuid::now_v7()).collect()))
+    }
+
+    #[test]
+    fn broad_results_are_kept_until_invalidated_and_narrow_ones_not_at_all() {
+        let g = generation(7);
+        store("test-broad", g, ids(CACHE_MIN_HITS));
+        assert!(
+            matches!(lookup("test-broad", g), Lookup::Fresh(Cached::Ids(v)) if v.len() == CACHE_MIN_HITS)
+        );
+        store("test-narrow", g, ids(CACHE_MIN_HITS - 1));
+        assert!(matches!(lookup("test-narrow", g), Lookup::Miss));
+        store("test-count", g, Cached::Count(10_000));
+        assert!(matches!(
+            lookup("test-count", g),
+            Lookup::Fresh(Cached::Count(10_000))
+        ));
+        store("test-count", g, Cached::Count(3));
+        assert!(
+            matches!(lookup("test-count", g), Lookup::Miss),
+            "a shrunken result replaces the entry"
+        );
+
+        // A result computed before an invalidation is never served.
+        let before = generation(7);
+        invalidate();
+        store("test-old", before, ids(CACHE_MIN_HITS + 1));
+        assert!(matches!(lookup("test-old", generation(7)), Lookup::Miss));
+        store("test-new", generation(7), Cached::Count(1_000));
+        assert!(matches!(
+            lookup("test-new", generation(7)),
+            Lookup::Fresh(_)
+        ));
+        assert!(
+            matches!(lookup("test-new", generation(8)), Lookup::Miss),
+            "the database moved on"
+        );
+        invalidate();
+        assert!(matches!(lookup("test-new", generation(7)), Lookup::Miss));
     }
 }
