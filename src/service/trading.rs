@@ -7,6 +7,10 @@
 //!
 //! The public functions that change state run their transaction in a spawned task, so it completes
 //! even if the client goes away (PERFORMANCE-NOTES: sqlx and cancelled transactions).
+//!
+//! Live pages learn of bids through `pg_notify('auction_events')` (see `live`), which every server
+//! process listens to (`http::events`); the closing job runs every second in every process and takes
+//! due auctions `FOR UPDATE SKIP LOCKED`, so each closes exactly once.
 use std::future::Future;
 
 use axum::http::StatusCode;
