@@ -72,7 +72,8 @@
     endsAt = Date.parse(a.ends_at);
     if (endsEl) { endsEl.textContent = shanghai(a.ends_at, true); endsEl.setAttribute("datetime", a.ends_at); }
     var tbody = box.querySelector("[data-bids]");
-    if (tbody && a.bids) {
+    // A closing event carries no bids: keep the history.
+    if (tbody && a.bids && (fresh || a.bids.length || a.bid_count === 0)) {
       // The first event carries the whole recent history: it replaces what the page showed.
       if (!fresh) { while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); } }
       for (var i = a.bids.length - 1; i >= 0; i--) {
@@ -100,6 +101,19 @@
   window.setInterval(tick, 1000);
   tick();
 
+  // Bids shown so far; events may arrive out of order or be missed, then the whole state is fetched.
+  var shown = parseInt(box.getAttribute("data-bid-count-shown"), 10) || 0;
+
+  function refetch() {
+    if (!window.fetch) { return; }
+    window.fetch(box.getAttribute("data-auction-api"), { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (a && a.bid_count >= shown) { shown = a.bid_count; apply(a, false); }
+      })
+      .catch(function () {});
+  }
+
   if (!window.EventSource) { return; }
   var first = true;
   var source = new EventSource(box.getAttribute("data-auction-events"));
@@ -107,9 +121,22 @@
     var msg;
     try { msg = JSON.parse(e.data); } catch (err) { return; }
     if (!msg || !msg.auction) { return; }
-    // The first event is the whole current state; later ones carry the new bid only.
-    apply(msg.auction, !first);
-    first = false;
+    var a = msg.auction;
+    if (first) {
+      // The first event is the whole current state.
+      first = false;
+      shown = a.bid_count;
+      apply(a, false);
+    } else if (a.status === "closed") {
+      apply(a, false);
+    } else if (a.bid_count <= shown) {
+      return; // older than what is shown
+    } else if (a.bid_count === shown + (a.bids ? a.bids.length : 0)) {
+      shown = a.bid_count;
+      apply(a, true);
+    } else {
+      refetch(); // a gap: some bid's event was missed or is late
+    }
   });
-  source.addEventListener("reload", function () { window.location.reload(); });
+  source.addEventListener("reload", refetch);
 })();

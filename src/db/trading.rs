@@ -123,8 +123,7 @@ pub async fn take_bid(
 
 /// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
 /// transaction, the hot row is locked only for this statement and its commit): take the bid, record
-/// it, keep the listing's price for searches current, and queue the live event
-/// (`{listing_id, row, bidder_no}`, see [`AuctionEvent`]).
+/// it, and keep the listing's price for searches current.
 pub async fn take_bid_known_bidder(
     conn: &mut PgConnection,
     listing_id: Uuid,
@@ -138,11 +137,8 @@ pub async fn take_bid_known_bidder(
         "with a as ({TAKE_BID} returning {AUCTION_COLS}), \
          b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
                select $4, a.listing_id, $3, $5, $2, $6, a.last_bid_at, a.bid_count from a returning id), \
-         l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id), \
-         n as (select pg_notify('auction_events', \
-                   json_build_object('listing_id', a.listing_id, 'row', row_to_json(a), 'bidder_no', $6)::text) \
-               from a) \
-         select a.* from a cross join n"
+         l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id) \
+         select a.* from a"
     ))
     .bind(listing_id)
     .bind(amount_fen)
@@ -213,7 +209,7 @@ pub async fn bidder_no(conn: &mut PgConnection, listing_id: Uuid, org: Uuid) -> 
     .await
 }
 
-pub struct NewBid<'a> {
+pub struct NewBid {
     pub id: Uuid,
     pub listing_id: Uuid,
     pub org: Uuid,
@@ -222,16 +218,12 @@ pub struct NewBid<'a> {
     pub bidder_no: i32,
     pub at: DateTime<Utc>,
     pub seq: i32,
-    /// Sent on `auction_events` when the transaction commits.
-    pub notify: &'a str,
 }
 
-/// Records the bid and queues the live event, in one round trip.
-pub async fn insert_bid(conn: &mut PgConnection, b: NewBid<'_>) -> sqlx::Result<()> {
+pub async fn insert_bid(conn: &mut PgConnection, b: NewBid) -> sqlx::Result<()> {
     sqlx::query(
-        "with b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
-                    values ($1, $2, $3, $4, $5, $6, $7, $8) returning id) \
-         select pg_notify('auction_events', $9) from b",
+        "insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(b.id)
     .bind(b.listing_id)
@@ -241,7 +233,6 @@ pub async fn insert_bid(conn: &mut PgConnection, b: NewBid<'_>) -> sqlx::Result<
     .bind(b.bidder_no)
     .bind(b.at)
     .bind(b.seq)
-    .bind(b.notify)
     .execute(conn)
     .await?;
     Ok(())
@@ -266,6 +257,20 @@ pub async fn notify_auction(conn: &mut PgConnection, payload: &str) -> sqlx::Res
         .bind(payload)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Sends several `auction_events` notifications in one statement (one commit), in order.
+pub async fn notify_auction_batch(
+    conn: &mut PgConnection,
+    payloads: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "select pg_notify('auction_events', p) from unnest($1::text[]) with ordinality as t(p, i) order by i",
+    )
+    .bind(payloads)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
