@@ -13,7 +13,9 @@ pub struct TradeRow {
     pub listing_id: Uuid,
     pub listing_title: String,
     pub seller_organization_id: Uuid,
+    pub seller_name: String,
     pub buyer_organization_id: Uuid,
+    pub buyer_name: String,
     pub price_fen: i64,
     pub transaction_mode: String,
     pub contract_type: String,
@@ -32,10 +34,11 @@ pub struct TradeRow {
 }
 
 const TRADE_COLUMNS: &str = "t.id, t.listing_id, l.title as listing_title, t.seller_organization_id, \
-    t.buyer_organization_id, t.price_fen, t.transaction_mode, t.contract_type, t.exclusive, t.status, \
+    so.name as seller_name, t.buyer_organization_id, bo.name as buyer_name, t.price_fen, t.transaction_mode, t.contract_type, t.exclusive, t.status, \
     t.fee_schedule_id, t.buyer_fee_fen, t.seller_fee_fen, t.seller_exchange, t.buyer_exchange, t.created_at, \
     t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason";
-const TRADE_FROM: &str = "trades t join listings l on l.id = t.listing_id";
+const TRADE_FROM: &str = "trades t join listings l on l.id = t.listing_id \
+    join organizations so on so.id = t.seller_organization_id join organizations bo on bo.id = t.buyer_organization_id";
 
 pub async fn get_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
     sqlx::query_as(&format!(

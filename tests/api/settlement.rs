@@ -224,6 +224,11 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
     assert_eq!(t["contract_type"], json!("tech_transfer"));
     assert_eq!(t["buyer_exchange"], json!("cquaee"));
     assert_eq!(t["seller_exchange"], json!("suaee"));
+    assert_eq!(
+        t["seller_organization_name"],
+        json!("测试机构 turbine@uni.example.cn")
+    );
+    assert_eq!(t["listing_title"], json!("页岩气勘探技术"));
 
     // The buyer's exchange records the payment.
     let r = pay(&app, &id, &cq_admin).await;
