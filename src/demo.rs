@@ -214,9 +214,82 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         crate::service::listings::seed_demo(pool).await?;
         crate::service::demands::seed_demo(pool).await?;
         crate::service::trading::seed_demo(pool).await?;
+        demo_purchases(pool).await?;
         crate::service::settlement::seed_demo(pool).await?;
     }
     print_logins();
+    Ok(())
+}
+
+/// Trades of DOMAIN.md's examples: enterprises buy fixed-price achievements across the provincial
+/// line (the settlement demo then moves some of them through payment and delivery).
+async fn demo_purchases(pool: &PgPool) -> anyhow::Result<()> {
+    use crate::domain::codes::TransactionMode;
+    // Who buys what: ADC chips for a car maker's radar, a smart polymer for flexible sensors,
+    // control valves for energy equipment (two of the three across the provincial line).
+    let purchases = [
+        (
+            "buyer-auto@demo.techmarket.cn",
+            "高速高精度流水线模数转换器芯片",
+        ),
+        (
+            "buyer-chip@demo.techmarket.cn",
+            "温敏型智能高分子材料及其制备方法",
+        ),
+        (
+            "buyer-energy@demo.techmarket.cn",
+            "高可靠智能调节阀及其控制方法",
+        ),
+    ];
+    for (email, title) in purchases {
+        let buyer: Option<(Uuid, String)> = sqlx::query_as(
+            "select o.id, o.exchange from users u join organizations o on o.id = u.organization_id \
+             where lower(u.email) = $1",
+        )
+        .bind(email)
+        .fetch_optional(pool)
+        .await?;
+        let Some((buyer_org, buyer_exchange)) = buyer else {
+            continue;
+        };
+        let mut tx = pool.begin().await?;
+        let listing: Option<(Uuid, Uuid, String, i64, Vec<String>)> = sqlx::query_as(
+            "select l.id, l.organization_id, l.exchange, l.price_fen, l.transaction_modes from listings l \
+             where l.status = 'listed' and l.pricing_mode = 'fixed' and l.price_fen is not null \
+               and l.title = $1 and l.organization_id <> $2 \
+               and l.created_by in (select id from users where email like '%@demo.techmarket.cn') \
+             limit 1 for update",
+        )
+        .bind(title)
+        .bind(buyer_org)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((listing_id, seller_org, seller_exchange, price, modes)) = listing else {
+            continue;
+        };
+        let mode = modes
+            .iter()
+            .find_map(|m| TransactionMode::parse(m))
+            .unwrap_or(TransactionMode::Transfer);
+        crate::service::trades::create(
+            &mut tx,
+            crate::service::trades::NewTrade {
+                listing_id,
+                seller_org,
+                buyer_org,
+                price_fen: price,
+                mode,
+                seller_exchange,
+                buyer_exchange,
+                source: "purchase",
+                offer_id: None,
+                now: chrono::Utc::now(),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo trade: {e}"))?;
+        tx.commit().await?;
+    }
     Ok(())
 }
 
