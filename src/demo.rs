@@ -267,9 +267,16 @@ async fn demo_purchases(pool: &PgPool) -> anyhow::Result<()> {
         let Some((listing_id, seller_org, seller_exchange, price, modes)) = listing else {
             continue;
         };
-        let mode = modes
+        // A non-exclusive licence where offered, so that showcase listings stay listed.
+        let parsed: Vec<TransactionMode> = modes
             .iter()
-            .find_map(|m| TransactionMode::parse(m))
+            .filter_map(|m| TransactionMode::parse(m))
+            .collect();
+        let mode = parsed
+            .iter()
+            .copied()
+            .find(|m| !m.is_exclusive())
+            .or_else(|| parsed.first().copied())
             .unwrap_or(TransactionMode::Transfer);
         crate::service::trades::create(
             &mut tx,
