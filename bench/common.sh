@@ -17,7 +17,7 @@ bench_seed_listings() {
     local want="$1" demands="${2:-0}"
     DATABASE_URL="$BENCH_DB" "$BIN" migrate >&2
     local have
-    have=$(bench_psql "select count(*) from listings where status = 'listed'")
+    have=$(bench_psql "select count(*) from listings")
     if [ "$have" -lt "$want" ]; then
         DATABASE_URL="$BENCH_DB" "$BIN" seed bulk --listings $((want - have)) --demands "$demands" >&2
         bench_psql "analyze" >/dev/null

@@ -151,30 +151,39 @@ pub struct ListingFactsRow {
 }
 
 const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
-    left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
+    left(l.description, 400) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
     l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
 
-/// Listed listings that share a term with the demand (best text rank first) or are in one of
-/// `fields` (newest first): the candidates to score.
+/// How many candidates each retrieval step may bring (they are scored in Rust).
+pub const STRICT_LIMIT: i64 = 60;
+pub const ANY_LIMIT: i64 = 100;
+pub const PER_FIELD_LIMIT: i64 = 8;
+
+/// Listed listings matching `strict` or `any` (first found, no ranking: the database stops early)
+/// and the newest few of each of `fields`: the candidates to score.
 pub async fn listing_candidates(
     conn: &mut PgConnection,
-    any_terms: Option<&str>,
+    strict: Option<&str>,
+    any: Option<&str>,
     fields: &[String],
-    text_limit: i64,
-    field_limit: i64,
 ) -> sqlx::Result<Vec<ListingFactsRow>> {
     sqlx::query_as(&format!(
-        "with t as (select l.id from listings l where l.status = 'listed' and $1::tsquery is not null \
-                    and l.search @@ $1::tsquery order by ts_rank(l.search, $1::tsquery) desc limit $3), \
-              f as (select l.id from listings l where l.status = 'listed' and l.field = any($2) \
-                    order by l.listed_at desc limit $4) \
+        "with s as (select l.id from listings l where $1::tsquery is not null and l.status = 'listed' \
+                    and l.search @@ $1::tsquery limit $4), \
+              a as (select l.id from listings l where $2::tsquery is not null and l.status = 'listed' \
+                    and l.search @@ $2::tsquery limit $5), \
+              f as (select x.id from unnest($3::text[]) as fc(code) cross join lateral \
+                    (select l.id from listings l where l.status = 'listed' and l.field = fc.code \
+                     order by l.listed_at desc limit $6) x) \
          select {LISTING_COLUMNS} from listings l join organizations o on o.id = l.organization_id \
-         where l.id in (select id from t union select id from f) and l.status = 'listed'"
+         where l.id in (select id from s union select id from a union select id from f) and l.status = 'listed'"
     ))
-    .bind(any_terms)
+    .bind(strict)
+    .bind(any)
     .bind(fields)
-    .bind(text_limit)
-    .bind(field_limit)
+    .bind(STRICT_LIMIT)
+    .bind(ANY_LIMIT)
+    .bind(PER_FIELD_LIMIT)
     .fetch_all(conn)
     .await
 }
@@ -191,25 +200,30 @@ pub async fn listing_facts(
     .await
 }
 
-/// Open demands that share a term with the listing or are in one of `fields`.
+/// Open demands matching `strict` or `any`, and the newest few of each of `fields`.
 pub async fn demand_candidates(
     conn: &mut PgConnection,
-    any_terms: Option<&str>,
+    strict: Option<&str>,
+    any: Option<&str>,
     fields: &[String],
-    text_limit: i64,
-    field_limit: i64,
 ) -> sqlx::Result<Vec<DemandRow>> {
     sqlx::query_as(&format!(
-        "with t as (select d.id from demands d where d.status = 'open' and $1::tsquery is not null \
-                    and d.search @@ $1::tsquery order by ts_rank(d.search, $1::tsquery) desc limit $3), \
-              f as (select d.id from demands d where d.status = 'open' and d.field = any($2) \
-                    order by d.created_at desc limit $4) \
-         select {COLUMNS} from {FROM} where d.id in (select id from t union select id from f) and d.status = 'open'"
+        "with s as (select d.id from demands d where $1::tsquery is not null and d.status = 'open' \
+                    and d.search @@ $1::tsquery limit $4), \
+              a as (select d.id from demands d where $2::tsquery is not null and d.status = 'open' \
+                    and d.search @@ $2::tsquery limit $5), \
+              f as (select x.id from unnest($3::text[]) as fc(code) cross join lateral \
+                    (select d.id from demands d where d.status = 'open' and d.field = fc.code \
+                     order by d.created_at desc limit $6) x) \
+         select {COLUMNS} from {FROM} where d.id in (select id from s union select id from a union select id from f) \
+         and d.status = 'open'"
     ))
-    .bind(any_terms)
+    .bind(strict)
+    .bind(any)
     .bind(fields)
-    .bind(text_limit)
-    .bind(field_limit)
+    .bind(STRICT_LIMIT)
+    .bind(ANY_LIMIT)
+    .bind(PER_FIELD_LIMIT)
     .fetch_all(conn)
     .await
 }

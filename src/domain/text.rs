@@ -426,27 +426,6 @@ pub fn build_tsquery(q: &str) -> Option<String> {
     Some(out)
 }
 
-/// A `tsquery` literal matching any of `terms` (exact lexemes joined with `|`), at most `max` of them,
-/// for candidate retrieval (matching); `None` when there is none.
-pub fn build_any_tsquery<'a>(
-    terms: impl IntoIterator<Item = &'a str>,
-    max: usize,
-) -> Option<String> {
-    let mut out = String::new();
-    let mut n = 0;
-    for t in terms {
-        if t.is_empty() || n >= max {
-            continue;
-        }
-        if n > 0 {
-            out.push_str(" | ");
-        }
-        quote(t, &mut out);
-        n += 1;
-    }
-    (n > 0).then_some(out)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

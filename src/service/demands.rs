@@ -4,7 +4,6 @@
 //! the newest in the same or a related field), then scores each with `domain::matching::score`
 //! (formula documented there) and keeps the best. The region part is the same within a province and
 //! across the provincial line, so joining Sichuan and Chongqing never costs a match points.
-use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -492,18 +491,66 @@ fn near_fields(field: Field) -> Vec<String> {
         .collect()
 }
 
-/// Terms worth retrieving by: the title's and keywords' terms (the description adds noise).
-fn retrieval_terms(title: &str, keywords: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for t in std::iter::once(title).chain(keywords.iter().map(String::as_str)) {
-        for term in text::index_tokens(t) {
-            if term.chars().count() >= 2 && seen.insert(term.clone()) {
-                out.push(term);
+/// The text queries that retrieve candidates, cheapest to answer first:
+/// `strict` — every keyword (each a phrase of its bigrams) must occur;
+/// `any` — any keyword, or any four-character window of the title (a phrase of three bigrams), or
+/// any Latin word of the title. Phrases keep retrieval selective where single bigrams (系统, 智能) are
+/// in half the market; the database stops at the first rows found (no ranking), and the score decides.
+fn retrieval_queries(title: &str, keywords: &[String]) -> (Option<String>, Option<String>) {
+    let kw: Vec<String> = keywords
+        .iter()
+        .filter_map(|k| text::build_tsquery(k))
+        .map(|q| format!("({q})"))
+        .collect();
+    let strict = (!kw.is_empty()).then(|| kw.join(" & "));
+    // Keywords first, then the title's windows, then its words; in that order until the cap.
+    let mut parts: Vec<String> = kw;
+    let chars: Vec<char> = title.chars().collect();
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, parts: &mut Vec<String>| {
+        // Four-character windows every two characters: each bigram is still covered, at half the cost.
+        let windows: Vec<String> = if run.len() >= 4 {
+            run.windows(4)
+                .step_by(2)
+                .map(|w| w.iter().collect())
+                .collect()
+        } else if run.len() >= 2 {
+            vec![run.iter().collect()]
+        } else {
+            vec![]
+        };
+        for w in windows {
+            if let Some(q) = text::build_tsquery(&w) {
+                let q = format!("({q})");
+                if !parts.contains(&q) {
+                    parts.push(q);
+                }
+            }
+        }
+        run.clear();
+    };
+    for c in chars {
+        if text::is_cjk(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut parts);
+        }
+    }
+    flush(&mut run, &mut parts);
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3)
+    {
+        if let Some(q) = text::build_tsquery(word) {
+            let q = format!("({q})");
+            if !parts.contains(&q) {
+                parts.push(q);
             }
         }
     }
-    out
+    parts.truncate(16);
+    let any = (!parts.is_empty()).then(|| parts.join(" | "));
+    (strict, any)
 }
 
 async fn score_listings(
@@ -516,11 +563,14 @@ async fn score_listings(
     if d.status != "open" {
         return Ok(vec![]);
     }
-    let terms = retrieval_terms(&d.title, &d.keywords);
-    let q = text::build_any_tsquery(terms.iter().map(String::as_str), 48);
-    let candidates =
-        db::demands::listing_candidates(conn, q.as_deref(), &near_fields(facts.field), 150, 60)
-            .await?;
+    let (strict, any) = retrieval_queries(&d.title, &d.keywords);
+    let candidates = db::demands::listing_candidates(
+        conn,
+        strict.as_deref(),
+        any.as_deref(),
+        &near_fields(facts.field),
+    )
+    .await?;
     let mut scored: Vec<(ListingFactsRow, Match)> = candidates
         .into_iter()
         .filter(|l| l.organization_id != d.organization_id)
@@ -547,11 +597,14 @@ async fn score_demands(
     let Some(facts) = listing_facts(l) else {
         return Ok(vec![]);
     };
-    let terms = retrieval_terms(&l.title, &l.keywords);
-    let q = text::build_any_tsquery(terms.iter().map(String::as_str), 48);
-    let candidates =
-        db::demands::demand_candidates(conn, q.as_deref(), &near_fields(facts.field), 150, 60)
-            .await?;
+    let (strict, any) = retrieval_queries(&l.title, &l.keywords);
+    let candidates = db::demands::demand_candidates(
+        conn,
+        strict.as_deref(),
+        any.as_deref(),
+        &near_fields(facts.field),
+    )
+    .await?;
     let mut scored: Vec<(DemandRow, Match)> = candidates
         .into_iter()
         .filter(|d| d.organization_id != l.organization_id)
