@@ -680,6 +680,12 @@ pub async fn submit(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Listi
 #[tracing::instrument(skip(pool, user), fields(user = %user.id))]
 pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<ListingView> {
     let mut tx = pool.begin().await?;
+    // Lock order of the market: auction before listing (bids take them in that order), so a bid
+    // racing a withdrawal neither deadlocks nor slips in after the "no bids" check.
+    sqlx::query("select 1 from auctions where listing_id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let row = db::listings::get_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;
