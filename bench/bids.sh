@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A hot auction: 32 concurrent bidders for 20 s against a running server; prints requests/s, p99, 5xx.
 #
-#   BASE=http://127.0.0.1:8080 DATABASE_URL=postgres://postgres@127.0.0.1:5432/techmarket bench/bids.sh
+#   BASE=http://127.0.0.1:8080 DATABASE_URL=postgres://postgres@127.0.0.1:5432/techmarket_bench bench/bids.sh
+# (a bench database: the set-up writes organisations and an auction directly into it)
 #
 # Needs: wrk, python3, psql (the setup marks the bidders' organisations verified and creates the
 # auction directly in the database). Tunables: CONNECTIONS (32), THREADS (2), DURATION (20s), BIDDERS (8).
 set -euo pipefail
 BASE=${BASE:-http://127.0.0.1:8080}
-DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/techmarket}
+DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/techmarket_bench}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-20s}

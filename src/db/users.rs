@@ -123,14 +123,19 @@ pub async fn session_user(
     token_hash: &[u8],
     kind: &str,
 ) -> sqlx::Result<Option<SessionUser>> {
-    sqlx::query_as(
+    // Pages show the unread count in the header; API calls (every bearer request) skip that count.
+    let unread = if kind == "web" {
+        "(select count(*) from notifications n where n.read_at is null and \
+             (n.user_id = u.id or (n.user_id is null and n.organization_id = u.organization_id)))"
+    } else {
+        "0::bigint"
+    };
+    sqlx::query_as(&format!(
         "select u.id, u.email, u.display_name, u.role, u.organization_id, u.admin_exchange, u.created_at, \
-                s.csrf_token, \
-                (select count(*) from notifications n where n.read_at is null and \
-                    (n.user_id = u.id or (n.user_id is null and n.organization_id = u.organization_id))) as unread \
+                s.csrf_token, {unread} as unread \
          from sessions s join users u on u.id = s.user_id \
-         where s.token_hash = $1 and s.kind = $2 and s.expires_at > now()",
-    )
+         where s.token_hash = $1 and s.kind = $2 and s.expires_at > now()"
+    ))
     .bind(token_hash)
     .bind(kind)
     .fetch_optional(conn)
