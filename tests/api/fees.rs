@@ -851,27 +851,6 @@ async fn bad_amounts_in_the_calculator_get_a_clear_message_in_the_users_language
     );
 }
 
-/// Logs an admin (made by `admin_named` or `app.admin`) into the pages; returns the cookies.
-async fn web_login(app: &TestApp, email: &str) -> String {
-    let page = app.page("/login", "").await;
-    let cookies = cookies_from(&page.headers);
-    let csrf = input_value(&page.text, "_csrf").unwrap();
-    let r = app
-        .form(
-            "/login",
-            &cookies,
-            &[
-                ("_csrf", &csrf),
-                ("email", email),
-                ("password", PASSWORD),
-                ("next", "/admin/fees"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    format!("{cookies}; {}", cookies_from(&r.headers))
-}
-
 /// Every named input of the editor form with its value (buttons excluded), in order.
 fn editor_fields(html: &str) -> Vec<(String, String)> {
     let d = doc(html);

@@ -224,3 +224,19 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
         .and_then(|e| e.value().attr("value"))
         .map(str::to_string)
 }
+
+/// Logs a user into the pages through the login form; returns the cookies to send after.
+pub async fn web_login(app: &TestApp, email: &str) -> String {
+    let page = app.page("/login", "").await;
+    let cookies = cookies_from(&page.headers);
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let r = app
+        .form(
+            "/login",
+            &cookies,
+            &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    format!("{cookies}; {}", cookies_from(&r.headers))
+}

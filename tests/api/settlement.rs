@@ -147,22 +147,6 @@ async fn verify(app: &TestApp, admin: &str) -> Value {
     r.body
 }
 
-/// Signs in through the login form; returns the cookies.
-async fn web_login(app: &TestApp, email: &str) -> String {
-    let page = app.page("/login", "").await;
-    let cookies = cookies_from(&page.headers);
-    let csrf = input_value(&page.text, "_csrf").unwrap();
-    let r = app
-        .form(
-            "/login",
-            &cookies,
-            &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    format!("{cookies}; {}", cookies_from(&r.headers))
-}
-
 fn select_text(html: &str, css: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(css).unwrap();

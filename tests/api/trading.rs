@@ -1353,26 +1353,6 @@ async fn twenty_concurrent_accepts_on_an_exclusive_listing_make_one_trade(pool: 
 
 // ---------------------------------------------------------------- pages
 
-async fn web_login(app: &TestApp, email: &str) -> String {
-    let page = app.page("/login", "").await;
-    let cookies = cookies_from(&page.headers);
-    let csrf = input_value(&page.text, "_csrf").unwrap();
-    let r = app
-        .form(
-            "/login",
-            &cookies,
-            &[
-                ("_csrf", &csrf),
-                ("email", email),
-                ("password", PASSWORD),
-                ("next", "/my/offers"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    format!("{cookies}; {}", cookies_from(&r.headers))
-}
-
 #[sqlx::test(migrations = "./migrations")]
 async fn the_negotiation_page_shows_the_thread_and_the_right_forms(pool: PgPool) {
     let app = TestApp::new(pool);
