@@ -232,6 +232,64 @@ pub struct NewEntry {
     pub hash: Vec<u8>,
 }
 
+/// A posting waiting to be chained.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRow {
+    pub seq: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    pub side: String,
+    pub amount_fen: i64,
+    pub trade_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stores one balanced transaction's postings as pending (in the caller's transaction).
+pub async fn insert_pending(
+    conn: &mut PgConnection,
+    txn_id: Uuid,
+    trade_id: Option<Uuid>,
+    postings: &[crate::domain::ledger::Posting],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let accounts: Vec<&str> = postings.iter().map(|p| p.account.as_str()).collect();
+    let sides: Vec<&str> = postings.iter().map(|p| p.side.code()).collect();
+    let amounts: Vec<i64> = postings.iter().map(|p| p.amount_fen).collect();
+    sqlx::query(
+        "insert into ledger_pending (txn_id, account, side, amount_fen, trade_id, created_at) \
+         select $1, a, s, m, $5, $6 from unnest($2::text[], $3::text[], $4::bigint[]) with ordinality as t(a, s, m, n) \
+         order by n",
+    )
+    .bind(txn_id)
+    .bind(accounts)
+    .bind(sides)
+    .bind(amounts)
+    .bind(trade_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Committed pending postings in the order they were written (call with the head locked).
+pub async fn pending(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<PendingRow>> {
+    sqlx::query_as(
+        "select seq, txn_id, account, side, amount_fen, trade_id, created_at from ledger_pending \
+         order by seq limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn delete_pending(conn: &mut PgConnection, seqs: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("delete from ledger_pending where seq = any($1)")
+        .bind(seqs)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Locks the chain head: `(last_id, hash)`. Hold it as briefly as possible.
 pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
     sqlx::query_as("select last_id, hash from ledger_head where id = 1 for update")

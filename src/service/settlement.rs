@@ -365,6 +365,13 @@ pub async fn act(
     let body = serde_json::to_value(TradeView::from(&t)).map_err(|e| Error::Internal(e.into()))?;
     post(&mut tx, Some(t.id), &postings, now).await?;
     idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
+    if !postings.is_empty() {
+        // The trade change is committed with its postings; chain them before answering. Should this
+        // fail, they stay pending and the next flush (any request, or the periodic job) chains them.
+        if let Err(e) = flush(pool).await {
+            tracing::warn!(error = ?e, "ledger flush failed; postings stay pending");
+        }
+    }
     Ok((StatusCode::OK, body))
 }
 
@@ -372,11 +379,10 @@ fn parse_exchange(code: &str) -> Result<Exchange> {
     Exchange::parse(code).ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown exchange {code}")))
 }
 
-/// Appends one balanced ledger transaction to the chain — the only way entries are written.
-/// Takes the chain head's lock: call it last, just before commit, so the lock is held for two short
-/// statements and the commit. Entry ids continue the head's `last_id` (the head is updated in the
-/// same statement as the insert, and the sequence `ledger_entries_id_seq` is kept in step), so ids
-/// follow chain order exactly.
+/// Records one balanced ledger transaction — the only way entries are written. The postings are
+/// stored as pending in the caller's transaction (so they commit, or not, with the trade change they
+/// belong to); after the commit, [`flush`] chains them into `ledger_entries`. Callers that answer a
+/// request call `flush` before answering, so a 200 means the entries are in the ledger.
 pub async fn post(
     conn: &mut PgConnection,
     trade_id: Option<Uuid>,
@@ -391,41 +397,75 @@ pub async fn post(
             "refusing an unbalanced ledger transaction: {postings:?}"
         )));
     }
-    let txn_id = Uuid::now_v7();
-    let txn_s = txn_id.to_string();
-    let trade_s = trade_id.map(|t| t.to_string());
-    let (last_id, head) = sdb::lock_head(conn).await?;
-    let mut prev: [u8; 32] = head
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
-    let mut entries = Vec::with_capacity(postings.len());
-    for (p, id) in postings.iter().zip(last_id + 1..) {
-        let e = EntryForHash {
-            id,
-            txn_id: &txn_s,
-            account: &p.account,
-            side: p.side,
-            amount_fen: p.amount_fen,
-            trade_id: trade_s.as_deref(),
-            created_at_micros: at.timestamp_micros(),
-        };
-        let hash = ledger::entry_hash(&prev, &e);
-        entries.push(sdb::NewEntry {
-            id,
-            txn_id,
-            account: p.account.clone(),
-            side: p.side.code(),
-            amount_fen: p.amount_fen,
-            trade_id,
-            created_at: at,
-            prev_hash: prev.to_vec(),
-            hash: hash.to_vec(),
-        });
-        prev = hash;
-    }
-    sdb::append(conn, &entries).await?;
+    sdb::insert_pending(conn, Uuid::now_v7(), trade_id, postings, at).await?;
     Ok(())
+}
+
+/// Most pending postings chained in one appender transaction.
+const FLUSH_BATCH: i64 = 5_000;
+
+/// One appender per process at a time; across processes the chain head's row lock serialises them.
+static FLUSHING: std::sync::LazyLock<tokio::sync::Mutex<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
+
+/// Chains every committed pending posting into `ledger_entries`: lock the head, read the pending rows
+/// in order, hash them onto the chain, insert them, move the head, delete them, commit. Concurrent
+/// callers queue on a mutex and mostly find their postings already chained by the one before them:
+/// one head lock and one flush serve many settlements (group commit).
+pub async fn flush(pool: &PgPool) -> Result<()> {
+    let _one_at_a_time = FLUSHING.lock().await;
+    loop {
+        let mut tx = pool.begin().await?;
+        let (last_id, head) = sdb::lock_head(&mut tx).await?;
+        let pending = sdb::pending(&mut tx, FLUSH_BATCH).await?;
+        if pending.is_empty() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let mut prev: [u8; 32] = head
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
+        let mut entries = Vec::with_capacity(pending.len());
+        for (p, id) in pending.iter().zip(last_id + 1..) {
+            let txn_s = p.txn_id.to_string();
+            let trade_s = p.trade_id.map(|t| t.to_string());
+            let side = if p.side == "debit" {
+                ledger::Side::Debit
+            } else {
+                ledger::Side::Credit
+            };
+            let e = EntryForHash {
+                id,
+                txn_id: &txn_s,
+                account: &p.account,
+                side,
+                amount_fen: p.amount_fen,
+                trade_id: trade_s.as_deref(),
+                created_at_micros: p.created_at.timestamp_micros(),
+            };
+            let hash = ledger::entry_hash(&prev, &e);
+            entries.push(sdb::NewEntry {
+                id,
+                txn_id: p.txn_id,
+                account: p.account.clone(),
+                side: side.code(),
+                amount_fen: p.amount_fen,
+                trade_id: p.trade_id,
+                created_at: p.created_at,
+                prev_hash: prev.to_vec(),
+                hash: hash.to_vec(),
+            });
+            prev = hash;
+        }
+        sdb::append(&mut tx, &entries).await?;
+        let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
+        sdb::delete_pending(&mut tx, &seqs).await?;
+        tx.commit().await?;
+        if (pending.len() as i64) < FLUSH_BATCH {
+            return Ok(());
+        }
+    }
 }
 
 async fn notify_parties(
@@ -1226,6 +1266,10 @@ pub async fn expire_restrictions(pool: &PgPool) -> Result<usize> {
 
 /// Periodic work of this area (run by `jobs::slow_tick`, safe with several processes).
 pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
+    // Postings left pending by a crash between commit and flush.
+    flush(&state.pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("ledger flush: {e}"))?;
     let cancelled = cancel_unpaid(&state.pool, Utc::now()).await?;
     if cancelled > 0 {
         tracing::info!(cancelled, "unpaid trades cancelled");

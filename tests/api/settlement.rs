@@ -1414,6 +1414,9 @@ async fn verification_of_a_hundred_thousand_entries(pool: PgPool) {
         .await
         .unwrap();
         tx.commit().await.unwrap();
+        techmarket::service::settlement::flush(&app.pool)
+            .await
+            .unwrap();
     }
     let t0 = std::time::Instant::now();
     let v = verify(&app, &admin).await;
@@ -1454,4 +1457,37 @@ async fn the_demo_settles_one_trade_and_pays_another_once(pool: PgPool) {
     let v = verify(&app, &admin).await;
     assert_eq!(v["ok"], json!(true));
     assert_eq!(v["entries"], json!(8));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn postings_left_pending_by_a_crash_are_chained_by_the_periodic_job(pool: PgPool) {
+    use techmarket::domain::ledger::Posting;
+    let app = TestApp::new(pool);
+    let admin = app.admin("suaee").await;
+    // As if the process died between the commit and the flush.
+    let mut tx = app.pool.begin().await.unwrap();
+    techmarket::service::settlement::post(
+        &mut tx,
+        None,
+        &[
+            Posting::debit("bank:suaee".into(), 500),
+            Posting::credit("escrow:crash".into(), 500),
+        ],
+        techmarket::service::settlement::now_micros(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let before = app.get("/api/v1/admin/ledger/verify", Some(&admin)).await;
+    assert_eq!(before.body["entries"], json!(0));
+    techmarket::jobs::slow_tick(&app.state).await.unwrap();
+    let after = app.get("/api/v1/admin/ledger/verify", Some(&admin)).await;
+    assert_eq!(after.body["entries"], json!(2));
+    assert_eq!(after.body["ok"], json!(true));
+    assert_eq!(after.body["balanced"], json!(true));
+    let pending: i64 = sqlx::query_scalar("select count(*) from ledger_pending")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
 }
