@@ -565,36 +565,3 @@ pub async fn expire_offers(conn: &mut PgConnection) -> sqlx::Result<u64> {
     .await?
     .rows_affected())
 }
-
-// ---------------------------------------------------------------- trades
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TradeRow {
-    pub id: Uuid,
-    pub listing_id: Uuid,
-    pub seller_organization_id: Uuid,
-    pub buyer_organization_id: Uuid,
-    pub price_fen: i64,
-    pub transaction_mode: String,
-    pub contract_type: String,
-    pub status: String,
-    pub fee_schedule_id: Uuid,
-    pub buyer_fee_fen: i64,
-    pub seller_fee_fen: i64,
-    pub seller_exchange: String,
-    pub buyer_exchange: String,
-    pub created_at: DateTime<Utc>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub settled_at: Option<DateTime<Utc>>,
-}
-
-pub async fn trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
-    sqlx::query_as(
-        "select id, listing_id, seller_organization_id, buyer_organization_id, price_fen, transaction_mode, \
-         contract_type, status, fee_schedule_id, buyer_fee_fen, seller_fee_fen, seller_exchange, buyer_exchange, \
-         created_at, paid_at, settled_at from trades where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-}

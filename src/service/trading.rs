@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::trading::{AuctionEvent, AuctionRow, ListingRow, OfferRow, TradeRow};
+use crate::db::trading::{AuctionEvent, AuctionRow, ListingRow, OfferRow};
 use crate::domain::auction::{close_outcome, min_next_bid, pseudonym, reserve_met, CloseOutcome};
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::i18n::{self, Lang};
 use crate::service::idempotency::{self, Claim};
+use crate::service::settlement::{trade_view, TradeView};
 use crate::service::trades::{self, NewTrade};
 use crate::service::{guards, Page, PageQuery};
 
@@ -45,51 +46,6 @@ pub const HISTORY: i64 = 20;
 pub type Replayable = (StatusCode, Value);
 
 // ---------------------------------------------------------------- views
-
-/// A trade as API.md "Trades and settlement" shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TradeView {
-    pub id: Uuid,
-    pub listing_id: Uuid,
-    pub seller_organization_id: Uuid,
-    pub buyer_organization_id: Uuid,
-    pub price_fen: i64,
-    pub transaction_mode: String,
-    pub contract_type: String,
-    /// `awaiting_payment` | `paid` | `settled` | `cancelled`
-    pub status: String,
-    pub fee_schedule_id: Uuid,
-    pub buyer_fee_fen: i64,
-    pub seller_fee_fen: i64,
-    pub seller_exchange: String,
-    pub buyer_exchange: String,
-    pub created_at: DateTime<Utc>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub settled_at: Option<DateTime<Utc>>,
-}
-
-impl From<TradeRow> for TradeView {
-    fn from(t: TradeRow) -> Self {
-        TradeView {
-            id: t.id,
-            listing_id: t.listing_id,
-            seller_organization_id: t.seller_organization_id,
-            buyer_organization_id: t.buyer_organization_id,
-            price_fen: t.price_fen,
-            transaction_mode: t.transaction_mode,
-            contract_type: t.contract_type,
-            status: t.status,
-            fee_schedule_id: t.fee_schedule_id,
-            buyer_fee_fen: t.buyer_fee_fen,
-            seller_fee_fen: t.seller_fee_fen,
-            seller_exchange: t.seller_exchange,
-            buyer_exchange: t.buyer_exchange,
-            created_at: t.created_at,
-            paid_at: t.paid_at,
-            settled_at: t.settled_at,
-        }
-    }
-}
 
 /// `{trade}`: the answer to an accept or a purchase.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -436,7 +392,7 @@ async fn make_trade(
         },
     )
     .await?;
-    let trade = db::trading::trade(conn, id)
+    let trade = trade_view(conn, id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("trade {id} vanished")))?;
     let args = [
@@ -456,7 +412,7 @@ async fn make_trade(
     if source != "auction" {
         notify(conn, buyer_org, "trade_bought", &args, link, None).await?;
     }
-    Ok(TradeView::from(trade))
+    Ok(trade)
 }
 
 // ---------------------------------------------------------------- offers
