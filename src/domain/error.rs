@@ -51,6 +51,22 @@ pub trait ErrorKey {
     }
 }
 
+/// A free-text field: `min`..=`max` characters once trimmed, no control characters other than line
+/// breaks and tabs. The one text rule of every form (`err.text.*`).
+pub fn check_text(value: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
+    let n = value.trim().chars().count();
+    if n < min {
+        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
+    } else if n > max {
+        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        errs.push(path, "err.text.control_chars", vec![]);
+    }
+}
+
 /// All the problems found in one input, in the order they were found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FieldErrors(pub Vec<FieldError>);

@@ -8,7 +8,7 @@ use crate::auth::{password, token, CurrentUser};
 use crate::db;
 use crate::domain::codes::{Exchange, OrgKind, Province, Role};
 use crate::domain::credit_code::CreditCode;
-use crate::domain::error::{ErrorKey, FieldErrors};
+use crate::domain::error::{check_text, ErrorKey, FieldErrors};
 use crate::error::{Error, OnConstraint, Result};
 
 pub const API_TOKEN_DAYS: i64 = 30;
@@ -149,20 +149,6 @@ pub fn check_password(password: &str, path: &str, errs: &mut FieldErrors) {
         errs.push(path, "err.password.short", vec![("min", "12".into())]);
     } else if n > 128 {
         errs.push(path, "err.password.long", vec![("max", "128".into())]);
-    }
-}
-
-fn check_text(value: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
-    let n = value.trim().chars().count();
-    if n < min {
-        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
-    } else if n > max {
-        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        errs.push(path, "err.text.control_chars", vec![]);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::demands::{DemandRow, ListingFactsRow};
 use crate::domain::codes::{Field, Province};
-use crate::domain::error::FieldErrors;
+use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::matching::{self, DemandFacts, ListingFacts, Match};
 use crate::domain::money::MAX_AMOUNT_FEN;
 use crate::domain::text::{self, TsVectorBuilder};
@@ -184,15 +184,6 @@ fn reasons(lang: Lang, m: &Match) -> Vec<ReasonView> {
             detail: i18n::tf(lang, r.detail_key, &r.args),
         })
         .collect()
-}
-
-fn check_text(v: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
-    let n = v.trim().chars().count();
-    if n < min {
-        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
-    } else if n > max {
-        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
-    }
 }
 
 struct Valid {

@@ -16,7 +16,7 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::fees::ScheduleRow;
 use crate::domain::codes::Exchange;
-use crate::domain::error::FieldErrors;
+use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::fees::{legacy_chongqing, legacy_sichuan, Band, FeeSchedule, SideSchedule};
 use crate::domain::money::{AmountError, MAX_AMOUNT_FEN};
 use crate::error::{Error, Result};
@@ -319,24 +319,10 @@ pub struct NewScheduleInput {
     pub seller: SideView,
 }
 
-fn check_text(value: &str, path: &str, max: usize, errs: &mut FieldErrors) {
-    let n = value.trim().chars().count();
-    if n == 0 {
-        errs.push(path, "err.text.required", vec![("min", "1".into())]);
-    } else if n > max {
-        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        errs.push(path, "err.text.control_chars", vec![]);
-    }
-}
-
 /// Everything wrong with a draft, by JSON path (`seller.bands[2].rate_ppm`).
 pub fn validate_input(input: &NewScheduleInput, now: DateTime<Utc>) -> FieldErrors {
     let mut errs = FieldErrors::new();
-    check_text(&input.name, "name", NAME_MAX_CHARS, &mut errs);
+    check_text(&input.name, "name", 1, NAME_MAX_CHARS, &mut errs);
     if let Some(at) = input.effective_from {
         if at < now {
             errs.push("effective_from", "err.fees.effective_from_past", vec![]);

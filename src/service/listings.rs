@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::listings::{AuctionTerms, ListingContent, ListingRow, SearchFilter, SearchSort};
 use crate::domain::auction::{validate_auction, DEFAULT_EXTENSION_SECONDS};
 use crate::domain::codes::{Exchange, Field, IpType, PricingMode, Province, TransactionMode};
-use crate::domain::error::FieldErrors;
+use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::listing::ListingStatus;
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
 use crate::domain::patent::{validate_ip_numbers, PatentNumber};
@@ -294,20 +294,6 @@ pub fn input_of(row: &ListingRow) -> ListingInput {
 }
 
 // ------------------------------------------------------------------ validation
-
-fn check_text(value: &str, path: &str, min: usize, max: usize, errs: &mut FieldErrors) {
-    let n = value.trim().chars().count();
-    if n < min {
-        errs.push(path, "err.text.required", vec![("min", min.to_string())]);
-    } else if n > max {
-        errs.push(path, "err.text.too_long", vec![("max", max.to_string())]);
-    } else if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        errs.push(path, "err.text.control_chars", vec![]);
-    }
-}
 
 fn check_amount(v: i64, path: &str, errs: &mut FieldErrors) {
     if v < 1 {
