@@ -651,3 +651,13 @@ pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sq
     .await?;
     Ok(())
 }
+
+/// Locks the listing's auction row, if it has one. The market's lock order is auction before
+/// listing (bids take them so), so take this before `get_for_update` when both are needed.
+pub async fn lock_auction(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select 1 from auctions where listing_id = $1 for update")
+        .bind(listing_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}

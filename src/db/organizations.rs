@@ -118,3 +118,16 @@ pub async fn search_all(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::R
     .fetch_all(conn)
     .await
 }
+
+/// Whether the organisation is verified and whether a credit restriction holds on it now
+/// (one whose end date has passed no longer does); `None` if there is no such organisation.
+pub async fn standing(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<(bool, bool)>> {
+    sqlx::query_as(
+        "select o.verified_at is not null, exists(select 1 from org_restrictions r where r.organization_id = o.id \
+             and r.lifted_at is null and (r.until is null or r.until > now())) \
+         from organizations o where o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}

@@ -8,14 +8,7 @@ use crate::error::{Error, Result};
 /// A credit restriction set by any exchange holds in all four; one whose end date has passed no
 /// longer applies.
 pub async fn require_active_org(conn: &mut PgConnection, org: Uuid) -> Result<()> {
-    let row: Option<(bool, bool)> = sqlx::query_as(
-        "select o.verified_at is not null, exists(select 1 from org_restrictions r where r.organization_id = o.id \
-             and r.lifted_at is null and (r.until is null or r.until > now())) \
-         from organizations o where o.id = $1",
-    )
-    .bind(org)
-    .fetch_optional(conn)
-    .await?;
+    let row = crate::db::organizations::standing(conn, org).await?;
     match row {
         None => Err(Error::Forbidden("organization_required")),
         Some((_, true)) => Err(Error::Forbidden("organization_restricted")),

@@ -668,10 +668,7 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     let mut tx = pool.begin().await?;
     // Lock order of the market: auction before listing (bids take them in that order), so a bid
     // racing a withdrawal neither deadlocks nor slips in after the "no bids" check.
-    sqlx::query("select 1 from auctions where listing_id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    db::listings::lock_auction(&mut tx, id).await?;
     let row = db::listings::get_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;
