@@ -5,6 +5,8 @@ pub mod audit;
 pub mod demands;
 /// Fee schedule versions.
 pub mod fees;
+/// Idempotency keys and saved responses.
+pub mod idempotency;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// In-app notifications.

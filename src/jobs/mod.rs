@@ -21,9 +21,7 @@ pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
     let mut conn = state.pool.acquire().await?;
     crate::db::users::purge_expired_sessions(&mut conn).await?;
     crate::db::throttle::purge_old(&mut conn).await?;
-    sqlx::query("delete from idempotency_keys where created_at < now() - interval '24 hours'")
-        .execute(&mut *conn)
-        .await?;
+    crate::db::idempotency::purge_old(&mut conn).await?;
     drop(conn);
     crate::service::settlement::run_jobs(state).await?;
     Ok(())

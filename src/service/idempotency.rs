@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::db;
 use crate::error::{Error, Result};
 
 pub const MAX_KEY_LEN: usize = 200;
@@ -49,26 +50,10 @@ pub async fn begin(
         return Ok(Claim::Fresh(tx));
     };
     check_key(key)?;
-    let inserted = sqlx::query(
-        "insert into idempotency_keys (user_id, key, request_hash) values ($1, $2, $3) on conflict do nothing",
-    )
-    .bind(user)
-    .bind(key)
-    .bind(fingerprint)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
+    if db::idempotency::claim(&mut tx, user, key, fingerprint).await? {
         return Ok(Claim::Fresh(tx));
     }
-    type Saved = (Vec<u8>, Option<i16>, Option<Vec<u8>>);
-    let row: Option<Saved> = sqlx::query_as(
-        "select request_hash, status, body from idempotency_keys where user_id = $1 and key = $2",
-    )
-    .bind(user)
-    .bind(key)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = db::idempotency::saved(&mut tx, user, key).await?;
     tx.rollback().await?;
     match row {
         Some((hash, Some(status), Some(body))) => {
@@ -93,15 +78,8 @@ pub async fn finish(
     body: &serde_json::Value,
 ) -> Result<()> {
     if let Some(key) = key {
-        sqlx::query(
-            "update idempotency_keys set status = $3, body = $4 where user_id = $1 and key = $2",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(status.as_u16() as i16)
-        .bind(serde_json::to_vec(body).map_err(|e| Error::Internal(e.into()))?)
-        .execute(&mut *tx)
-        .await?;
+        let body = serde_json::to_vec(body).map_err(|e| Error::Internal(e.into()))?;
+        db::idempotency::save(&mut tx, user, key, status.as_u16() as i16, &body).await?;
     }
     tx.commit().await?;
     Ok(())
