@@ -56,13 +56,15 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    // Text-search statements are sent unprepared so they are planned with their values (src/db).
     let opts: PgConnectOptions = config.database_url.parse().context("bad DATABASE_URL")?;
-    let opts = opts
-        // Trigram/tsquery plans depend on the pattern: never reuse a generic plan.
-        .options([("plan_cache_mode", "force_custom_plan")]);
     PgPoolOptions::new()
         .max_connections(config.pool_size)
         .acquire_timeout(Duration::from_secs(10))
+        // No ping before every acquire: it is a round trip per acquire (four per settlement
+        // request). A connection that died meanwhile fails its first query, sqlx drops it, and the
+        // request fails (500) without effect: its transaction never committed.
+        .test_before_acquire(false)
         .connect_with(opts)
         .await
         .with_context(|| format!("cannot connect to {}", redact(&config.database_url)))

@@ -107,6 +107,7 @@ pub async fn list(
     let rows = sqlx::query_as(&format!(
         "select {COLUMNS} from {FROM} where {cond} order by d.created_at desc, d.id desc limit $6 offset $7"
     ))
+    .persistent(false)
     .bind(f.tsquery)
     .bind(f.field)
     .bind(f.province)
@@ -117,6 +118,7 @@ pub async fn list(
     .fetch_all(&mut *conn)
     .await?;
     let total = sqlx::query_scalar(&format!("select count(*) from {FROM} where {cond}"))
+        .persistent(false)
         .bind(f.tsquery)
         .bind(f.field)
         .bind(f.province)
@@ -178,6 +180,7 @@ pub async fn listing_candidates(
          select {LISTING_COLUMNS} from listings l join organizations o on o.id = l.organization_id \
          where l.id in (select id from s union select id from a union select id from f) and l.status = 'listed'"
     ))
+    .persistent(false)
     .bind(strict)
     .bind(any)
     .bind(fields)
@@ -218,6 +221,7 @@ pub async fn demand_candidates(
          select {COLUMNS} from {FROM} where d.id in (select id from s union select id from a union select id from f) \
          and d.status = 'open'"
     ))
+    .persistent(false)
     .bind(strict)
     .bind(any)
     .bind(fields)

@@ -445,7 +445,10 @@ pub async fn search_text_ids(
     push_filters(&mut b, f);
     b.push(") select m.id from m order by ")
         .push(order_by(sort, "m"));
-    b.build_query_scalar().fetch_all(conn).await
+    b.build_query_scalar()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
 }
 
 /// One page of listed listings matching the filters of `f` (no text query), from the sort's index.
@@ -469,7 +472,10 @@ pub async fn search_plain_ids(
         .push_bind(limit)
         .push(" offset ")
         .push_bind(offset);
-    b.build_query_scalar().fetch_all(conn).await
+    b.build_query_scalar()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
 }
 
 /// The listed listings among `ids`, in the order of `ids`.
@@ -506,7 +512,10 @@ pub async fn bump_search_generation(conn: &mut PgConnection) -> sqlx::Result<()>
 pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i64> {
     let mut b = QueryBuilder::<Postgres>::new("select count(*) from listings l");
     push_filters(&mut b, f);
-    b.build_query_scalar().fetch_one(conn).await
+    b.build_query_scalar()
+        .persistent(false)
+        .fetch_one(conn)
+        .await
 }
 
 /// Bulk insertion for `seed bulk`: one statement per batch, arrays unnested.

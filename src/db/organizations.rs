@@ -112,6 +112,7 @@ pub async fn search_all(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::R
         "select {COLUMNS} from {FROM} where ($1 = '' or o.name ilike $2 or o.credit_code ilike $2) \
          order by o.created_at desc limit $3"
     ))
+    .persistent(false)
     .bind(q)
     .bind(pattern)
     .bind(limit)
