@@ -282,14 +282,6 @@ pub async fn pending(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Pe
     .await
 }
 
-pub async fn delete_pending(conn: &mut PgConnection, seqs: &[i64]) -> sqlx::Result<()> {
-    sqlx::query("delete from ledger_pending where seq = any($1)")
-        .bind(seqs)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Locks the chain head: `(last_id, hash)`. Hold it as briefly as possible.
 pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
     sqlx::query_as("select last_id, hash from ledger_head where id = 1 for update")
@@ -297,8 +289,13 @@ pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> 
         .await
 }
 
-/// Inserts the entries in one statement and moves the head to the last one.
-pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Result<()> {
+/// In one statement: inserts the entries, deletes the pending rows `seqs` they were made from, and
+/// moves the head to the last entry.
+pub async fn append(
+    conn: &mut PgConnection,
+    entries: &[NewEntry],
+    seqs: &[i64],
+) -> sqlx::Result<()> {
     let Some(last) = entries.last() else {
         return Ok(());
     };
@@ -314,7 +311,8 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Resu
     let r = sqlx::query(
         "with ins as (insert into ledger_entries (id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash) \
          select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::uuid[], \
-                              $7::timestamptz[], $8::bytea[], $9::bytea[])) \
+                              $7::timestamptz[], $8::bytea[], $9::bytea[])), \
+              done as (delete from ledger_pending where seq = any($12)) \
          update ledger_head set last_id = $10, hash = $11 \
          where id = 1 and setval('ledger_entries_id_seq', $10) = $10",
     )
@@ -329,6 +327,7 @@ pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Resu
     .bind(hashes)
     .bind(last.id)
     .bind(&last.hash)
+    .bind(seqs)
     .execute(conn)
     .await?;
     if r.rows_affected() != 1 {

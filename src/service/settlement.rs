@@ -3,7 +3,9 @@
 //! Every trade transition follows one shape: begin (claiming the Idempotency-Key, if any) → lock the
 //! trade row → the domain decides → write the trade, audit, notify → append the ledger postings (the
 //! chain head is locked last and only for a few statements) → store the response and commit.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
@@ -404,75 +406,103 @@ pub async fn post(
 /// Most pending postings chained in one appender transaction.
 const FLUSH_BATCH: i64 = 5_000;
 
-/// One appender per process at a time; across processes the chain head's row lock serialises them.
-static FLUSHING: std::sync::LazyLock<tokio::sync::Mutex<()>> =
-    std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
+/// The appender of one database in this process: flushes numbered from 1 in the order they begin,
+/// and (behind the mutex, held by the one flushing) the number of the last that completed.
+#[derive(Default)]
+struct Appender {
+    started: AtomicU64,
+    completed: tokio::sync::Mutex<u64>,
+}
 
-/// Chains every committed pending posting into `ledger_entries`: lock the head, read the pending rows
-/// in order, hash them onto the chain, insert them, move the head, delete them, commit. Concurrent
-/// callers queue on a mutex and mostly find their postings already chained by the one before them:
-/// one head lock and one flush serve many settlements (group commit).
+/// One appender per database this process writes to (one in the server; many in the tests, which
+/// give each test its own database). Across processes the chain head's row lock serialises them.
+static APPENDERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Appender>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn appender(pool: &PgPool) -> Arc<Appender> {
+    let o = pool.connect_options();
+    let key = format!(
+        "{}:{}/{}",
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or_default()
+    );
+    let mut all = APPENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    all.entry(key).or_default().clone()
+}
+
+/// Chains every pending posting committed before the call into `ledger_entries`: lock the head,
+/// read the pending rows in order, hash them onto the chain, insert them, move the head, delete
+/// them, commit.
+///
+/// Group commit: a flush that began after the call sees everything committed before it. So a
+/// caller that finds, once it holds the appender, that such a flush has completed meanwhile is
+/// done without a query; otherwise it flushes for itself and for everyone queued behind it. One
+/// head lock and one commit serve many settlements.
 pub async fn flush(pool: &PgPool) -> Result<()> {
-    let _one_at_a_time = FLUSHING.lock().await;
-    loop {
-        // Most waiters find that the flush before them chained their postings too.
-        let any: bool = sqlx::query_scalar("select exists(select 1 from ledger_pending)")
-            .fetch_one(pool)
-            .await?;
-        if !any {
-            return Ok(());
-        }
-        let mut tx = pool.begin().await?;
-        let (last_id, head) = sdb::lock_head(&mut tx).await?;
-        let pending = sdb::pending(&mut tx, FLUSH_BATCH).await?;
-        if pending.is_empty() {
-            tx.rollback().await?;
-            return Ok(());
-        }
-        let mut prev: [u8; 32] = head
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
-        let mut entries = Vec::with_capacity(pending.len());
-        for (p, id) in pending.iter().zip(last_id + 1..) {
-            let txn_s = p.txn_id.to_string();
-            let trade_s = p.trade_id.map(|t| t.to_string());
-            let side = if p.side == "debit" {
-                ledger::Side::Debit
-            } else {
-                ledger::Side::Credit
-            };
-            let e = EntryForHash {
-                id,
-                txn_id: &txn_s,
-                account: &p.account,
-                side,
-                amount_fen: p.amount_fen,
-                trade_id: trade_s.as_deref(),
-                created_at_micros: p.created_at.timestamp_micros(),
-            };
-            let hash = ledger::entry_hash(&prev, &e);
-            entries.push(sdb::NewEntry {
-                id,
-                txn_id: p.txn_id,
-                account: p.account.clone(),
-                side: side.code(),
-                amount_fen: p.amount_fen,
-                trade_id: p.trade_id,
-                created_at: p.created_at,
-                prev_hash: prev.to_vec(),
-                hash: hash.to_vec(),
-            });
-            prev = hash;
-        }
-        sdb::append(&mut tx, &entries).await?;
-        let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
-        sdb::delete_pending(&mut tx, &seqs).await?;
-        tx.commit().await?;
-        if (pending.len() as i64) < FLUSH_BATCH {
-            return Ok(());
-        }
+    let appender = appender(pool);
+    let called_after = appender.started.load(Ordering::SeqCst);
+    let mut completed = appender.completed.lock().await;
+    if *completed > called_after {
+        return Ok(());
     }
+    let number = appender.started.fetch_add(1, Ordering::SeqCst) + 1;
+    while append_pending(pool).await? == FLUSH_BATCH as usize {}
+    *completed = number;
+    Ok(())
+}
+
+/// One appender transaction over at most `FLUSH_BATCH` pending postings; returns how many it chained.
+async fn append_pending(pool: &PgPool) -> Result<usize> {
+    let mut tx = pool.begin().await?;
+    // The head first, then (in a later statement, so with a snapshot taken after the lock) the
+    // pending rows: another process's appender may have chained some while we waited.
+    let (last_id, head) = sdb::lock_head(&mut tx).await?;
+    let pending = sdb::pending(&mut tx, FLUSH_BATCH).await?;
+    if pending.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let mut prev: [u8; 32] = head
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::Internal(anyhow::anyhow!("ledger head hash is not 32 bytes")))?;
+    let mut entries = Vec::with_capacity(pending.len());
+    for (p, id) in pending.iter().zip(last_id + 1..) {
+        let txn_s = p.txn_id.to_string();
+        let trade_s = p.trade_id.map(|t| t.to_string());
+        let side = if p.side == "debit" {
+            ledger::Side::Debit
+        } else {
+            ledger::Side::Credit
+        };
+        let e = EntryForHash {
+            id,
+            txn_id: &txn_s,
+            account: &p.account,
+            side,
+            amount_fen: p.amount_fen,
+            trade_id: trade_s.as_deref(),
+            created_at_micros: p.created_at.timestamp_micros(),
+        };
+        let hash = ledger::entry_hash(&prev, &e);
+        entries.push(sdb::NewEntry {
+            id,
+            txn_id: p.txn_id,
+            account: p.account.clone(),
+            side: side.code(),
+            amount_fen: p.amount_fen,
+            trade_id: p.trade_id,
+            created_at: p.created_at,
+            prev_hash: prev.to_vec(),
+            hash: hash.to_vec(),
+        });
+        prev = hash;
+    }
+    let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
+    sdb::append(&mut tx, &entries, &seqs).await?;
+    tx.commit().await?;
+    Ok(pending.len())
 }
 
 async fn notify_parties(
@@ -610,6 +640,8 @@ impl ChainVerifier {
 /// Recomputes the whole chain from the start (any admin).
 pub async fn verify_ledger(pool: &PgPool, user: &CurrentUser) -> Result<VerifyReport> {
     user.require_admin()?;
+    // Include postings a crash left pending (normally none: each request chains its own).
+    flush(pool).await?;
     let mut tx = pool.begin().await?;
     // One snapshot for the chain and the balance check.
     sqlx::query("set transaction isolation level repeatable read, read only")
@@ -655,6 +687,8 @@ pub async fn recent_entries(
     limit: i64,
 ) -> Result<Vec<EntryView>> {
     user.require_admin()?;
+    // Include postings a crash left pending (normally none: each request chains its own).
+    flush(pool).await?;
     let mut conn = pool.acquire().await?;
     Ok(sdb::recent_entries(&mut conn, limit.clamp(1, 500))
         .await?
@@ -706,6 +740,8 @@ pub struct Balances {
 /// Account balances from the ledger (any admin).
 pub async fn balances(pool: &PgPool, user: &CurrentUser) -> Result<Balances> {
     user.require_admin()?;
+    // Include postings a crash left pending (normally none: each request chains its own).
+    flush(pool).await?;
     let mut conn = pool.acquire().await?;
     let totals = sdb::account_totals(&mut conn).await?;
     let escrows = sdb::open_escrows(&mut conn).await?;
@@ -783,6 +819,8 @@ pub struct Revenue {
 /// Each exchange's share of the fees (any admin).
 pub async fn revenue(pool: &PgPool, user: &CurrentUser) -> Result<Revenue> {
     user.require_admin()?;
+    // Include postings a crash left pending (normally none: each request chains its own).
+    flush(pool).await?;
     let mut conn = pool.acquire().await?;
     let fees = sdb::fees_by_exchange(&mut conn).await?;
     let totals = sdb::account_totals(&mut conn).await?;
