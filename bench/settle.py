@@ -14,10 +14,11 @@ BENCH_URL_SUFFIX is appended to the server's DATABASE_URL (diagnostics only, e.g
 `?options=-c%20synchronous_commit%3Doff` to see how much the commit's WAL flush under the chain-head
 lock costs).
 
-Measured 2026-11-26 12:40 (release, 2 shared cores, fsync on): 1,000 trades, 8 clients, 0 errors,
-124 settlements/s (248 API requests/s), p50 61 ms per payment + confirmation, verify ok (6,000
-entries, 46 ms). Below the 300/s target: every transaction holds the chain head from its append
-through its commit (WAL flush), so ledger appends are serial. See the final note of issue 7.
+Measured 2026-11-26 14:20 (release, 2 shared cores, fsync on): 1,000 trades, 8 clients, 0 errors,
+518-670 settlements/s over nine runs (1,040-1,340 API requests/s), p50 11-14 ms and p99 26-40 ms per
+payment + confirmation, verify ok (6,000 entries, 13-16 ms). Earlier figures (124/s, then 253/s) were
+before the ledger's group commit, before dropping the pool-wide force_custom_plan (re-planning every
+statement) and before dropping sqlx's ping on every pool acquire.
 """
 import argparse
 import http.client

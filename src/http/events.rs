@@ -29,7 +29,8 @@ impl Events {
         let _ = self.tx.send(e);
     }
 
-    /// Listens on `channels` and republishes every notification; reconnects on failure.
+    /// Listens on `channels` and republishes every notification; reconnects on failure, and stops
+    /// quietly once the pool is closed (the server is shutting down).
     pub fn spawn_listener(&self, pool: sqlx::PgPool, channels: &'static [&'static str]) {
         let me = self.clone();
         tokio::spawn(async move {
@@ -45,6 +46,7 @@ impl Events {
                                         channel: n.channel().to_string(),
                                         payload: n.payload().to_string(),
                                     }),
+                                    Err(_) if pool.is_closed() => return,
                                     Err(e) => {
                                         tracing::warn!(error = %e, "listener lost its connection");
                                         break;
@@ -53,6 +55,7 @@ impl Events {
                             }
                         }
                     }
+                    Err(_) if pool.is_closed() => return,
                     Err(e) => tracing::warn!(error = %e, "listener could not connect"),
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
