@@ -661,6 +661,36 @@ pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sq
     Ok(())
 }
 
+/// Whether the listing has a trade that is not cancelled, or an open auction with bids (either
+/// keeps its owner from withdrawing it).
+pub async fn has_live_trade_or_bids(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists(select 1 from trades where listing_id = $1 and status <> 'cancelled') \
+             or exists(select 1 from auctions where listing_id = $1 and status = 'open' and bid_count > 0)",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Locks the listing row (no read): for callers that must take it before a trade's lock.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select 1 from listings where id = $1 for update")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the listing sold (its exclusive trade was made).
+pub async fn set_sold(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("update listings set status = 'sold', updated_at = now() where id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Locks the listing's auction row, if it has one. The market's lock order is auction before
 /// listing (bids take them so), so take this before `get_for_update` when both are needed.
 pub async fn lock_auction(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Result<()> {

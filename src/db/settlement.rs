@@ -49,6 +49,55 @@ pub async fn get_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option
     .await
 }
 
+/// A trade to insert (`awaiting_payment`), its fees already computed.
+pub struct NewTradeRow<'a> {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub seller_org: Uuid,
+    pub buyer_org: Uuid,
+    pub price_fen: i64,
+    pub transaction_mode: &'a str,
+    pub contract_type: &'a str,
+    pub exclusive: bool,
+    pub fee_schedule_id: Uuid,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub seller_exchange: &'a str,
+    pub buyer_exchange: &'a str,
+    pub source: &'a str,
+    pub offer_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts the trade; a second live trade on an exclusive listing violates `trades_one_exclusive`.
+pub async fn insert_trade(conn: &mut PgConnection, t: &NewTradeRow<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into trades (id, listing_id, seller_organization_id, buyer_organization_id, price_fen, \
+         transaction_mode, contract_type, exclusive, fee_schedule_id, buyer_fee_fen, seller_fee_fen, \
+         seller_exchange, buyer_exchange, source, offer_id, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(t.id)
+    .bind(t.listing_id)
+    .bind(t.seller_org)
+    .bind(t.buyer_org)
+    .bind(t.price_fen)
+    .bind(t.transaction_mode)
+    .bind(t.contract_type)
+    .bind(t.exclusive)
+    .bind(t.fee_schedule_id)
+    .bind(t.buyer_fee_fen)
+    .bind(t.seller_fee_fen)
+    .bind(t.seller_exchange)
+    .bind(t.buyer_exchange)
+    .bind(t.source)
+    .bind(t.offer_id)
+    .bind(t.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Locks the trade row (every state change takes this lock first).
 pub async fn lock_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
     sqlx::query_as(&format!(

@@ -41,6 +41,16 @@ pub async fn listing_for_update(
     .await
 }
 
+/// The organisation leading the listing's auction, if it has an auction with a bid.
+pub async fn leading_org(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    let lead: Option<Option<Uuid>> =
+        sqlx::query_scalar("select leading_org_id from auctions where listing_id = $1")
+            .bind(listing_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(lead.flatten())
+}
+
 pub async fn org_exchange(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("select exchange from organizations where id = $1")
         .bind(org)

@@ -677,19 +677,7 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     if !status.can_withdraw() {
         return Err(Error::conflict("listing_not_withdrawable"));
     }
-    let live_trade: bool = sqlx::query_scalar(
-        "select exists(select 1 from trades where listing_id = $1 and status <> 'cancelled')",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let live_bids: bool = sqlx::query_scalar(
-        "select exists(select 1 from auctions where listing_id = $1 and status = 'open' and bid_count > 0)",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if live_trade || live_bids {
+    if db::listings::has_live_trade_or_bids(&mut tx, id).await? {
         return Err(Error::conflict("listing_not_withdrawable"));
     }
     db::listings::set_withdrawn(&mut tx, id).await?;

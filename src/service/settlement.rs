@@ -277,10 +277,7 @@ pub async fn act(
         // Lock order listing → trade, as trade creation takes them (no deadlock with a purchase).
         let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
         if peek.exclusive {
-            sqlx::query("select 1 from listings where id = $1 for update")
-                .bind(peek.listing_id)
-                .execute(&mut *tx)
-                .await?;
+            db::listings::lock(&mut tx, peek.listing_id).await?;
         }
     }
     let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;

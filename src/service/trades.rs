@@ -31,36 +31,31 @@ pub async fn create(conn: &mut PgConnection, t: NewTrade) -> Result<Uuid> {
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no fee schedule in force")))?;
     let quote = schedule.schedule().quote(t.price_fen);
     let id = Uuid::now_v7();
-    sqlx::query(
-        "insert into trades (id, listing_id, seller_organization_id, buyer_organization_id, price_fen, \
-         transaction_mode, contract_type, exclusive, fee_schedule_id, buyer_fee_fen, seller_fee_fen, \
-         seller_exchange, buyer_exchange, source, offer_id, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    db::settlement::insert_trade(
+        &mut *conn,
+        &db::settlement::NewTradeRow {
+            id,
+            listing_id: t.listing_id,
+            seller_org: t.seller_org,
+            buyer_org: t.buyer_org,
+            price_fen: t.price_fen,
+            transaction_mode: t.mode.code(),
+            contract_type: t.mode.contract_type().code(),
+            exclusive: t.mode.is_exclusive(),
+            fee_schedule_id: schedule.id,
+            buyer_fee_fen: quote.buyer_fee_fen,
+            seller_fee_fen: quote.seller_fee_fen,
+            seller_exchange: &t.seller_exchange,
+            buyer_exchange: &t.buyer_exchange,
+            source: t.source,
+            offer_id: t.offer_id,
+            created_at: t.now,
+        },
     )
-    .bind(id)
-    .bind(t.listing_id)
-    .bind(t.seller_org)
-    .bind(t.buyer_org)
-    .bind(t.price_fen)
-    .bind(t.mode.code())
-    .bind(t.mode.contract_type().code())
-    .bind(t.mode.is_exclusive())
-    .bind(schedule.id)
-    .bind(quote.buyer_fee_fen)
-    .bind(quote.seller_fee_fen)
-    .bind(&t.seller_exchange)
-    .bind(&t.buyer_exchange)
-    .bind(t.source)
-    .bind(t.offer_id)
-    .bind(t.now)
-    .execute(&mut *conn)
     .await
     .on_constraint("trades_one_exclusive", "listing_sold")?;
     if t.mode.is_exclusive() {
-        sqlx::query("update listings set status = 'sold', updated_at = now() where id = $1")
-            .bind(t.listing_id)
-            .execute(&mut *conn)
-            .await?;
+        db::listings::set_sold(&mut *conn, t.listing_id).await?;
     }
     Ok(id)
 }

@@ -182,12 +182,7 @@ pub async fn listing_panel(
         }
         conn = state.pool.acquire().await?;
         if let Some(o) = org {
-            let lead: Option<Option<Uuid>> =
-                sqlx::query_scalar("select leading_org_id from auctions where listing_id = $1")
-                    .bind(listing_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            panel.you_lead = lead.flatten() == Some(o);
+            panel.you_lead = db::trading::leading_org(&mut conn, listing_id).await? == Some(o);
         }
     }
     if let Some(amount) = fee_on {
@@ -382,14 +377,7 @@ async fn reject_submit(
     Path(id): Path<String>,
     _form: Form,
 ) -> Result<Response> {
-    let id = parse_id(&id)?;
-    let back = thread_of_offer(&state, &user, id).await;
-    let result = async {
-        trading::decline(&state.pool, &user, id, false).await?;
-        Ok(Redirect::to(&format!("{back}?trading=reject")).into_response())
-    }
-    .await;
-    finish_form(result, &back)
+    decline_submit(&state, &user, &id, false).await
 }
 
 async fn withdraw_submit(
@@ -398,11 +386,22 @@ async fn withdraw_submit(
     Path(id): Path<String>,
     _form: Form,
 ) -> Result<Response> {
-    let id = parse_id(&id)?;
-    let back = thread_of_offer(&state, &user, id).await;
+    decline_submit(&state, &user, &id, true).await
+}
+
+/// Rejecting (the other party) or withdrawing (its maker) an offer, back to its thread.
+async fn decline_submit(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    id: &str,
+    withdraw: bool,
+) -> Result<Response> {
+    let id = parse_id(id)?;
+    let back = thread_of_offer(state, user, id).await;
+    let notice = if withdraw { "withdraw" } else { "reject" };
     let result = async {
-        trading::decline(&state.pool, &user, id, true).await?;
-        Ok(Redirect::to(&format!("{back}?trading=withdraw")).into_response())
+        trading::decline(&state.pool, user, id, withdraw).await?;
+        Ok(Redirect::to(&format!("{back}?trading={notice}")).into_response())
     }
     .await;
     finish_form(result, &back)
