@@ -1678,7 +1678,10 @@ async fn two_processes_settling_at_once_one_killed_midway_keep_one_intact_chain(
     }));
     let run = async { tokio::join!(survivor_run, doomed_run) };
     let kill = async {
-        while settled_on_doomed.load(Ordering::SeqCst) < 3 {
+        // After its third settlement (or, should it never get there, after a minute: the
+        // assertions below then say what happened instead of the test hanging).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while settled_on_doomed.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         doomed.child.kill().unwrap();
