@@ -36,11 +36,12 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
             tokio::select! {
                 _ = every.tick() => {
                     if let Err(e) = fast_tick(&state).await {
-                        tracing::warn!(error = ?e, "fast jobs failed");
+                        // One line with the cause chain: a database restart should not print pages of backtrace.
+                        tracing::warn!(error = %format!("{e:#}"), "fast jobs failed");
                     }
                     if n % 30 == 0 {
                         if let Err(e) = slow_tick(&state).await {
-                            tracing::warn!(error = ?e, "slow jobs failed");
+                            tracing::warn!(error = %format!("{e:#}"), "slow jobs failed");
                         }
                     }
                     n = n.wrapping_add(1);
