@@ -210,7 +210,8 @@ impl PageCtx {
         let qs = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        format!("{}?{}", self.path, qs)
+        // `//host` would be another site: one leading slash only.
+        format!("/{}?{}", self.path.trim_start_matches('/'), qs)
     }
 
     pub fn other_lang_label(&self) -> &'static str {

@@ -187,7 +187,9 @@ impl FromRequestParts<AppState> for MaybeApiUser {
     }
 }
 
-/// The client's address: the peer, or with `TECHMARKET_TRUST_PROXY=1` the first `X-Forwarded-For`.
+/// The client's address: the peer, or with `TECHMARKET_TRUST_PROXY=1` the *last* `X-Forwarded-For`
+/// entry — the one our proxy appended. The entries before it come from the client, who can write
+/// anything there (a fresh address per request would dodge the per-address login limit).
 pub struct ClientAddr(pub String);
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -197,9 +199,11 @@ impl FromRequestParts<AppState> for ClientAddr {
         if state.config.trust_proxy {
             if let Some(f) = parts
                 .headers
-                .get("x-forwarded-for")
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .map(str::trim)
                 .filter(|v| !v.is_empty() && v.len() <= 64)
             {

@@ -333,9 +333,12 @@ pub async fn login(
 ) -> Result<LoggedIn> {
     let email_key = email.trim().to_lowercase();
     let mut conn = pool.acquire().await?;
-    let (by_email, by_client) =
-        db::throttle::recent_failures(&mut conn, &email_key, client).await?;
-    if by_email >= db::throttle::MAX_FAILURES || by_client >= db::throttle::MAX_FAILURES {
+    // Counted as a failure until the password proves right (so parallel guesses cannot all pass
+    // the limit before any failure is written).
+    let (attempt, by_email, by_client) =
+        db::throttle::begin_attempt(&mut conn, &email_key, client).await?;
+    if by_email > db::throttle::MAX_FAILURES || by_client > db::throttle::MAX_FAILURES {
+        db::throttle::forget_attempt(&mut conn, attempt).await?;
         return Err(Error::TooManyRequests);
     }
     let found = if email_key.len() <= 254 && password_text.chars().count() <= 1024 {
@@ -352,11 +355,9 @@ pub async fn login(
     let mut conn = pool.acquire().await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
-        _ => {
-            db::throttle::record_failure(&mut conn, &email_key, client).await?;
-            return Err(Error::Unauthorized("invalid_credentials"));
-        }
+        _ => return Err(Error::Unauthorized("invalid_credentials")),
     };
+    db::throttle::forget_attempt(&mut conn, attempt).await?;
     let secret = token::generate(kind.prefix());
     let csrf = match kind {
         SessionKind::Web => Some(token::generate("c_")),

@@ -227,6 +227,48 @@ async fn ten_failures_for_one_account_throttle_it(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK);
 }
 
+/// Guesses sent all at once cannot slip past the limit before their failures are written.
+#[sqlx::test(migrations = "./migrations")]
+async fn thirty_parallel_guesses_get_at_most_ten_password_checks(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.member("parallel@example.cn", "suaee").await;
+    let guesses: Vec<String> = (0..30).map(|i| format!("wrong password {i}")).collect();
+    let rs =
+        futures_util::future::join_all(guesses.iter().map(|g| app.login("parallel@example.cn", g)))
+            .await;
+    let checked = rs
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = rs
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 30, "only 401 and 429");
+    assert!(checked <= 10, "{checked} guesses were checked");
+    assert!(checked >= 1);
+    // The refused ones are not counted against the window; the checked ones are.
+    let stored: i64 = sqlx::query_scalar("select count(*) from login_failures")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, checked as i64);
+    // A successful login leaves no failure behind.
+    sqlx::query("delete from login_failures")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.login("parallel@example.cn", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from login_failures")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn ten_failures_from_one_address_throttle_it_across_accounts(pool: PgPool) {
     use axum::body::Body;
@@ -245,11 +287,12 @@ async fn ten_failures_from_one_address_throttle_it_across_accounts(pool: PgPool)
             .unwrap();
         assert_eq!(app.send(req).await.status, StatusCode::UNAUTHORIZED);
     }
+    // A client-written entry in front of the proxy's own changes nothing.
     let req = Request::builder()
         .method(Method::POST)
         .uri("/api/v1/auth/login")
         .header(header::CONTENT_TYPE, "application/json")
-        .header("x-forwarded-for", "203.0.113.7")
+        .header("x-forwarded-for", "198.51.100.99, 203.0.113.7")
         .body(Body::from(
             json!({"email": "fresh@example.cn", "password": "nope nope nope"}).to_string(),
         ))
@@ -465,21 +508,47 @@ async fn a_wrong_form_shows_the_errors_and_keeps_the_input(pool: PgPool) {
 async fn login_redirects_only_to_local_paths(pool: PgPool) {
     let app = TestApp::new(pool);
     app.member("nav@example.cn", "suaee").await;
-    let page = app.page("/login", "").await;
-    let cookies = cookies_from(&page.headers);
-    let csrf = input_value(&page.text, "_csrf").unwrap();
-    let r = app
-        .form(
-            "/login",
-            &cookies,
-            &[
-                ("_csrf", &csrf),
-                ("email", "nav@example.cn"),
-                ("password", PASSWORD),
-                ("next", "//evil.example/"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.headers.get("location").unwrap(), "/account");
+    // Tabs and newlines are dropped by browsers and `\` read as `/`: each of these would leave.
+    for (next, want) in [
+        ("//evil.example/", "/account"),
+        ("/\t/evil.example", "/account"),
+        ("/\\evil.example", "/account"),
+        ("/\u{1}", "/account"),
+        ("/listings?q=芯片", "/listings?q=%E8%8A%AF%E7%89%87"),
+    ] {
+        let page = app.page("/login", "").await;
+        let cookies = cookies_from(&page.headers);
+        let csrf = input_value(&page.text, "_csrf").unwrap();
+        let r = app
+            .form(
+                "/login",
+                &cookies,
+                &[
+                    ("_csrf", &csrf),
+                    ("email", "nav@example.cn"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers.get("location").unwrap(), want, "{next:?}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_language_link_of_a_doubled_slash_path_stays_on_the_site(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let r = app.page("//evil.example", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let doc = scraper::Html::parse_document(&r.text);
+    let sel = scraper::Selector::parse("a.lang-switch").unwrap();
+    let href = doc
+        .select(&sel)
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap();
+    assert!(href.starts_with("/evil.example?"), "{href}");
 }

@@ -55,14 +55,32 @@ pub fn render<T: Template>(t: &T) -> Result<Response, Error> {
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
-/// A local path to return to after login (never another site).
+/// A local path to return to after login (never another site), ready for a `Location` header.
+/// Browsers drop tabs and newlines from a URL and read `\` as `/`, so `/<TAB>/evil.example` would
+/// be `//evil.example`: control characters, spaces and backslashes are refused outright.
+/// Non-ASCII characters (a Chinese search, say) are percent-encoded.
 pub fn safe_next(next: &str) -> Option<String> {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n'])
-        && next.len() <= 2000;
-    ok.then(|| next.to_string())
+        && next.len() <= 2000
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if !ok {
+        return None;
+    }
+    let mut out = String::with_capacity(next.len());
+    for c in next.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Field errors of a form, translated, by field name.
@@ -99,5 +117,32 @@ impl FormErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_come_back() {
+        assert_eq!(safe_next("/trades/1?x=2").as_deref(), Some("/trades/1?x=2"));
+        assert_eq!(
+            safe_next("/listings?q=芯片").as_deref(),
+            Some("/listings?q=%E8%8A%AF%E7%89%87")
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\u{1}",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
     }
 }
