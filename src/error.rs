@@ -97,6 +97,14 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // Text PostgreSQL cannot store (a NUL character, `\u0000` in JSON or `%00` in a form) is
+        // refused by the statement, which changes nothing: the sender's mistake, not ours. Every
+        // text field is covered this way, including those no validator looks into.
+        if let sqlx::Error::Database(db) = &e {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Error::bad_request("invalid_characters");
+            }
+        }
         Error::Internal(anyhow::Error::new(e))
     }
 }

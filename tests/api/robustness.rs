@@ -130,6 +130,50 @@ async fn malformed_utf8_in_a_form_is_400(pool: PgPool) {
     assert!(r.text.contains("<html"));
 }
 
+/// PostgreSQL cannot store a NUL character: wherever one arrives (JSON `\u0000`, a form's `%00`),
+/// the answer is a 400 that names the problem, and nothing is stored.
+#[sqlx::test(migrations = "./migrations")]
+async fn nul_characters_are_400_and_change_nothing(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let r = app.login("a\u{0}@example.cn", "whatever password").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], json!("invalid_characters"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("字符"));
+
+    let m = app.verified_member("nul@example.cn", "suaee").await;
+    let r = app
+        .post(
+            "/api/v1/demands",
+            Some(&m.token),
+            json!({"title": "寻求自动紧急制动算法", "description": "含有\u{0}空字符", "field": "auto",
+                   "keywords": ["AEB\u{0}"]}),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.text);
+    let n: i64 = sqlx::query_scalar("select count(*) from demands")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+
+    // The same through the sign-in form (with its CSRF token, so the text reaches the database).
+    let page = app.page("/login", "").await;
+    let cookies = cookies_from(&page.headers);
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let r = app
+        .form(
+            "/login",
+            &cookies,
+            &[("_csrf", &csrf), ("email", "a\u{0}b"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("空字符"), "{}", r.text);
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn injection_strings_are_data(pool: PgPool) {
     let app = TestApp::new(pool);
