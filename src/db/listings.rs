@@ -661,11 +661,12 @@ pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sq
     Ok(())
 }
 
-/// Whether the listing has a trade that is not cancelled, or an open auction with bids (either
-/// keeps its owner from withdrawing it).
+/// Whether the listing has an unfinished trade (awaiting payment or paid), or an open auction with
+/// bids: either keeps its owner from withdrawing it. (Settled sales of a non-exclusive licence do
+/// not: the owner may stop licensing.)
 pub async fn has_live_trade_or_bids(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar(
-        "select exists(select 1 from trades where listing_id = $1 and status <> 'cancelled') \
+        "select exists(select 1 from trades where listing_id = $1 and status in ('awaiting_payment', 'paid')) \
              or exists(select 1 from auctions where listing_id = $1 and status = 'open' and bid_count > 0)",
     )
     .bind(id)

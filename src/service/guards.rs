@@ -16,3 +16,12 @@ pub async fn require_active_org(conn: &mut PgConnection, org: Uuid) -> Result<()
         Some((true, false)) => Ok(()),
     }
 }
+
+/// The other side of a deal being made now (the buyer of an accepted offer, say) must not be under
+/// a credit restriction either: 409 `counterparty_restricted`.
+pub async fn require_unrestricted_counterparty(conn: &mut PgConnection, org: Uuid) -> Result<()> {
+    match crate::db::organizations::standing(conn, org).await? {
+        Some((_, true)) => Err(Error::conflict("counterparty_restricted")),
+        _ => Ok(()),
+    }
+}

@@ -517,9 +517,11 @@ fn status_of(row: &ListingRow) -> Result<ListingStatus> {
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown listing status {}", row.status)))
 }
 
-/// May `viewer` see `row` at all? Listed and sold listings are public; the rest only to the owner and admins.
+/// May `viewer` see `row` at all? Drafts only to their owner and admins (API.md); every other
+/// listing is public at its address — a buyer's trade or offer keeps pointing at a listing that was
+/// later withdrawn. Search shows only `listed` ones, and a reject reason stays with insiders.
 pub fn can_see(viewer: Option<&CurrentUser>, row: &ListingRow) -> bool {
-    matches!(row.status.as_str(), "listed" | "sold") || is_insider(viewer, row)
+    status_of(row).map(|s| s.is_public()).unwrap_or(false) || is_insider(viewer, row)
 }
 
 /// The owner's organisation, or 404 (can't see it) / 403 (can see it, not theirs).
@@ -601,6 +603,8 @@ pub async fn update(
     patch: ListingPatch,
 ) -> Result<ListingView> {
     let mut tx = pool.begin().await?;
+    // Auction before listing, the market's lock order (the update may rewrite the auction terms).
+    db::listings::lock_auction(&mut tx, id).await?;
     let row = db::listings::get_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -681,6 +685,7 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
         return Err(Error::conflict("listing_not_withdrawable"));
     }
     db::listings::set_withdrawn(&mut tx, id).await?;
+    crate::service::trading::close_offers_of_withdrawn(&mut tx, id, &row.title).await?;
     member_audit(
         &mut tx,
         user,
@@ -706,6 +711,8 @@ pub async fn review(
 ) -> Result<ListingView> {
     let exchange = admin.require_admin()?;
     let mut tx = pool.begin().await?;
+    // Auction before listing, the market's lock order (approval opens the auction).
+    db::listings::lock_auction(&mut tx, id).await?;
     let row = db::listings::get_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;

@@ -356,6 +356,7 @@ pub const NOTIFY_KINDS: &[&str] = &[
     "offer_rejected",
     "offer_withdrawn",
     "offer_closed",
+    "offer_closed_withdrawn",
     "trade_sold",
     "trade_bought",
     "auction_won",
@@ -651,6 +652,12 @@ pub async fn accept(
             return Err(Error::Forbidden("offer_wrong_party"));
         }
         guards::require_active_org(&mut tx, org).await?;
+        let counterparty = if org == offer.buyer_org_id {
+            listing.organization_id
+        } else {
+            offer.buyer_org_id
+        };
+        guards::require_unrestricted_counterparty(&mut tx, counterparty).await?;
         let now = Utc::now();
         require_open(&offer, now)?;
         require_listed(&listing)?;
@@ -693,6 +700,30 @@ pub async fn accept(
         Ok((StatusCode::CREATED, body))
     })
     .await
+}
+
+/// A withdrawn listing's open offers close; each buyer that had one is told (in the caller's
+/// transaction, which holds the listing's lock).
+pub async fn close_offers_of_withdrawn(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    title: &str,
+) -> Result<()> {
+    let mut told = db::trading::close_open_offers(conn, listing_id, Utc::now()).await?;
+    told.sort();
+    told.dedup();
+    for buyer in told {
+        notify(
+            conn,
+            buyer,
+            "offer_closed_withdrawn",
+            &[("title", title.to_string())],
+            format!("/listings/{listing_id}"),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `POST /offers/{id}/reject` (the party that did not make it) or `/withdraw` (its maker).

@@ -205,21 +205,40 @@ async fn drafts_pending_rejected_and_withdrawn_listings_are_never_found(pool: Pg
     assert_eq!(r.body["total"], json!(1));
     assert_eq!(r.body["items"][0]["id"], json!(listed));
 
-    // Not public either: 404 to others, visible to the owner.
+    // At its address (API.md): a draft only to its owner and admins; the others to anyone, with
+    // their status, and the reject reason only to insiders.
     let other = mk.app.member("other@corp.example", "cquaee").await;
-    for id in [&draft, &pending, &rejected, &withdrawn] {
+    for (id, status) in [
+        (&draft, "draft"),
+        (&pending, "pending_review"),
+        (&rejected, "rejected"),
+        (&withdrawn, "withdrawn"),
+    ] {
+        let public = status != "draft";
+        let want = if public {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
         let r = mk.app.get(&format!("/api/v1/listings/{id}"), None).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "anonymous {id}");
+        assert_eq!(r.status, want, "anonymous {status}");
+        if public {
+            assert_eq!(r.body["status"], json!(status));
+            assert!(r.body["reject_reason"].is_null(), "{}", r.text);
+        }
         let r = mk
             .app
             .get(&format!("/api/v1/listings/{id}"), Some(&other.token))
             .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "other member {id}");
+        assert_eq!(r.status, want, "other member {status}");
         let r = mk
             .app
             .get(&format!("/api/v1/listings/{id}"), Some(&m.token))
             .await;
-        assert_eq!(r.status, StatusCode::OK, "owner {id}");
+        assert_eq!(r.status, StatusCode::OK, "owner {status}");
+        if status == "rejected" {
+            assert!(r.body["reject_reason"].is_string(), "{}", r.text);
+        }
     }
     let r = mk
         .app
@@ -1353,9 +1372,12 @@ async fn an_admin_rejects_on_the_review_page_and_the_owner_reads_why(pool: PgPoo
         .page(&format!("/listings/{id}?lang=en"), &owner)
         .await;
     assert!(p.text.contains("Reason for rejection"));
-    // Others don't see it at all.
+    // Others see the listing and that it was rejected, not why, and no edit button.
     let p = mk.app.page(&format!("/listings/{id}"), "").await;
-    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(!p.text.contains("权属证明缺失"));
+    assert!(!p.text.contains("reject-reason"));
+    assert!(!p.text.contains(&format!("/listings/{id}/edit")));
     // The edit form is prefilled; saving it keeps the listing editable and re-submittable.
     let edit = mk.app.page(&format!("/listings/{id}/edit"), &owner).await;
     assert_eq!(edit.status, StatusCode::OK);

@@ -1611,3 +1611,129 @@ async fn the_listing_panel_shows_the_fee_the_next_minimum_and_the_guards(pool: P
     .unwrap();
     assert!(!p.signed_in && !p.can_act());
 }
+
+/// A credit restriction put on a buyer after its offer: the seller's accept is refused and no
+/// trade is made. Withdrawing the listing closes its other open offers and tells their makers.
+#[sqlx::test(migrations = "./migrations")]
+async fn no_deal_with_a_restricted_buyer_and_withdrawal_closes_the_offers(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let bad = app.verified_member("bad@buyer.cn", "cdipex").await;
+    let good = app.verified_member("good@buyer.cn", "cquaee").await;
+    let id = listing(&app, &seller, "negotiable", &["transfer"], None).await;
+    let bad_offer = offer(&app, &id, &bad, 100_000).await;
+    let good_offer = offer(&app, &id, &good, 90_000).await;
+    sqlx::query(
+        "insert into org_restrictions (id, organization_id, reason) values ($1, $2::uuid, '失信')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&bad.org_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .post(
+            &format!(
+                "/api/v1/offers/{}/accept",
+                bad_offer["id"].as_str().unwrap()
+            ),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], json!("counterparty_restricted"));
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from trades where listing_id = $1::uuid",
+            &id
+        )
+        .await,
+        0
+    );
+
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/withdraw"),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let status: String = sqlx::query_scalar("select status from offers where id = $1::uuid")
+        .bind(good_offer["id"].as_str().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "closed");
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where organization_id = $1::uuid and title_zh like '成果已撤回%'",
+    )
+    .bind(&good.org_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 1);
+}
+
+/// A non-exclusive licence listing can be withdrawn once its sales are settled, not while one is
+/// unfinished.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_licence_listing_is_withdrawable_after_its_sales_settle(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let buyer = app.verified_member("b@buyer.cn", "cquaee").await;
+    let admin = app.admin("cquaee").await;
+    let id = listing(
+        &app,
+        &seller,
+        "fixed",
+        &["nonexclusive_license"],
+        Some(5_000_000),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/buy"),
+            Some(&buyer.token),
+            json!({"transaction_mode": "nonexclusive_license"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let trade = r.body["trade"]["id"].as_str().unwrap().to_string();
+    let withdraw_uri = format!("/api/v1/listings/{id}/withdraw");
+    let withdraw = || app.post(&withdraw_uri, Some(&seller.token), json!({}));
+    let r = withdraw().await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "awaiting payment: {}",
+        r.text
+    );
+    assert_eq!(r.body["error"]["code"], json!("listing_not_withdrawable"));
+    let r = app
+        .post(
+            &format!("/api/v1/admin/trades/{trade}/payment-received"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        withdraw().await.status,
+        StatusCode::CONFLICT,
+        "paid, not delivered"
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/trades/{trade}/confirm-delivery"),
+            Some(&buyer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = withdraw().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], json!("withdrawn"));
+}
