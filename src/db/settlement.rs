@@ -219,19 +219,51 @@ pub async fn set_cancelled(
     Ok(())
 }
 
-/// Unpaid trades older than `before`, locked, skipping those another process holds.
-pub async fn lock_unpaid_before(
+/// An unpaid trade past its deadline, as listed (unlocked) for the cancelling job.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnpaidCandidate {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub exclusive: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Up to `limit` trades awaiting payment created before `before`, oldest first, after the key
+/// `after` (created_at, id) of the previous page.
+pub async fn unpaid_candidates(
     conn: &mut PgConnection,
     before: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> sqlx::Result<Vec<TradeRow>> {
-    sqlx::query_as(&format!(
-        "select {TRADE_COLUMNS} from {TRADE_FROM} where t.status = 'awaiting_payment' and t.created_at < $1 \
-         order by t.created_at limit $2 for update of t skip locked"
-    ))
+) -> sqlx::Result<Vec<UnpaidCandidate>> {
+    sqlx::query_as(
+        "select id, listing_id, exclusive, created_at from trades \
+         where status = 'awaiting_payment' and created_at < $1 \
+           and ($2::timestamptz is null or (created_at, id) > ($2, $3)) \
+         order by created_at, id limit $4",
+    )
     .bind(before)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
     .bind(limit)
     .fetch_all(conn)
+    .await
+}
+
+/// The trade, locked, if it is still awaiting payment since before `before`; `None` if it is not,
+/// or if another transaction holds it (skipped, not waited for).
+pub async fn lock_unpaid(
+    conn: &mut PgConnection,
+    id: Uuid,
+    before: DateTime<Utc>,
+) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "select {TRADE_COLUMNS} from {TRADE_FROM} where t.id = $1 and t.status = 'awaiting_payment' \
+         and t.created_at < $2 for update of t skip locked"
+    ))
+    .bind(id)
+    .bind(before)
+    .fetch_optional(conn)
     .await
 }
 

@@ -1059,7 +1059,11 @@ pub async fn search(
             .saturating_add(usize::try_from(limit).unwrap_or(0))
             .min(ids.len());
         let mut conn = pool.acquire().await?;
-        let rows = db::listings::listed_by_ids(&mut conn, &ids[start..end]).await?;
+        let mut rows = db::listings::listed_by_ids(&mut conn, &ids[start..end]).await?;
+        // A bid moves an auction's price without bumping the search generation (that would empty
+        // the cache at every bid), so cached ids may hold an auction that has since left the price
+        // range: the fresh rows are checked again. (Order and total may lag up to `cache::FRESH`.)
+        rows.retain(|r| in_price_range(&s.filter, r.sort_price_fen));
         (rows, ids.len() as i64)
     } else {
         let ids =
@@ -1079,6 +1083,14 @@ pub async fn search(
         page: s.page,
         per_page: s.per_page,
     })
+}
+
+fn in_price_range(f: &SearchFilter, price: Option<i64>) -> bool {
+    match (f.min_price_fen, f.max_price_fen, price) {
+        (None, None, _) => true,
+        (_, _, None) => false,
+        (min, max, Some(p)) => min.is_none_or(|m| p >= m) && max.is_none_or(|m| p <= m),
+    }
 }
 
 /// The cache key of a search: the database, the kind of result, the filters and the sort.
@@ -1167,5 +1179,28 @@ async fn plain_total(pool: &PgPool, db_generation: i64, f: &SearchFilter) -> Res
     match v {
         cache::Cached::Count(n) => Ok(n),
         cache::Cached::Ids(_) => Err(Error::Internal(anyhow::anyhow!("search cache mix-up"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_rows_are_checked_against_the_price_range_again() {
+        let f = |min, max| SearchFilter {
+            min_price_fen: min,
+            max_price_fen: max,
+            ..Default::default()
+        };
+        assert!(in_price_range(&f(None, None), None));
+        assert!(in_price_range(&f(None, None), Some(5)));
+        assert!(in_price_range(&f(Some(100), Some(200)), Some(200)));
+        assert!(in_price_range(&f(Some(100), Some(200)), Some(100)));
+        // An auction bid up past the maximum since the ids were cached.
+        assert!(!in_price_range(&f(Some(100), Some(200)), Some(201)));
+        assert!(!in_price_range(&f(Some(100), None), Some(99)));
+        // Unpriced listings never fall in a price range.
+        assert!(!in_price_range(&f(None, Some(200)), None));
     }
 }

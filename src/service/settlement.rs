@@ -540,22 +540,36 @@ async fn notify_parties(
 /// Cancels trades unpaid for `PAYMENT_DAYS` days. Safe with several processes (SKIP LOCKED).
 pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     const BATCH: i64 = 50;
+    let before = now - Duration::days(PAYMENT_DAYS);
     let mut done = 0;
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
     loop {
-        let mut tx = pool.begin().await?;
-        let rows =
-            sdb::lock_unpaid_before(&mut tx, now - Duration::days(PAYMENT_DAYS), BATCH).await?;
-        let n = rows.len();
-        for mut t in rows {
-            let at = now_micros();
-            sdb::set_cancelled(&mut tx, &t, "payment_timeout", at).await?;
+        let candidates = {
+            let mut conn = pool.acquire().await?;
+            sdb::unpaid_candidates(&mut conn, before, after, BATCH).await?
+        };
+        for c in &candidates {
+            // One transaction per trade, taking the listing's lock before the trade's: the order
+            // of a party's cancel and of trade creation (a batch holding trades while waiting for
+            // listings deadlocked with them).
+            let mut tx = pool.begin().await?;
+            if c.exclusive {
+                db::listings::lock(&mut tx, c.listing_id).await?;
+            }
+            // Skipped if someone is acting on it right now, or it changed since it was listed.
+            let Some(mut t) = sdb::lock_unpaid(&mut tx, c.id, before).await? else {
+                tx.rollback().await?;
+                continue;
+            };
+            sdb::set_cancelled(&mut tx, &t, "payment_timeout", now_micros()).await?;
             t.status = TradeStatus::Cancelled.code().into();
             notify_parties(&mut tx, &t, "expired", None).await?;
+            tx.commit().await?;
+            done += 1;
         }
-        tx.commit().await?;
-        done += n;
-        if (n as i64) < BATCH {
-            return Ok(done);
+        match candidates.last() {
+            Some(c) if candidates.len() as i64 == BATCH => after = Some((c.created_at, c.id)),
+            _ => return Ok(done),
         }
     }
 }

@@ -726,6 +726,56 @@ async fn unpaid_trades_are_cancelled_after_seven_days(pool: PgPool) {
     assert_eq!(n, 2, "both parties told once");
 }
 
+/// The cancelling job and the parties' own cancels race on the same overdue exclusive trades:
+/// no deadlock (each takes the listing before the trade), every trade is cancelled exactly once,
+/// every listing is listed again.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_unpaid_job_and_party_cancels_racing_never_deadlock(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = party(&app, "s@example.cn", "suaee").await;
+    let buyer = party(&app, "b@example.cn", "cquaee").await;
+    let mut trades = Vec::new();
+    for k in 0..30 {
+        let l = listing(&app, &seller.m, "suaee", &format!("逾期成果 {k}"), "listed").await;
+        let id = trade_at(
+            &app,
+            &seller,
+            &buyer,
+            l,
+            1_000_000,
+            TransactionMode::Transfer,
+            Utc::now() - Duration::days(8),
+        )
+        .await;
+        trades.push(id);
+    }
+    let cancels = join_all(trades.iter().map(|id| cancel(&app, id, &buyer.m.token)));
+    let (rs, a, b) = tokio::join!(
+        cancels,
+        techmarket::service::settlement::cancel_unpaid(&app.pool, Utc::now()),
+        techmarket::service::settlement::cancel_unpaid(&app.pool, Utc::now()),
+    );
+    let by_job = a.unwrap() + b.unwrap();
+    let by_buyer = rs.iter().filter(|r| r.status == StatusCode::OK).count();
+    for r in &rs {
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&r.status),
+            "{} {}",
+            r.status,
+            r.text
+        );
+    }
+    assert_eq!(by_job + by_buyer, 30, "each trade cancelled once");
+    let (cancelled, listed): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from trades where status = 'cancelled'), \
+                (select count(*) from listings where status = 'listed')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((cancelled, listed), (30, 30));
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn the_ledger_refuses_updates_and_deletes(pool: PgPool) {
     let app = TestApp::new(pool);

@@ -14,6 +14,10 @@
 //! generation. Approvals and withdrawals close it by bumping both generations again after they commit;
 //! for other writers (a sale) such an entry lives at most [`FRESH`]: older entries are recomputed (served
 //! meanwhile by one background task, stale-while-revalidate, up to [`MAX_STALE`]).
+//! Bids are the exception: they move an auction's current price (`sort_price_fen`) without bumping the
+//! generation, which would empty every cache at each bid of a busy auction. So a cached price-sorted or
+//! price-filtered text search may order running auctions by a price up to [`FRESH`] old; the rows of a
+//! page are re-checked against the price range.
 //! The rows of a page are always read fresh, and only `listed` ones are shown.
 //! Memory is bounded: at most 512 entries and 4 million ids (64 MiB) in all, oldest dropped first.
 use std::collections::HashMap;
