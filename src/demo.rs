@@ -140,13 +140,33 @@ pub const ADMINS: &[(&str, &str)] = &[
     ("cquaee", "admin-cquaee@demo.techmarket.cn"),
 ];
 
-/// Loads the demo data unless it is there, then prints the logins.
+/// Loads the demo data unless it is all there, then prints the logins.
+///
+/// One loader at a time across processes (a session advisory lock, released by a crash too). The
+/// load counts as done only once its last step has run (`demo_state`): a process killed half-way
+/// leaves it unfinished, and the next start runs the steps again — each is idempotent.
 pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    // One loader at a time across processes.
-    sqlx::query("select pg_advisory_xact_lock(7261126)")
-        .execute(&mut *tx)
+    let mut lock = pool.acquire().await?;
+    sqlx::query("select pg_advisory_lock(7261126)")
+        .execute(&mut *lock)
         .await?;
+    let result = load_locked(pool).await;
+    // Closing the connection releases the lock whatever happened.
+    lock.close().await.ok();
+    result?;
+    print_logins();
+    Ok(())
+}
+
+async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
+    let complete: bool =
+        sqlx::query_scalar("select exists(select 1 from demo_state where step = 'complete')")
+            .fetch_one(pool)
+            .await?;
+    if complete {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
     let loaded: bool =
         sqlx::query_scalar("select exists(select 1 from users where lower(email) = $1)")
             .bind(ADMINS[0].1)
@@ -209,15 +229,15 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         }
     }
     tx.commit().await?;
-    if !loaded {
-        crate::service::fees::seed_demo(pool).await?;
-        crate::service::listings::seed_demo(pool).await?;
-        crate::service::demands::seed_demo(pool).await?;
-        crate::service::trading::seed_demo(pool).await?;
-        demo_purchases(pool).await?;
-        crate::service::settlement::seed_demo(pool).await?;
-    }
-    print_logins();
+    crate::service::fees::seed_demo(pool).await?;
+    crate::service::listings::seed_demo(pool).await?;
+    crate::service::demands::seed_demo(pool).await?;
+    crate::service::trading::seed_demo(pool).await?;
+    demo_purchases(pool).await?;
+    crate::service::settlement::seed_demo(pool).await?;
+    sqlx::query("insert into demo_state (step) values ('complete') on conflict do nothing")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -267,6 +287,17 @@ async fn demo_purchases(pool: &PgPool) -> anyhow::Result<()> {
         let Some((listing_id, seller_org, seller_exchange, price, modes)) = listing else {
             continue;
         };
+        // Once only (a rerun after an interrupted load must not buy again).
+        let bought: bool = sqlx::query_scalar(
+            "select exists(select 1 from trades where listing_id = $1 and buyer_organization_id = $2)",
+        )
+        .bind(listing_id)
+        .bind(buyer_org)
+        .fetch_one(&mut *tx)
+        .await?;
+        if bought {
+            continue;
+        }
         // A non-exclusive licence where offered, so that showcase listings stay listed.
         let parsed: Vec<TransactionMode> = modes
             .iter()

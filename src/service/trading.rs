@@ -1349,15 +1349,29 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     let energy = buyer(&mut conn, "buyer-energy@demo.techmarket.cn").await?;
     drop(conn);
 
+    // Once only: a rerun (after an interrupted load) finds what the first run made.
+    let (has_bids, has_offers): (bool, bool) = sqlx::query_as(
+        "select exists(select 1 from bids b join listings l on l.id = b.listing_id \
+                       where l.created_by in (select id from users where email like '%@demo.techmarket.cn')), \
+                exists(select 1 from offers o join listings l on l.id = o.listing_id \
+                       where l.created_by in (select id from users where email like '%@demo.techmarket.cn'))",
+    )
+    .fetch_one(pool)
+    .await?;
+
     // Bids on the first open demo auction that has none yet.
-    let auction: Option<(Uuid, Uuid)> = sqlx::query_as(
+    let auction: Option<(Uuid, Uuid)> = if has_bids {
+        None
+    } else {
+        sqlx::query_as(
         "select a.listing_id, l.organization_id from auctions a join listings l on l.id = a.listing_id \
          where a.status = 'open' and a.bid_count = 0 and a.ends_at > now() + interval '1 hour' \
            and l.status = 'listed' and l.created_by in (select id from users where email like '%@demo.techmarket.cn') \
          order by l.listed_at limit 1",
-    )
-    .fetch_optional(pool)
-    .await?;
+        )
+        .fetch_optional(pool)
+        .await?
+    };
     if let Some((listing_id, seller)) = auction {
         let mut step = 0;
         for (user, org) in [chip, energy, chip].into_iter().flatten() {
@@ -1396,15 +1410,19 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     }
 
     // One open negotiation on the first negotiable demo listing without offers.
-    let negotiable: Option<(Uuid, Uuid, Vec<String>, Option<i64>)> = sqlx::query_as(
-        "select l.id, l.organization_id, l.transaction_modes, l.price_fen from listings l \
+    let negotiable: Option<(Uuid, Uuid, Vec<String>, Option<i64>)> = if has_offers {
+        None
+    } else {
+        sqlx::query_as(
+            "select l.id, l.organization_id, l.transaction_modes, l.price_fen from listings l \
          where l.pricing_mode = 'negotiable' and l.status = 'listed' \
            and l.created_by in (select id from users where email like '%@demo.techmarket.cn') \
            and not exists (select 1 from offers o where o.listing_id = l.id) \
          order by l.listed_at limit 1",
-    )
-    .fetch_optional(pool)
-    .await?;
+        )
+        .fetch_optional(pool)
+        .await?
+    };
     if let (Some((listing_id, seller, modes, price)), Some((user, org))) = (negotiable, auto) {
         if org != seller {
             if let Some(mode) = modes.first() {

@@ -339,3 +339,63 @@ async fn a_restricted_organisation_can_do_nothing_in_any_exchange_until_lifted(p
         .await;
     assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.text);
 }
+
+/// A start killed half-way through loading the demo leaves it unfinished, not "loaded": the next
+/// start runs the steps again, adding what is missing and nothing twice.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_interrupted_demo_load_is_finished_by_the_next_start(pool: PgPool) {
+    async fn counts(pool: &PgPool) -> Vec<i64> {
+        let mut out = Vec::new();
+        for table in [
+            "users",
+            "organizations",
+            "fee_schedules",
+            "listings",
+            "demands",
+            "offers",
+            "bids",
+            "trades",
+            "ledger_entries",
+            "notifications",
+        ] {
+            out.push(
+                sqlx::query_scalar(&format!("select count(*) from {table}"))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        out
+    }
+    techmarket::demo::load(&pool).await.unwrap();
+    let whole = counts(&pool).await;
+    assert!(
+        whole.iter().all(|n| *n > 0),
+        "every table has demo rows: {whole:?}"
+    );
+    // As if the first start had died after the accounts and listings, before the demands and the rest.
+    sqlx::query("delete from demo_state")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from demands")
+        .execute(&pool)
+        .await
+        .unwrap();
+    techmarket::demo::load(&pool).await.unwrap();
+    let again = counts(&pool).await;
+    assert_eq!(
+        again[..4],
+        whole[..4],
+        "accounts, schedules and listings not doubled"
+    );
+    assert_eq!(again[4], whole[4], "the demands are back, once");
+    assert_eq!(
+        again[5..9],
+        whole[5..9],
+        "offers, bids, trades and entries not doubled"
+    );
+    // And once complete, a further start changes nothing.
+    techmarket::demo::load(&pool).await.unwrap();
+    assert_eq!(counts(&pool).await[..9], again[..9]);
+}
