@@ -165,21 +165,21 @@ fn trimmed_decimal(units: u64, places: u32) -> String {
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
-/// Chinese large-amount style: below 1万元 as [`format_yuan`]; from 1万元 `350万元`, `123.45万元`;
-/// from 1亿元 `1.2亿元`. At most two decimals of the unit, rounded half up, trailing zeros trimmed.
+/// Chinese large-amount style, exact to the fen: below 1万元 as [`format_yuan`]; from 1万元
+/// `350万元`, `123.45万元`, `12.345万元`, `1.000001万元`; whole hundredths of 1亿元 as `1.2亿元`.
+/// Never rounded: a price shown this way is the price (trailing zeros trimmed).
 pub fn format_wan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let abs = fen.unsigned_abs();
     if abs < FEN_PER_WAN as u64 {
         return format_yuan(fen);
     }
-    // Hundredths of 万: 10 000 fen each.
-    let hundredths_wan = (abs + 5_000) / 10_000;
-    if hundredths_wan < 1_000_000 {
-        return format!("{sign}{}万元", trimmed_decimal(hundredths_wan, 2));
+    // 0.01亿元 = 1,000,000 yuan = 100,000,000 fen.
+    if abs >= 100 * 100_000_000 && abs % 100_000_000 == 0 {
+        return format!("{sign}{}亿元", trimmed_decimal(abs / 100_000_000, 2));
     }
-    let hundredths_yi = (abs + 50_000_000) / 100_000_000;
-    format!("{sign}{}亿元", trimmed_decimal(hundredths_yi, 2))
+    // 1 fen = 0.000001万元.
+    format!("{sign}{}万元", trimmed_decimal(abs, 6))
 }
 
 /// A ppm rate as a percentage, exact and trimmed: 15 000 → `1.5%`, 7 000 → `0.7%`, 500 → `0.05%`, 1 → `0.0001%`.
@@ -287,13 +287,15 @@ mod tests {
             (350_000_000, "350万元"),
             (123_450_000, "123.45万元"),
             (123_400_000, "123.4万元"),
-            (123_454_999, "123.45万元"),
-            (123_455_000, "123.46万元"),
-            (9_999_994_999, "9999.99万元"),
-            (9_999_995_000, "1亿元"),
+            (123_454_999, "123.454999万元"),
+            (123_455_000, "123.455万元"),
+            (12_345_000, "12.345万元"),
+            (1_000_001, "1.000001万元"),
+            (9_999_994_999, "9999.994999万元"),
             (10_000_000_000, "1亿元"),
             (12_000_000_000, "1.2亿元"),
-            (12_345_678_900, "1.23亿元"),
+            (12_300_000_000, "1.23亿元"),
+            (12_345_678_900, "12345.6789万元"),
             (MAX_AMOUNT_FEN, "10000亿元"),
             (-350_000_000, "-350万元"),
         ];
