@@ -53,8 +53,37 @@
     if (el) { el.textContent = text; }
   }
 
+  var myBidder = box.getAttribute("data-my-bidder") || "";
+  var feeShownFor = null;
+
+  function show(sel, on) {
+    var el = box.querySelector(sel);
+    if (el) { el.hidden = !on; }
+  }
+
+  // Who leads now, from the newest bid: the viewer's own pseudonym or someone else's.
+  function leader(a) {
+    if (!myBidder || !a.bids || !a.bids.length) { return; }
+    var mine = a.bids[0].bidder === myBidder;
+    show("[data-you-lead]", mine);
+    show("[data-outbid]", !mine);
+  }
+
+  // The buyer fee at the new minimum bid, from the public quote.
+  function feeAt(fen) {
+    var el = box.querySelector("[data-fee-at-min]");
+    if (!el || !window.fetch || feeShownFor === fen) { return; }
+    feeShownFor = fen;
+    window.fetch("/api/v1/fees/quote?amount_fen=" + fen, { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (q) { if (q && feeShownFor === fen) { el.textContent = money(q.unified.buyer_fee_fen); } })
+      .catch(function () {});
+  }
+
   function apply(a, fresh) {
     setText("[data-price]", money(a.current_price_fen));
+    leader(a);
+    feeAt(a.min_next_bid_fen);
     setText("[data-bid-count]", String(a.bid_count));
     setText("[data-min-next]", money(a.min_next_bid_fen));
     if (a.has_reserve) {

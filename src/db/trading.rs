@@ -201,6 +201,21 @@ pub async fn bid_target(
     .await
 }
 
+/// The organisation's pseudonym number in this auction, if it has bid there (never assigns one).
+pub async fn known_bidder_no(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar(
+        "select bidder_no from auction_bidders where listing_id = $1 and organization_id = $2",
+    )
+    .bind(listing_id)
+    .bind(org)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The organisation's stable pseudonym number in this auction (the next free one on its first bid).
 /// Called after `take_bid`, whose row lock serialises the numbering.
 pub async fn bidder_no(conn: &mut PgConnection, listing_id: Uuid, org: Uuid) -> sqlx::Result<i32> {

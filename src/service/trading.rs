@@ -176,6 +176,11 @@ impl AuctionView {
     }
 }
 
+/// The Chinese pseudonym of bidder number `n` (as bids show it).
+pub fn pseudonym_zh(n: i32) -> String {
+    pseudonym(n.max(0) as u32).0
+}
+
 fn bid_view(bidder_no: i32, amount_fen: i64, at: DateTime<Utc>) -> BidView {
     let (zh, en) = pseudonym(bidder_no.max(0) as u32);
     BidView {

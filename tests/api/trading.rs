@@ -1580,6 +1580,8 @@ async fn the_listing_panel_shows_the_fee_the_next_minimum_and_the_guards(pool: P
     assert_eq!(p.min_next_yuan, "1010");
     assert_eq!(p.error, "Bid too low: the minimum now is ¥1,010.00.");
     assert_eq!(p.auction.as_ref().unwrap().bids[0].bidder_en, "Bidder 1");
+    // The live panel knows the viewer's pseudonym (as the events carry it) to say who leads.
+    assert_eq!(p.my_bidder, p.auction.as_ref().unwrap().bids[0].bidder);
 
     let p = listing_panel(
         &app.state,
@@ -1602,6 +1604,7 @@ async fn the_listing_panel_shows_the_fee_the_next_minimum_and_the_guards(pool: P
     .await
     .unwrap();
     assert!(p.is_owner && !p.can_act() && !p.you_lead);
+    assert_eq!(p.my_bidder, "", "the seller never bid");
     let p = listing_panel(
         &app.state,
         &page_ctx(None, Lang::Zh),

@@ -73,6 +73,9 @@ pub struct ListingPanel {
     pub my_thread: Option<String>,
     /// The viewer's organisation leads the auction.
     pub you_lead: bool,
+    /// The viewer's pseudonym in this auction (Chinese form, as the live events carry it), if it
+    /// has bid: the live panel compares it with the newest bid to say "you lead" or "outbid".
+    pub my_bidder: String,
     /// A message after a form was sent (`?trading=…` / `?trading_error=…`), translated.
     pub notice: String,
     pub error: String,
@@ -183,6 +186,9 @@ pub async fn listing_panel(
         conn = state.pool.acquire().await?;
         if let Some(o) = org {
             panel.you_lead = db::trading::leading_org(&mut conn, listing_id).await? == Some(o);
+            if let Some(n) = db::trading::known_bidder_no(&mut conn, listing_id, o).await? {
+                panel.my_bidder = trading::pseudonym_zh(n);
+            }
         }
     }
     if let Some(amount) = fee_on {
