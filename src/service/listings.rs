@@ -996,7 +996,12 @@ pub fn parse_search(p: &SearchParams) -> Result<Search> {
     let max_price_fen = int_param(&p.max_price_fen, "max_price_fen", 0, MAX_AMOUNT_FEN)?;
     if let (Some(lo), Some(hi)) = (min_price_fen, max_price_fen) {
         if lo > hi {
-            return Err(bad_param("max_price_fen", &hi.to_string()));
+            let mut f = FieldErrors::new();
+            f.push("max_price_fen", "err.query.max_below_min", Vec::new());
+            return Err(Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            });
         }
     }
     let filter = SearchFilter {

@@ -410,6 +410,35 @@ async fn bad_search_parameters_are_400_naming_the_parameter(pool: PgPool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The search page names the boxes as the user sees them, never the API's parameter names.
+    let r = app
+        .page("/listings?min_price_wan=300&max_price_wan=100", "")
+        .await;
+    assert!(
+        r.text
+            .contains("最高价格（万元）：最高价格不能低于最低价格。"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("max_price_fen"));
+    let r = app.page("/listings?trl_min=99", "").await;
+    assert!(r.text.contains("最低技术成熟度："), "{}", r.text);
+    assert!(!r.text.contains("trl_min:"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_page_past_the_last_result_says_so_and_links_back(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("owner@uni.example", "suaee").await;
+    mk.publish(&m, "suaee", body("燃气轮机叶片冷却技术")).await;
+    let r = mk
+        .app
+        .page("/listings?q=%E7%87%83%E6%B0%94&page=3", "")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("这一页已超出结果范围。"), "{}", r.text);
+    assert!(!r.text.contains("没有找到符合条件的科技成果"));
+    assert!(r.text.contains("page=1"));
 }
 
 /// A change that makes a valid listing body invalid.

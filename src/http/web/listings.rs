@@ -110,6 +110,7 @@ struct SearchPage {
     message: String,
     prev_url: Option<String>,
     next_url: Option<String>,
+    first_page_url: String,
 }
 
 impl SearchPage {
@@ -209,12 +210,24 @@ async fn search_page(
         match listings::search(&state.pool, viewer.as_ref(), &p).await {
             Ok(r) => Some(r),
             Err(e @ Error::BadRequest { .. }) => {
+                // Each bad parameter by the label of its box on this page, not its API name.
                 let f = FormErrors::from_error(ctx.lang, &e);
                 message =
                     f.0.iter()
-                        .map(|(k, v)| format!("{k}: {v}"))
+                        .map(|(k, v)| {
+                            let key = match k.as_str() {
+                                "min_price_fen" => "listings.filter_min_price_wan".to_string(),
+                                "max_price_fen" => "listings.filter_max_price_wan".to_string(),
+                                "trl_min" => "listings.filter_trl_min".to_string(),
+                                "q" => "listings.filter_q".to_string(),
+                                "page" | "per_page" => "listings.pages".to_string(),
+                                other => format!("listings.{other}"),
+                            };
+                            let label = ctx.t(&key).to_string();
+                            format!("{label}：{v}")
+                        })
                         .collect::<Vec<_>>()
-                        .join("; ");
+                        .join("；");
                 None
             }
             Err(e) => return Err(e),
@@ -229,6 +242,7 @@ async fn search_page(
     });
     let prev_url = (result.page > 1).then(|| page_url(&ctx.query, result.page - 1));
     let next_url = (result.page < result.pages()).then(|| page_url(&ctx.query, result.page + 1));
+    let first_page_url = page_url(&ctx.query, 1);
     let min_wan = q.min_price_wan.clone().unwrap_or_else(|| {
         given_i64(&q.p.min_price_fen)
             .map(fen_to_wan)
@@ -248,6 +262,7 @@ async fn search_page(
         message,
         prev_url,
         next_url,
+        first_page_url,
     })?;
     if failed {
         *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
