@@ -353,7 +353,9 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
         &mut errs,
     );
     let field = Field::parse(input.field.trim());
-    if field.is_none() {
+    if input.field.trim().is_empty() {
+        errs.push("field", "err.code.choose", vec![]);
+    } else if field.is_none() {
         errs.push(
             "field",
             "err.code.unknown",
@@ -373,13 +375,16 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
     }
     match ip_type {
         Some(t) => validate_ip_numbers(t, &ip_numbers, "ip_numbers", &mut errs),
+        None if input.ip_type.trim().is_empty() => errs.push("ip_type", "err.code.choose", vec![]),
         None => errs.push(
             "ip_type",
             "err.code.unknown",
             vec![("value", input.ip_type.clone())],
         ),
     }
-    if !(1..=9).contains(&input.trl) {
+    if input.trl == 0 {
+        errs.push("trl", "err.code.choose", vec![]);
+    } else if !(1..=9).contains(&input.trl) {
         errs.push("trl", "err.listing.trl_range", vec![]);
     }
     let mut modes: Vec<String> = Vec::new();

@@ -1183,6 +1183,43 @@ async fn the_listing_form_shows_errors_next_to_fields_and_keeps_the_input(pool: 
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn the_new_listing_form_does_not_choose_the_field_trl_or_ip_type_for_the_seller(
+    pool: PgPool,
+) {
+    let mk = Market::new(pool).await;
+    mk.app.verified_member("m@uni.example", "suaee").await;
+    let cookies = browser_login(&mk.app, "m@uni.example").await;
+    let page = mk.app.page("/listings/new", &cookies).await;
+    let doc = scraper::Html::parse_document(&page.text);
+    for name in ["field", "trl", "ip_type"] {
+        let sel =
+            scraper::Selector::parse(&format!("select[name={name}] option[selected]")).unwrap();
+        assert_eq!(doc.select(&sel).count(), 0, "{name} preselected");
+        let sel = scraper::Selector::parse(&format!("select[name={name}][required]")).unwrap();
+        assert_eq!(doc.select(&sel).count(), 1, "{name} required");
+    }
+    // Sent without them (a browser without HTML5 validation): each is asked for by name.
+    let csrf = csrf_of(&mk.app, "/listings/new", &cookies).await;
+    let r = mk
+        .app
+        .form(
+            "/listings/new",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("title", "好标题的成果"),
+                ("field", ""),
+                ("ip_type", ""),
+                ("trl", ""),
+                ("pricing.mode", "negotiable"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.matches("请选择。").count() >= 3, "{}", r.text);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn demo_and_bulk_seeds_give_searchable_listings(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     techmarket::demo::load(&pool).await.unwrap();

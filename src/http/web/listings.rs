@@ -677,10 +677,9 @@ async fn new_page(WebUser(_, ctx): WebUser) -> Result<Response> {
         action: "/listings/new".into(),
         editing: false,
         form: vec![
+            // Field, TRL and IP type start unchosen: a default would classify a listing wrongly
+            // for every seller who skips the box.
             ("pricing.mode".into(), "negotiable".into()),
-            ("trl".into(), "5".into()),
-            ("field".into(), "ic".into()),
-            ("ip_type".into(), "invention_patent".into()),
         ],
         errors: FormErrors::default(),
         message: String::new(),
