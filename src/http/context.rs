@@ -244,6 +244,21 @@ impl PageCtx {
         at.with_timezone(&off).format("%Y-%m-%d %H:%M").to_string()
     }
 
+    /// An end moment as people read it: a midnight in Shanghai is the end of the day before
+    /// (`2027-01-31（含当日）`, as it was entered), any other moment as [`Self::time`].
+    pub fn until(&self, at: &DateTime<Utc>) -> String {
+        let off = FixedOffset::east_opt(SHANGHAI).unwrap_or_else(|| Utc.fix());
+        let local = at.with_timezone(&off);
+        if local.format("%H:%M:%S").to_string() != "00:00:00" {
+            return self.time(at);
+        }
+        let day = (local - chrono::Duration::days(1)).format("%Y-%m-%d");
+        match self.lang {
+            Lang::Zh => format!("{day}（含当日）"),
+            Lang::En => format!("{day} (inclusive)"),
+        }
+    }
+
     pub fn time_opt(&self, at: &Option<DateTime<Utc>>) -> String {
         at.as_ref()
             .map(|a| self.time(a))

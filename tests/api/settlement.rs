@@ -1234,6 +1234,23 @@ async fn the_restrictions_page_finds_restricts_and_lifts(pool: PgPool) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = app.page("/admin/restrictions", &cookies).await;
     assert_eq!(select_text(&page.text, "table.active tbody tr").len(), 0);
+    // An end date is shown as the day that was entered, not as the next midnight.
+    let r = app
+        .form(
+            "/admin/restrictions",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("organization_id", &org.m.org_id),
+                ("reason", "逾期未履约"),
+                ("until", "2099-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = app.page("/admin/restrictions", &cookies).await;
+    assert!(page.text.contains("2099-01-31（含当日）"), "{}", page.text);
+    assert!(!page.text.contains("2099-02-01"));
 }
 
 /// Splits CSV text (RFC 4180) into rows of fields.
