@@ -171,6 +171,11 @@ impl PageCtx {
         i18n::tf(self.lang, key, &[(name, value.to_string())])
     }
 
+    /// A translation with one amount in it, formatted as money (`¥3,540,000.00`).
+    pub fn t_money(&self, key: &str, name: &str, fen: impl std::borrow::Borrow<i64>) -> String {
+        i18n::tf(self.lang, key, &[(name, self.money(fen.borrow()))])
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
@@ -192,6 +197,14 @@ impl PageCtx {
             .as_ref()
             .map(|u| u.display_name.as_str())
             .unwrap_or("")
+    }
+
+    /// A parameter of this page's query string, if given.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let q = self.query.as_deref()?;
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 
     /// The same page in the other language.

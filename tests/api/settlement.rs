@@ -1408,12 +1408,50 @@ async fn admins_record_payment_from_their_trades_page(pool: PgPool) {
     assert!(filtered.text.contains(&action));
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let idem = input_value(&page.text, "idem").unwrap();
+    // The amount must be confirmed: without the box ticked, nothing is recorded.
+    assert!(
+        page.text.contains("已核实 ¥30,450.00 到账"),
+        "{}",
+        page.text
+    );
+    let r = app
+        .form(&action, &cookies, &[("_csrf", &csrf), ("idem", &idem)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let back = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(back, format!("/trades/{id}?error=confirm_required"));
+    let page_back = app.page(&back, &cookies).await;
+    assert!(
+        page_back.text.contains("请先勾选确认框"),
+        "{}",
+        page_back.text
+    );
+    let paid: String = sqlx::query_scalar("select status from trades where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(paid, "awaiting_payment");
     // A double click: the same form twice.
     for _ in 0..2 {
         let r = app
-            .form(&action, &cookies, &[("_csrf", &csrf), ("idem", &idem)])
+            .form(
+                &action,
+                &cookies,
+                &[("_csrf", &csrf), ("idem", &idem), ("confirm", "1")],
+            )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(
+            r.headers.get("location").unwrap(),
+            "/admin/trades?done=paid"
+        );
     }
     let entries: i64 = sqlx::query_scalar("select count(*) from ledger_entries")
         .fetch_one(&app.pool)

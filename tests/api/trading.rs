@@ -1740,3 +1740,115 @@ async fn a_licence_listing_is_withdrawable_after_its_sales_settle(pool: PgPool) 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], json!("withdrawn"));
 }
+
+/// Buying through the listing page is binding at once: the buyer ticks a box stating the total
+/// (price + buyer fee); without it nothing is bought; with it the trade page says what comes next.
+/// Delivery is confirmed the same way, stating what the seller will be paid.
+#[sqlx::test(migrations = "./migrations")]
+async fn buying_and_confirming_delivery_on_the_pages_need_the_amount_confirmed(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    app.verified_member("b@buyer.cn", "cquaee").await;
+    let admin = app.admin("cquaee").await;
+    let id = listing(&app, &seller, "fixed", &["transfer"], Some(350_000_000)).await;
+    let cookies = web_login(&app, "b@buyer.cn").await;
+    let page = app.page(&format!("/listings/{id}"), &cookies).await;
+    assert!(
+        page.text
+            .contains("我确认以 ¥3,540,000.00（成交价 + 买方服务费）购买"),
+        "{}",
+        page.text
+    );
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let buy = format!("/listings/{id}/buy");
+    let r = app
+        .form(
+            &buy,
+            &cookies,
+            &[("_csrf", &csrf), ("transaction_mode", "transfer")],
+        )
+        .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/listings/{id}?trading_error=err.trading.confirm_buy#trading").as_str()
+    );
+    let back = app
+        .page(
+            &format!("/listings/{id}?trading_error=err.trading.confirm_buy"),
+            &cookies,
+        )
+        .await;
+    assert!(back.text.contains("请勾选确认购买总额后再提交。"));
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from trades where listing_id = $1::uuid",
+            &id
+        )
+        .await,
+        0
+    );
+
+    let r = app
+        .form(
+            &buy,
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("transaction_mode", "transfer"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/trades/") && to.ends_with("?done=bought"),
+        "{to}"
+    );
+    let trade_page = app.page(&to, &cookies).await;
+    assert!(trade_page.text.contains("购买成功"), "{}", trade_page.text);
+    let trade = to
+        .trim_start_matches("/trades/")
+        .trim_end_matches("?done=bought")
+        .to_string();
+
+    let r = app
+        .post(
+            &format!("/api/v1/admin/trades/{trade}/payment-received"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let page = app.page(&format!("/trades/{trade}"), &cookies).await;
+    assert!(
+        page.text.contains("确认后将向卖方结算 ¥3,460,000.00"),
+        "{}",
+        page.text
+    );
+    let confirm = format!("/trades/{trade}/confirm-delivery");
+    let r = app
+        .form(&confirm, &cookies, &[("_csrf", &csrf), ("idem", "c1")])
+        .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/trades/{trade}?error=confirm_required").as_str()
+    );
+    let r = app
+        .form(
+            &confirm,
+            &cookies,
+            &[("_csrf", &csrf), ("idem", "c2"), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/trades/{trade}?done=settled").as_str()
+    );
+    let status: String = sqlx::query_scalar("select status from trades where id = $1::uuid")
+        .bind(&trade)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "settled");
+}

@@ -191,6 +191,9 @@ struct TradePage {
     idem: String,
     buyer_pays: i64,
     seller_receives: i64,
+    /// After an action (`?done=`) or a refused one (`?error=`), translated.
+    notice: String,
+    error: String,
 }
 
 pub async fn trade(
@@ -201,7 +204,18 @@ pub async fn trade(
     let id = parse_id(&id)?;
     let (t, party) = settlement::get(&state.pool, &user, id).await?;
     let status = t.status.as_str();
+    let known = |section: &str, param: &str| {
+        let v = ctx.query_param(param)?;
+        let key = format!("settlement.{section}.{v}");
+        crate::i18n::catalog(ctx.lang)
+            .contains_key(&key)
+            .then(|| ctx.t(&key).to_string())
+    };
+    let notice = known("done", "done").unwrap_or_default();
+    let error = known("refused", "error").unwrap_or_default();
     render(&TradePage {
+        notice,
+        error,
         can_pay: matches!(party, Party::InvolvedAdmin(_)) && status == "awaiting_payment",
         can_confirm: party == Party::Buyer && status == "paid",
         can_cancel: matches!(party, Party::Buyer | Party::Seller) && status == "awaiting_payment",
@@ -230,14 +244,29 @@ async fn web_action(
     Ok(id)
 }
 
+/// Payment and delivery move money: the box confirming the amount must be ticked. Without it the
+/// trade page comes back saying so, and nothing happens.
+fn unconfirmed(form: &Form, id: &str) -> Result<Option<Response>> {
+    if form.get("confirm") == "1" {
+        return Ok(None);
+    }
+    let id = parse_id(id)?;
+    Ok(Some(
+        Redirect::to(&format!("/trades/{id}?error=confirm_required")).into_response(),
+    ))
+}
+
 pub async fn confirm_delivery(
     State(state): State<AppState>,
     WebUser(user, _): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
+    if let Some(back) = unconfirmed(&form, &id)? {
+        return Ok(back);
+    }
     let id = web_action(state, user, id, form, Action::ConfirmDelivery).await?;
-    Ok(Redirect::to(&format!("/trades/{id}")).into_response())
+    Ok(Redirect::to(&format!("/trades/{id}?done=settled")).into_response())
 }
 
 pub async fn cancel(
@@ -247,7 +276,7 @@ pub async fn cancel(
     form: Form,
 ) -> Result<Response> {
     let id = web_action(state, user, id, form, Action::Cancel).await?;
-    Ok(Redirect::to(&format!("/trades/{id}")).into_response())
+    Ok(Redirect::to(&format!("/trades/{id}?done=cancelled")).into_response())
 }
 
 pub async fn payment_received(
@@ -256,13 +285,16 @@ pub async fn payment_received(
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
+    if let Some(back) = unconfirmed(&form, &id)? {
+        return Ok(back);
+    }
     let back = if form.get("back") == "trade" {
         None
     } else {
-        Some("/admin/trades".to_string())
+        Some("/admin/trades?done=paid".to_string())
     };
     let id = web_action(state, user, id, form, Action::PaymentReceived).await?;
-    Ok(Redirect::to(&back.unwrap_or_else(|| format!("/trades/{id}"))).into_response())
+    Ok(Redirect::to(&back.unwrap_or_else(|| format!("/trades/{id}?done=paid"))).into_response())
 }
 
 // ---------------------------------------------------------------- statement

@@ -73,6 +73,8 @@ pub struct ListingPanel {
     pub my_thread: Option<String>,
     /// The viewer's organisation leads the auction.
     pub you_lead: bool,
+    /// What a purchase at the listed price costs the buyer (price + buyer fee), for the confirm box.
+    pub buy_total_fen: Option<i64>,
     /// The viewer's pseudonym in this auction (Chinese form, as the live events carry it), if it
     /// has bid: the live panel compares it with the newest bid to say "you lead" or "outbid".
     pub my_bidder: String,
@@ -84,6 +86,11 @@ pub struct ListingPanel {
 }
 
 impl ListingPanel {
+    /// What buying at the listed price costs (0 when not for sale at a fixed price).
+    pub fn buy_total(&self) -> i64 {
+        self.buy_total_fen.unwrap_or(0)
+    }
+
     pub fn is_auction(&self) -> bool {
         self.pricing_mode == "auction"
     }
@@ -196,6 +203,11 @@ pub async fn listing_panel(
             panel.buyer_fee_fen = Some(s.schedule().quote(amount).buyer_fee_fen);
         }
     }
+    if listing.pricing_mode == "fixed" {
+        panel.buy_total_fen = listing
+            .price_fen
+            .map(|p| p.saturating_add(panel.buyer_fee_fen.unwrap_or(0)));
+    }
     if let (Some(o), false) = (org, is_owner) {
         panel.my_thread = db::trading::thread_of(&mut conn, listing_id, o)
             .await?
@@ -295,12 +307,18 @@ async fn buy_submit(
     let id = parse_id(&id)?;
     let back = format!("/listings/{id}");
     let result = async {
+        // A purchase is binding at once: the buyer ticks that they confirm the total.
+        if form.get("confirm") != "1" {
+            let mut f = FieldErrors::new();
+            f.push("confirm", "err.trading.confirm_buy", vec![]);
+            return Err(Error::Validation(f));
+        }
         let input = BuyInput {
             transaction_mode: form.get("transaction_mode").to_string(),
         };
         let (_, body) = trading::buy(&state.pool, &user, id, input, form_key(&form)).await?;
         let trade = body["trade"]["id"].as_str().unwrap_or_default().to_string();
-        Ok(Redirect::to(&format!("/trades/{trade}")).into_response())
+        Ok(Redirect::to(&format!("/trades/{trade}?done=bought")).into_response())
     }
     .await;
     finish_form(result, &back)
