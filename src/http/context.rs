@@ -171,6 +171,14 @@ impl PageCtx {
         i18n::tf(self.lang, key, &[(name, value.to_string())])
     }
 
+    /// Between the items of an inline list: `、` in Chinese, `, ` in English.
+    pub fn sep(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "、",
+            Lang::En => ", ",
+        }
+    }
+
     /// A translation with one amount in it, formatted as money (`¥3,540,000.00`).
     pub fn t_money(&self, key: &str, name: &str, fen: impl std::borrow::Borrow<i64>) -> String {
         i18n::tf(self.lang, key, &[(name, self.money(fen.borrow()))])

@@ -124,6 +124,14 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let audit = app.page("/admin/audit", &cookies).await;
     assert!(audit.text.contains("organization.verify"));
+    // Said in words, with the code beside it.
+    assert!(audit.text.contains("认证机构"), "{}", audit.text);
+    let audit = app.page("/admin/audit?lang=en", &cookies).await;
+    assert!(
+        audit.text.contains("Organisation verified"),
+        "{}",
+        audit.text
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -64,6 +64,24 @@ impl AuditPage {
     fn json(&self, v: &Option<serde_json::Value>) -> String {
         v.as_ref().map(|v| v.to_string()).unwrap_or_default()
     }
+
+    /// What was done, in words (the code stays beside it for auditors who search for it).
+    fn action_name(&self, code: &str) -> String {
+        self.named("audit.action_name", code)
+    }
+
+    fn target_name(&self, code: &str) -> String {
+        self.named("audit.target_name", code)
+    }
+
+    fn named(&self, section: &str, code: &str) -> String {
+        let key = format!("{section}.{code}");
+        if crate::i18n::catalog(self.ctx.lang).contains_key(&key) {
+            self.ctx.t(&key).to_string()
+        } else {
+            code.to_string()
+        }
+    }
 }
 
 #[derive(Deserialize)]
