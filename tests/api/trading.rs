@@ -1852,3 +1852,56 @@ async fn buying_and_confirming_delivery_on_the_pages_need_the_amount_confirmed(p
         .unwrap();
     assert_eq!(status, "settled");
 }
+
+/// A refused offer comes back with what the buyer typed, not an empty form.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_offer_keeps_what_was_typed(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    app.verified_member("b@buyer.cn", "cquaee").await;
+    let id = listing(
+        &app,
+        &seller,
+        "negotiable",
+        &["transfer", "exclusive_license"],
+        None,
+    )
+    .await;
+    let cookies = web_login(&app, "b@buyer.cn").await;
+    let page = app.page(&format!("/listings/{id}"), &cookies).await;
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let r = app
+        .form(
+            &format!("/listings/{id}/offers"),
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("amount", "-100"),
+                ("transaction_mode", "exclusive_license"),
+                ("message", "希望<独占>许可，价格可谈"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let back = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(back.contains("trading_error="), "{back}");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from offers where listing_id = $1::uuid",
+            &id
+        )
+        .await,
+        0
+    );
+    let page = app.page(&back, &cookies).await;
+    assert_eq!(input_value(&page.text, "amount").as_deref(), Some("-100"));
+    assert!(
+        page.text.contains("希望&#60;独占&#62;许可，价格可谈")
+            || page.text.contains("希望&lt;独占&gt;许可，价格可谈"),
+        "escaped and kept"
+    );
+    assert!(page
+        .text
+        .contains(r#"<option value="exclusive_license" selected>"#));
+}

@@ -269,6 +269,29 @@ fn finish_form(result: Result<Response>, back: &str) -> Result<Response> {
     }
 }
 
+/// As [`finish_form`], and a refused offer or counter-offer comes back with what was typed in it
+/// (amount, mode, message) so that the user corrects it instead of typing it again.
+fn finish_form_keeping(result: Result<Response>, back: &str, form: &Form) -> Result<Response> {
+    match result {
+        Err(e) if is_user_error(&e) => {
+            let code = match &e {
+                Error::Validation(f) => f.0.first().map(|fe| fe.key).unwrap_or("validation_failed"),
+                other => other.code(),
+            };
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("trading_error", code);
+            for name in ["amount", "transaction_mode", "message"] {
+                let v = form.get(name);
+                if !v.is_empty() {
+                    q.append_pair(name, &v.chars().take(2000).collect::<String>());
+                }
+            }
+            Ok(Redirect::to(&format!("{back}?{}#trading", q.finish())).into_response())
+        }
+        other => finish_form(other, back),
+    }
+}
+
 fn form_key(form: &Form) -> Option<String> {
     let k = form.get("idempotency_key").trim();
     (!k.is_empty() && k.len() <= 200).then(|| k.to_string())
@@ -295,7 +318,7 @@ async fn offer_submit(
         Ok(Redirect::to(&format!("/offers/{thread}?trading=offer")).into_response())
     }
     .await;
-    finish_form(result, &back)
+    finish_form_keeping(result, &back, &form)
 }
 
 async fn buy_submit(
@@ -375,7 +398,7 @@ async fn counter_submit(
         Ok(Redirect::to(&format!("{back}?trading=counter")).into_response())
     }
     .await;
-    finish_form(result, &back)
+    finish_form_keeping(result, &back, &form)
 }
 
 async fn accept_submit(
