@@ -207,6 +207,16 @@ impl PageCtx {
             .unwrap_or("")
     }
 
+    /// The confirmation of an action just done, from `?done=<code>` after its redirect: the text of
+    /// `done.<code>` (codes of other namespaces are the page's own business).
+    pub fn done_notice(&self) -> String {
+        self.query_param("done")
+            .map(|c| format!("done.{c}"))
+            .filter(|k| k.len() < 80 && i18n::catalog(self.lang).contains_key(k))
+            .map(|k| self.t(&k).to_string())
+            .unwrap_or_default()
+    }
+
     /// A parameter of this page's query string, if given.
     pub fn query_param(&self, name: &str) -> Option<String> {
         let q = self.query.as_deref()?;

@@ -106,6 +106,10 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The admin is told it worked.
+    let to = r.headers["location"].to_str().unwrap().to_string();
+    let page = app.page(&to, &cookies).await;
+    assert!(page.text.contains("机构已认证"), "{to}: {}", page.text);
     let verified: bool =
         sqlx::query_scalar("select verified_at is not null from organizations where id = $1::uuid")
             .bind(&m.org_id)

@@ -1450,9 +1450,13 @@ async fn admins_record_payment_from_their_trades_page(pool: PgPool) {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
         assert_eq!(
             r.headers.get("location").unwrap(),
-            "/admin/trades?done=paid"
+            "/admin/trades?done=payment_recorded"
         );
     }
+    let told = app
+        .page("/admin/trades?done=payment_recorded", &cookies)
+        .await;
+    assert!(told.text.contains("已登记收款"), "{}", told.text);
     let entries: i64 = sqlx::query_scalar("select count(*) from ledger_entries")
         .fetch_one(&app.pool)
         .await

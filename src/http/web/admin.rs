@@ -50,7 +50,7 @@ pub async fn verify(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     admin::verify_organization(&state.pool, &user, id).await?;
-    Ok(Redirect::to("/admin").into_response())
+    Ok(Redirect::to("/admin?done=verified").into_response())
 }
 
 #[derive(Template)]

@@ -256,7 +256,7 @@ async fn close(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     demands::close(&state.pool, &user, id).await?;
-    Ok(Redirect::to(&format!("/demands/{id}")).into_response())
+    Ok(Redirect::to(&format!("/demands/{id}?done=demand_closed")).into_response())
 }
 
 #[derive(Template)]

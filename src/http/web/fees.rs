@@ -1117,7 +1117,11 @@ pub async fn editor_submit(
     }
     if action == EditorAction::Save && errs.is_empty() {
         match fees::create(&state.pool, &user, input, now).await {
-            Ok(v) => return Ok(Redirect::to(&format!("/admin/fees/{}", v.id)).into_response()),
+            Ok(v) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/fees/{}?done=fee_drafted", v.id)).into_response(),
+                )
+            }
             Err(e @ Error::Validation(_)) => {
                 let errors = FormErrors::from_error(ctx.lang, &e);
                 let message = ctx.t("form.fix_errors").to_string();
@@ -1376,7 +1380,7 @@ pub async fn approve(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     match fees::approve(&state.pool, &user, id, Utc::now()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}?done=fee_decided")).into_response()),
         Err(e) => decision_failed(&state, &user, ctx, id, e, String::new()).await,
     }
 }
@@ -1391,7 +1395,7 @@ pub async fn reject(
     let reason = form.get("reason").to_string();
     let r = (!reason.trim().is_empty()).then_some(reason.as_str());
     match fees::reject(&state.pool, &user, id, r, Utc::now()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}?done=fee_decided")).into_response()),
         Err(e) => decision_failed(&state, &user, ctx, id, e, reason).await,
     }
 }

@@ -291,7 +291,7 @@ pub async fn payment_received(
     let back = if form.get("back") == "trade" {
         None
     } else {
-        Some("/admin/trades?done=paid".to_string())
+        Some("/admin/trades?done=payment_recorded".to_string())
     };
     let id = web_action(state, user, id, form, Action::PaymentReceived).await?;
     Ok(Redirect::to(&back.unwrap_or_else(|| format!("/trades/{id}?done=paid"))).into_response())
@@ -591,7 +591,7 @@ pub async fn restrict_submit(
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(Redirect::to("/admin/restrictions").into_response()),
+        Ok(_) => Ok(Redirect::to("/admin/restrictions?done=restricted").into_response()),
         Err(e @ (Error::Validation(_) | Error::Conflict { .. })) => {
             let message = match &e {
                 Error::Conflict { .. } => {
@@ -618,5 +618,5 @@ pub async fn lift_submit(
 ) -> Result<Response> {
     let org = parse_id(&org)?;
     settlement::lift(&state.pool, &user, org).await?;
-    Ok(Redirect::to("/admin/restrictions").into_response())
+    Ok(Redirect::to("/admin/restrictions?done=restriction_lifted").into_response())
 }
