@@ -191,6 +191,12 @@ struct Valid {
     keywords: Vec<String>,
 }
 
+/// The field errors of `input` (none when it is valid): for forms that found errors of their own
+/// (an unreadable amount) and want to show every problem at once.
+pub fn field_errors(input: &DemandInput, now: DateTime<Utc>) -> FieldErrors {
+    validate(input, now).err().unwrap_or_default()
+}
+
 fn validate(input: &DemandInput, now: DateTime<Utc>) -> std::result::Result<Valid, FieldErrors> {
     let mut errs = FieldErrors::default();
     check_text(&input.title, "title", 4, 200, &mut errs);

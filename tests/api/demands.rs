@@ -566,3 +566,35 @@ async fn approving_a_fitting_listing_notifies_the_demand_owner_once(pool: PgPool
     .unwrap();
     assert_eq!(n, 1, "the car maker hears of the new listing");
 }
+
+/// The demand form reports every problem at once: an unreadable budget does not hide a missing
+/// title until the next submit.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_demand_form_shows_every_error_at_once(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.verified_member("buyer@car.cn", "cquaee").await;
+    let cookies = web_login(&app, "buyer@car.cn").await;
+    let page = app.page("/demands/new", &cookies).await;
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let r = app
+        .form(
+            "/demands/new",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("title", ""),
+                ("field", "auto"),
+                ("budget_min", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let doc = scraper::Html::parse_document(&r.text);
+    let sel = scraper::Selector::parse(".field-error").unwrap();
+    let errors: Vec<String> = doc.select(&sel).map(|e| e.text().collect()).collect();
+    assert!(
+        errors.len() >= 2,
+        "title and budget both flagged: {errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("负数")), "{errors:?}");
+}

@@ -176,6 +176,12 @@ async fn create(
     let result = if errs.is_empty() {
         demands::create(&state.pool, &user, input, ctx.lang).await
     } else {
+        // Every problem at once: the rest of the form is checked too, not after the next submit.
+        for e in demands::field_errors(&input, Utc::now()).0 {
+            if !errs.0.iter().any(|x| x.path == e.path) {
+                errs.0.push(e);
+            }
+        }
         Err(Error::Validation(errs))
     };
     match result {
