@@ -1248,10 +1248,12 @@ pub async fn lift(pool: &PgPool, admin: &CurrentUser, org_id: Uuid) -> Result<Re
         return Err(Error::conflict("organization_not_restricted"));
     }
     let lifted = sdb::lift_restrictions(&mut tx, org_id, admin.id).await?;
+    // The expiry job does not take the organisation's lock: a restriction that reached its end
+    // date between the read above and the update is no longer in force, as for any other 409.
     let first = lifted
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("restriction vanished while locked")))?;
+        .ok_or_else(|| Error::conflict("organization_not_restricted"))?;
     audit(
         &mut tx,
         admin,
