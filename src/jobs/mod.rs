@@ -18,13 +18,18 @@ pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {
 
 /// Housekeeping and slow deadlines (expiries, purges). Public so tests can drive it.
 pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
-    let mut conn = state.pool.acquire().await?;
-    crate::db::users::purge_expired_sessions(&mut conn).await?;
-    crate::db::throttle::purge_old(&mut conn).await?;
-    crate::db::idempotency::purge_old(&mut conn).await?;
-    drop(conn);
-    crate::service::settlement::run_jobs(state).await?;
-    Ok(())
+    // The settlement jobs (ledger leftovers, unpaid trades, expiring restrictions) first, and
+    // whatever the purges do: a failing purge must not hold up deadlines.
+    let settlement = crate::service::settlement::run_jobs(state).await;
+    let purges = async {
+        let mut conn = state.pool.acquire().await?;
+        crate::db::users::purge_expired_sessions(&mut conn).await?;
+        crate::db::throttle::purge_old(&mut conn).await?;
+        crate::db::idempotency::purge_old(&mut conn).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    settlement.and(purges)
 }
 
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {

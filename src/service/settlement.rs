@@ -381,7 +381,9 @@ fn parse_exchange(code: &str) -> Result<Exchange> {
 /// Records one balanced ledger transaction — the only way entries are written. The postings are
 /// stored as pending in the caller's transaction (so they commit, or not, with the trade change they
 /// belong to); after the commit, [`flush`] chains them into `ledger_entries`. Callers that answer a
-/// request call `flush` before answering, so a 200 means the entries are in the ledger.
+/// request call `flush` before answering, so a 200 normally means the entries are in the ledger;
+/// should that flush fail, they are committed as pending and chained by the next flush (any ledger
+/// read, any request, or the periodic job).
 pub async fn post(
     conn: &mut PgConnection,
     trade_id: Option<Uuid>,
