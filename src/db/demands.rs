@@ -231,3 +231,12 @@ pub async fn demand_candidates(
     .fetch_all(conn)
     .await
 }
+
+/// Serialises the scoring of new demands and newly listed listings until commit (see
+/// `service::demands::on_listing_listed`). Both are rare next to reads.
+pub async fn lock_matching(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(7261127)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -314,7 +314,9 @@ pub async fn create(
     let row = db::demands::get(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;
-    // Tell the owners of listings that fit well (once per pair).
+    // Tell the owners of listings that fit well (once per pair). After the matching lock: see
+    // `on_listing_listed`.
+    db::demands::lock_matching(&mut tx).await?;
     let found = score_listings(&mut tx, &row).await?;
     for (l, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
         notify_pair(&mut tx, &row, l, m.score, Side::ListingOwner).await?;
@@ -724,7 +726,12 @@ async fn notify_pair(
 
 /// Called when a listing becomes `listed`: the owners of open demands it fits well (score ≥ 70)
 /// are notified, once per pair.
+///
+/// A demand created while a listing is being approved: each transaction scores after its own write
+/// and under the matching lock, so the one that takes the lock second sees the other's committed
+/// row (the lock is released at commit) and the pair is told once, never missed.
 pub async fn on_listing_listed(conn: &mut PgConnection, listing_id: Uuid) -> Result<usize> {
+    db::demands::lock_matching(conn).await?;
     let Some(l) = db::demands::listing_facts(conn, listing_id).await? else {
         return Ok(0);
     };

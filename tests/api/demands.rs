@@ -598,3 +598,53 @@ async fn the_demand_form_shows_every_error_at_once(pool: PgPool) {
     );
     assert!(errors.iter().any(|e| e.contains("负数")), "{errors:?}");
 }
+
+/// A demand posted while a fitting listing is being approved: neither transaction sees the other's
+/// uncommitted row, so without care the pair is never told. The second to score waits for the first
+/// to commit, then finds it: told exactly once.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_demand_posted_during_a_fitting_listings_approval_is_still_matched(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("auto@sichuan.example", "cdipex").await;
+    let buyer = app.verified_member("car@chongqing.example", "cquaee").await;
+    let aeb = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
+    sqlx::query("update listings set status = 'pending_review', listed_at = null where id = $1")
+        .bind(aeb)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let approve = async {
+        // As the review does: listed, then the demands scored, in one transaction; held open a
+        // while so that the demand arrives in between.
+        let mut tx = app.pool.begin().await.unwrap();
+        sqlx::query("update listings set status = 'listed', listed_at = now() where id = $1")
+            .bind(aeb)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let sent = techmarket::service::demands::on_listing_listed(&mut tx, aeb)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tx.commit().await.unwrap();
+        sent
+    };
+    let post = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        post_demand(&app, &buyer.token, aeb_demand()).await
+    };
+    let (sent, d) = tokio::join!(approve, post);
+    assert_eq!(
+        sent, 0,
+        "the demand was not there yet when the listing was scored"
+    );
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where kind = 'match' and dedupe_key like $1",
+    )
+    .bind(format!("match:{}:{aeb}:%", d.body["id"].as_str().unwrap()))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 1, "the pair is told once");
+}
