@@ -702,6 +702,27 @@ async fn the_live_event_stream_is_server_sent_events(pool: PgPool) {
     assert!(!seen.contains("reserve_fen"), "{seen}");
     assert!(!seen.contains(&b.org_id), "{seen}");
 
+    // The listener's database connection dies (a restart, a network cut): whatever was notified
+    // meanwhile is gone, so once it is back the open pages are told to fetch the state again.
+    sqlx::query(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = current_database() and query ilike 'listen%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut seen = String::new();
+    while !seen.contains("event: reload") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("a reload arrives once the listener is back")
+            .unwrap()
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+
     let r = app
         .page(&format!("/listings/{}/auction/events", Uuid::now_v7()), "")
         .await;

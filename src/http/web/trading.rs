@@ -631,6 +631,10 @@ async fn auction_events(
                             .data(trading::event_json(&ev).to_string()))
                     })
                 }
+                // The listener reconnected: events may have been missed meanwhile.
+                Ok(ev) if ev.channel == crate::http::events::RESYNC => {
+                    Some(Ok(Event::default().event("reload").data("{}")))
+                }
                 Ok(_) => None,
                 // Missed events: the page should fetch the whole state again.
                 Err(_) => Some(Ok(Event::default().event("reload").data("{}"))),
