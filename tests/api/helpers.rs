@@ -225,18 +225,20 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Logs a user into the pages through the login form; returns the cookies to send after.
-pub async fn web_login(app: &TestApp, email: &str) -> String {
+/// Sends the sign-in form with `fields` (besides its CSRF token), as a fresh visitor would:
+/// returns the answer and the visitor's cookies.
+pub async fn send_login_form(app: &TestApp, fields: &[(&str, &str)]) -> (Resp, String) {
     let page = app.page("/login", "").await;
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
-    let r = app
-        .form(
-            "/login",
-            &cookies,
-            &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
-        )
-        .await;
+    let mut all = vec![("_csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    (app.form("/login", &cookies, &all).await, cookies)
+}
+
+/// Logs a user into the pages through the login form; returns the cookies to send after.
+pub async fn web_login(app: &TestApp, email: &str) -> String {
+    let (r, cookies) = send_login_form(app, &[("email", email), ("password", PASSWORD)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     format!("{cookies}; {}", cookies_from(&r.headers))
 }
