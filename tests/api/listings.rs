@@ -1167,15 +1167,28 @@ async fn the_listing_form_shows_errors_next_to_fields_and_keeps_the_input(pool: 
                 ("trl", "5"),
                 ("pricing.mode", "auction"),
                 ("pricing.auction.start_price_fen", "abc"),
-                ("pricing.auction.increment_fen", "1"),
+                ("pricing.auction.increment_fen", "0"),
                 ("pricing.auction.ends_at", "2020-01-01T10:00"),
+                ("pricing.auction.extension_seconds", "99999"),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    // Every auction box's problem at once: the unreadable start price does not hide the others.
     let doc = scraper::Html::parse_document(&r.text);
     let sel = scraper::Selector::parse(".field-error").unwrap();
-    assert!(doc.select(&sel).count() >= 3, "{}", r.text);
+    let errors: Vec<String> = doc.select(&sel).map(|e| e.text().collect()).collect();
+    for want in [
+        "无法识别的金额",
+        "金额必须大于零",
+        "竞价截止时间必须晚于现在",
+        "延时须在 0 至 3600 秒之间",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want} in {errors:?}"
+        );
+    }
     assert_eq!(
         input_value(&r.text, "title").as_deref(),
         Some("好标题的成果")

@@ -569,16 +569,16 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
                 }
             }
         };
-        match (start, inc, ends_at) {
-            (Some(s), Some(i), Some(e)) => Some(AuctionInput {
-                start_price_fen: s,
-                increment_fen: i,
-                reserve_fen: reserve,
-                ends_at: e,
-                extension_seconds,
-            }),
-            _ => None,
-        }
+        // A box that could not be read still leaves the others to check: it stands in with a
+        // value that passes its own rules and makes no comparison fail (start 1, increment 1,
+        // ends tomorrow), and its own error is already recorded.
+        Some(AuctionInput {
+            start_price_fen: start.unwrap_or(1),
+            increment_fen: inc.unwrap_or(1),
+            reserve_fen: reserve,
+            ends_at: ends_at.unwrap_or_else(|| Utc::now() + chrono::Duration::days(1)),
+            extension_seconds,
+        })
     } else {
         None
     };
@@ -609,7 +609,7 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
         // Report the service's findings too, so the form shows every problem at once.
         if let Err(more) = listings::validate(&input, Utc::now()) {
             for e in more {
-                if errs.get(&e.path).is_none() && !e.path.starts_with("pricing.auction") {
+                if errs.get(&e.path).is_none() {
                     errs.0.push(e);
                 }
             }
