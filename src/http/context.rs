@@ -171,6 +171,23 @@ impl PageCtx {
         i18n::tf(self.lang, key, &[(name, value.to_string())])
     }
 
+    /// A name written in both languages, `中文名 / English name` (fee schedules are named so),
+    /// in this page's language; any other name as it is.
+    pub fn in_lang(&self, name: &str) -> String {
+        if let Some((zh, en)) = name.rsplit_once('/') {
+            let (zh, en) = (zh.trim(), en.trim());
+            let zh_is_chinese = zh.chars().any(crate::domain::text::is_cjk);
+            let en_is_latin = !en.is_empty() && !en.chars().any(crate::domain::text::is_cjk);
+            if zh_is_chinese && en_is_latin {
+                return match self.lang {
+                    Lang::Zh => zh.to_string(),
+                    Lang::En => en.to_string(),
+                };
+            }
+        }
+        name.to_string()
+    }
+
     /// Between the items of an inline list: `、` in Chinese, `, ` in English.
     pub fn sep(&self) -> &'static str {
         match self.lang {
@@ -369,3 +386,43 @@ impl PageCtx {
 }
 
 use chrono::Offset;
+
+#[cfg(test)]
+mod in_lang_tests {
+    use super::*;
+
+    fn ctx(lang: Lang) -> PageCtx {
+        PageCtx::from_request(&RequestCtx {
+            lang,
+            is_api: false,
+            path: "/".into(),
+            query: None,
+            user: None,
+            csrf: String::new(),
+            unread: 0,
+            session_secret: None,
+        })
+    }
+
+    #[test]
+    fn bilingual_names_show_the_pages_language_only() {
+        let v1 = "统一收费标准 v1 / Unified schedule v1";
+        assert_eq!(ctx(Lang::Zh).in_lang(v1), "统一收费标准 v1");
+        assert_eq!(ctx(Lang::En).in_lang(v1), "Unified schedule v1");
+        let v2 =
+            "统一收费标准 v2（草案：单方封顶 50 万元）/ Unified v2 (draft: cap ¥500,000 per side)";
+        assert_eq!(
+            ctx(Lang::Zh).in_lang(v2),
+            "统一收费标准 v2（草案：单方封顶 50 万元）"
+        );
+        assert_eq!(
+            ctx(Lang::En).in_lang(v2),
+            "Unified v2 (draft: cap ¥500,000 per side)"
+        );
+        // Anything else is left alone.
+        for name in ["统一收费标准 v3", "Schedule 1/2", "川渝/成渝 标准"] {
+            assert_eq!(ctx(Lang::Zh).in_lang(name), name);
+            assert_eq!(ctx(Lang::En).in_lang(name), name);
+        }
+    }
+}
