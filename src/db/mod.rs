@@ -28,3 +28,15 @@ pub mod throttle;
 pub mod trading;
 /// Users and their sessions/tokens.
 pub mod users;
+
+/// Which database a pool talks to (`host:port/name`): the key of per-database state kept in a
+/// process (caches, the ledger appender), since tests give each test its own database.
+pub fn database_key(pool: &sqlx::PgPool) -> String {
+    let o = pool.connect_options();
+    format!(
+        "{}:{}/{}",
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or_default()
+    )
+}

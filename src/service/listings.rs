@@ -1105,13 +1105,7 @@ fn in_price_range(f: &SearchFilter, price: Option<i64>) -> bool {
 
 /// The cache key of a search: the database, the kind of result, the filters and the sort.
 fn cache_key(pool: &PgPool, kind: &str, f: &SearchFilter, sort: Option<SearchSort>) -> String {
-    let opts = pool.connect_options();
-    format!(
-        "{}:{}/{}|{kind}|{f:?}|{sort:?}",
-        opts.get_host(),
-        opts.get_port(),
-        opts.get_database().unwrap_or(""),
-    )
+    format!("{}|{kind}|{f:?}|{sort:?}", db::database_key(pool))
 }
 
 /// `compute`'s value, from the cache for broad searches (see [`cache`]): fresh entries as they are,

@@ -419,15 +419,8 @@ static APPENDERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Appen
     std::sync::LazyLock::new(Default::default);
 
 fn appender(pool: &PgPool) -> Arc<Appender> {
-    let o = pool.connect_options();
-    let key = format!(
-        "{}:{}/{}",
-        o.get_host(),
-        o.get_port(),
-        o.get_database().unwrap_or_default()
-    );
     let mut all = APPENDERS.lock().unwrap_or_else(|e| e.into_inner());
-    all.entry(key).or_default().clone()
+    all.entry(db::database_key(pool)).or_default().clone()
 }
 
 /// Chains every pending posting committed before the call into `ledger_entries`: lock the head,
