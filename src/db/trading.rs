@@ -41,14 +41,23 @@ pub async fn listing_for_update(
     .await
 }
 
-/// The organisation leading the listing's auction, if it has an auction with a bid.
-pub async fn leading_org(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    let lead: Option<Option<Uuid>> =
-        sqlx::query_scalar("select leading_org_id from auctions where listing_id = $1")
-            .bind(listing_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(lead.flatten())
+/// Where an organisation stands in the listing's auction: whether it leads, and its pseudonym
+/// number if it has bid there (never assigns one).
+pub async fn bidder_standing(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+) -> sqlx::Result<(bool, Option<i32>)> {
+    let row: Option<(bool, Option<i32>)> = sqlx::query_as(
+        "select a.leading_org_id is not distinct from $2, \
+                (select b.bidder_no from auction_bidders b where b.listing_id = a.listing_id and b.organization_id = $2) \
+         from auctions a where a.listing_id = $1",
+    )
+    .bind(listing_id)
+    .bind(org)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.unwrap_or((false, None)))
 }
 
 pub async fn org_exchange(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Option<String>> {
@@ -194,21 +203,6 @@ pub async fn bid_target(
              (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no, \
              a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at \
          from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
-    )
-    .bind(listing_id)
-    .bind(org)
-    .fetch_optional(conn)
-    .await
-}
-
-/// The organisation's pseudonym number in this auction, if it has bid there (never assigns one).
-pub async fn known_bidder_no(
-    conn: &mut PgConnection,
-    listing_id: Uuid,
-    org: Uuid,
-) -> sqlx::Result<Option<i32>> {
-    sqlx::query_scalar(
-        "select bidder_no from auction_bidders where listing_id = $1 and organization_id = $2",
     )
     .bind(listing_id)
     .bind(org)

@@ -112,13 +112,6 @@ impl ListingPanel {
     }
 }
 
-fn query_param(ctx: &PageCtx, name: &str) -> Option<String> {
-    let q = ctx.query.as_deref()?;
-    url::form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// The translated message of an error code passed back in a redirect, if it is one we know.
 fn error_text(ctx: &PageCtx, code: &str, args: &[(&str, String)]) -> String {
     let key = if code.starts_with("err.") {
@@ -192,8 +185,9 @@ pub async fn listing_panel(
         }
         conn = state.pool.acquire().await?;
         if let Some(o) = org {
-            panel.you_lead = db::trading::leading_org(&mut conn, listing_id).await? == Some(o);
-            if let Some(n) = db::trading::known_bidder_no(&mut conn, listing_id, o).await? {
+            let (leads, bidder_no) = db::trading::bidder_standing(&mut conn, listing_id, o).await?;
+            panel.you_lead = leads;
+            if let Some(n) = bidder_no {
                 panel.my_bidder = trading::pseudonym_zh(n);
             }
         }
@@ -213,13 +207,13 @@ pub async fn listing_panel(
             .await?
             .map(|t| t.to_string());
     }
-    if let Some(done) = query_param(ctx, "trading") {
+    if let Some(done) = ctx.query_param("trading") {
         let key = format!("trading.done.{done}");
         if i18n::catalog(ctx.lang).contains_key(&key) {
             panel.notice = i18n::t(ctx.lang, &key).to_string();
         }
     }
-    if let Some(code) = query_param(ctx, "trading_error") {
+    if let Some(code) = ctx.query_param("trading_error") {
         let min = panel
             .auction
             .as_ref()
@@ -233,13 +227,18 @@ pub async fn listing_panel(
 // ---------------------------------------------------------------- forms
 
 /// Where a failed form goes back to: the same page with the error's code (or the first field
-/// error's key) in `trading_error`.
-fn back_with_error(base: &str, e: &Error) -> Response {
+/// error's key) in `trading_error`, and what was `typed` in the form to fill it in again.
+fn back_with_error(base: &str, e: &Error, typed: &[(&str, &str)]) -> Response {
     let code = match e {
         Error::Validation(f) => f.0.first().map(|fe| fe.key).unwrap_or("validation_failed"),
         other => other.code(),
     };
-    Redirect::to(&format!("{base}?trading_error={code}#trading")).into_response()
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("trading_error", code);
+    for (name, v) in typed.iter().filter(|(_, v)| !v.is_empty()) {
+        q.append_pair(name, &v.chars().take(2000).collect::<String>());
+    }
+    Redirect::to(&format!("{base}?{}#trading", q.finish())).into_response()
 }
 
 /// Errors a form answers by going back with a message; anything else is the error page.
@@ -263,9 +262,8 @@ fn parse_amount(form: &Form, name: &str) -> Result<i64> {
 
 fn finish_form(result: Result<Response>, back: &str) -> Result<Response> {
     match result {
-        Ok(r) => Ok(r),
-        Err(e) if is_user_error(&e) => Ok(back_with_error(back, &e)),
-        Err(e) => Err(e),
+        Err(e) if is_user_error(&e) => Ok(back_with_error(back, &e, &[])),
+        other => other,
     }
 }
 
@@ -274,21 +272,10 @@ fn finish_form(result: Result<Response>, back: &str) -> Result<Response> {
 fn finish_form_keeping(result: Result<Response>, back: &str, form: &Form) -> Result<Response> {
     match result {
         Err(e) if is_user_error(&e) => {
-            let code = match &e {
-                Error::Validation(f) => f.0.first().map(|fe| fe.key).unwrap_or("validation_failed"),
-                other => other.code(),
-            };
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("trading_error", code);
-            for name in ["amount", "transaction_mode", "message"] {
-                let v = form.get(name);
-                if !v.is_empty() {
-                    q.append_pair(name, &v.chars().take(2000).collect::<String>());
-                }
-            }
-            Ok(Redirect::to(&format!("{back}?{}#trading", q.finish())).into_response())
+            let typed = ["amount", "transaction_mode", "message"].map(|n| (n, form.get(n)));
+            Ok(back_with_error(back, &e, &typed))
         }
-        other => finish_form(other, back),
+        other => other,
     }
 }
 
@@ -506,12 +493,14 @@ async fn thread_page(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let thread = trading::thread(&state.pool, &user, id).await?;
-    let notice = query_param(&ctx, "trading")
+    let notice = ctx
+        .query_param("trading")
         .map(|d| format!("trading.done.{d}"))
         .filter(|k| i18n::catalog(ctx.lang).contains_key(k))
         .map(|k| i18n::t(ctx.lang, &k).to_string())
         .unwrap_or_default();
-    let error = query_param(&ctx, "trading_error")
+    let error = ctx
+        .query_param("trading_error")
         .map(|c| error_text(&ctx, &c, &[]))
         .unwrap_or_default();
     render(&ThreadPage {
