@@ -1450,12 +1450,10 @@ async fn admins_record_payment_from_their_trades_page(pool: PgPool) {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
         assert_eq!(
             r.headers.get("location").unwrap(),
-            "/admin/trades?done=payment_recorded"
+            "/admin/trades?done=paid"
         );
     }
-    let told = app
-        .page("/admin/trades?done=payment_recorded", &cookies)
-        .await;
+    let told = app.page("/admin/trades?done=paid", &cookies).await;
     assert!(told.text.contains("已登记收款"), "{}", told.text);
     let entries: i64 = sqlx::query_scalar("select count(*) from ledger_entries")
         .fetch_one(&app.pool)

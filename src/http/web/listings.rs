@@ -289,6 +289,8 @@ struct ListingPage {
     /// Read by `trading/_listing_panel.html` (filled in by the trading pages).
     #[allow(dead_code)]
     panel: ListingPanel,
+    /// Why the last action on this page was refused ("" otherwise); `?done=` confirmations are
+    /// shown by the base layout.
     notice: String,
 }
 
@@ -307,27 +309,10 @@ impl ListingPage {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    done: Option<String>,
-}
-
-fn notice_text(ctx: &PageCtx, done: Option<&str>) -> String {
-    match done {
-        Some("created") => ctx.t("listings.notice_created").into(),
-        Some("saved") => ctx.t("listings.notice_saved").into(),
-        Some("submitted") => ctx.t("listings.notice_submitted").into(),
-        Some("withdrawn") => ctx.t("listings.notice_withdrawn").into(),
-        Some("reviewed") => ctx.t("listings.notice_reviewed").into(),
-        _ => String::new(),
-    }
-}
-
 async fn listing_page(
     State(state): State<AppState>,
     Ctx(ctx, _): Ctx,
     Path(id): Path<String>,
-    Query(n): Query<NoticeQuery>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
@@ -337,7 +322,6 @@ async fn listing_page(
         .is_some_and(|u| u.organization_id == Some(l.organization.id));
     let status = crate::domain::listing::ListingStatus::parse(&l.status);
     let panel = listing_panel(&state, &ctx, id).await?;
-    let notice = notice_text(&ctx, n.done.as_deref());
     render(&ListingPage {
         paragraphs: paragraphs(&l.description),
         can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
@@ -347,7 +331,7 @@ async fn listing_page(
         ctx,
         l,
         panel,
-        notice,
+        notice: String::new(),
     })
 }
 

@@ -191,8 +191,8 @@ struct TradePage {
     idem: String,
     buyer_pays: i64,
     seller_receives: i64,
-    /// After an action (`?done=`) or a refused one (`?error=`), translated.
-    notice: String,
+    /// Why the last action was refused (`?error=`), translated; `?done=` confirmations are shown
+    /// by the base layout.
     error: String,
 }
 
@@ -204,17 +204,13 @@ pub async fn trade(
     let id = parse_id(&id)?;
     let (t, party) = settlement::get(&state.pool, &user, id).await?;
     let status = t.status.as_str();
-    let known = |section: &str, param: &str| {
-        let v = ctx.query_param(param)?;
-        let key = format!("settlement.{section}.{v}");
-        crate::i18n::catalog(ctx.lang)
-            .contains_key(&key)
-            .then(|| ctx.t(&key).to_string())
-    };
-    let notice = known("done", "done").unwrap_or_default();
-    let error = known("refused", "error").unwrap_or_default();
+    let error = ctx
+        .query_param("error")
+        .map(|v| format!("settlement.refused.{v}"))
+        .filter(|k| crate::i18n::catalog(ctx.lang).contains_key(k))
+        .map(|k| ctx.t(&k).to_string())
+        .unwrap_or_default();
     render(&TradePage {
-        notice,
         error,
         can_pay: matches!(party, Party::InvolvedAdmin(_)) && status == "awaiting_payment",
         can_confirm: party == Party::Buyer && status == "paid",
@@ -291,7 +287,7 @@ pub async fn payment_received(
     let back = if form.get("back") == "trade" {
         None
     } else {
-        Some("/admin/trades?done=payment_recorded".to_string())
+        Some("/admin/trades?done=paid".to_string())
     };
     let id = web_action(state, user, id, form, Action::PaymentReceived).await?;
     Ok(Redirect::to(&back.unwrap_or_else(|| format!("/trades/{id}?done=paid"))).into_response())
