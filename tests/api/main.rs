@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod python;
+mod server;
 
 mod accounts;
 mod admin;

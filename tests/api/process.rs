@@ -6,33 +6,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-fn base_url() -> String {
-    // The tests' server (the maintenance database's URL, from .env); a fresh database name per test.
-    let from_file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env"))
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("DATABASE_URL=")
-                    .map(|v| v.trim().to_string())
-            })
-        });
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .or(from_file)
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match url.rsplit_once('/') {
-        Some((server, _)) => server.to_string(),
-        None => url,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::server::{free_port, server_url as base_url};
 
 async fn drop_db(name: &str) {
     if let Ok(mut conn) =
