@@ -3,6 +3,8 @@
 pub mod accounts;
 /// Administration pages.
 pub mod admin;
+/// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
+pub mod chart;
 /// Pages: Technology demands and matching.
 pub mod demands;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
