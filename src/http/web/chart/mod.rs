@@ -48,10 +48,10 @@
 //! {% call chart::table(turnover) %}
 //! ```
 //!
-//! Phones: the SVG scales to its box, so at 390 px it is drawn at about 0.43 of its size.
-//! `static/chart.css` raises the font to [`NARROW_FONT`] there (and [`MID_FONT`] up to 760 px)
-//! and hides the tick labels marked `minor`; the layout here leaves room for the largest font, so
-//! no label collides at any width.
+//! Phones: the SVG scales to its box, so at 390 px it is drawn 290 to 330 px wide, about 0.4 of
+//! its size. `static/chart.css` raises the font to [`NARROW_FONT`] there (and [`MID_FONT`] up to
+//! 760 px) and hides the tick labels marked `minor`; the layout here leaves room for the largest
+//! font, so no label collides at any width.
 mod label;
 mod layout;
 mod scale;
@@ -68,7 +68,7 @@ pub const FONT: f64 = 13.0;
 /// The font size `static/chart.css` sets on screens up to 760 px wide.
 pub const MID_FONT: f64 = 18.0;
 /// The font size `static/chart.css` sets on screens up to 480 px wide (about 11 px on a phone).
-pub const NARROW_FONT: f64 = 26.0;
+pub const NARROW_FONT: f64 = 28.0;
 /// The plot's height unless a chart asks for another.
 pub const PLOT_HEIGHT: f64 = 280.0;
 

@@ -118,11 +118,16 @@ pub fn decades(lo: i64, hi: i64) -> Vec<i64> {
     out
 }
 
-/// An estimate of the width of `text` in ems: a CJK or other wide character is one em, an ASCII
-/// character 0.6 em (generous for sans-serif digits and letters), so estimates err on the wide side.
+/// An estimate of the width of `text` in ems: a CJK or other wide character is one em, `%` and
+/// the widest letters 0.9, any other ASCII character 0.6 (generous for sans-serif digits and
+/// letters), so estimates err on the wide side.
 pub fn text_em(text: &str) -> f64 {
     text.chars()
-        .map(|c| if c.is_ascii() { 0.6 } else { 1.0 })
+        .map(|c| match c {
+            '%' | 'M' | 'W' | 'm' | 'w' => 0.9,
+            c if c.is_ascii() => 0.6,
+            _ => 1.0,
+        })
         .sum()
 }
 
@@ -298,6 +303,7 @@ mod tests {
     #[test]
     fn wide_characters_count_one_em_and_ascii_less() {
         assert_eq!(text_em("1万"), 1.6);
+        assert_eq!(text_em("5%"), 1.5);
         assert_eq!(text_em("四川"), 2.0);
         assert_eq!(text_em(""), 0.0);
     }

@@ -16,10 +16,10 @@ use crate::http::web::render;
 use crate::i18n::{self, Lang};
 use crate::service::fees::{self, ScheduleView};
 
-use super::figure::{bands_html, figure, public_series, rate_per_side_ppm};
+use super::bands::{bands_tables, BandsTable};
+use super::figure::{figure, public_series, rate_per_side_ppm, Figure};
 
-// ------------------------------------------------------------------ the public calculator
-
+/// One schedule's column of the result.
 pub struct CalcColumn {
     pub label: String,
     pub class: &'static str,
@@ -40,9 +40,8 @@ struct CalculatorPage {
     amount_fen: i64,
     columns: Vec<CalcColumn>,
     current: ScheduleView,
-    bands_html: String,
-    chart_html: String,
-    examples_html: String,
+    bands: Vec<BandsTable>,
+    figure: Figure,
 }
 
 impl CalculatorPage {
@@ -87,7 +86,7 @@ pub async fn calculator(
                 let q = s.schedule.quote(amount_fen);
                 CalcColumn {
                     label: s.label.clone(),
-                    class: s.style.class(),
+                    class: s.look.class,
                     buyer_fee_fen: q.buyer_fee_fen,
                     seller_fee_fen: q.seller_fee_fen,
                     total_fee_fen: q.total_fee_fen,
@@ -100,9 +99,8 @@ pub async fn calculator(
     } else {
         Vec::new()
     };
-    let (chart_html, examples_html) =
-        figure(&ctx, &series, (amount_fen > 0).then_some(amount_fen))?;
-    let bands_html = bands_html(&ctx, &current.buyer, &current.seller)?;
+    let figure = figure(ctx.lang, &series, (amount_fen > 0).then_some(amount_fen));
+    let bands = bands_tables(&ctx, &current.buyer, &current.seller);
     let page = CalculatorPage {
         ctx,
         amount,
@@ -110,9 +108,8 @@ pub async fn calculator(
         amount_fen,
         columns,
         current,
-        bands_html,
-        chart_html,
-        examples_html,
+        bands,
+        figure,
     };
     let mut resp = render(&page)?;
     if !page.error.is_empty() {

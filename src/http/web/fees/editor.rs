@@ -15,7 +15,7 @@ use crate::http::state::AppState;
 use crate::http::web::{render, FormErrors};
 use crate::service::fees::{self, NewScheduleInput};
 
-use super::figure::{figure, public_series, Series, Style};
+use super::figure::{figure, public_series, Figure, Series, DRAFT};
 use super::form::{parse_action, parse_local_time, EditorAction, EditorSide, EditorSideView};
 
 #[derive(Template)]
@@ -29,12 +29,7 @@ struct EditorPage {
     sides: Vec<EditorSideView>,
     message: String,
     /// Shown after "preview" when the draft parses and validates.
-    preview: Option<Preview>,
-}
-
-pub struct Preview {
-    pub chart_html: String,
-    pub examples_html: String,
+    preview: Option<Figure>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +50,7 @@ fn editor_page(
     typed: Typed<'_>,
     errors: &FormErrors,
     message: String,
-    preview: Option<Preview>,
+    preview: Option<Figure>,
 ) -> EditorPage {
     let Typed {
         name,
@@ -214,14 +209,10 @@ pub async fn editor_submit(
                 buyer: (&input.buyer).into(),
                 seller: (&input.seller).into(),
             },
-            style: Style::Draft,
+            look: DRAFT,
         }];
         series.extend(public_series(ctx.lang, &current));
-        let (chart_html, examples_html) = figure(&ctx, &series, None)?;
-        Some(Preview {
-            chart_html,
-            examples_html,
-        })
+        Some(figure(ctx.lang, &series, None))
     } else {
         None
     };

@@ -11,15 +11,13 @@ use crate::http::state::AppState;
 use crate::http::web::render;
 use crate::service::fees::{self, ScheduleView};
 
-use super::figure::bands_html;
-
-// ------------------------------------------------------------------ public history
+use super::bands::{bands_tables, BandsTable};
 
 pub struct HistoryItem {
     pub view: ScheduleView,
     /// `in_force` | `scheduled` | `superseded`
     pub state: &'static str,
-    pub bands_html: String,
+    pub bands: Vec<BandsTable>,
 }
 
 #[derive(Template)]
@@ -42,7 +40,7 @@ pub async fn history(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Result<
             "superseded"
         };
         items.push(HistoryItem {
-            bands_html: bands_html(&ctx, &view.buyer, &view.seller)?,
+            bands: bands_tables(&ctx, &view.buyer, &view.seller),
             state,
             view,
         });

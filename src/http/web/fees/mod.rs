@@ -1,10 +1,13 @@
 //! Pages: the public fee calculator and history; the schedule editor, approval queue and audit
-//! trail for administrators. Everything works without JavaScript; the chart is SVG drawn here.
+//! trail for administrators. Everything works without JavaScript; the chart is SVG laid out by
+//! `http::web::chart` and drawn, like every table, by the templates in `templates/fees/`.
+/// A schedule's bands as tables.
+mod bands;
 /// The public calculator: fees for an amount under every schedule.
 mod calculator;
 /// The schedule editor (administrators): bands typed in, previewed, saved as a draft.
 mod editor;
-/// The chart of effective rates and the tables of example amounts and bands.
+/// The chart of effective rates and the table of example amounts.
 mod figure;
 /// What the editor's form holds: typed text, parsed into a schedule.
 mod form;

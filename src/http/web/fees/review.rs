@@ -18,9 +18,8 @@ use crate::service::admin::AuditItem;
 use crate::service::fees::{self, ExchangeFees, ScheduleView, SideView, Simulation};
 use crate::service::{Page, PageQuery};
 
-use super::figure::{band_rows, figure, public_series, BandRow, Series, Style};
-
-// ------------------------------------------------------------------ admin: list, queue, audit
+use super::bands::{band_rows, BandRow};
+use super::figure::{figure, public_series, Figure, Series, DRAFT};
 
 pub struct QueueItem {
     pub view: ScheduleView,
@@ -147,8 +146,7 @@ struct DetailPage {
     current: ScheduleView,
     sides: Vec<SideCompare>,
     simulation: Simulation,
-    chart_html: String,
-    examples_html: String,
+    figure: Figure,
     /// Empty when this admin may decide; else why not.
     blocked: String,
     audit: Vec<AuditItem>,
@@ -208,7 +206,7 @@ async fn detail_page(
     let mut series = vec![Series {
         label: ctx.t("fees.series.this").to_string(),
         schedule: schedule.schedule(),
-        style: Style::Draft,
+        look: DRAFT,
     }];
     series.extend(public_series(ctx.lang, &current));
     let sides = vec![
@@ -220,11 +218,9 @@ async fn detail_page(
             &current.seller,
         ),
     ];
-    let (chart_html, examples_html) = figure(&ctx, &series, None)?;
     Ok(DetailPage {
         blocked: blocked_reason(ctx.lang, user, &schedule),
-        chart_html,
-        examples_html,
+        figure: figure(ctx.lang, &series, None),
         ctx,
         schedule,
         current,
