@@ -10,8 +10,6 @@ use crate::http::extract::Form;
 use crate::http::web::FormErrors;
 use crate::service::fees::{self, BandView, SideView};
 
-// ------------------------------------------------------------------ admin: the editor
-
 /// One band row of the editor as typed: upper bound in yuan (`100万`), rate in percent (`1.5`).
 #[derive(Debug, Clone, Default)]
 pub struct EditorBand {
@@ -35,6 +33,14 @@ pub struct EditorRow {
     pub up_to_error: String,
     pub rate_error: String,
     pub from: String,
+}
+
+impl EditorRow {
+    /// Where the band starts (`from`), in pieces that end at a thousands comma, for a `<wbr>` between them: a long amount
+    /// (`¥10,000,000.00`) wraps at a comma in a narrow column, never inside a group of digits.
+    pub fn start_parts(&self) -> Vec<&str> {
+        self.from.split_inclusive(',').collect()
+    }
 }
 
 pub struct EditorSideView {
@@ -393,5 +399,23 @@ mod tests {
         assert_eq!(parse_action("add:buyer"), EditorAction::Add("buyer"));
         assert_eq!(parse_action("add:nobody"), EditorAction::Preview);
         assert_eq!(parse_action("save"), EditorAction::Save);
+    }
+
+    #[test]
+    fn long_amounts_break_only_after_a_comma() {
+        let row = |from: &str| EditorRow {
+            index: 0,
+            last: false,
+            up_to: String::new(),
+            rate: String::new(),
+            up_to_error: String::new(),
+            rate_error: String::new(),
+            from: from.into(),
+        };
+        assert_eq!(
+            row("¥10,000,000.00").start_parts(),
+            ["¥10,", "000,", "000.00"]
+        );
+        assert_eq!(row("1000万元").start_parts(), ["1000万元"]);
     }
 }
