@@ -36,8 +36,8 @@ pub struct EditorRow {
 }
 
 impl EditorRow {
-    /// Where the band starts (`from`), in pieces that end at a thousands comma, for a `<wbr>` between them: a long amount
-    /// (`¥10,000,000.00`) wraps at a comma in a narrow column, never inside a group of digits.
+    /// Where the band starts (`from`), in pieces that end at a thousands comma: on a phone a long
+    /// amount (`¥10,000,000.00`) wraps at a comma, never inside a group of digits.
     pub fn start_parts(&self) -> Vec<&str> {
         self.from.split_inclusive(',').collect()
     }
