@@ -15,8 +15,14 @@ const LEADING: f64 = 1.25;
 const BOX: f64 = 16.0;
 /// The length of a legend's line.
 const SWATCH: f64 = 32.0;
-/// Where the plot starts: below the values' title, which stands clear of the top tick's label.
-const TOP: f64 = NARROW_FONT * 1.5 + 2.0 * GAP;
+/// Where the values' title stands above the plot (its baseline): clear of the top tick's label,
+/// which is centred on the plot's top edge.
+const Y_TITLE_ABOVE: f64 = NARROW_FONT * 0.9 + GAP / 2.0;
+/// Where the plot starts: room for the values' title.
+const TOP: f64 = Y_TITLE_ABOVE + NARROW_FONT + GAP;
+/// Where category labels start beneath the plot: below the lowest value label, which is centred
+/// on the plot's bottom edge and reaches 0.6 em below it.
+const BELOW_VALUES: f64 = NARROW_FONT * 0.6 + GAP / 2.0;
 
 /// Bars and lines over categories, bars upwards.
 pub(super) fn vertical(frame: Frame, x: Categories) -> Chart {
@@ -90,6 +96,7 @@ pub(super) fn vertical(frame: Frame, x: Categories) -> Chart {
         x_grid: false,
         y_grid: true,
         x_label_rows: rows,
+        x_tick_gap: BELOW_VALUES,
         lines,
         bars,
         markers: Vec::new(),
@@ -118,11 +125,7 @@ pub(super) fn horizontal(frame: Frame, x: Categories) -> Chart {
     let mut choice = None;
     for intervals in (2..=8).rev() {
         let (range, labels) = value_range(&frame, [lo, hi].into_iter(), intervals);
-        let half_last = labels
-            .last()
-            .map(|l| text_em(l) * NARROW_FONT / 2.0)
-            .unwrap_or(0.0);
-        let right = WIDTH - (half_last + GAP).max(2.0 * GAP);
+        let right = WIDTH - 2.0 * GAP;
         let per_tick = (right - left) / ((range.hi - range.lo) / range.step.max(1)).max(1) as f64;
         let fits = widest(&labels) * NARROW_FONT + NARROW_FONT / 2.0 <= per_tick;
         if fits || intervals == 2 || choice.is_none() {
@@ -141,13 +144,21 @@ pub(super) fn horizontal(frame: Frame, x: Categories) -> Chart {
     let positions: Vec<f64> = ticks.iter().map(|&v| xs.px(v)).collect();
     let keys: Vec<i64> = (0..ticks.len() as i64).collect();
     let pairs: Vec<(String, String)> = labels.into_iter().map(|l| (l, String::new())).collect();
-    let x_ticks = thinned(&pairs, &positions, &keys, &[1], false);
+    let x_ticks = thinned(
+        &pairs,
+        &positions,
+        &edge_anchors(&positions, &plot),
+        &keys,
+        &[1],
+        false,
+    );
     let y_ticks = x
         .cats
         .iter()
         .enumerate()
         .map(|(i, c)| Tick {
             pos: Px(plot.y.0 + band * (i as f64 + 0.5)),
+            anchor: "end",
             label: c.label.clone(),
             sub: String::new(),
             minor: false,
@@ -190,6 +201,7 @@ pub(super) fn horizontal(frame: Frame, x: Categories) -> Chart {
         x_grid: true,
         y_grid: false,
         x_label_rows: 1.0,
+        x_tick_gap: GAP,
         lines: Vec::new(),
         bars,
         markers: Vec::new(),
@@ -234,13 +246,7 @@ pub(super) fn continuous(frame: Frame, mut x: Continuous) -> Chart {
         .iter()
         .map(|&v| (x.unit.tick(frame.lang, v), String::new()))
         .collect();
-    // A label at the plot's right end needs room for its right half.
-    let half_last = match (tick_values.last(), pairs.last()) {
-        (Some(&v), Some((l, _))) if v == hi => text_em(l) * NARROW_FONT / 2.0,
-        _ => 0.0,
-    };
-    let right = WIDTH - (half_last + GAP).max(2.0 * GAP);
-    let plot = rect(left, TOP, right - left, plot_h);
+    let plot = rect(left, TOP, WIDTH - 2.0 * GAP - left, plot_h);
     let ys = Scale::linear(range.lo, range.hi, plot.bottom.0, plot.y.0);
     let xs = if x.log {
         Scale::log(lo, hi, plot.x.0, plot.right.0)
@@ -249,7 +255,14 @@ pub(super) fn continuous(frame: Frame, mut x: Continuous) -> Chart {
     };
     let positions: Vec<f64> = tick_values.iter().map(|&v| xs.px(v)).collect();
     let keys: Vec<i64> = (0..tick_values.len() as i64).collect();
-    let x_ticks = thinned(&pairs, &positions, &keys, &[1], false);
+    let x_ticks = thinned(
+        &pairs,
+        &positions,
+        &edge_anchors(&positions, &plot),
+        &keys,
+        &[1],
+        false,
+    );
     let y_ticks = value_ticks(&range, labels, |v| ys.px(v));
     let lines = x
         .series
@@ -300,6 +313,7 @@ pub(super) fn continuous(frame: Frame, mut x: Continuous) -> Chart {
         x_grid: true,
         y_grid: true,
         x_label_rows: 1.0,
+        x_tick_gap: GAP,
         lines,
         bars: Vec::new(),
         markers,
@@ -324,6 +338,8 @@ struct Body {
     x_grid: bool,
     y_grid: bool,
     x_label_rows: f64,
+    /// From the plot's bottom to the top of the x labels.
+    x_tick_gap: f64,
     lines: Vec<Line>,
     bars: Vec<Bar>,
     markers: Vec<Marker>,
@@ -336,7 +352,7 @@ struct Body {
 /// the largest font: it never covers a line and never runs off a phone's screen.
 fn finish(frame: Frame, body: Body) -> Chart {
     let line_h = NARROW_FONT * LEADING;
-    let x_tick_y = body.plot.bottom.0 + GAP;
+    let x_tick_y = body.plot.bottom.0 + body.x_tick_gap;
     let mut bottom = x_tick_y + body.x_label_rows * line_h;
     let x_title = if frame.x_title.is_empty() {
         Text::default()
@@ -351,7 +367,7 @@ fn finish(frame: Frame, body: Body) -> Chart {
     };
     let y_title = Text {
         x: Px(2.0 * GAP),
-        y: Px(body.plot.y.0 - NARROW_FONT / 2.0 - GAP),
+        y: Px(body.plot.y.0 - Y_TITLE_ABOVE),
         text: frame.y_title.clone(),
     };
     let mut legend = Vec::new();
@@ -466,6 +482,7 @@ fn value_ticks(range: &NiceRange, labels: Vec<String>, pos: impl Fn(i64) -> f64)
         .zip(labels)
         .map(|(&v, label)| Tick {
             pos: Px(pos(v)),
+            anchor: "end",
             label,
             sub: String::new(),
             minor: false,
@@ -487,7 +504,26 @@ fn axis_ticks(x: &Categories, centres: &[f64]) -> Vec<Tick> {
         .collect();
     let keys: Vec<i64> = x.cats.iter().map(|c| c.key).collect();
     let keep_first = x.cats.first().is_some_and(|c| !c.sub.is_empty());
-    thinned(&pairs, centres, &keys, &x.strides, keep_first)
+    let anchors = vec!["middle"; centres.len()];
+    thinned(&pairs, centres, &anchors, &keys, &x.strides, keep_first)
+}
+
+/// Labels on a value axis are centred on their ticks, but the ones at the plot's ends read
+/// inwards: the first clears the labels of the other axis at the corner, the last needs no
+/// margin beyond the plot.
+fn edge_anchors(positions: &[f64], plot: &Rect) -> Vec<&'static str> {
+    positions
+        .iter()
+        .map(|&p| {
+            if (p - plot.x.0).abs() < 0.5 {
+                "start"
+            } else if (p - plot.right.0).abs() < 0.5 {
+                "end"
+            } else {
+                "middle"
+            }
+        })
+        .collect()
 }
 
 /// Labels (with their second lines) at `positions`: those that would collide at the wide font are
@@ -496,15 +532,26 @@ fn axis_ticks(x: &Categories, centres: &[f64]) -> Vec<Tick> {
 fn thinned(
     labels: &[(String, String)],
     positions: &[f64],
+    anchors: &[&'static str],
     keys: &[i64],
     strides: &[i64],
     keep_first: bool,
 ) -> Vec<Tick> {
+    // The span a label covers, as its centre and width.
     let at = |font: f64| -> Vec<(f64, f64)> {
         labels
             .iter()
             .zip(positions)
-            .map(|((l, s), &p)| (p, text_em(l).max(text_em(s)) * font))
+            .zip(anchors)
+            .map(|(((l, s), &p), &a)| {
+                let w = text_em(l).max(text_em(s)) * font;
+                let centre = match a {
+                    "start" => p + w / 2.0,
+                    "end" => p - w / 2.0,
+                    _ => p,
+                };
+                (centre, w)
+            })
             .collect()
     };
     let (wide, k) = thin(&at(FONT), keys, strides, 1, keep_first, FONT / 2.0);
@@ -525,6 +572,7 @@ fn thinned(
             let shown = wide.get(i).copied().unwrap_or(false);
             Tick {
                 pos: Px(p),
+                anchor: anchors.get(i).copied().unwrap_or("middle"),
                 label: if shown { l.clone() } else { String::new() },
                 sub: if shown { s.clone() } else { String::new() },
                 minor: !(shown && narrow.get(i).copied().unwrap_or(false)),

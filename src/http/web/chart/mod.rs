@@ -129,6 +129,8 @@ pub struct Rect {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tick {
     pub pos: Px,
+    /// `middle`; `start` or `end` at the ends of a value axis, so that the label reads inwards.
+    pub anchor: &'static str,
     pub label: String,
     pub sub: String,
     pub minor: bool,

@@ -126,6 +126,96 @@ fn a_log_chart_has_a_tick_per_decade_markers_within_range_and_step_lines() {
     assert!(legend_fits(&c));
 }
 
+/// A text's box at the narrow font, estimated as the layout does: (left, top, right, bottom).
+fn text_box(x: f64, y: f64, anchor: &str, baseline: &str, text: &str) -> (f64, f64, f64, f64) {
+    let w = scale::text_em(text) * NARROW_FONT;
+    let left = match anchor {
+        "start" => x,
+        "end" => x - w,
+        _ => x - w / 2.0,
+    };
+    let top = match baseline {
+        "hanging" => y,
+        "central" => y - 0.6 * NARROW_FONT,
+        _ => y - 0.9 * NARROW_FONT,
+    };
+    let h = match baseline {
+        "central" => 1.2 * NARROW_FONT,
+        _ => 1.1 * NARROW_FONT,
+    };
+    (left, top, left + w, top + h)
+}
+
+fn meet(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+#[test]
+fn the_corner_labels_and_the_values_title_never_meet() {
+    let charts = [
+        Chart::log_x(Lang::Zh, "f", Unit::Fen, WAN, 10 * YI, Unit::Ppm)
+            .axis_titles("成交金额（元，对数刻度）", "每方有效费率")
+            .line_xy("a", Look::nth(0), vec![(WAN, 50_000), (10 * YI, 1_000)])
+            .build(),
+        Chart::months(Lang::Zh, "m", &[(2026, 7), (2026, 8), (2026, 9)], Unit::Fen)
+            .axis_titles("月份", "成交额（元）")
+            .bars("四川", Look::nth(0), &[3 * YI, YI, 2 * YI])
+            .build(),
+        Chart::categories(Lang::Zh, "h", ["集成电路", "新能源"], Unit::Count)
+            .axis_titles("技术领域", "成交笔数")
+            .bars("笔数", Look::nth(0), &[12, 7])
+            .horizontal()
+            .build(),
+    ];
+    for c in &charts {
+        let lowest = c
+            .y_ticks
+            .iter()
+            .max_by(|a, b| a.pos.0.total_cmp(&b.pos.0))
+            .unwrap();
+        let highest = c
+            .y_ticks
+            .iter()
+            .min_by(|a, b| a.pos.0.total_cmp(&b.pos.0))
+            .unwrap();
+        let y_box = |t: &Tick| text_box(c.y_tick_x.0, t.pos.0, "end", "central", &t.label);
+        let title = text_box(
+            c.y_title.x.0,
+            c.y_title.y.0,
+            "start",
+            "auto",
+            &c.y_title.text,
+        );
+        assert!(
+            !meet(y_box(highest), title),
+            "{}: top label and title",
+            c.id
+        );
+        assert!(title.1 >= 0.0, "{}: the title fits above", c.id);
+        for t in c.x_ticks.iter().filter(|t| !t.label.is_empty()) {
+            let x = text_box(t.pos.0, c.x_tick_y.0, t.anchor, "hanging", &t.label);
+            assert!(
+                !meet(y_box(lowest), x),
+                "{}: {} and {}",
+                c.id,
+                lowest.label,
+                t.label
+            );
+            assert!(
+                x.0 >= 0.0 && x.2 <= f64::from(c.width),
+                "{}: {} inside",
+                c.id,
+                t.label
+            );
+        }
+    }
+    // The ends of a value axis read inwards.
+    let first = &charts[0].x_ticks[0];
+    let last = charts[0].x_ticks.last().unwrap();
+    assert_eq!((first.anchor, last.anchor), ("start", "end"));
+    assert!(charts[1].x_ticks.iter().all(|t| t.anchor == "middle"));
+}
+
 #[test]
 fn a_linear_x_axis_ticks_at_nice_steps_inside_its_range() {
     let c = Chart::linear_x(Lang::En, "l", Unit::Count, 3, 97, Unit::Count)
