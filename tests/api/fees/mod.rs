@@ -3,6 +3,8 @@
 //! This file holds what the modules share.
 /// Maker–checker: who may approve, rejection, concurrency.
 mod approval;
+/// The pages in a real browser, at 1280 and 390 px.
+mod browser;
 /// The public calculator page.
 mod calculator;
 /// The schedule editor page, without JavaScript.
