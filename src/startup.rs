@@ -1,5 +1,4 @@
 //! Start-up: create the database if missing, connect, migrate, build the app, serve, stop on SIGTERM.
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -7,7 +6,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::service::AppState;
 
 /// Creates the database named in the URL when it does not exist yet.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
@@ -79,11 +79,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 pub fn state(pool: PgPool, config: Config) -> AppState {
-    AppState {
-        pool,
-        config: Arc::new(config),
-        events: Default::default(),
-    }
+    AppState::new(pool, config)
 }
 
 /// Everything `serve` does, up to the server stopping.
@@ -99,7 +95,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let state = state(pool.clone(), config);
     state
         .events
-        .spawn_listener(pool.clone(), crate::jobs::CHANNELS);
+        .spawn_listener(pool.clone(), crate::service::events::live::CHANNELS);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let jobs = if run_jobs {
         Some(crate::jobs::spawn(state.clone(), stop_rx.clone()))

@@ -687,11 +687,13 @@ pub async fn active_restrictions(
 /// Idempotent, so safe with several processes.
 pub async fn stamp_expired_restrictions(
     conn: &mut PgConnection,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
     sqlx::query_as(
-        "update org_restrictions set lifted_at = until where lifted_at is null and until <= now() \
+        "update org_restrictions set lifted_at = until where lifted_at is null and until <= $1 \
          returning id, organization_id",
     )
+    .bind(now)
     .fetch_all(conn)
     .await
 }

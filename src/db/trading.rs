@@ -323,13 +323,15 @@ pub async fn recent_bids(
 pub async fn lock_due_auction(
     conn: &mut PgConnection,
     skip: &[Uuid],
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Option<AuctionRow>> {
     sqlx::query_as(&format!(
-        "select {AUCTION_COLS} from auctions where status = 'open' and ends_at <= now() \
+        "select {AUCTION_COLS} from auctions where status = 'open' and ends_at <= $2 \
            and listing_id <> all($1) \
          order by ends_at limit 1 for update skip locked"
     ))
     .bind(skip)
+    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -338,12 +340,14 @@ pub async fn close_auction(
     conn: &mut PgConnection,
     listing_id: Uuid,
     trade_id: Option<Uuid>,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update auctions set status = 'closed', closed_at = now(), trade_id = $2 where listing_id = $1",
+        "update auctions set status = 'closed', closed_at = $3, trade_id = $2 where listing_id = $1",
     )
     .bind(listing_id)
     .bind(trade_id)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -575,11 +579,12 @@ pub async fn close_open_offers(
     .await
 }
 
-/// Marks open offers past their expiry `expired`.
-pub async fn expire_offers(conn: &mut PgConnection) -> sqlx::Result<u64> {
+/// Marks open offers past their expiry (at `now`) `expired`.
+pub async fn expire_offers(conn: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<u64> {
     Ok(sqlx::query(
-        "update offers set status = 'expired', decided_at = now() where status = 'open' and expires_at <= now()",
+        "update offers set status = 'expired', decided_at = $1 where status = 'open' and expires_at <= $1",
     )
+    .bind(now)
     .execute(conn)
     .await?
     .rows_affected())

@@ -5,11 +5,9 @@ pub mod api;
 pub mod context;
 /// Error rendering (JSON or HTML).
 pub mod error;
-/// Live events (LISTEN/NOTIFY fan-out).
-pub mod events;
 /// Extractors for JSON, queries, tokens, forms.
 pub mod extract;
-/// Shared state.
+/// The shared state as axum sees it (the state itself is `service::AppState`).
 pub mod state;
 /// HTML pages.
 pub mod web;

@@ -1,16 +1,8 @@
-use std::sync::Arc;
-
+//! The axum side of the shared state: the state itself is the service layer's
+//! ([`crate::service::AppState`]); here only what axum needs to extract parts of it.
 use sqlx::PgPool;
 
-use crate::config::Config;
-
-/// Shared by every handler: the pool and the configuration.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub config: Arc<Config>,
-    pub events: crate::http::events::Events,
-}
+pub use crate::service::AppState;
 
 impl axum::extract::FromRef<AppState> for PgPool {
     fn from_ref(s: &AppState) -> PgPool {

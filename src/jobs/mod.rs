@@ -5,10 +5,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::http::AppState;
-
-/// The NOTIFY channels the event listener subscribes to.
-pub const CHANNELS: &[&str] = &["auction_events"];
+use crate::service::AppState;
 
 /// Work that must happen within seconds (closing auctions). Public so tests can drive it.
 pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {

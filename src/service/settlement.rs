@@ -24,11 +24,10 @@ use crate::domain::fees::{self, SideSchedule};
 use crate::domain::ledger::{self, EntryForHash, Posting, Side, GENESIS};
 use crate::domain::listing::TradeStatus;
 use crate::error::{Error, Result};
-use crate::http::AppState;
 use crate::i18n::{self, Lang};
 use crate::service::admin::audit;
 use crate::service::idempotency::{self, Claim};
-use crate::service::{Page, PageQuery};
+use crate::service::{AppState, Page, PageQuery};
 
 /// Unpaid trades are cancelled after this long.
 pub const PAYMENT_DAYS: i64 = 7;
@@ -245,8 +244,12 @@ impl Action {
 
 /// `Utc::now()` at Postgres precision, so what is hashed is exactly what is stored.
 pub fn now_micros() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    micros(Utc::now())
+}
+
+/// `at` at Postgres precision.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 fn invalid_state(t: &TradeRow) -> Error {
@@ -556,7 +559,7 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
                 tx.rollback().await?;
                 continue;
             };
-            sdb::set_cancelled(&mut tx, &t, "payment_timeout", now_micros()).await?;
+            sdb::set_cancelled(&mut tx, &t, "payment_timeout", micros(now)).await?;
             t.status = TradeStatus::Cancelled.code().into();
             notify_parties(&mut tx, &t, "expired", None).await?;
             tx.commit().await?;
@@ -1292,10 +1295,11 @@ pub async fn active_restrictions(pool: &PgPool, admin: &CurrentUser) -> Result<V
         .collect())
 }
 
-/// Stamps restrictions whose end date has passed as lifted (they stopped applying at that date).
-pub async fn expire_restrictions(pool: &PgPool) -> Result<usize> {
+/// Stamps restrictions whose end date has passed by `now` as lifted (they stopped applying at that
+/// date).
+pub async fn expire_restrictions(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     let mut tx = pool.begin().await?;
-    let expired = sdb::stamp_expired_restrictions(&mut tx).await?;
+    let expired = sdb::stamp_expired_restrictions(&mut tx, now).await?;
     for (id, org) in &expired {
         db::audit::insert(
             &mut tx,
@@ -1323,11 +1327,11 @@ pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
     flush(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("ledger flush: {e}"))?;
-    let cancelled = cancel_unpaid(&state.pool, Utc::now()).await?;
+    let cancelled = cancel_unpaid(&state.pool, state.clock.now()).await?;
     if cancelled > 0 {
         tracing::info!(cancelled, "unpaid trades cancelled");
     }
-    let expired = expire_restrictions(&state.pool).await?;
+    let expired = expire_restrictions(&state.pool, state.clock.now()).await?;
     if expired > 0 {
         tracing::info!(expired, "credit restrictions reached their end date");
     }

@@ -9,7 +9,7 @@
 //! even if the client goes away (PERFORMANCE-NOTES: sqlx and cancelled transactions).
 //!
 //! Live pages learn of bids through `pg_notify('auction_events')` (see `live`), which every server
-//! process listens to (`http::events`); the closing job runs every second in every process and takes
+//! process listens to (`service::events::live`); the closing job runs every second in every process and takes
 //! due auctions `FOR UPDATE SKIP LOCKED`, so each closes exactly once.
 use std::future::Future;
 
@@ -28,12 +28,12 @@ use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
 use crate::error::{Error, Result};
-use crate::http::AppState;
 use crate::i18n::{self, Lang};
+use crate::service::events::live;
 use crate::service::idempotency::{self, Claim};
 use crate::service::settlement::{trade_view, TradeView};
 use crate::service::trades::{self, NewTrade};
-use crate::service::{guards, Page, PageQuery};
+use crate::service::{guards, AppState, Clock, Page, PageQuery};
 
 /// Open offers lapse after this many days.
 pub const OFFER_DAYS: i64 = 14;
@@ -369,16 +369,31 @@ pub const NOTIFY_KINDS: &[&str] = &[
     "auction_unsold",
 ];
 
+/// What a sale is made of: an accepted offer, a purchase or a won auction.
+struct Sale {
+    buyer_org: Uuid,
+    price_fen: i64,
+    mode: TransactionMode,
+    /// `offer` | `purchase` | `auction`
+    source: &'static str,
+    offer_id: Option<Uuid>,
+    now: DateTime<Utc>,
+}
+
 /// Creates the trade, then tells both parties.
 async fn make_trade(
     conn: &mut PgConnection,
     listing: &ListingRow,
-    buyer_org: Uuid,
-    price_fen: i64,
-    mode: TransactionMode,
-    source: &'static str,
-    offer_id: Option<Uuid>,
+    sale: Sale,
 ) -> Result<TradeView> {
+    let Sale {
+        buyer_org,
+        price_fen,
+        mode,
+        source,
+        offer_id,
+        now,
+    } = sale;
     let buyer_exchange = db::trading::org_exchange(conn, buyer_org)
         .await?
         .ok_or(Error::NotFound)?;
@@ -394,7 +409,7 @@ async fn make_trade(
             buyer_exchange,
             source,
             offer_id,
-            now: Utc::now(),
+            now,
         },
     )
     .await?;
@@ -669,16 +684,15 @@ pub async fn accept(
         let mode = TransactionMode::parse(&offer.transaction_mode)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("offer with an unknown mode")))?;
 
-        let trade = make_trade(
-            &mut tx,
-            &listing,
-            offer.buyer_org_id,
-            offer.amount_fen,
+        let sale = Sale {
+            buyer_org: offer.buyer_org_id,
+            price_fen: offer.amount_fen,
             mode,
-            "offer",
-            Some(offer.id),
-        )
-        .await?;
+            source: "offer",
+            offer_id: Some(offer.id),
+            now,
+        };
+        let trade = make_trade(&mut tx, &listing, sale).await?;
         db::trading::set_offer_status(&mut tx, offer.id, "accepted", now).await?;
         if mode.is_exclusive() {
             let told = db::trading::close_open_offers(&mut tx, listing.id, now).await?;
@@ -917,9 +931,18 @@ pub async fn buy(
         let price = listing
             .price_fen
             .ok_or_else(|| Error::conflict("listing_not_available"))?;
-        let trade = make_trade(&mut tx, &listing, org, price, mode, "purchase", None).await?;
+        let now = Utc::now();
+        let sale = Sale {
+            buyer_org: org,
+            price_fen: price,
+            mode,
+            source: "purchase",
+            offer_id: None,
+            now,
+        };
+        let trade = make_trade(&mut tx, &listing, sale).await?;
         if mode.is_exclusive() {
-            db::trading::close_open_offers(&mut tx, listing.id, Utc::now()).await?;
+            db::trading::close_open_offers(&mut tx, listing.id, now).await?;
         }
         let body = to_json(&TradeCreated { trade })?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
@@ -947,7 +970,7 @@ pub async fn place_bid(
         if key.is_none() {
             let mut conn = pool.acquire().await?;
             let (body, event) = bid_on(&mut conn, &user, org, listing_id, input.amount_fen).await?;
-            live::publish(&pool, event);
+            live::publish_after_commit(&pool, event);
             return Ok((StatusCode::CREATED, body));
         }
         let fp = idempotency::fingerprint(&format!("bid:{listing_id}"), &input);
@@ -957,7 +980,7 @@ pub async fn place_bid(
         };
         let (body, event) = bid_on(&mut tx, &user, org, listing_id, input.amount_fen).await?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
-        live::publish(&pool, event);
+        live::publish_after_commit(&pool, event);
         Ok((StatusCode::CREATED, body))
     })
     .await
@@ -1049,77 +1072,6 @@ async fn bid_on(
     Ok((body, event))
 }
 
-/// Live auction events (`pg_notify('auction_events')`, which every server process LISTENs to and
-/// fans out to its pages' event streams) sent AFTER the bid commits, batched per process.
-///
-/// Measured here: a NOTIFY inside the bid's own transaction takes Postgres's global notification
-/// lock through the commit and halved the rate of bids one hot auction takes (pgbench, 16 clients:
-/// ~690 vs ~1,250 bids/s). A committed bid whose event is lost (a crash in between) only misses a
-/// live update: pages and the event stream's first message read the committed state.
-mod live {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-
-    use sqlx::PgPool;
-    use tokio::sync::mpsc;
-
-    /// Events waiting to be sent; beyond this, events are dropped (pages catch up from the state).
-    const QUEUE: usize = 10_000;
-    /// Notifications per statement.
-    const BATCH: usize = 500;
-
-    /// One sender task per database (tests run many databases in one process).
-    static SENDERS: LazyLock<Mutex<HashMap<String, mpsc::Sender<String>>>> =
-        LazyLock::new(Default::default);
-
-    fn key(pool: &PgPool) -> String {
-        let o = pool.connect_options();
-        format!(
-            "{}:{}/{}",
-            o.get_host(),
-            o.get_port(),
-            o.get_database().unwrap_or_default()
-        )
-    }
-
-    /// Queues an event; the sender task notifies in order, many events per statement under load.
-    pub fn publish(pool: &PgPool, event: String) {
-        let mut senders = SENDERS.lock().unwrap_or_else(|e| e.into_inner());
-        let k = key(pool);
-        let event = match senders.get(&k) {
-            None => event,
-            Some(tx) => match tx.try_send(event) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!("auction events queue full, event dropped");
-                    return;
-                }
-                // The task ended (its runtime stopped): start another.
-                Err(mpsc::error::TrySendError::Closed(e)) => e,
-            },
-        };
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let _ = tx.try_send(event);
-        tokio::spawn(run(pool.clone(), rx));
-        senders.insert(k, tx);
-    }
-
-    async fn run(pool: PgPool, mut rx: mpsc::Receiver<String>) {
-        let mut batch = Vec::with_capacity(BATCH);
-        while rx.recv_many(&mut batch, BATCH).await > 0 {
-            let sent = async {
-                let mut conn = pool.acquire().await?;
-                crate::db::trading::notify_auction_batch(&mut conn, &batch).await
-            }
-            .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, events = batch.len(), "auction events not sent");
-            }
-            batch.clear();
-        }
-    }
-}
-
 /// 409 `bid_too_low` with the minimum, in the message and as `min_bid_fen`.
 fn too_low(min: i64) -> Error {
     Error::Conflict {
@@ -1201,17 +1153,18 @@ pub async fn auction_view(
 
 /// Closes every due auction (up to a batch per call), each in its own transaction, exactly once
 /// however many processes run this: the row is taken `FOR UPDATE SKIP LOCKED` and must still be open.
-/// Returns how many were closed.
-pub async fn close_due_auctions(pool: &PgPool) -> Result<usize> {
+/// Returns how many were closed. "Due" is decided by `clock` (the state's).
+pub async fn close_due_auctions(pool: &PgPool, clock: &Clock) -> Result<usize> {
     let mut closed = 0;
     let mut failed: Vec<Uuid> = Vec::new();
     for _ in 0..50 {
         let mut tx = pool.begin().await?;
-        let Some(a) = db::trading::lock_due_auction(&mut tx, &failed).await? else {
+        let now = clock.now();
+        let Some(a) = db::trading::lock_due_auction(&mut tx, &failed, now).await? else {
             break;
         };
         // One auction that cannot be closed must not hold up the others; it is retried next pass.
-        match close_one(&mut tx, &a).await {
+        match close_one(&mut tx, &a, now).await {
             Ok(()) => {
                 tx.commit().await?;
                 closed += 1;
@@ -1225,7 +1178,7 @@ pub async fn close_due_auctions(pool: &PgPool) -> Result<usize> {
     Ok(closed)
 }
 
-async fn close_one(conn: &mut PgConnection, a: &AuctionRow) -> Result<()> {
+async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) -> Result<()> {
     let listing = db::trading::listing_for_update(conn, a.listing_id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("auction without listing")))?;
@@ -1247,7 +1200,15 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow) -> Result<()> {
         if let (Some(mode), true) = (mode, listing.status == "listed") {
             // A savepoint: if the listing was sold meanwhile, the auction closes unsold.
             let mut sp = sqlx::Connection::begin(&mut *conn).await?;
-            match make_trade(&mut sp, &listing, winner, price_fen, mode, "auction", None).await {
+            let sale = Sale {
+                buyer_org: winner,
+                price_fen,
+                mode,
+                source: "auction",
+                offer_id: None,
+                now,
+            };
+            match make_trade(&mut sp, &listing, sale).await {
                 Ok(t) => {
                     sp.commit().await?;
                     trade_id = Some(t.id);
@@ -1257,7 +1218,7 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow) -> Result<()> {
             }
         }
     }
-    db::trading::close_auction(conn, a.listing_id, trade_id).await?;
+    db::trading::close_auction(conn, a.listing_id, trade_id, now).await?;
 
     let link = format!("/listings/{}", a.listing_id);
     let price = format_yuan(a.leading_bid_fen.unwrap_or(a.start_price_fen));
@@ -1327,11 +1288,11 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow) -> Result<()> {
 /// Periodic work of this area (run by `jobs::tick` every second, safe with several processes):
 /// closes due auctions and marks lapsed offers expired.
 pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
-    close_due_auctions(&state.pool)
+    close_due_auctions(&state.pool, &state.clock)
         .await
         .map_err(|e| anyhow::anyhow!("closing auctions: {e:?}"))?;
     let mut conn = state.pool.acquire().await?;
-    db::trading::expire_offers(&mut conn).await?;
+    db::trading::expire_offers(&mut conn, state.clock.now()).await?;
     Ok(())
 }
 

@@ -670,9 +670,10 @@ async fn the_live_event_stream_is_server_sent_events(pool: PgPool) {
 
     // Every bid, from any process, arrives through LISTEN/NOTIFY: a first bid (numbering the bidder)
     // and a second one (the one-statement path) both reach the stream, pseudonymous, without the reserve.
-    app.state
-        .events
-        .spawn_listener(app.pool.clone(), techmarket::jobs::CHANNELS);
+    app.state.events.spawn_listener(
+        app.pool.clone(),
+        techmarket::service::events::live::CHANNELS,
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let b = app.verified_member("b@buyer.cn", "cquaee").await;
     for amount in [100_000, 101_000] {

@@ -621,7 +621,7 @@ async fn auction_events(
                     })
                 }
                 // The listener reconnected: events may have been missed meanwhile.
-                Ok(ev) if ev.channel == crate::http::events::RESYNC => {
+                Ok(ev) if ev.channel == crate::service::events::live::RESYNC => {
                     Some(Ok(Event::default().event("reload").data("{}")))
                 }
                 Ok(_) => None,

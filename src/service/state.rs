@@ -1,0 +1,33 @@
+//! What the use cases and the jobs share in a process: the pool, the configuration, the clock and
+//! the live-event hub. It belongs to the service layer, so `service` and `jobs` never import
+//! `http`; `http` hands it to its handlers as axum state (`http::state`).
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::service::clock::Clock;
+use crate::service::events::live::Hub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    /// Live events (LISTEN/NOTIFY), fanned out to this process's open pages.
+    pub events: Hub,
+    /// The system clock in production; settable in tests.
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// The state of a process on the system clock (the live-event listener is started apart, by
+    /// `startup::serve`, or by a test that wants it).
+    pub fn new(pool: PgPool, config: Config) -> Self {
+        AppState {
+            pool,
+            config: Arc::new(config),
+            events: Hub::default(),
+            clock: Clock::system(),
+        }
+    }
+}
