@@ -7,6 +7,8 @@ pub mod context;
 pub mod error;
 /// Extractors for JSON, queries, tokens, forms.
 pub mod extract;
+/// Responses both the API and the pages send (CSV downloads).
+pub mod respond;
 /// The shared state as axum sees it (the state itself is `service::AppState`).
 pub mod state;
 /// HTML pages.

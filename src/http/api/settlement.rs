@@ -1,6 +1,6 @@
 //! Trades and settlement, the ledger, revenue, statements, credit restrictions, registration data.
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -276,20 +276,5 @@ async fn registration_csv(
     ApiQuery(q): ApiQuery<RegistrationQuery>,
 ) -> Result<Response> {
     let csv = settlement::registration_csv(&state.pool, &user, q.exchange.as_deref()).await?;
-    Ok(csv_response(csv))
-}
-
-pub(crate) fn csv_response(csv: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"contract-registration.csv\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        csv,
-    )
-        .into_response()
+    Ok(crate::http::respond::csv_response(csv))
 }

@@ -456,7 +456,7 @@ pub async fn registration_csv(
     Query(q): Query<CsvQuery>,
 ) -> Result<Response> {
     let csv = settlement::registration_csv(&state.pool, &user, q.exchange.as_deref()).await?;
-    Ok(crate::http::api::settlement::csv_response(csv))
+    Ok(crate::http::respond::csv_response(csv))
 }
 
 // ---------------------------------------------------------------- restrictions
