@@ -29,24 +29,33 @@ pub struct NewNotification<'a> {
     pub dedupe_key: Option<String>,
 }
 
-/// Inserts unless a notification with the same dedupe key exists; true when inserted.
-pub async fn insert(conn: &mut PgConnection, n: NewNotification<'_>) -> sqlx::Result<bool> {
-    let r = sqlx::query(
+/// Inserts notifications in one statement; one whose dedupe key was used before is skipped.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    rows: &[NewNotification<'_>],
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&NewNotification<'_>) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    sqlx::query(
         "insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (dedupe_key) where dedupe_key is not null do nothing",
+         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                              $8::text[], $9::text[]) \
+         on conflict (dedupe_key) where dedupe_key is not null do nothing",
     )
-    .bind(n.user_id)
-    .bind(n.organization_id)
-    .bind(n.kind)
-    .bind(n.title_zh)
-    .bind(n.title_en)
-    .bind(n.body_zh)
-    .bind(n.body_en)
-    .bind(n.link)
-    .bind(n.dedupe_key)
+    .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
+    .bind(col(|n| n.kind.to_string()))
+    .bind(col(|n| n.title_zh.clone()))
+    .bind(col(|n| n.title_en.clone()))
+    .bind(col(|n| n.body_zh.clone()))
+    .bind(col(|n| n.body_en.clone()))
+    .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|n| n.dedupe_key.clone()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(())
 }
 
 pub async fn list_for_user(

@@ -267,37 +267,6 @@ pub async fn lock_unpaid(
     .await
 }
 
-/// Several notifications in one statement (as `db::notifications::insert`, dedupe keys honoured).
-pub async fn insert_notifications(
-    conn: &mut PgConnection,
-    rows: &[crate::db::notifications::NewNotification<'_>],
-) -> sqlx::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let col = |f: fn(&crate::db::notifications::NewNotification<'_>) -> String| {
-        rows.iter().map(f).collect::<Vec<String>>()
-    };
-    sqlx::query(
-        "insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key) \
-         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                              $8::text[], $9::text[]) \
-         on conflict (dedupe_key) where dedupe_key is not null do nothing",
-    )
-    .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
-    .bind(col(|n| n.kind.to_string()))
-    .bind(col(|n| n.title_zh.clone()))
-    .bind(col(|n| n.title_en.clone()))
-    .bind(col(|n| n.body_zh.clone()))
-    .bind(col(|n| n.body_en.clone()))
-    .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|n| n.dedupe_key.clone()).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------- the ledger
 
 /// One entry about to be stored, its hash already computed.

@@ -20,6 +20,7 @@ use crate::domain::money::MAX_AMOUNT_FEN;
 use crate::domain::text::{self, TsVectorBuilder};
 use crate::error::{Error, Result};
 use crate::i18n::{self, Lang};
+use crate::service::events::{self, Event, MatchSide};
 use crate::service::{guards, Page, PageQuery};
 
 /// A match worth telling both sides about.
@@ -319,7 +320,7 @@ pub async fn create(
     db::demands::lock_matching(&mut tx).await?;
     let found = score_listings(&mut tx, &row).await?;
     for (l, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
-        notify_pair(&mut tx, &row, l, m.score, Side::ListingOwner).await?;
+        tell_match(&mut tx, &row, l, m.score, MatchSide::Demand).await?;
     }
     tx.commit().await?;
     let _ = lang;
@@ -677,51 +678,25 @@ pub async fn matches_for_listing(
     })
 }
 
-#[derive(Clone, Copy)]
-enum Side {
-    DemandOwner,
-    ListingOwner,
-}
-
-async fn notify_pair(
+/// Tells the owner of the side that was there first of a good match with the new one.
+async fn tell_match(
     conn: &mut PgConnection,
     d: &DemandRow,
     l: &ListingFactsRow,
     score: u8,
-    side: Side,
+    new: MatchSide,
 ) -> Result<()> {
-    let n = match side {
-        Side::DemandOwner => db::notifications::NewNotification {
-            user_id: None,
-            organization_id: Some(d.organization_id),
-            kind: "match",
-            title_zh: format!("新成果匹配您的需求「{}」：匹配度 {}", d.title, score),
-            title_en: format!(
-                "A new listing fits your demand “{}”: score {}",
-                d.title, score
-            ),
-            body_zh: format!("「{}」", l.title),
-            body_en: format!("“{}”", l.title),
-            link: Some(format!("/demands/{}", d.id)),
-            dedupe_key: Some(format!("match:{}:{}:demand_owner", d.id, l.id)),
-        },
-        Side::ListingOwner => db::notifications::NewNotification {
-            user_id: None,
-            organization_id: Some(l.organization_id),
-            kind: "match",
-            title_zh: format!("新需求与您的成果「{}」匹配：匹配度 {}", l.title, score),
-            title_en: format!(
-                "A new demand fits your listing “{}”: score {}",
-                l.title, score
-            ),
-            body_zh: format!("「{}」", d.title),
-            body_en: format!("“{}”", d.title),
-            link: Some(format!("/listings/{}/matches", l.id)),
-            dedupe_key: Some(format!("match:{}:{}:listing_owner", d.id, l.id)),
-        },
+    let found = Event::MatchFound {
+        demand_id: d.id,
+        demand_title: d.title.clone(),
+        demand_organization_id: d.organization_id,
+        listing_id: l.id,
+        listing_title: l.title.clone(),
+        listing_organization_id: l.organization_id,
+        score,
+        new,
     };
-    db::notifications::insert(conn, n).await?;
-    Ok(())
+    events::emit(conn, &found).await
 }
 
 /// Called when a listing becomes `listed`: the owners of open demands it fits well (score ≥ 70)
@@ -738,7 +713,7 @@ pub async fn on_listing_listed(conn: &mut PgConnection, listing_id: Uuid) -> Res
     let found = score_demands(conn, &l).await?;
     let mut sent = 0;
     for (d, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
-        notify_pair(conn, d, &l, m.score, Side::DemandOwner).await?;
+        tell_match(conn, d, &l, m.score, MatchSide::Listing).await?;
         sent += 1;
     }
     Ok(sent)

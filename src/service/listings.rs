@@ -19,6 +19,7 @@ use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
 use crate::domain::patent::{validate_ip_numbers, PatentNumber};
 use crate::domain::text::{build_tsquery, TsVectorBuilder};
 use crate::error::{Error, Result};
+use crate::service::events::{self, Event};
 use crate::service::{guards, Page, PageQuery};
 
 pub mod cache;
@@ -657,6 +658,11 @@ pub async fn submit(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Listi
     let canonical = canonical_numbers(&row.ip_numbers);
     check_duplicate_ip(&mut tx, id, &canonical).await?;
     db::listings::set_submitted(&mut tx, id).await?;
+    let submitted = Event::ListingSubmitted {
+        listing_id: id,
+        organization_id: row.organization_id,
+    };
+    events::emit(&mut tx, &submitted).await?;
     member_audit(
         &mut tx,
         user,
@@ -787,49 +793,22 @@ pub async fn review(
         })),
     )
     .await?;
-    let (title_zh, title_en, body_zh, body_en) = if approve {
-        (
-            format!("科技成果「{}」已通过审核并挂牌", row.title),
-            format!(
-                "Your listing “{}” was approved and is now listed",
-                row.title
-            ),
-            format!(
-                "{}已审核通过，该成果现已在四家交易机构展示。",
-                exchange.name_zh()
-            ),
-            format!(
-                "{} approved it; it is now visible in all four exchanges.",
-                exchange.name_en()
-            ),
-        )
+    let reviewed = if approve {
+        Event::ListingApproved {
+            listing_id: id,
+            organization_id: row.organization_id,
+            title: row.title.clone(),
+            exchange,
+        }
     } else {
-        (
-            format!("科技成果「{}」未通过审核", row.title),
-            format!("Your listing “{}” was rejected", row.title),
-            format!("驳回理由：{reason}"),
-            format!("Reason: {reason}"),
-        )
+        Event::ListingRejected {
+            listing_id: id,
+            organization_id: row.organization_id,
+            title: row.title.clone(),
+            reason: reason.clone(),
+        }
     };
-    db::notifications::insert(
-        &mut tx,
-        db::notifications::NewNotification {
-            user_id: None,
-            organization_id: Some(row.organization_id),
-            kind: if approve {
-                "listing.approved"
-            } else {
-                "listing.rejected"
-            },
-            title_zh,
-            title_en,
-            body_zh,
-            body_en,
-            link: Some(format!("/listings/{id}")),
-            dedupe_key: None,
-        },
-    )
-    .await?;
+    events::emit(&mut tx, &reviewed).await?;
     let v = reload(&mut tx, id, admin).await?;
     tx.commit().await?;
     search_changed(pool).await;

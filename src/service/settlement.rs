@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::notifications::NewNotification;
 use crate::db::settlement::{self as sdb, TradeRow, TradeScope};
 use crate::domain::codes::{ContractType, Exchange, Province};
 use crate::domain::error::FieldErrors;
@@ -24,8 +23,8 @@ use crate::domain::fees::{self, SideSchedule};
 use crate::domain::ledger::{self, EntryForHash, Posting, Side, GENESIS};
 use crate::domain::listing::TradeStatus;
 use crate::error::{Error, Result};
-use crate::i18n::{self, Lang};
 use crate::service::admin::audit;
+use crate::service::events::{self, Event, TradeFacts, TradeParty};
 use crate::service::idempotency::{self, Claim};
 use crate::service::{AppState, Page, PageQuery};
 
@@ -314,7 +313,7 @@ pub async fn act(
                 })),
             )
             .await?;
-            notify_parties(&mut tx, &t, "paid", None).await?;
+            events::emit(&mut tx, &Event::TradePaid(TradeFacts::from(&t))).await?;
             ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
         }
         Action::ConfirmDelivery => {
@@ -333,7 +332,7 @@ pub async fn act(
             sdb::set_settled(&mut tx, t.id, now).await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
-            notify_parties(&mut tx, &t, "settled", None).await?;
+            events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
             ledger::settlement_postings(
                 &t.id.to_string(),
                 &t.seller_organization_id.to_string(),
@@ -351,16 +350,20 @@ pub async fn act(
             if !status.can_cancel() {
                 return Err(invalid_state(&t));
             }
-            let reason = if party == Party::Buyer {
-                "buyer"
+            let (reason, by) = if party == Party::Buyer {
+                ("buyer", TradeParty::Buyer)
             } else {
-                "seller"
+                ("seller", TradeParty::Seller)
             };
             sdb::set_cancelled(&mut tx, &t, reason, now).await?;
             t.status = TradeStatus::Cancelled.code().into();
             t.cancelled_at = Some(now);
             t.cancel_reason = Some(reason.into());
-            notify_parties(&mut tx, &t, "cancelled", Some(party)).await?;
+            let cancelled = Event::TradeCancelled {
+                trade: TradeFacts::from(&t),
+                by,
+            };
+            events::emit(&mut tx, &cancelled).await?;
             Vec::new()
         }
     };
@@ -500,41 +503,6 @@ async fn append_pending(pool: &PgPool) -> Result<usize> {
     Ok(pending.len())
 }
 
-async fn notify_parties(
-    conn: &mut PgConnection,
-    t: &TradeRow,
-    what: &str,
-    by: Option<Party>,
-) -> Result<()> {
-    let title_key = format!("settlement.notify.{what}_title");
-    let body_key = format!("settlement.notify.{what}_body");
-    let link = format!("/trades/{}", t.id);
-    let mut orgs = vec![t.buyer_organization_id, t.seller_organization_id];
-    // The one who cancelled knows; tell the other party.
-    match by {
-        Some(Party::Buyer) => orgs = vec![t.seller_organization_id],
-        Some(Party::Seller) => orgs = vec![t.buyer_organization_id],
-        _ => {}
-    }
-    let mut rows = Vec::with_capacity(orgs.len());
-    for org in orgs {
-        let args = [("title", t.listing_title.clone())];
-        rows.push(NewNotification {
-            user_id: None,
-            organization_id: Some(org),
-            kind: "trade",
-            title_zh: i18n::tf(Lang::Zh, &title_key, &args),
-            title_en: i18n::tf(Lang::En, &title_key, &args),
-            body_zh: i18n::tf(Lang::Zh, &body_key, &args),
-            body_en: i18n::tf(Lang::En, &body_key, &args),
-            link: Some(link.clone()),
-            dedupe_key: Some(format!("trade:{}:{what}:{org}", t.id)),
-        });
-    }
-    sdb::insert_notifications(conn, &rows).await?;
-    Ok(())
-}
-
 /// Cancels trades unpaid for `PAYMENT_DAYS` days. Safe with several processes (SKIP LOCKED).
 pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     const BATCH: i64 = 50;
@@ -561,7 +529,8 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
             };
             sdb::set_cancelled(&mut tx, &t, "payment_timeout", micros(now)).await?;
             t.status = TradeStatus::Cancelled.code().into();
-            notify_parties(&mut tx, &t, "expired", None).await?;
+            let timed_out = Event::TradePaymentTimedOut(TradeFacts::from(&t));
+            events::emit(&mut tx, &timed_out).await?;
             tx.commit().await?;
             done += 1;
         }
@@ -1213,22 +1182,13 @@ pub async fn restrict(
         })),
     )
     .await?;
-    let args = vec![("reason", row.reason.clone())];
-    db::notifications::insert(
-        &mut tx,
-        NewNotification {
-            user_id: None,
-            organization_id: Some(org_id),
-            kind: "restriction",
-            title_zh: i18n::tf(Lang::Zh, "settlement.notify.restricted_title", &args),
-            title_en: i18n::tf(Lang::En, "settlement.notify.restricted_title", &args),
-            body_zh: i18n::tf(Lang::Zh, "settlement.notify.restricted_body", &args),
-            body_en: i18n::tf(Lang::En, "settlement.notify.restricted_body", &args),
-            link: Some("/account".into()),
-            dedupe_key: Some(format!("restriction:{}", row.id)),
-        },
-    )
-    .await?;
+    let restricted = Event::OrganizationRestricted {
+        restriction_id: row.id,
+        organization_id: org_id,
+        reason: row.reason.clone(),
+        until: row.until,
+    };
+    events::emit(&mut tx, &restricted).await?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -1265,21 +1225,11 @@ pub async fn lift(pool: &PgPool, admin: &CurrentUser, org_id: Uuid) -> Result<Re
         Some(serde_json::json!({"restricted": false, "lifted_at": first.lifted_at})),
     )
     .await?;
-    db::notifications::insert(
-        &mut tx,
-        NewNotification {
-            user_id: None,
-            organization_id: Some(org_id),
-            kind: "restriction",
-            title_zh: i18n::t(Lang::Zh, "settlement.notify.lifted_title").to_string(),
-            title_en: i18n::t(Lang::En, "settlement.notify.lifted_title").to_string(),
-            body_zh: String::new(),
-            body_en: String::new(),
-            link: Some("/account".into()),
-            dedupe_key: Some(format!("restriction:{}:lifted", first.id)),
-        },
-    )
-    .await?;
+    let lifted = Event::RestrictionLifted {
+        restriction_id: first.id,
+        organization_id: org_id,
+    };
+    events::emit(&mut tx, &lifted).await?;
     tx.commit().await?;
     Ok(first.into())
 }

@@ -28,8 +28,7 @@ use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
 use crate::error::{Error, Result};
-use crate::i18n::{self, Lang};
-use crate::service::events::live;
+use crate::service::events::{self, Event, OffersClosedBecause};
 use crate::service::idempotency::{self, Claim};
 use crate::service::settlement::{trade_view, TradeView};
 use crate::service::trades::{self, NewTrade};
@@ -324,51 +323,6 @@ fn require_listed(listing: &ListingRow) -> Result<()> {
     Ok(())
 }
 
-/// Sends an inbox notification to every member of `org`, in both languages, from this area's
-/// translation keys `trading.notify.<kind>.title` / `.body`.
-async fn notify(
-    conn: &mut PgConnection,
-    org: Uuid,
-    kind: &'static str,
-    args: &[(&str, String)],
-    link: String,
-    dedupe_key: Option<String>,
-) -> Result<()> {
-    let title = format!("trading.notify.{kind}.title");
-    let body = format!("trading.notify.{kind}.body");
-    db::notifications::insert(
-        conn,
-        db::notifications::NewNotification {
-            user_id: None,
-            organization_id: Some(org),
-            kind,
-            title_zh: i18n::tf(Lang::Zh, &title, args),
-            title_en: i18n::tf(Lang::En, &title, args),
-            body_zh: i18n::tf(Lang::Zh, &body, args),
-            body_en: i18n::tf(Lang::En, &body, args),
-            link: Some(link),
-            dedupe_key,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// Every notification kind this area sends (their keys are checked by a test).
-pub const NOTIFY_KINDS: &[&str] = &[
-    "offer_received",
-    "offer_countered",
-    "offer_rejected",
-    "offer_withdrawn",
-    "offer_closed",
-    "offer_closed_withdrawn",
-    "trade_sold",
-    "trade_bought",
-    "auction_won",
-    "auction_lost",
-    "auction_unsold",
-];
-
 /// What a sale is made of: an accepted offer, a purchase or a won auction.
 struct Sale {
     buyer_org: Uuid,
@@ -416,23 +370,16 @@ async fn make_trade(
     let trade = trade_view(conn, id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("trade {id} vanished")))?;
-    let args = [
-        ("title", listing.title.clone()),
-        ("price", format_yuan(price_fen)),
-    ];
-    let link = format!("/trades/{id}");
-    notify(
-        conn,
-        listing.organization_id,
-        "trade_sold",
-        &args,
-        link.clone(),
-        None,
-    )
-    .await?;
-    if source != "auction" {
-        notify(conn, buyer_org, "trade_bought", &args, link, None).await?;
-    }
+    let created = Event::TradeCreated {
+        trade_id: id,
+        listing_id: listing.id,
+        listing_title: listing.title.clone(),
+        seller_organization_id: listing.organization_id,
+        buyer_organization_id: buyer_org,
+        price_fen,
+        source,
+    };
+    events::emit(conn, &created).await?;
     Ok(trade)
 }
 
@@ -505,18 +452,15 @@ pub async fn make_offer(
         let row = db::trading::offer(&mut tx, id)
             .await?
             .ok_or(Error::NotFound)?;
-        notify(
-            &mut tx,
-            listing.organization_id,
-            "offer_received",
-            &[
-                ("title", listing.title.clone()),
-                ("price", format_yuan(input.amount_fen)),
-            ],
-            format!("/offers/{thread_id}"),
-            None,
-        )
-        .await?;
+        let received = Event::OfferReceived {
+            offer_id: id,
+            thread_id,
+            listing_id,
+            listing_title: listing.title.clone(),
+            seller_organization_id: listing.organization_id,
+            amount_fen: input.amount_fen,
+        };
+        events::emit(&mut tx, &received).await?;
         let body = to_json(&OfferView::from_row(&row, now))?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
         Ok((StatusCode::CREATED, body))
@@ -632,18 +576,15 @@ pub async fn counter(
         let row = db::trading::offer(&mut tx, id)
             .await?
             .ok_or(Error::NotFound)?;
-        notify(
-            &mut tx,
-            other_org(&offer, side),
-            "offer_countered",
-            &[
-                ("title", listing.title.clone()),
-                ("price", format_yuan(input.amount_fen)),
-            ],
-            format!("/offers/{}", offer.thread_id),
-            None,
-        )
-        .await?;
+        let countered = Event::OfferCountered {
+            offer_id: id,
+            thread_id: offer.thread_id,
+            listing_id: offer.listing_id,
+            listing_title: listing.title.clone(),
+            to: other_org(&offer, side),
+            amount_fen: input.amount_fen,
+        };
+        events::emit(&mut tx, &countered).await?;
         let body = to_json(&OfferView::from_row(&row, now))?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
         Ok((StatusCode::CREATED, body))
@@ -695,24 +636,17 @@ pub async fn accept(
         let trade = make_trade(&mut tx, &listing, sale).await?;
         db::trading::set_offer_status(&mut tx, offer.id, "accepted", now).await?;
         if mode.is_exclusive() {
-            let told = db::trading::close_open_offers(&mut tx, listing.id, now).await?;
-            let mut told: Vec<Uuid> = told
-                .into_iter()
-                .filter(|o| *o != offer.buyer_org_id)
-                .collect();
-            told.sort();
-            told.dedup();
-            for buyer in told {
-                notify(
-                    &mut tx,
-                    buyer,
-                    "offer_closed",
-                    &[("title", listing.title.clone())],
-                    format!("/listings/{}", listing.id),
-                    None,
-                )
-                .await?;
-            }
+            let closed = db::trading::close_open_offers(&mut tx, listing.id, now).await?;
+            let closed = Event::OffersClosed {
+                listing_id: listing.id,
+                listing_title: listing.title.clone(),
+                buyers: closed
+                    .into_iter()
+                    .filter(|o| *o != offer.buyer_org_id)
+                    .collect(),
+                why: OffersClosedBecause::Sold,
+            };
+            events::emit(&mut tx, &closed).await?;
         }
         let body = to_json(&TradeCreated { trade })?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
@@ -728,20 +662,14 @@ pub async fn close_offers_of_withdrawn(
     listing_id: Uuid,
     title: &str,
 ) -> Result<()> {
-    let mut told = db::trading::close_open_offers(conn, listing_id, Utc::now()).await?;
-    told.sort();
-    told.dedup();
-    for buyer in told {
-        notify(
-            conn,
-            buyer,
-            "offer_closed_withdrawn",
-            &[("title", title.to_string())],
-            format!("/listings/{listing_id}"),
-            None,
-        )
-        .await?;
-    }
+    let buyers = db::trading::close_open_offers(conn, listing_id, Utc::now()).await?;
+    let closed = Event::OffersClosed {
+        listing_id,
+        listing_title: title.to_string(),
+        buyers,
+        why: OffersClosedBecause::Withdrawn,
+    };
+    events::emit(conn, &closed).await?;
     Ok(())
 }
 
@@ -763,24 +691,18 @@ pub async fn decline(
         }
         let now = Utc::now();
         require_open(&offer, now)?;
-        let (status, kind) = if withdraw {
-            ("withdrawn", "offer_withdrawn")
-        } else {
-            ("rejected", "offer_rejected")
-        };
+        let status = if withdraw { "withdrawn" } else { "rejected" };
         db::trading::set_offer_status(&mut tx, offer.id, status, now).await?;
-        notify(
-            &mut tx,
-            other_org(&offer, side),
-            kind,
-            &[
-                ("title", listing.title.clone()),
-                ("price", format_yuan(offer.amount_fen)),
-            ],
-            format!("/offers/{}", offer.thread_id),
-            None,
-        )
-        .await?;
+        let declined = Event::OfferDeclined {
+            offer_id: offer.id,
+            thread_id: offer.thread_id,
+            listing_id: offer.listing_id,
+            listing_title: listing.title.clone(),
+            to: other_org(&offer, side),
+            amount_fen: offer.amount_fen,
+            withdrawn: withdraw,
+        };
+        events::emit(&mut tx, &declined).await?;
         let row = db::trading::offer(&mut tx, offer.id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -970,7 +892,7 @@ pub async fn place_bid(
         if key.is_none() {
             let mut conn = pool.acquire().await?;
             let (body, event) = bid_on(&mut conn, &user, org, listing_id, input.amount_fen).await?;
-            live::publish_after_commit(&pool, event);
+            events::after_commit(&pool, &event);
             return Ok((StatusCode::CREATED, body));
         }
         let fp = idempotency::fingerprint(&format!("bid:{listing_id}"), &input);
@@ -980,21 +902,26 @@ pub async fn place_bid(
         };
         let (body, event) = bid_on(&mut tx, &user, org, listing_id, input.amount_fen).await?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
-        live::publish_after_commit(&pool, event);
+        events::after_commit(&pool, &event);
         Ok((StatusCode::CREATED, body))
     })
     .await
 }
 
 /// The bid itself, on a connection that is either in autocommit mode or in the caller's
-/// transaction. Returns the response and the live event to publish once the bid is committed.
+/// transaction. Returns the response and the event, whose live part the caller sends once the bid
+/// is committed ([`events::after_commit`]).
+///
+/// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
+/// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path must
+/// take a transaction first.
 async fn bid_on(
     conn: &mut PgConnection,
     user: &CurrentUser,
     org: Uuid,
     listing_id: Uuid,
     amount_fen: i64,
-) -> Result<(Value, String)> {
+) -> Result<(Value, Event)> {
     let target = db::trading::bid_target(conn, listing_id, org)
         .await?
         .filter(|t| t.status != "draft" || t.organization_id == org)
@@ -1053,12 +980,6 @@ async fn bid_on(
     };
     let at = a.last_bid_at.unwrap_or_else(Utc::now);
     let bid = bid_view(bidder_no, amount_fen, at);
-    let event = serde_json::to_string(&AuctionEvent {
-        listing_id,
-        row: a.clone(),
-        bidder_no: Some(bidder_no),
-    })
-    .map_err(|e| Error::Internal(e.into()))?;
     let body = to_json(&BidPlaced {
         bid: BidOut {
             id: bid_id,
@@ -1069,6 +990,15 @@ async fn bid_on(
         },
         auction: AuctionView::from_row(&a, vec![bid], false),
     })?;
+    let event = Event::BidPlaced {
+        listing_id,
+        bid_id,
+        organization_id: org,
+        amount_fen,
+        bidder_no,
+        auction: a,
+    };
+    events::emit(conn, &event).await?;
     Ok((body, event))
 }
 
@@ -1220,68 +1150,15 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
     }
     db::trading::close_auction(conn, a.listing_id, trade_id, now).await?;
 
-    let link = format!("/listings/{}", a.listing_id);
-    let price = format_yuan(a.leading_bid_fen.unwrap_or(a.start_price_fen));
-    let args = [("title", listing.title.clone()), ("price", price)];
-    let dedupe = |who: &str| Some(format!("auction:{}:{who}", a.listing_id));
-    match (trade_id, a.leading_org_id) {
-        (Some(t), Some(winner)) => {
-            notify(
-                conn,
-                winner,
-                "auction_won",
-                &args,
-                format!("/trades/{t}"),
-                dedupe("won"),
-            )
-            .await?;
-            for org in db::trading::bidder_orgs(conn, a.listing_id).await? {
-                if org != winner {
-                    notify(
-                        conn,
-                        org,
-                        "auction_lost",
-                        &args,
-                        link.clone(),
-                        dedupe(&org.to_string()),
-                    )
-                    .await?;
-                }
-            }
-        }
-        _ => {
-            notify(
-                conn,
-                listing.organization_id,
-                "auction_unsold",
-                &args,
-                link.clone(),
-                dedupe("seller"),
-            )
-            .await?;
-            for org in db::trading::bidder_orgs(conn, a.listing_id).await? {
-                notify(
-                    conn,
-                    org,
-                    "auction_lost",
-                    &args,
-                    link.clone(),
-                    dedupe(&org.to_string()),
-                )
-                .await?;
-            }
-        }
-    }
     let mut closed = a.clone();
     closed.status = "closed".into();
     closed.trade_id = trade_id;
-    let event = serde_json::to_string(&AuctionEvent {
-        listing_id: a.listing_id,
-        row: closed,
-        bidder_no: None,
-    })
-    .map_err(|e| Error::Internal(e.into()))?;
-    db::trading::notify_auction(conn, &event).await?;
+    let closed = Event::AuctionClosed {
+        listing_title: listing.title.clone(),
+        seller_organization_id: listing.organization_id,
+        auction: closed,
+    };
+    events::emit(conn, &closed).await?;
     Ok(())
 }
 
@@ -1424,20 +1301,11 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    use crate::i18n::{self, Lang};
+
     #[test]
-    fn every_notification_and_error_of_this_area_is_translated() {
-        for kind in NOTIFY_KINDS {
-            for part in ["title", "body"] {
-                let key = format!("trading.notify.{kind}.{part}");
-                for lang in [Lang::Zh, Lang::En] {
-                    assert!(
-                        i18n::catalog(lang).contains_key(&key),
-                        "{key} ({})",
-                        lang.code()
-                    );
-                }
-            }
-        }
+    fn every_error_of_this_area_is_translated() {
+        // (Its notices are checked in `service::events::inbox`.)
         for code in [
             "own_listing",
             "listing_not_available",

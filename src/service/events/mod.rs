@@ -1,3 +1,242 @@
-//! State changes that others react to, and how they hear of them.
+//! Every state change that others react to, in one place.
+//!
+//! A use case that changes state calls [`emit`] once per change, inside the change's transaction,
+//! with an [`Event`] that carries ids and amounts. What follows from it — who is told, in which
+//! words ([`inbox`]), which live pages hear of it ([`live`]) — is decided here and nowhere else.
+//! This is the hook for what reacts to changes later (the webhook outbox, more inbox notices,
+//! statistics): a new reaction is a new arm here, not a new call in every use case.
+//!
+//! Everything [`emit`] writes commits or rolls back with the change. The one exception is a bid's
+//! live event, which [`after_commit`] queues once the bid has committed (see
+//! [`live::publish_after_commit`] for why).
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db::settlement::TradeRow;
+use crate::db::trading::{AuctionEvent, AuctionRow};
+use crate::domain::codes::Exchange;
+use crate::error::{Error, Result};
+
+/// Inbox notices: who is told of which event, in which words (both languages).
+pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
 pub mod live;
+
+/// A state change that others react to.
+#[derive(Debug, Clone)]
+pub enum Event {
+    // ---------------------------------------------------------------- listings
+    /// A listing went to its home exchange for review.
+    ListingSubmitted {
+        listing_id: Uuid,
+        organization_id: Uuid,
+    },
+    /// An administrator of `exchange` approved a listing: it is listed.
+    ListingApproved {
+        listing_id: Uuid,
+        organization_id: Uuid,
+        title: String,
+        exchange: Exchange,
+    },
+    ListingRejected {
+        listing_id: Uuid,
+        organization_id: Uuid,
+        title: String,
+        reason: String,
+    },
+
+    // ---------------------------------------------------------------- matching
+    /// A demand and a listing fit well (at least `service::demands::NOTIFY_SCORE`). `new` says
+    /// which of the two is new (the other side's owner is told).
+    MatchFound {
+        demand_id: Uuid,
+        demand_title: String,
+        demand_organization_id: Uuid,
+        listing_id: Uuid,
+        listing_title: String,
+        listing_organization_id: Uuid,
+        score: u8,
+        new: MatchSide,
+    },
+
+    // ---------------------------------------------------------------- offers
+    /// A buyer's offer on a negotiable listing.
+    OfferReceived {
+        offer_id: Uuid,
+        thread_id: Uuid,
+        listing_id: Uuid,
+        listing_title: String,
+        seller_organization_id: Uuid,
+        amount_fen: i64,
+    },
+    /// One party answered the other's offer with another amount; `to` is the party that is told.
+    OfferCountered {
+        offer_id: Uuid,
+        thread_id: Uuid,
+        listing_id: Uuid,
+        listing_title: String,
+        to: Uuid,
+        amount_fen: i64,
+    },
+    /// An open offer was rejected (by the party that did not make it) or withdrawn (by its
+    /// maker); `to` is the other party.
+    OfferDeclined {
+        offer_id: Uuid,
+        thread_id: Uuid,
+        listing_id: Uuid,
+        listing_title: String,
+        to: Uuid,
+        amount_fen: i64,
+        withdrawn: bool,
+    },
+    /// Open offers closed because the listing was sold exclusively or withdrawn; `buyers` are the
+    /// organisations whose offers closed (each told once).
+    OffersClosed {
+        listing_id: Uuid,
+        listing_title: String,
+        buyers: Vec<Uuid>,
+        why: OffersClosedBecause,
+    },
+
+    // ---------------------------------------------------------------- auctions
+    /// A bid was taken (`auction` is the row after it). Told live, after the commit.
+    BidPlaced {
+        listing_id: Uuid,
+        bid_id: Uuid,
+        organization_id: Uuid,
+        amount_fen: i64,
+        bidder_no: i32,
+        auction: AuctionRow,
+    },
+    /// An auction closed, sold (`auction.trade_id`, won by `auction.leading_org_id`) or unsold.
+    AuctionClosed {
+        listing_title: String,
+        seller_organization_id: Uuid,
+        auction: AuctionRow,
+    },
+
+    // ---------------------------------------------------------------- trades
+    /// A trade was made (an accepted offer, a purchase, a won auction).
+    TradeCreated {
+        trade_id: Uuid,
+        listing_id: Uuid,
+        listing_title: String,
+        seller_organization_id: Uuid,
+        buyer_organization_id: Uuid,
+        price_fen: i64,
+        /// `offer` | `purchase` | `auction`
+        source: &'static str,
+    },
+    /// An administrator recorded the buyer's payment.
+    TradePaid(TradeFacts),
+    /// The buyer confirmed delivery: the trade settled.
+    TradeSettled(TradeFacts),
+    /// A party cancelled the trade while payment was awaited.
+    TradeCancelled { trade: TradeFacts, by: TradeParty },
+    /// The payment deadline passed: the trade was cancelled.
+    TradePaymentTimedOut(TradeFacts),
+
+    // ---------------------------------------------------------------- credit restrictions
+    OrganizationRestricted {
+        restriction_id: Uuid,
+        organization_id: Uuid,
+        reason: String,
+        until: Option<DateTime<Utc>>,
+    },
+    RestrictionLifted {
+        restriction_id: Uuid,
+        organization_id: Uuid,
+    },
+}
+
+/// Which side of a match is new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchSide {
+    /// A listing was just listed (the demand's owner hears of it).
+    Listing,
+    /// A demand was just posted (the listing's owner hears of it).
+    Demand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffersClosedBecause {
+    /// An exclusive sale (the accepted offer's buyer is not among `buyers`).
+    Sold,
+    /// The seller withdrew the listing.
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeParty {
+    Buyer,
+    Seller,
+}
+
+/// What trade events carry: ids and amounts.
+#[derive(Debug, Clone)]
+pub struct TradeFacts {
+    pub trade_id: Uuid,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub buyer_organization_id: Uuid,
+    pub seller_organization_id: Uuid,
+    pub price_fen: i64,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+}
+
+impl From<&TradeRow> for TradeFacts {
+    fn from(t: &TradeRow) -> Self {
+        TradeFacts {
+            trade_id: t.id,
+            listing_id: t.listing_id,
+            listing_title: t.listing_title.clone(),
+            buyer_organization_id: t.buyer_organization_id,
+            seller_organization_id: t.seller_organization_id,
+            price_fen: t.price_fen,
+            buyer_fee_fen: t.buyer_fee_fen,
+            seller_fee_fen: t.seller_fee_fen,
+        }
+    }
+}
+
+/// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices and
+/// the live events that must commit with the change.
+pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
+    inbox::send(conn, event).await?;
+    if let Event::AuctionClosed { auction, .. } = event {
+        // Inside the transaction: pages hear of the close only once it is committed.
+        let payload = auction_payload(auction.listing_id, auction, None)?;
+        crate::db::trading::notify_auction(conn, &payload).await?;
+    }
+    Ok(())
+}
+
+/// What follows from `event` once its change has committed: today only a bid's live event,
+/// queued and sent in batches (a NOTIFY inside the bid's transaction halved the bid rate).
+pub fn after_commit(pool: &PgPool, event: &Event) {
+    if let Event::BidPlaced {
+        listing_id,
+        bidder_no,
+        auction,
+        ..
+    } = event
+    {
+        match auction_payload(*listing_id, auction, Some(*bidder_no)) {
+            Ok(payload) => live::publish_after_commit(pool, payload),
+            Err(e) => tracing::warn!(error = ?e, "auction event not sent"),
+        }
+    }
+}
+
+/// The `auction_events` payload: the auction row (the reserve too: it never leaves the server
+/// processes; `service::trading::event_json` makes the public view) and the bidder's number.
+fn auction_payload(listing_id: Uuid, row: &AuctionRow, bidder_no: Option<i32>) -> Result<String> {
+    serde_json::to_string(&AuctionEvent {
+        listing_id,
+        row: row.clone(),
+        bidder_no,
+    })
+    .map_err(|e| Error::Internal(e.into()))
+}
