@@ -1,0 +1,411 @@
+//! English auctions with anti-sniping: bids (one conditional UPDATE on the auction row), the public
+//! view and its live events, and the closing job.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::trading::{AuctionEvent, AuctionRow};
+use crate::domain::auction::{close_outcome, min_next_bid, pseudonym, reserve_met, CloseOutcome};
+use crate::domain::codes::{PricingMode, TransactionMode};
+use crate::domain::error::FieldErrors;
+use crate::domain::money::format_yuan;
+use crate::error::{Error, Result};
+use crate::service::events::{self, Event};
+use crate::service::idempotency::{self, Claim};
+use crate::service::{guards, Clock};
+
+use super::{check_amount, complete, make_trade, to_json, Replayable, Sale, HISTORY};
+
+/// A bid as everyone sees it: the bidder only by pseudonym.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BidView {
+    /// `竞买人1`, `竞买人2`, … (stable per organisation within the auction)
+    pub bidder: String,
+    /// `Bidder 1`, …
+    pub bidder_en: String,
+    pub amount_fen: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The public state of an auction.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuctionView {
+    pub listing_id: Uuid,
+    /// `scheduled` | `open` | `closed`
+    pub status: String,
+    pub start_price_fen: i64,
+    pub increment_fen: i64,
+    /// The leading bid, or the start price before any bid.
+    pub current_price_fen: i64,
+    pub bid_count: i32,
+    pub ends_at: DateTime<Utc>,
+    /// Whether the leading bid reaches the secret reserve (no reserve: any bid does).
+    pub reserve_met: bool,
+    /// Whether there is a reserve at all (its amount stays secret).
+    pub has_reserve: bool,
+    /// The seller alone sees the reserve itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_fen: Option<i64>,
+    pub trade_id: Option<Uuid>,
+    /// The lowest bid that would be accepted now.
+    pub min_next_bid_fen: i64,
+    pub extension_seconds: i32,
+    /// The latest bids, newest first.
+    pub bids: Vec<BidView>,
+}
+
+impl AuctionView {
+    fn from_row(a: &AuctionRow, bids: Vec<BidView>, show_reserve: bool) -> Self {
+        AuctionView {
+            listing_id: a.listing_id,
+            status: a.status.clone(),
+            start_price_fen: a.start_price_fen,
+            increment_fen: a.increment_fen,
+            current_price_fen: a.leading_bid_fen.unwrap_or(a.start_price_fen),
+            bid_count: a.bid_count,
+            ends_at: a.ends_at,
+            reserve_met: reserve_met(a.leading_bid_fen, a.reserve_fen),
+            has_reserve: a.reserve_fen.is_some(),
+            reserve_fen: if show_reserve { a.reserve_fen } else { None },
+            trade_id: a.trade_id,
+            min_next_bid_fen: min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen),
+            extension_seconds: a.extension_seconds,
+            bids,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == "open"
+    }
+}
+
+/// The Chinese pseudonym of bidder number `n` (as bids show it).
+pub fn pseudonym_zh(n: i32) -> String {
+    pseudonym(n.max(0) as u32).0
+}
+
+fn bid_view(bidder_no: i32, amount_fen: i64, at: DateTime<Utc>) -> BidView {
+    let (zh, en) = pseudonym(bidder_no.max(0) as u32);
+    BidView {
+        bidder: zh,
+        bidder_en: en,
+        amount_fen,
+        at,
+    }
+}
+
+/// `{bid, auction}`: the answer to a bid.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BidPlaced {
+    pub bid: BidOut,
+    pub auction: AuctionView,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BidOut {
+    pub id: Uuid,
+    pub amount_fen: i64,
+    pub bidder: String,
+    pub bidder_en: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BidInput {
+    pub amount_fen: i64,
+}
+
+// ---------------------------------------------------------------- auctions
+
+/// `POST /listings/{id}/bids`. One conditional UPDATE on the auction row decides. An organisation
+/// that has bid before sends the whole bid as one statement (update + bid + live event); without an
+/// `Idempotency-Key` that statement commits on its own, so the hot row is locked only for it. A
+/// first bid also numbers the bidder (竞买人N), in a transaction serialised by the same row lock.
+pub async fn place_bid(
+    pool: &PgPool,
+    user: &CurrentUser,
+    listing_id: Uuid,
+    input: BidInput,
+    key: Option<String>,
+) -> Result<Replayable> {
+    let (pool, user) = (pool.clone(), user.clone());
+    complete(async move {
+        let org = user.require_org()?;
+        if key.is_none() {
+            let mut conn = pool.acquire().await?;
+            let (body, event) = bid_on(&mut conn, &user, org, listing_id, input.amount_fen).await?;
+            events::after_commit(&pool, &event);
+            return Ok((StatusCode::CREATED, body));
+        }
+        let fp = idempotency::fingerprint(&format!("bid:{listing_id}"), &input);
+        let mut tx = match idempotency::begin(&pool, user.id, key.as_deref(), &fp).await? {
+            Claim::Fresh(tx) => tx,
+            Claim::Replay(s, b) => return Ok((s, b)),
+        };
+        let (body, event) = bid_on(&mut tx, &user, org, listing_id, input.amount_fen).await?;
+        idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
+        events::after_commit(&pool, &event);
+        Ok((StatusCode::CREATED, body))
+    })
+    .await
+}
+
+/// The bid itself, on a connection that is either in autocommit mode or in the caller's
+/// transaction. Returns the response and the event, whose live part the caller sends once the bid
+/// is committed ([`events::after_commit`]).
+///
+/// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
+/// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path must
+/// take a transaction first.
+async fn bid_on(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    org: Uuid,
+    listing_id: Uuid,
+    amount_fen: i64,
+) -> Result<(Value, Event)> {
+    let target = db::trading::bid_target(conn, listing_id, org)
+        .await?
+        .filter(|t| t.status != "draft" || t.organization_id == org)
+        .ok_or(Error::NotFound)?;
+    if target.organization_id == org {
+        return Err(Error::Forbidden("own_listing"));
+    }
+    guards::require_active_org(conn, org).await?;
+    let mut errs = FieldErrors::new();
+    check_amount("amount_fen", amount_fen, &mut errs);
+    errs.into_result()?;
+    if target.pricing_mode != PricingMode::Auction.code() {
+        return Err(Error::conflict("wrong_pricing_mode"));
+    }
+    if target.status != "listed" {
+        let closed = db::trading::auction(conn, listing_id)
+            .await?
+            .is_none_or(|a| a.status == "closed");
+        return Err(if closed {
+            Error::conflict("auction_closed")
+        } else {
+            Error::conflict("listing_not_available")
+        });
+    }
+
+    // The leading bid only ever rises: a bid already too low against the last committed state is
+    // refused at once, without queueing for the auction's row lock behind the bid being taken.
+    if let (Some(start), Some(inc)) = (target.start_price_fen, target.increment_fen) {
+        let min = min_next_bid(start, inc, target.leading_bid_fen);
+        let open = target.auction_status.as_deref() == Some("open")
+            && target.ends_at.is_some_and(|e| e > Utc::now());
+        if amount_fen < min && open {
+            return Err(too_low(min));
+        }
+    }
+
+    let bid_id = Uuid::now_v7();
+    let taken = match target.bidder_no {
+        Some(no) => db::trading::take_bid_known_bidder(
+            conn, listing_id, amount_fen, org, bid_id, user.id, no,
+        )
+        .await?
+        .map(|a| (a, no)),
+        None => first_bid(conn, user, org, listing_id, amount_fen, bid_id).await?,
+    };
+    let Some((a, bidder_no)) = taken else {
+        // Say why: closed (or past its end), or too low.
+        let a = db::trading::auction(conn, listing_id)
+            .await?
+            .ok_or_else(|| Error::conflict("auction_closed"))?;
+        if a.status != "open" || a.ends_at <= Utc::now() {
+            return Err(Error::conflict("auction_closed"));
+        }
+        let min = min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen);
+        return Err(too_low(min));
+    };
+    let at = a.last_bid_at.unwrap_or_else(Utc::now);
+    let bid = bid_view(bidder_no, amount_fen, at);
+    let body = to_json(&BidPlaced {
+        bid: BidOut {
+            id: bid_id,
+            amount_fen,
+            bidder: bid.bidder.clone(),
+            bidder_en: bid.bidder_en.clone(),
+            at,
+        },
+        auction: AuctionView::from_row(&a, vec![bid], false),
+    })?;
+    let event = Event::BidPlaced {
+        listing_id,
+        bid_id,
+        organization_id: org,
+        amount_fen,
+        bidder_no,
+        auction: a,
+    };
+    events::emit(conn, &event).await?;
+    Ok((body, event))
+}
+
+/// 409 `bid_too_low` with the minimum, in the message and as `min_bid_fen`.
+fn too_low(min: i64) -> Error {
+    Error::Conflict {
+        code: "bid_too_low",
+        args: vec![("min", format_yuan(min))],
+        extra: Some(json!({ "min_bid_fen": min })),
+    }
+}
+
+/// An organisation's first bid in an auction: take it, number the bidder, record the bid and the
+/// event, in one transaction (a savepoint inside the caller's) serialised by the auction row lock.
+async fn first_bid(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    org: Uuid,
+    listing_id: Uuid,
+    amount_fen: i64,
+    bid_id: Uuid,
+) -> Result<Option<(AuctionRow, i32)>> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let Some(a) = db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id).await? else {
+        return Ok(None);
+    };
+    let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+    db::trading::set_sort_price(&mut tx, listing_id, amount_fen).await?;
+    db::trading::insert_bid(
+        &mut tx,
+        db::trading::NewBid {
+            id: bid_id,
+            listing_id,
+            org,
+            user: user.id,
+            amount_fen,
+            bidder_no,
+            at: a.last_bid_at.unwrap_or_else(Utc::now),
+            seq: a.bid_count,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((a, bidder_no)))
+}
+
+/// What the live page receives for an `auction_events` notification: `{listing_id, auction}` with
+/// the public view (the new bid only, pseudonymous; never the reserve).
+pub fn event_json(ev: &AuctionEvent) -> Value {
+    let bids = match (ev.bidder_no, ev.row.leading_bid_fen, ev.row.last_bid_at) {
+        (Some(no), Some(amount), Some(at)) => vec![bid_view(no, amount, at)],
+        _ => vec![],
+    };
+    json!({ "listing_id": ev.listing_id, "auction": AuctionView::from_row(&ev.row, bids, false) })
+}
+
+/// The public state of a listing's auction with its latest bids (pseudonyms only). The seller
+/// (`viewer_org`) also sees the reserve.
+pub async fn auction_view(
+    pool: &PgPool,
+    viewer_org: Option<Uuid>,
+    listing_id: Uuid,
+) -> Result<AuctionView> {
+    let mut conn = pool.acquire().await?;
+    let listing = db::trading::listing(&mut conn, listing_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let owner = viewer_org == Some(listing.organization_id);
+    if listing.status == "draft" && !owner {
+        return Err(Error::NotFound);
+    }
+    let a = db::trading::auction(&mut conn, listing_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let bids = db::trading::recent_bids(&mut conn, listing_id, HISTORY)
+        .await?
+        .into_iter()
+        .map(|b| bid_view(b.bidder_no, b.amount_fen, b.created_at))
+        .collect();
+    Ok(AuctionView::from_row(&a, bids, owner))
+}
+
+/// Closes every due auction (up to a batch per call), each in its own transaction, exactly once
+/// however many processes run this: the row is taken `FOR UPDATE SKIP LOCKED` and must still be open.
+/// Returns how many were closed. "Due" is decided by `clock` (the state's).
+pub async fn close_due_auctions(pool: &PgPool, clock: &Clock) -> Result<usize> {
+    let mut closed = 0;
+    let mut failed: Vec<Uuid> = Vec::new();
+    for _ in 0..50 {
+        let mut tx = pool.begin().await?;
+        let now = clock.now();
+        let Some(a) = db::trading::lock_due_auction(&mut tx, &failed, now).await? else {
+            break;
+        };
+        // One auction that cannot be closed must not hold up the others; it is retried next pass.
+        match close_one(&mut tx, &a, now).await {
+            Ok(()) => {
+                tx.commit().await?;
+                closed += 1;
+            }
+            Err(e) => {
+                tracing::error!(listing_id = %a.listing_id, error = ?e, "closing an auction failed");
+                failed.push(a.listing_id);
+            }
+        }
+    }
+    Ok(closed)
+}
+
+async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) -> Result<()> {
+    let listing = db::trading::listing_for_update(conn, a.listing_id)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("auction without listing")))?;
+    let mut trade_id = None;
+    if let (CloseOutcome::Sold { price_fen }, Some(winner)) = (
+        close_outcome(a.leading_bid_fen, a.reserve_fen),
+        a.leading_org_id,
+    ) {
+        let modes: Vec<TransactionMode> = listing
+            .transaction_modes
+            .iter()
+            .filter_map(|m| TransactionMode::parse(m))
+            .collect();
+        let mode = modes
+            .iter()
+            .find(|m| m.is_exclusive())
+            .or(modes.first())
+            .copied();
+        if let (Some(mode), true) = (mode, listing.status == "listed") {
+            // A savepoint: if the listing was sold meanwhile, the auction closes unsold.
+            let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+            let sale = Sale {
+                buyer_org: winner,
+                price_fen,
+                mode,
+                source: "auction",
+                offer_id: None,
+                now,
+            };
+            match make_trade(&mut sp, &listing, sale).await {
+                Ok(t) => {
+                    sp.commit().await?;
+                    trade_id = Some(t.id);
+                }
+                Err(Error::Conflict { .. }) => sp.rollback().await?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    db::trading::close_auction(conn, a.listing_id, trade_id, now).await?;
+
+    let mut closed = a.clone();
+    closed.status = "closed".into();
+    closed.trade_id = trade_id;
+    let closed = Event::AuctionClosed {
+        listing_title: listing.title.clone(),
+        seller_organization_id: listing.organization_id,
+        auction: closed,
+    };
+    events::emit(conn, &closed).await?;
+    Ok(())
+}
