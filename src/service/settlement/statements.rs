@@ -1,0 +1,155 @@
+//! A trade's statement (结算单): parties, listing, fee schedule, fees, and the fees the exchanges' own
+//! schedules would have charged.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::settlement as sdb;
+use crate::domain::codes::ContractType;
+use crate::domain::fees::{self, SideSchedule};
+use crate::error::{Error, Result};
+
+use super::{party_of, TradeView};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementParty {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub province: String,
+    pub exchange: String,
+    pub credit_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementListing {
+    pub id: Uuid,
+    pub title: String,
+    pub ip_type: String,
+    pub ip_numbers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementSchedule {
+    pub id: Uuid,
+    pub name: String,
+    pub effective_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub buyer: SideSchedule,
+    #[schema(value_type = Object)]
+    pub seller: SideSchedule,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct FeePair {
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub total_fee_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LegacyFees {
+    pub sichuan: FeePair,
+    pub chongqing: FeePair,
+}
+
+/// 结算单: everything a party or an auditor needs to see who pays what.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Statement {
+    pub trade: TradeView,
+    pub seller: StatementParty,
+    pub buyer: StatementParty,
+    pub listing: StatementListing,
+    pub contract_type: String,
+    pub contract_type_name: String,
+    pub price_fen: i64,
+    pub fee_schedule: StatementSchedule,
+    pub fees: FeePair,
+    /// Price + buyer fee.
+    pub buyer_pays_fen: i64,
+    /// Price − seller fee.
+    pub seller_receives_fen: i64,
+    /// What the old rules would have charged on the same price.
+    pub legacy: LegacyFees,
+    pub issued_at: DateTime<Utc>,
+}
+
+fn pair(q: fees::Quote) -> FeePair {
+    FeePair {
+        buyer_fee_fen: q.buyer_fee_fen,
+        seller_fee_fen: q.seller_fee_fen,
+        total_fee_fen: q.total_fee_fen,
+    }
+}
+
+fn party_view(p: sdb::PartyRow) -> StatementParty {
+    StatementParty {
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        province: p.province,
+        exchange: p.exchange,
+        credit_code: p.credit_code,
+    }
+}
+
+/// The settlement statement of a trade, for its parties and admins (404 to others).
+pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Statement> {
+    let mut conn = pool.acquire().await?;
+    let t = sdb::get_trade(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    party_of(user, &t).ok_or(Error::NotFound)?;
+    let missing = || Error::Internal(anyhow::anyhow!("trade {id} refers to a missing row"));
+    let seller = sdb::party(&mut conn, t.seller_organization_id)
+        .await?
+        .ok_or_else(missing)?;
+    let buyer = sdb::party(&mut conn, t.buyer_organization_id)
+        .await?
+        .ok_or_else(missing)?;
+    let (title, ip_type, ip_numbers) = sdb::listing_ip(&mut conn, t.listing_id)
+        .await?
+        .ok_or_else(missing)?;
+    let schedule = db::fees::get(&mut conn, t.fee_schedule_id)
+        .await?
+        .ok_or_else(missing)?;
+    let contract = ContractType::parse(&t.contract_type);
+    let view = TradeView::from(&t);
+    Ok(Statement {
+        contract_type: t.contract_type.clone(),
+        contract_type_name: contract.map(|c| c.name_zh()).unwrap_or("").to_string(),
+        price_fen: t.price_fen,
+        fees: FeePair {
+            buyer_fee_fen: t.buyer_fee_fen,
+            seller_fee_fen: t.seller_fee_fen,
+            total_fee_fen: t.buyer_fee_fen.saturating_add(t.seller_fee_fen),
+        },
+        buyer_pays_fen: view.buyer_pays_fen(),
+        seller_receives_fen: view.seller_receives_fen(),
+        legacy: LegacyFees {
+            sichuan: pair(fees::legacy_sichuan().quote(t.price_fen)),
+            chongqing: pair(fees::legacy_chongqing().quote(t.price_fen)),
+        },
+        fee_schedule: StatementSchedule {
+            id: schedule.id,
+            name: schedule.name.clone(),
+            effective_at: schedule.effective_at,
+            buyer: schedule.buyer.0.clone(),
+            seller: schedule.seller.0.clone(),
+        },
+        trade: view,
+        seller: party_view(seller),
+        buyer: party_view(buyer),
+        listing: StatementListing {
+            id: t.listing_id,
+            title,
+            ip_type,
+            ip_numbers,
+        },
+        issued_at: Utc::now(),
+    })
+}

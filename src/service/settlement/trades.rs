@@ -1,0 +1,412 @@
+//! Trades: their view and lists, the three transitions (payment received, delivery confirmed,
+//! cancelled) and the unpaid-trade deadline.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::settlement::{self as sdb, TradeRow, TradeScope};
+use crate::domain::codes::Exchange;
+use crate::domain::error::FieldErrors;
+use crate::domain::ledger;
+use crate::domain::listing::TradeStatus;
+use crate::error::{Error, Result};
+use crate::service::admin::audit;
+use crate::service::events::{self, Event, TradeFacts, TradeParty};
+use crate::service::idempotency::{self, Claim};
+use crate::service::{Page, PageQuery};
+
+use super::{flush, post, PAYMENT_DAYS};
+
+/// A trade as API.md shows it (plus `listing_title` and `cancelled_at`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TradeView {
+    pub id: Uuid,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub seller_organization_id: Uuid,
+    pub seller_organization_name: String,
+    pub buyer_organization_id: Uuid,
+    pub buyer_organization_name: String,
+    pub price_fen: i64,
+    pub transaction_mode: String,
+    /// tech_transfer | tech_license | tech_development
+    pub contract_type: String,
+    /// awaiting_payment | paid | settled | cancelled
+    pub status: String,
+    pub fee_schedule_id: Uuid,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub seller_exchange: String,
+    pub buyer_exchange: String,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&TradeRow> for TradeView {
+    fn from(t: &TradeRow) -> Self {
+        TradeView {
+            id: t.id,
+            listing_id: t.listing_id,
+            listing_title: t.listing_title.clone(),
+            seller_organization_id: t.seller_organization_id,
+            seller_organization_name: t.seller_name.clone(),
+            buyer_organization_id: t.buyer_organization_id,
+            buyer_organization_name: t.buyer_name.clone(),
+            price_fen: t.price_fen,
+            transaction_mode: t.transaction_mode.clone(),
+            contract_type: t.contract_type.clone(),
+            status: t.status.clone(),
+            fee_schedule_id: t.fee_schedule_id,
+            buyer_fee_fen: t.buyer_fee_fen,
+            seller_fee_fen: t.seller_fee_fen,
+            seller_exchange: t.seller_exchange.clone(),
+            buyer_exchange: t.buyer_exchange.clone(),
+            created_at: t.created_at,
+            paid_at: t.paid_at,
+            settled_at: t.settled_at,
+            cancelled_at: t.cancelled_at,
+        }
+    }
+}
+
+impl TradeView {
+    /// What the buyer pays: price + buyer fee.
+    pub fn buyer_pays_fen(&self) -> i64 {
+        self.price_fen.saturating_add(self.buyer_fee_fen)
+    }
+    /// What the seller receives: price − seller fee.
+    pub fn seller_receives_fen(&self) -> i64 {
+        self.price_fen.saturating_sub(self.seller_fee_fen)
+    }
+    pub fn is_status(&self, s: &str) -> bool {
+        self.status == s
+    }
+}
+
+/// The trade JSON of API.md, for any caller that already decided the caller may see it
+/// (e.g. the responses of accept and buy). `None` when there is no such trade.
+pub async fn trade_view(conn: &mut PgConnection, id: Uuid) -> Result<Option<TradeView>> {
+    Ok(sdb::get_trade(conn, id)
+        .await?
+        .as_ref()
+        .map(TradeView::from))
+}
+
+/// How the caller relates to a trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Buyer,
+    Seller,
+    /// An admin of an exchange involved in the trade (buyer's or listing's).
+    InvolvedAdmin(Exchange),
+    /// Any other exchange admin (may read, not act).
+    OtherAdmin(Exchange),
+}
+
+pub fn party_of(user: &CurrentUser, t: &TradeRow) -> Option<Party> {
+    if let Ok(ex) = user.require_admin() {
+        let code = ex.code();
+        return Some(if t.buyer_exchange == code || t.seller_exchange == code {
+            Party::InvolvedAdmin(ex)
+        } else {
+            Party::OtherAdmin(ex)
+        });
+    }
+    let org = user.organization_id?;
+    if org == t.buyer_organization_id {
+        Some(Party::Buyer)
+    } else if org == t.seller_organization_id {
+        Some(Party::Seller)
+    } else {
+        None
+    }
+}
+
+/// One trade for its parties and admins; 404 to anyone else.
+pub async fn get(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<(TradeView, Party)> {
+    let mut conn = pool.acquire().await?;
+    let t = sdb::get_trade(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let party = party_of(user, &t).ok_or(Error::NotFound)?;
+    Ok((TradeView::from(&t), party))
+}
+
+/// `buyer` | `seller` | none (both).
+pub fn parse_role(role: Option<&str>) -> Result<Option<sdb::Role>> {
+    match role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some("buyer") => Ok(Some(sdb::Role::Buyer)),
+        Some("seller") => Ok(Some(sdb::Role::Seller)),
+        Some(other) => {
+            let mut f = FieldErrors::default();
+            f.push(
+                "role",
+                "err.code.unknown",
+                vec![("value", other.to_string())],
+            );
+            Err(Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            })
+        }
+    }
+}
+
+fn parse_status(status: Option<&str>) -> Result<Option<TradeStatus>> {
+    match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => TradeStatus::parse(s).map(Some).ok_or_else(|| {
+            let mut f = FieldErrors::default();
+            f.push("status", "err.code.unknown", vec![("value", s.to_string())]);
+            Error::BadRequest {
+                code: "invalid_query",
+                fields: Some(f),
+            }
+        }),
+    }
+}
+
+/// A member's organisation's trades (as buyer, seller or both); an admin's: those involving their exchange.
+pub async fn list(
+    pool: &PgPool,
+    user: &CurrentUser,
+    role: Option<&str>,
+    status: Option<&str>,
+    page: PageQuery,
+) -> Result<Page<TradeView>> {
+    let role = parse_role(role)?;
+    let status = parse_status(status)?;
+    let (page, per_page) = page.resolve_or_400()?;
+    let scope = match user.require_admin() {
+        Ok(ex) => TradeScope::Exchange(ex.code().to_string()),
+        Err(_) => TradeScope::Org {
+            org: user.require_org()?,
+            role,
+        },
+    };
+    let mut conn = pool.acquire().await?;
+    let (rows, total) = sdb::list_trades(
+        &mut conn,
+        &scope,
+        status.map(|s| s.code()),
+        per_page,
+        (page - 1) * per_page,
+    )
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(TradeView::from).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// A state change of a trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// An admin of the buyer's or the listing's exchange records the payment.
+    PaymentReceived,
+    /// The buyer confirms delivery: the trade settles.
+    ConfirmDelivery,
+    /// Either party cancels while the payment is awaited.
+    Cancel,
+}
+
+impl Action {
+    fn route(self) -> &'static str {
+        match self {
+            Action::PaymentReceived => "trade.payment_received",
+            Action::ConfirmDelivery => "trade.confirm_delivery",
+            Action::Cancel => "trade.cancel",
+        }
+    }
+}
+
+/// `Utc::now()` at Postgres precision, so what is hashed is exactly what is stored.
+pub fn now_micros() -> DateTime<Utc> {
+    micros(Utc::now())
+}
+
+/// `at` at Postgres precision.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+fn invalid_state(t: &TradeRow) -> Error {
+    Error::Conflict {
+        code: "invalid_trade_state",
+        args: vec![("status", t.status.clone())],
+        extra: Some(serde_json::json!({"status": t.status})),
+    }
+}
+
+/// Performs `action` on trade `id` for `user`, honouring an `Idempotency-Key`: returns the status and
+/// body of the response (the first one again for a repeated key). Run it to completion (inside
+/// `tokio::spawn`): it moves money.
+#[tracing::instrument(skip(pool, user), fields(user = %user.id))]
+pub async fn act(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: Uuid,
+    action: Action,
+    key: Option<&str>,
+) -> Result<(StatusCode, serde_json::Value)> {
+    let fp = idempotency::fingerprint(action.route(), &id);
+    let mut tx = match idempotency::begin(pool, user.id, key, &fp).await? {
+        Claim::Replay(status, body) => return Ok((status, body)),
+        Claim::Fresh(tx) => tx,
+    };
+    if action == Action::Cancel {
+        // Lock order listing → trade, as trade creation takes them (no deadlock with a purchase).
+        let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+        if peek.exclusive {
+            db::listings::lock(&mut tx, peek.listing_id).await?;
+        }
+    }
+    let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    let party = party_of(user, &t).ok_or(Error::NotFound)?;
+    let status = TradeStatus::parse(&t.status)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown trade status {}", t.status)))?;
+    let now = now_micros();
+    let postings = match action {
+        Action::PaymentReceived => {
+            let exchange = match party {
+                Party::InvolvedAdmin(ex) => ex,
+                Party::OtherAdmin(_) => return Err(Error::Forbidden("other_exchange")),
+                Party::Buyer | Party::Seller => return Err(Error::Forbidden("admin_required")),
+            };
+            if !status.can_pay() {
+                return Err(invalid_state(&t));
+            }
+            sdb::set_paid(&mut tx, t.id, user.id, now).await?;
+            t.status = TradeStatus::Paid.code().into();
+            t.paid_at = Some(now);
+            audit(
+                &mut tx,
+                user,
+                "trade.payment_received",
+                "trade",
+                t.id,
+                Some(serde_json::json!({"status": "awaiting_payment"})),
+                Some(serde_json::json!({
+                    "status": "paid", "amount_fen": t.price_fen.saturating_add(t.buyer_fee_fen),
+                    "bank_account": ledger::bank_account(exchange),
+                })),
+            )
+            .await?;
+            events::emit(&mut tx, &Event::TradePaid(TradeFacts::from(&t))).await?;
+            ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
+        }
+        Action::ConfirmDelivery => {
+            match party {
+                Party::Buyer => {}
+                Party::Seller => return Err(Error::Forbidden("buyer_only")),
+                Party::InvolvedAdmin(_) | Party::OtherAdmin(_) => {
+                    return Err(Error::Forbidden("buyer_only"))
+                }
+            }
+            if !status.can_settle() {
+                return Err(invalid_state(&t));
+            }
+            let buyer_ex = parse_exchange(&t.buyer_exchange)?;
+            let seller_ex = parse_exchange(&t.seller_exchange)?;
+            sdb::set_settled(&mut tx, t.id, now).await?;
+            t.status = TradeStatus::Settled.code().into();
+            t.settled_at = Some(now);
+            events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
+            ledger::settlement_postings(
+                &t.id.to_string(),
+                &t.seller_organization_id.to_string(),
+                buyer_ex,
+                seller_ex,
+                t.price_fen,
+                t.buyer_fee_fen,
+                t.seller_fee_fen,
+            )
+        }
+        Action::Cancel => {
+            if !matches!(party, Party::Buyer | Party::Seller) {
+                return Err(Error::Forbidden("party_only"));
+            }
+            if !status.can_cancel() {
+                return Err(invalid_state(&t));
+            }
+            let (reason, by) = if party == Party::Buyer {
+                ("buyer", TradeParty::Buyer)
+            } else {
+                ("seller", TradeParty::Seller)
+            };
+            sdb::set_cancelled(&mut tx, &t, reason, now).await?;
+            t.status = TradeStatus::Cancelled.code().into();
+            t.cancelled_at = Some(now);
+            t.cancel_reason = Some(reason.into());
+            let cancelled = Event::TradeCancelled {
+                trade: TradeFacts::from(&t),
+                by,
+            };
+            events::emit(&mut tx, &cancelled).await?;
+            Vec::new()
+        }
+    };
+    let body = serde_json::to_value(TradeView::from(&t)).map_err(|e| Error::Internal(e.into()))?;
+    post(&mut tx, Some(t.id), &postings, now).await?;
+    idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
+    if !postings.is_empty() {
+        // The trade change is committed with its postings; chain them before answering. Should this
+        // fail, they stay pending and the next flush (any request, or the periodic job) chains them.
+        if let Err(e) = flush(pool).await {
+            tracing::warn!(error = ?e, "ledger flush failed; postings stay pending");
+        }
+    }
+    Ok((StatusCode::OK, body))
+}
+
+fn parse_exchange(code: &str) -> Result<Exchange> {
+    Exchange::parse(code).ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown exchange {code}")))
+}
+
+/// Cancels trades unpaid for `PAYMENT_DAYS` days. Safe with several processes (SKIP LOCKED).
+pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
+    const BATCH: i64 = 50;
+    let before = now - Duration::days(PAYMENT_DAYS);
+    let mut done = 0;
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    loop {
+        let candidates = {
+            let mut conn = pool.acquire().await?;
+            sdb::unpaid_candidates(&mut conn, before, after, BATCH).await?
+        };
+        for c in &candidates {
+            // One transaction per trade, taking the listing's lock before the trade's: the order
+            // of a party's cancel and of trade creation (a batch holding trades while waiting for
+            // listings deadlocked with them).
+            let mut tx = pool.begin().await?;
+            if c.exclusive {
+                db::listings::lock(&mut tx, c.listing_id).await?;
+            }
+            // Skipped if someone is acting on it right now, or it changed since it was listed.
+            let Some(mut t) = sdb::lock_unpaid(&mut tx, c.id, before).await? else {
+                tx.rollback().await?;
+                continue;
+            };
+            sdb::set_cancelled(&mut tx, &t, "payment_timeout", micros(now)).await?;
+            t.status = TradeStatus::Cancelled.code().into();
+            let timed_out = Event::TradePaymentTimedOut(TradeFacts::from(&t));
+            events::emit(&mut tx, &timed_out).await?;
+            tx.commit().await?;
+            done += 1;
+        }
+        match candidates.last() {
+            Some(c) if candidates.len() as i64 == BATCH => after = Some((c.created_at, c.id)),
+            _ => return Ok(done),
+        }
+    }
+}
