@@ -1,0 +1,294 @@
+//! Technology achievements: drafting, review, search.
+//!
+//! Workflow (DOMAIN.md): `draft → pending_review → listed → sold | withdrawn`,
+//! `pending_review → rejected → (edit) → pending_review`. Any member of an organisation may draft;
+//! submitting needs a verified, unrestricted organisation; an admin of the listing's home exchange reviews.
+//!
+//! Rooms: `validation` (what a listing must be), `workflow` (create, edit, submit, withdraw,
+//! review, read), `search` (full-text search and its cache, `cache`), `seed` (demo and bulk data).
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::listings::ListingRow;
+use crate::domain::auction::DEFAULT_EXTENSION_SECONDS;
+
+pub mod cache;
+mod search;
+mod seed;
+mod validation;
+mod workflow;
+
+pub use search::*;
+pub use seed::{patent_number, seed_bulk, seed_demo};
+pub use validation::*;
+pub use workflow::*;
+
+pub const TITLE_MIN: usize = 4;
+pub const TITLE_MAX: usize = 200;
+pub const SUMMARY_MAX: usize = 500;
+pub const DESCRIPTION_MAX: usize = 20_000;
+pub const KEYWORDS_MAX: usize = 20;
+pub const KEYWORD_MAX_CHARS: usize = 30;
+pub const REASON_MAX: usize = 1_000;
+/// Longest search text taken into account.
+pub const QUERY_MAX_CHARS: usize = 200;
+
+// ------------------------------------------------------------------ input
+
+/// A listing as the owner sends it (`POST /api/v1/listings`).
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ListingInput {
+    /// 4–200 characters.
+    pub title: String,
+    /// Up to 500 characters.
+    #[serde(default)]
+    pub summary: String,
+    /// Plain text, paragraphs separated by blank lines; up to 20,000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// A field code of DOMAIN.md (`ic`, `aerospace`, …).
+    pub field: String,
+    /// An IP type code (`invention_patent`, …).
+    pub ip_type: String,
+    /// Patent application numbers (any spelling: `ZL201710601862.3`) or registration numbers.
+    #[serde(default)]
+    pub ip_numbers: Vec<String>,
+    /// Technology readiness level 1–9.
+    pub trl: i64,
+    /// At least one of `transfer`, `exclusive_license`, `sole_license`, `nonexclusive_license`, `equity`, `joint_development`.
+    pub transaction_modes: Vec<String>,
+    /// Up to 20, each up to 30 characters.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub pricing: PricingInput,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PricingInput {
+    /// `negotiable` | `fixed` | `auction`
+    pub mode: String,
+    /// Fixed: the listed price (required). Negotiable: an optional indicative price. Auction: absent.
+    pub price_fen: Option<i64>,
+    /// Auction terms (auction only).
+    pub auction: Option<AuctionInput>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct AuctionInput {
+    pub start_price_fen: i64,
+    pub increment_fen: i64,
+    /// Secret reserve price (保留价), not below the start price; shown only to the owner and admins.
+    pub reserve_fen: Option<i64>,
+    /// In the future, at most 90 days ahead.
+    pub ends_at: DateTime<Utc>,
+    /// Anti-sniping extension, 0–3600 s (default 300).
+    pub extension_seconds: Option<i64>,
+}
+
+/// A partial update (`PATCH`): any subset of the fields of [`ListingInput`]; `pricing` is replaced whole.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ListingPatch {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub field: Option<String>,
+    pub ip_type: Option<String>,
+    pub ip_numbers: Option<Vec<String>>,
+    pub trl: Option<i64>,
+    pub transaction_modes: Option<Vec<String>>,
+    pub keywords: Option<Vec<String>>,
+    pub pricing: Option<PricingInput>,
+}
+
+impl ListingPatch {
+    fn apply(self, mut base: ListingInput) -> ListingInput {
+        if let Some(v) = self.title {
+            base.title = v;
+        }
+        if let Some(v) = self.summary {
+            base.summary = v;
+        }
+        if let Some(v) = self.description {
+            base.description = v;
+        }
+        if let Some(v) = self.field {
+            base.field = v;
+        }
+        if let Some(v) = self.ip_type {
+            base.ip_type = v;
+        }
+        if let Some(v) = self.ip_numbers {
+            base.ip_numbers = v;
+        }
+        if let Some(v) = self.trl {
+            base.trl = v;
+        }
+        if let Some(v) = self.transaction_modes {
+            base.transaction_modes = v;
+        }
+        if let Some(v) = self.keywords {
+            base.keywords = v;
+        }
+        if let Some(v) = self.pricing {
+            base.pricing = v;
+        }
+        base
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReviewInput {
+    /// `approve` | `reject`
+    pub decision: String,
+    /// Required when rejecting; the owner sees it.
+    pub reason: Option<String>,
+}
+
+// ------------------------------------------------------------------ output
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ListingView {
+    pub id: Uuid,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub field: String,
+    pub ip_type: String,
+    pub ip_numbers: Vec<String>,
+    pub trl: i16,
+    pub transaction_modes: Vec<String>,
+    pub keywords: Vec<String>,
+    pub pricing: PricingView,
+    /// `draft` | `pending_review` | `listed` | `rejected` | `withdrawn` | `sold`
+    pub status: String,
+    pub exchange: String,
+    pub province: String,
+    pub organization: OrgRef,
+    pub created_at: DateTime<Utc>,
+    pub listed_at: Option<DateTime<Utc>>,
+    /// Why the exchange rejected it (owner and admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+    /// When it was last submitted for review (owner and admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PricingView {
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auction: Option<AuctionView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuctionView {
+    pub start_price_fen: i64,
+    pub increment_fen: i64,
+    pub ends_at: DateTime<Utc>,
+    pub extension_seconds: i32,
+    /// Whether a secret reserve price is set.
+    pub has_reserve: bool,
+    /// The reserve itself: owner and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_fen: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgRef {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+}
+
+/// May `viewer` see the owner-only parts (reserve, reject reason) of `row`?
+fn is_insider(viewer: Option<&CurrentUser>, row: &ListingRow) -> bool {
+    viewer.is_some_and(|u| u.is_admin() || u.organization_id == Some(row.organization_id))
+}
+
+pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
+    let insider = is_insider(viewer, row);
+    let auction = match (row.start_price_fen, row.increment_fen, row.ends_at) {
+        (Some(start), Some(inc), Some(ends)) if row.pricing_mode == "auction" => {
+            Some(AuctionView {
+                start_price_fen: start,
+                increment_fen: inc,
+                ends_at: ends,
+                extension_seconds: row
+                    .extension_seconds
+                    .unwrap_or(DEFAULT_EXTENSION_SECONDS as i32),
+                has_reserve: row.reserve_fen.is_some(),
+                reserve_fen: if insider { row.reserve_fen } else { None },
+            })
+        }
+        _ => None,
+    };
+    ListingView {
+        id: row.id,
+        title: row.title.clone(),
+        summary: row.summary.clone(),
+        description: row.description.clone(),
+        field: row.field.clone(),
+        ip_type: row.ip_type.clone(),
+        ip_numbers: row.ip_numbers.clone(),
+        trl: row.trl,
+        transaction_modes: row.transaction_modes.clone(),
+        keywords: row.keywords.clone(),
+        pricing: PricingView {
+            mode: row.pricing_mode.clone(),
+            price_fen: row.price_fen,
+            auction,
+        },
+        status: row.status.clone(),
+        exchange: row.exchange.clone(),
+        province: row.province.clone(),
+        organization: OrgRef {
+            id: row.organization_id,
+            name: row.org_name.clone(),
+            kind: row.org_kind.clone(),
+        },
+        created_at: row.created_at,
+        listed_at: row.listed_at,
+        reject_reason: if insider {
+            row.reject_reason.clone()
+        } else {
+            None
+        },
+        submitted_at: if insider { row.submitted_at } else { None },
+    }
+}
+
+/// The input that would recreate `row` (the base of a PATCH, and of re-validation on submit).
+pub fn input_of(row: &ListingRow) -> ListingInput {
+    ListingInput {
+        title: row.title.clone(),
+        summary: row.summary.clone(),
+        description: row.description.clone(),
+        field: row.field.clone(),
+        ip_type: row.ip_type.clone(),
+        ip_numbers: row.ip_numbers.clone(),
+        trl: i64::from(row.trl),
+        transaction_modes: row.transaction_modes.clone(),
+        keywords: row.keywords.clone(),
+        pricing: PricingInput {
+            mode: row.pricing_mode.clone(),
+            price_fen: row.price_fen,
+            auction: match (row.start_price_fen, row.increment_fen, row.ends_at) {
+                (Some(s), Some(i), Some(e)) if row.pricing_mode == "auction" => {
+                    Some(AuctionInput {
+                        start_price_fen: s,
+                        increment_fen: i,
+                        reserve_fen: row.reserve_fen,
+                        ends_at: e,
+                        extension_seconds: row.extension_seconds.map(i64::from),
+                    })
+                }
+                _ => None,
+            },
+        },
+    }
+}
