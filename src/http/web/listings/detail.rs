@@ -1,0 +1,145 @@
+//! One listing's page (with the trading panel), and its submit and withdraw buttons.
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::error::{Error, Result};
+use crate::http::context::PageCtx;
+use crate::http::extract::{parse_id, Ctx, Form, WebUser};
+use crate::http::state::AppState;
+use crate::http::web::render;
+use crate::http::web::trading::{listing_panel, ListingPanel};
+use crate::service::listings::{self, ListingView};
+
+use super::{paragraphs, price_label, status_class, status_name, trl_label};
+
+#[derive(Template)]
+#[template(path = "listings/listing.html")]
+struct ListingPage {
+    ctx: PageCtx,
+    l: ListingView,
+    paragraphs: Vec<Vec<String>>,
+    is_owner: bool,
+    can_edit: bool,
+    can_submit: bool,
+    can_withdraw: bool,
+    /// Read by `trading/_listing_panel.html` (filled in by the trading pages).
+    #[allow(dead_code)]
+    panel: ListingPanel,
+    /// Why the last action on this page was refused ("" otherwise); `?done=` confirmations are
+    /// shown by the base layout.
+    notice: String,
+}
+
+impl ListingPage {
+    fn price(&self) -> String {
+        price_label(&self.ctx, &self.l)
+    }
+    fn trl(&self) -> String {
+        trl_label(&self.ctx, self.l.trl)
+    }
+    fn status(&self) -> &'static str {
+        status_name(&self.ctx, &self.l.status)
+    }
+    fn status_class(&self) -> &'static str {
+        status_class(&self.l.status)
+    }
+}
+
+pub(super) async fn listing_page(
+    State(state): State<AppState>,
+    Ctx(ctx, _): Ctx,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
+    let is_owner = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| u.organization_id == Some(l.organization.id));
+    let status = crate::domain::listing::ListingStatus::parse(&l.status);
+    let panel = listing_panel(&state, &ctx, id).await?;
+    render(&ListingPage {
+        paragraphs: paragraphs(&l.description),
+        can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
+        can_submit: is_owner && status.is_some_and(|s| s.can_submit()),
+        can_withdraw: is_owner && status.is_some_and(|s| s.can_withdraw()),
+        is_owner,
+        ctx,
+        l,
+        panel,
+        notice: String::new(),
+    })
+}
+
+pub(super) async fn submit_action(
+    State(state): State<AppState>,
+    WebUser(user, ctx): WebUser,
+    Path(id): Path<String>,
+    _form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    match listings::submit(&state.pool, &user, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/listings/{id}?done=submitted")).into_response()),
+        Err(e) => action_error(&state, ctx, id, e).await,
+    }
+}
+
+pub(super) async fn withdraw_action(
+    State(state): State<AppState>,
+    WebUser(user, ctx): WebUser,
+    Path(id): Path<String>,
+    _form: Form,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    match listings::withdraw(&state.pool, &user, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/listings/{id}?done=withdrawn")).into_response()),
+        Err(e) => action_error(&state, ctx, id, e).await,
+    }
+}
+
+/// A refused action on the listing page: the page again with the reason on top.
+async fn action_error(
+    state: &AppState,
+    ctx: PageCtx,
+    id: uuid::Uuid,
+    e: Error,
+) -> Result<Response> {
+    let message = match &e {
+        Error::Validation(f) => f
+            .iter()
+            .map(|fe| {
+                format!(
+                    "{}: {}",
+                    fe.path,
+                    crate::i18n::tf(ctx.lang, fe.key, &fe.args)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Error::Conflict { .. } | Error::Forbidden(_) => {
+            crate::i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string()
+        }
+        _ => return Err(e),
+    };
+    let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
+    let is_owner = ctx
+        .user
+        .as_ref()
+        .is_some_and(|u| u.organization_id == Some(l.organization.id));
+    let status = crate::domain::listing::ListingStatus::parse(&l.status);
+    let panel = listing_panel(state, &ctx, id).await?;
+    let mut resp = render(&ListingPage {
+        paragraphs: paragraphs(&l.description),
+        can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
+        can_submit: is_owner && status.is_some_and(|s| s.can_submit()),
+        can_withdraw: is_owner && status.is_some_and(|s| s.can_withdraw()),
+        is_owner,
+        ctx,
+        l,
+        panel,
+        notice: message,
+    })?;
+    *resp.status_mut() = e.status();
+    Ok(resp)
+}

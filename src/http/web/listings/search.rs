@@ -1,0 +1,169 @@
+//! The search page: filters, sorting, paging.
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::domain::error::ErrorKey;
+use crate::error::{Error, Result};
+use crate::http::context::PageCtx;
+use crate::http::extract::Ctx;
+use crate::http::state::AppState;
+use crate::http::web::{render, FormErrors};
+use crate::service::listings::{self, ListingView, SearchParams};
+use crate::service::Page;
+
+use super::{fen_to_wan, price_label, trl_label, wan_to_fen};
+
+#[derive(Template)]
+#[template(path = "listings/search.html")]
+struct SearchPage {
+    ctx: PageCtx,
+    p: SearchParams,
+    min_wan: String,
+    max_wan: String,
+    result: Page<ListingView>,
+    message: String,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    first_page_url: String,
+}
+
+impl SearchPage {
+    fn v<'a>(&self, o: &'a Option<String>) -> &'a str {
+        o.as_deref().unwrap_or("")
+    }
+    fn sel(&self, o: &Option<String>, value: &str) -> bool {
+        o.as_deref() == Some(value)
+    }
+    fn price(&self, l: &ListingView) -> String {
+        price_label(&self.ctx, l)
+    }
+    fn trl(&self, l: &ListingView) -> String {
+        trl_label(&self.ctx, l.trl)
+    }
+}
+
+/// The page's query: the API's parameters plus prices in 万元.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageSearchQuery {
+    #[serde(flatten)]
+    pub p: SearchParams,
+    pub min_price_wan: Option<String>,
+    pub max_price_wan: Option<String>,
+}
+
+fn page_url(q: &Option<String>, page: i64) -> String {
+    let mut pairs: Vec<(String, String)> = q
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "page")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.push(("page".into(), page.to_string()));
+    let qs = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("/listings?{qs}")
+}
+
+pub(super) async fn search_page(
+    State(state): State<AppState>,
+    Ctx(ctx, _): Ctx,
+    q: std::result::Result<Query<PageSearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let mut p = q.p.clone();
+    let mut message = String::new();
+    let mut bad = false;
+    for (wan, fen, name) in [
+        (&q.min_price_wan, &mut p.min_price_fen, "min_price_wan"),
+        (&q.max_price_wan, &mut p.max_price_fen, "max_price_wan"),
+    ] {
+        if let Some(w) = wan.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+            match wan_to_fen(w) {
+                Ok(v) => *fen = Some(v.to_string()),
+                Err(e) => {
+                    bad = true;
+                    message = format!(
+                        "{}: {}",
+                        ctx.t(&format!("listings.filter_{name}")),
+                        crate::i18n::tf(ctx.lang, e.key(), &e.args())
+                    );
+                }
+            }
+        }
+    }
+    let viewer = ctx.user.clone();
+    let result = if bad {
+        None
+    } else {
+        match listings::search(&state.pool, viewer.as_ref(), &p).await {
+            Ok(r) => Some(r),
+            Err(e @ Error::BadRequest { .. }) => {
+                // Each bad parameter by the label of its box on this page, not its API name.
+                let f = FormErrors::from_error(ctx.lang, &e);
+                message =
+                    f.0.iter()
+                        .map(|(k, v)| {
+                            let key = match k.as_str() {
+                                "min_price_fen" => "listings.filter_min_price_wan".to_string(),
+                                "max_price_fen" => "listings.filter_max_price_wan".to_string(),
+                                "trl_min" => "listings.filter_trl_min".to_string(),
+                                "q" => "listings.filter_q".to_string(),
+                                "page" | "per_page" => "listings.pages".to_string(),
+                                other => format!("listings.{other}"),
+                            };
+                            let label = ctx.t(&key).to_string();
+                            format!("{label}：{v}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join("；");
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let failed = result.is_none();
+    let result = result.unwrap_or(Page {
+        items: Vec::new(),
+        total: 0,
+        page: 1,
+        per_page: 20,
+    });
+    let prev_url = (result.page > 1).then(|| page_url(&ctx.query, result.page - 1));
+    let next_url = (result.page < result.pages()).then(|| page_url(&ctx.query, result.page + 1));
+    let first_page_url = page_url(&ctx.query, 1);
+    let min_wan = q.min_price_wan.clone().unwrap_or_else(|| {
+        given_i64(&q.p.min_price_fen)
+            .map(fen_to_wan)
+            .unwrap_or_default()
+    });
+    let max_wan = q.max_price_wan.clone().unwrap_or_else(|| {
+        given_i64(&q.p.max_price_fen)
+            .map(fen_to_wan)
+            .unwrap_or_default()
+    });
+    let mut resp = render(&SearchPage {
+        ctx,
+        p: q.p,
+        min_wan,
+        max_wan,
+        result,
+        message,
+        prev_url,
+        next_url,
+        first_page_url,
+    })?;
+    if failed {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
+}
+
+fn given_i64(v: &Option<String>) -> Option<i64> {
+    v.as_deref().and_then(|s| s.trim().parse().ok())
+}
