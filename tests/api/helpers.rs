@@ -47,6 +47,15 @@ impl TestApp {
         TestApp { app, pool, state }
     }
 
+    /// An app whose services and jobs read the time from `clock` (a `Clock::manual` to move time
+    /// past a deadline instead of back-dating rows).
+    pub fn with_clock(pool: PgPool, clock: techmarket::service::Clock) -> Self {
+        let mut state = techmarket::startup::state(pool.clone(), Config::for_tests(""));
+        state.clock = clock;
+        let app = techmarket::http::app(state.clone());
+        TestApp { app, pool, state }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();

@@ -620,3 +620,30 @@ async fn the_unpaid_job_and_party_cancels_racing_never_deadlock(pool: PgPool) {
     .unwrap();
     assert_eq!((cancelled, listed), (30, 30));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_unpaid_trade_is_cancelled_once_the_clock_passes_its_payment_deadline(pool: PgPool) {
+    let clock = techmarket::service::Clock::manual(Utc::now());
+    let app = TestApp::with_clock(pool, clock.clone());
+    let seller = party(&app, "s@example.cn", "suaee").await;
+    let buyer = party(&app, "b@example.cn", "cquaee").await;
+    let id = new_trade(&app, &seller, &buyer, 1_000_000).await;
+    let status = || async {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "select status, cancel_reason from trades where id = $1::uuid",
+        )
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    clock.set(Utc::now() + Duration::days(7) - Duration::minutes(1));
+    techmarket::jobs::slow_tick(&app.state).await.unwrap();
+    assert_eq!(status().await.0, "awaiting_payment", "a minute before");
+    clock.advance(Duration::minutes(2));
+    techmarket::jobs::slow_tick(&app.state).await.unwrap();
+    assert_eq!(
+        status().await,
+        ("cancelled".to_string(), Some("payment_timeout".to_string()))
+    );
+}

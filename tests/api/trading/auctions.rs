@@ -593,3 +593,53 @@ async fn the_live_event_stream_is_server_sent_events(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_auction_closes_when_the_clock_passes_its_end(pool: PgPool) {
+    let clock = techmarket::service::Clock::manual(chrono::Utc::now());
+    let app = TestApp::with_clock(pool, clock.clone());
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let b = app.verified_member("b@buyer.cn", "cquaee").await;
+    let id = auction(&app, &seller, 1_000_000, 100_000, None, 3_600, 300).await;
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/bids"),
+            Some(&b.token),
+            json!({"amount_fen": 1_000_000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let status = || async {
+        app.get(&format!("/api/v1/listings/{id}/auction"), None)
+            .await
+            .body["status"]
+            .clone()
+    };
+    // The auction was made to end an hour after the database's now (the setup took a while).
+    clock.set(chrono::Utc::now());
+    techmarket::jobs::fast_tick(&app.state).await.unwrap();
+    assert_eq!(status().await, json!("open"), "an hour before its end");
+    clock.advance(chrono::TimeDelta::seconds(3_601));
+    techmarket::jobs::fast_tick(&app.state).await.unwrap();
+    assert_eq!(status().await, json!("closed"));
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from trades where listing_id = $1::uuid",
+            &id
+        )
+        .await,
+        1
+    );
+    let closed_at: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select closed_at from auctions where listing_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        closed_at.timestamp_micros(),
+        clock.now().timestamp_micros(),
+        "closed at the clock's time"
+    );
+}
