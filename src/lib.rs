@@ -5,8 +5,6 @@ pub mod auth;
 pub mod config;
 /// All SQL, one file per table group.
 pub mod db;
-/// The demo data of DOMAIN.md (`serve --demo`).
-pub mod demo;
 /// Pure market rules: codes, identifiers, money, fees, search tokens, ledger, auctions, matching.
 pub mod domain;
 /// The service-layer error type and the error policy.
@@ -23,3 +21,6 @@ pub mod service;
 pub mod startup;
 /// Logging.
 pub mod telemetry;
+
+/// The demo data (`serve --demo`, `seed …`), kept at this path for `main` and the tests.
+pub use service::demo;

@@ -88,7 +88,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     migrate(&pool).await?;
     if demo {
-        crate::demo::load(&pool).await?;
+        crate::service::demo::load(&pool).await?;
     }
     let addr = config.addr;
     let run_jobs = config.run_jobs;

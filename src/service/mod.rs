@@ -8,6 +8,8 @@ pub mod admin;
 pub mod clock;
 /// Technology demands and matching.
 pub mod demands;
+/// The demo data of DOMAIN.md (`serve --demo`), loaded through the use cases; bulk data for benchmarks.
+pub mod demo;
 /// State changes that others react to: inbox notices, live events.
 pub mod events;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.

@@ -62,7 +62,7 @@ fn demo_pricing(spec: &str) -> PricingInput {
 pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     for d in DEMO {
-        let Some(org) = crate::demo::ORGS.iter().find(|o| o.key == d.org) else {
+        let Some(org) = crate::service::demo::ORGS.iter().find(|o| o.key == d.org) else {
             continue;
         };
         let found: Option<(Uuid, String, String, Uuid)> = sqlx::query_as(
