@@ -7,6 +7,7 @@ mod server;
 
 mod accounts;
 mod admin;
+mod architecture;
 mod demands;
 mod fees;
 mod listings;
