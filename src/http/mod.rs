@@ -1,4 +1,5 @@
-//! Transport: the router, middleware, extractors, the JSON API and the HTML pages.
+//! Transport: the router, middleware, extractors, the JSON API and the HTML pages. `api` and `web`
+//! call `service` and never each other; what both need lives here (`respond`, `extract`, `error`).
 /// JSON API handlers, one file per resource, documented for OpenAPI.
 pub mod api;
 /// Per-request context (language, user, CSRF) and its middleware.

@@ -1,5 +1,6 @@
 //! Background work that is safe with many server processes: each job takes its rows with
-//! `FOR UPDATE SKIP LOCKED` (or a transaction-scoped advisory lock), so nothing runs twice.
+//! `FOR UPDATE SKIP LOCKED` (or a transaction-scoped advisory lock), so nothing runs twice. The work
+//! itself is each area's `service::X::run_jobs`; time comes from the state's clock.
 use std::time::Duration;
 
 use tokio::sync::watch;

@@ -1,5 +1,7 @@
-//! Use cases shared by the JSON API and the HTML pages: begin → lock → the domain decides → write,
-//! audit → commit. Authorization is decided here, never only in the UI.
+//! Use cases shared by the JSON API, the HTML pages and the jobs: begin → lock → the domain decides →
+//! write, audit, `events::emit` → commit. The only transaction boundary; authorization is decided
+//! here, never only in the UI. Imports `domain`, `db` and the shared modules, never `http` or `jobs`
+//! (ARCHITECTURE.md). One room per capability: a file, or a folder once it grows.
 /// Registration, login, logout, the current user.
 pub mod accounts;
 /// Organisation verification and the audit log.
@@ -10,7 +12,7 @@ pub mod clock;
 pub mod demands;
 /// The demo data of DOMAIN.md (`serve --demo`), loaded through the use cases; bulk data for benchmarks.
 pub mod demo;
-/// State changes that others react to: inbox notices, live events.
+/// Every state change that others react to, and its fan-out: inbox notices, live events.
 pub mod events;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
@@ -22,7 +24,7 @@ pub mod idempotency;
 pub mod listings;
 /// Pagination shared by lists.
 pub mod page;
-/// Payment, delivery, the ledger, statements, credit restrictions.
+/// Payment, delivery, the ledger, statements, exports, credit restrictions.
 pub mod settlement;
 /// What use cases and jobs share: pool, configuration, clock, live-event hub.
 pub mod state;
