@@ -44,6 +44,9 @@ pub enum Error {
     /// 429
     #[error("too many requests")]
     TooManyRequests,
+    /// 503 with `Retry-After`: a bounded resource (password hashing) is saturated; nothing was done.
+    #[error("busy")]
+    Busy,
     /// 500: logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -75,6 +78,7 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +94,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Validation(_) => "validation_failed",
             Error::TooManyRequests => "too_many_requests",
+            Error::Busy => "busy",
             Error::Internal(_) => "internal_error",
         }
     }

@@ -95,6 +95,8 @@ fn from_status(status: StatusCode) -> Error {
         StatusCode::FORBIDDEN => Error::Forbidden("forbidden"),
         StatusCode::TOO_MANY_REQUESTS => Error::TooManyRequests,
         StatusCode::UNPROCESSABLE_ENTITY => Error::Validation(Default::default()),
+        // The request timeout and `/readyz` without a database: unavailable, not an internal error.
+        StatusCode::SERVICE_UNAVAILABLE => Error::Busy,
         s if s.is_client_error() => Error::bad_request("bad_request"),
         _ => Error::Internal(anyhow::anyhow!("upstream status {status}")),
     }
@@ -171,6 +173,10 @@ pub fn render(ctx: &RequestCtx, mut resp: Response) -> Response {
     if status == StatusCode::TOO_MANY_REQUESTS {
         out.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
+    }
+    if matches!(err.as_ref(), Error::Busy) {
+        out.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     }
     out
 }
