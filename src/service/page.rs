@@ -4,6 +4,7 @@ use crate::domain::error::FieldErrors;
 
 /// `?page=1&per_page=20` (per_page at most 100).
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub page: Option<i64>,
     pub per_page: Option<i64>,

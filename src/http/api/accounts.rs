@@ -22,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Registers a member and their organisation (unverified).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
-    responses((status = 201, body = Registered), (status = 409, body = ErrorBody, description = "duplicate_email or duplicate_credit_code"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Registered), (status = 409, body = ErrorBody, description = "`duplicate_email`, `duplicate_credit_code`"), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody, description = "`busy`")))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RegisterInput>,
@@ -47,7 +47,7 @@ pub struct LoginOutput {
 
 /// Exchanges e-mail and password for a bearer token. 10 failures per e-mail or address in 15 minutes → 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginInput,
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody, description = "`invalid_credentials`"), (status = 429, body = ErrorBody, description = "`too_many_requests`"), (status = 503, body = ErrorBody, description = "`busy`")))]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -23,7 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Verifies an organisation filed with the admin's exchange (403 for another exchange's).
 #[utoipa::path(post, path = "/api/v1/admin/organizations/{id}/verify", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = OrgView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrgView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody)))]
 async fn verify_organization(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -36,6 +36,7 @@ async fn verify_organization(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrgListQuery {
     /// Only those waiting for verification.
     pub unverified: Option<bool>,
@@ -62,6 +63,7 @@ async fn list_organizations(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// e.g. `fee_schedule`, `listing`, `organization`, `trade`
     pub target_type: Option<String>,

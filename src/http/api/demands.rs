@@ -23,8 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Posts a technology demand (verified, unrestricted organisation).
-#[utoipa::path(post, path = "/api/v1/demands", tag = "demands", security(("bearer" = [])), request_body = DemandInput,
-    responses((status = 201, body = DemandView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "create_demand", path = "/api/v1/demands", tag = "demands", security(("bearer" = [])), request_body = DemandInput,
+    responses((status = 201, body = DemandView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`"), (status = 422, body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     Ctx(ctx, _): Ctx,
@@ -37,7 +37,7 @@ async fn create(
 }
 
 /// Open demands, newest first; `q` searches Chinese and English like listings.
-#[utoipa::path(get, path = "/api/v1/demands", tag = "demands", params(DemandQuery),
+#[utoipa::path(get, operation_id = "list_demands", path = "/api/v1/demands", tag = "demands", params(DemandQuery),
     responses((status = 200, body = Page<DemandView>), (status = 400, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
@@ -47,7 +47,7 @@ async fn list(
 }
 
 /// One demand (closed ones only to their organisation and admins).
-#[utoipa::path(get, path = "/api/v1/demands/{id}", tag = "demands", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_demand", path = "/api/v1/demands/{id}", tag = "demands", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = DemandView), (status = 404, body = ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
@@ -60,8 +60,8 @@ async fn get_one(
 }
 
 /// Closes a demand (its organisation).
-#[utoipa::path(post, path = "/api/v1/demands/{id}/close", tag = "demands", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = DemandView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, operation_id = "close_demand", path = "/api/v1/demands/{id}/close", tag = "demands", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DemandView), (status = 403, body = ErrorBody, description = "`not_owner`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`demand_closed`")))]
 async fn close(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -74,7 +74,7 @@ async fn close(
 
 /// Listings that fit the demand, best first, with scores and reasons (owner only).
 #[utoipa::path(get, path = "/api/v1/demands/{id}/matches", tag = "demands", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Matches<ListingMatch>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Matches<ListingMatch>), (status = 403, body = ErrorBody, description = "`other_exchange`"), (status = 404, body = ErrorBody)))]
 async fn demand_matches(
     State(state): State<AppState>,
     Ctx(ctx, _): Ctx,
@@ -88,7 +88,7 @@ async fn demand_matches(
 
 /// Open demands that fit the listing, best first (owner only).
 #[utoipa::path(get, path = "/api/v1/listings/{id}/matches", tag = "demands", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Matches<DemandMatch>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Matches<DemandMatch>), (status = 403, body = ErrorBody, description = "`other_exchange`"), (status = 404, body = ErrorBody)))]
 async fn listing_matches(
     State(state): State<AppState>,
     Ctx(ctx, _): Ctx,

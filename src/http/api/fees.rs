@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
     /// The price in fen, 1 ≤ amount_fen ≤ 10^14.
     pub amount_fen: i64,
@@ -36,7 +37,7 @@ pub struct QuoteQuery {
 
 /// Both parties' fees on an amount under the unified schedule in force now, beside what the
 /// legacy Sichuan and Chongqing rules would have charged. Public.
-#[utoipa::path(get, path = "/api/v1/fees/quote", tag = "fees", params(QuoteQuery),
+#[utoipa::path(get, operation_id = "quote_fees", path = "/api/v1/fees/quote", tag = "fees", params(QuoteQuery),
     responses((status = 200, body = QuoteView), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn quote(
     State(state): State<AppState>,
@@ -48,6 +49,7 @@ async fn quote(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only `draft`, `approved` or `rejected` versions.
     pub status: Option<String>,
@@ -56,7 +58,7 @@ pub struct ListQuery {
 }
 
 /// Every schedule version, newest first. Public.
-#[utoipa::path(get, path = "/api/v1/fee-schedules", tag = "fees", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_fee_schedules", path = "/api/v1/fee-schedules", tag = "fees", params(ListQuery),
     responses((status = 200, body = Page<ScheduleView>), (status = 400, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
@@ -72,14 +74,14 @@ async fn list(
 }
 
 /// The schedule in force now. Public.
-#[utoipa::path(get, path = "/api/v1/fee-schedules/current", tag = "fees",
+#[utoipa::path(get, operation_id = "current_fee_schedule", path = "/api/v1/fee-schedules/current", tag = "fees",
     responses((status = 200, body = ScheduleView)))]
 async fn current(State(state): State<AppState>) -> Result<Json<ScheduleView>> {
     Ok(Json(fees::in_force(&state.pool, Utc::now()).await?))
 }
 
 /// One schedule version. Public.
-#[utoipa::path(get, path = "/api/v1/fee-schedules/{id}", tag = "fees",
+#[utoipa::path(get, operation_id = "get_fee_schedule", path = "/api/v1/fee-schedules/{id}", tag = "fees",
     params(("id" = String, Path)),
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
 async fn get_one(
@@ -92,7 +94,7 @@ async fn get_one(
 
 /// Drafts a new version (any exchange administrator). 422 names the exact field
 /// (`seller.bands[2].rate_ppm`).
-#[utoipa::path(post, path = "/api/v1/admin/fee-schedules", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_fee_schedule", path = "/api/v1/admin/fee-schedules", tag = "fees", security(("bearer" = [])),
     request_body = NewScheduleInput,
     responses((status = 201, body = ScheduleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
@@ -107,10 +109,9 @@ async fn create(
 
 /// Approves a draft: an administrator of another exchange than the drafter's (403 otherwise,
 /// also for the drafter); 409 unless it is a draft.
-#[utoipa::path(post, path = "/api/v1/admin/fee-schedules/{id}/approve", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "approve_fee_schedule", path = "/api/v1/admin/fee-schedules/{id}/approve", tag = "fees", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
 async fn approve(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -128,10 +129,9 @@ pub struct RejectInput {
 }
 
 /// Rejects a draft, with an optional reason (same rules as approval).
-#[utoipa::path(post, path = "/api/v1/admin/fee-schedules/{id}/reject", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "reject_fee_schedule", path = "/api/v1/admin/fee-schedules/{id}/reject", tag = "fees", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = RejectInput,
-    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
 async fn reject(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -152,7 +152,7 @@ async fn reject(
 
 /// The fee revenue of the trades recorded so far (cancelled excluded) under this schedule against
 /// the schedule in force now, in total and by exchange (any exchange administrator).
-#[utoipa::path(get, path = "/api/v1/admin/fee-schedules/{id}/simulate", tag = "fees", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "simulate_fee_schedule", path = "/api/v1/admin/fee-schedules/{id}/simulate", tag = "fees", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Simulation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn simulate(

@@ -28,10 +28,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Drafts a listing for the caller's organisation (verification is not needed to draft).
-#[utoipa::path(post, path = "/api/v1/listings", tag = "listings", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_listing", path = "/api/v1/listings", tag = "listings", security(("bearer" = [])),
     request_body = ListingInput,
-    responses((status = 201, body = ListingView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ListingView), (status = 403, body = ErrorBody, description = "`organization_required`"), (status = 422, body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -46,7 +45,7 @@ async fn create(
 /// title 1.0, summary/keywords 0.4, description 0.1; then newest), else `newest`. Totals are exact. Broad
 /// searches (500 or more matches) are served from a cache in the server that every change to the listings
 /// invalidates (a database-side generation checked on each search), so they stay exact too.
-#[utoipa::path(get, path = "/api/v1/listings", tag = "listings", params(SearchParams),
+#[utoipa::path(get, operation_id = "search_listings", path = "/api/v1/listings", tag = "listings", security((), ("bearer" = [])), params(SearchParams),
     responses((status = 200, body = Page<ListingView>), (status = 400, body = ErrorBody)))]
 async fn search(
     State(state): State<AppState>,
@@ -60,7 +59,7 @@ async fn search(
 
 /// One listing. Listed and sold ones are public; drafts and listings pending review, rejected or withdrawn
 /// only to the owner's organisation and admins (404 to others).
-#[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_listing", path = "/api/v1/listings/{id}", tag = "listings", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ListingView), (status = 404, body = ErrorBody)))]
 async fn get_listing(
     State(state): State<AppState>,
@@ -72,10 +71,9 @@ async fn get_listing(
 }
 
 /// Changes a draft or rejected listing (any subset of the fields; `pricing` is replaced whole).
-#[utoipa::path(patch, path = "/api/v1/listings/{id}", tag = "listings", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "update_listing", path = "/api/v1/listings/{id}", tag = "listings", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ListingPatch,
-    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "listing_not_editable"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody, description = "`organization_required`, `not_listing_owner`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`listing_not_editable`, `duplicate_ip`"), (status = 422, body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -87,11 +85,9 @@ async fn update(
 }
 
 /// Submits a draft or rejected listing for review (verified, unrestricted organisation).
-#[utoipa::path(post, path = "/api/v1/listings/{id}/submit", tag = "listings", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "submit_listing", path = "/api/v1/listings/{id}/submit", tag = "listings", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = ListingView),
-        (status = 403, body = ErrorBody, description = "organization_unverified, organization_restricted, not_listing_owner"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "listing_not_submittable, duplicate_ip")))]
+    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody, description = "`organization_unverified`, `organization_restricted`, `not_listing_owner`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`listing_not_submittable`, `duplicate_ip`")))]
 async fn submit(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -102,10 +98,9 @@ async fn submit(
 }
 
 /// Withdraws a listing (draft, pending review, listed or rejected).
-#[utoipa::path(post, path = "/api/v1/listings/{id}/withdraw", tag = "listings", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "withdraw_listing", path = "/api/v1/listings/{id}/withdraw", tag = "listings", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "listing_not_withdrawable")))]
+    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody, description = "`not_listing_owner`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`listing_not_withdrawable`")))]
 async fn withdraw(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -116,9 +111,9 @@ async fn withdraw(
 }
 
 /// The caller's organisation's listings, all statuses, newest first.
-#[utoipa::path(get, path = "/api/v1/my/listings", tag = "listings", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "my_listings", path = "/api/v1/my/listings", tag = "listings", security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, body = Page<ListingView>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<ListingView>), (status = 403, body = ErrorBody, description = "`organization_required`")))]
 async fn mine(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -129,10 +124,9 @@ async fn mine(
 
 /// Approves (→ `listed`; an auction opens) or rejects (→ `rejected`, reason required) a listing pending
 /// review: only an admin of the listing's home exchange (403 for others).
-#[utoipa::path(post, path = "/api/v1/admin/listings/{id}/review", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "review_listing", path = "/api/v1/admin/listings/{id}/review", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ReviewInput,
-    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "listing_not_pending, duplicate_ip"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ListingView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`listing_not_pending`, `duplicate_ip`"), (status = 422, body = ErrorBody)))]
 async fn review(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -144,6 +138,7 @@ async fn review(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Default `pending_review` (the review queue, oldest first).
     pub status: Option<String>,
@@ -152,7 +147,7 @@ pub struct QueueQuery {
 }
 
 /// The listings of the admin's exchange in one status (default: waiting for review).
-#[utoipa::path(get, path = "/api/v1/admin/listings", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "admin_listings", path = "/api/v1/admin/listings", tag = "admin", security(("bearer" = [])),
     params(QueueQuery),
     responses((status = 200, body = Page<ListingView>), (status = 403, body = ErrorBody)))]
 async fn admin_queue(

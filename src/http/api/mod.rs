@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod admin;
 /// Technology demands and matching.
 pub mod demands;
+/// The OpenAPI document's frame and the error responses every route shares.
+pub mod doc;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
@@ -18,8 +20,9 @@ pub mod trading;
 
 use axum::http::StatusCode;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
+
+use doc::BearerAuth;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::state::AppState;
@@ -37,18 +40,6 @@ pub struct ErrorDetail {
     pub message: String,
     /// Validation errors by JSON path, e.g. `seller.bands[1].up_to_fen`.
     pub fields: Option<std::collections::BTreeMap<String, String>>,
-}
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
 }
 
 #[derive(OpenApi)]
@@ -77,9 +68,11 @@ async fn api_not_found() -> crate::error::Error {
     crate::error::Error::NotFound
 }
 
-/// The OpenAPI document (built once).
+/// The OpenAPI document, with the error responses every route shares (`doc`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().split_for_parts().1
+    let mut doc = router().split_for_parts().1;
+    utoipa::Modify::modify(&doc::StandardErrors, &mut doc);
+    doc
 }
 
 pub(crate) fn created<T: Serialize>(v: T) -> (StatusCode, axum::Json<T>) {

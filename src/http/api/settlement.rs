@@ -36,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TradeListQuery {
     /// `buyer` or `seller` (members; both when absent). Admins see the trades involving their exchange.
     pub role: Option<String>,
@@ -116,8 +117,7 @@ async fn run_action(
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/admin/trades/{id}/payment-received", tag = "trades", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_trade_state")))]
+    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn payment_received(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -131,8 +131,7 @@ async fn payment_received(
 /// to the buyer's exchange and the seller fee to the listing's. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/trades/{id}/confirm-delivery", tag = "trades", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_trade_state")))]
+    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`buyer_only`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn confirm_delivery(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -146,8 +145,7 @@ async fn confirm_delivery(
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/trades/{id}/cancel", tag = "trades", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "invalid_trade_state")))]
+    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`party_only`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn cancel(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -189,6 +187,7 @@ async fn balances(State(state): State<AppState>, ApiUser(user): ApiUser) -> Resu
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// How many of the latest entries (1–500, default 50).
     pub limit: Option<i64>,
@@ -218,8 +217,7 @@ async fn revenue(State(state): State<AppState>, ApiUser(user): ApiUser) -> Resul
 /// Sets a credit restriction (信用惩戒) on an organisation; it holds in all four exchanges.
 #[utoipa::path(post, path = "/api/v1/admin/organizations/{id}/restrictions", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = RestrictionInput,
-    responses((status = 201, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "organization_already_restricted"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`organization_already_restricted`"), (status = 422, body = ErrorBody)))]
 async fn restrict(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -235,8 +233,7 @@ async fn restrict(
 /// Lifts the organisation's credit restriction.
 #[utoipa::path(delete, path = "/api/v1/admin/organizations/{id}/restrictions", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "organization_not_restricted")))]
+    responses((status = 200, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`organization_not_restricted`")))]
 async fn lift(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -259,6 +256,7 @@ async fn list_restrictions(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RegistrationQuery {
     /// Only trades involving this exchange (as the buyer's or the listing's).
     pub exchange: Option<String>,

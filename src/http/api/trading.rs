@@ -53,8 +53,7 @@ fn replay((status, body): trading::Replayable) -> Replay {
 #[utoipa::path(post, path = "/api/v1/listings/{id}/offers", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = OfferInput,
-    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn make_offer(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -99,6 +98,7 @@ async fn get_offer(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MyOffersQuery {
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -107,7 +107,7 @@ pub struct MyOffersQuery {
 /// The caller's negotiation threads (as buyer or seller), each shown by its latest offer.
 #[utoipa::path(get, path = "/api/v1/offers", tag = "trading", security(("bearer" = [])),
     params(MyOffersQuery),
-    responses((status = 200, body = Page<OfferView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<OfferView>), (status = 403, body = ErrorBody, description = "`organization_required`")))]
 async fn my_offers(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -121,11 +121,10 @@ async fn my_offers(
 }
 
 /// Answers an open offer with another amount: the new offer is open, the old one `countered`.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/counter", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "counter_offer", path = "/api/v1/offers/{id}/counter", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = CounterInput,
-    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn counter(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -141,10 +140,9 @@ async fn counter(
 }
 
 /// Accepts an open offer made by the other party → the trade.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/accept", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "accept_offer", path = "/api/v1/offers/{id}/accept", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `listing_not_available`, `counterparty_restricted`, `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn accept(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -157,10 +155,9 @@ async fn accept(
 }
 
 /// Rejects an open offer made by the other party.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/reject", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "reject_offer", path = "/api/v1/offers/{id}/reject", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`")))]
 async fn reject(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -171,10 +168,9 @@ async fn reject(
 }
 
 /// Withdraws one's own open offer.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/withdraw", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "withdraw_offer", path = "/api/v1/offers/{id}/withdraw", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`")))]
 async fn withdraw(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -185,11 +181,10 @@ async fn withdraw(
 }
 
 /// Buys a fixed-price listing at its price (`Idempotency-Key` honoured). Exclusive modes: one buyer.
-#[utoipa::path(post, path = "/api/v1/listings/{id}/buy", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "buy_listing", path = "/api/v1/listings/{id}/buy", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = BuyInput,
-    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `counterparty_restricted`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn buy(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -205,11 +200,10 @@ async fn buy(
 }
 
 /// Bids in a listing's auction (`Idempotency-Key` honoured). 409 `bid_too_low` carries `min_bid_fen`.
-#[utoipa::path(post, path = "/api/v1/listings/{id}/bids", tag = "trading", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "place_bid", path = "/api/v1/listings/{id}/bids", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = BidInput,
-    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`bid_too_low`, `auction_closed`, `wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn bid(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -225,7 +219,7 @@ async fn bid(
 }
 
 /// The public state of a listing's auction; bidders appear only as pseudonyms.
-#[utoipa::path(get, path = "/api/v1/listings/{id}/auction", tag = "trading",
+#[utoipa::path(get, operation_id = "get_auction", path = "/api/v1/listings/{id}/auction", tag = "trading", security((), ("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = AuctionView), (status = 404, body = ErrorBody)))]
 async fn auction(

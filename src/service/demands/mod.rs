@@ -348,6 +348,7 @@ fn is_owner_or_admin(viewer: Option<&CurrentUser>, org: Uuid) -> bool {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DemandQuery {
     pub q: Option<String>,
     pub field: Option<String>,

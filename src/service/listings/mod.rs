@@ -185,7 +185,9 @@ pub struct PricingView {
     pub auction: Option<AuctionView>,
 }
 
+/// A listing's auction terms (`pricing.auction`); the live state is `GET /listings/{id}/auction`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ListingAuction)]
 pub struct AuctionView {
     pub start_price_fen: i64,
     pub increment_fen: i64,

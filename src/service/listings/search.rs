@@ -33,6 +33,7 @@ pub async fn search_changed(pool: &PgPool) {
 
 /// The search parameters as sent (API query or page form); empty strings mean "not given".
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Free text, Chinese or English, or a patent number.
     pub q: Option<String>,
@@ -42,13 +43,18 @@ pub struct SearchParams {
     pub ip_type: Option<String>,
     /// `negotiable` | `fixed` | `auction`
     pub pricing: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub min_price_fen: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub max_price_fen: Option<String>,
     /// 1–9
+    #[param(value_type = Option<i64>)]
     pub trl_min: Option<String>,
     /// `relevance` (default with `q`) | `newest` (default without) | `price_asc` | `price_desc`
     pub sort: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub page: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub per_page: Option<String>,
 }
 
