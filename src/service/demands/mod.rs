@@ -343,6 +343,19 @@ pub async fn get(pool: &PgPool, viewer: Option<&CurrentUser>, id: Uuid) -> Resul
     Ok(DemandView::from(&row))
 }
 
+/// Matches are the owner's (API.md "(owner only)") and, for oversight, its exchange's admins'. An
+/// admin of another exchange gets 403 (API.md: acting outside their exchange); anyone else 404.
+fn may_see_matches(user: &CurrentUser, org: Uuid, exchange: &str) -> Result<()> {
+    if user.organization_id == Some(org) {
+        return Ok(());
+    }
+    match user.admin_exchange {
+        Some(ex) if user.is_admin() && ex.code() == exchange => Ok(()),
+        Some(_) if user.is_admin() => Err(Error::Forbidden("other_exchange")),
+        _ => Err(Error::NotFound),
+    }
+}
+
 fn is_owner_or_admin(viewer: Option<&CurrentUser>, org: Uuid) -> bool {
     viewer.is_some_and(|u| u.is_admin() || u.organization_id == Some(org))
 }
@@ -640,9 +653,7 @@ pub async fn matches_for_demand(
     let d = db::demands::get(&mut conn, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if !is_owner_or_admin(Some(user), d.organization_id) {
-        return Err(Error::NotFound);
-    }
+    may_see_matches(user, d.organization_id, &d.exchange)?;
     let found = score_listings(&mut conn, &d).await?;
     Ok(Matches {
         items: found
@@ -667,9 +678,7 @@ pub async fn matches_for_listing(
     let l = db::demands::listing_facts(&mut conn, listing_id)
         .await?
         .ok_or(Error::NotFound)?;
-    if !is_owner_or_admin(Some(user), l.organization_id) {
-        return Err(Error::NotFound);
-    }
+    may_see_matches(user, l.organization_id, &l.exchange)?;
     let found = score_demands(&mut conn, &l).await?;
     Ok(Matches {
         items: found
