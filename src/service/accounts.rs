@@ -222,8 +222,8 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
     match (kind, province, exchange) {
         (Some(kind), Some(province), Some(exchange)) => Ok(ValidRegistration {
             email: input.email.trim().to_string(),
-            display_name: input.display_name.trim().to_string(),
-            org_name: o.name.trim().to_string(),
+            display_name: input.display_name.clone(),
+            org_name: o.name.clone(),
             kind,
             province,
             exchange,

@@ -362,7 +362,7 @@ pub async fn create(
         &mut tx,
         db::fees::NewSchedule {
             id,
-            name: input.name.trim(),
+            name: &input.name,
             effective_from: input.effective_from,
             schedule: &schedule,
             created_by: admin.id,

@@ -295,7 +295,7 @@ pub async fn create(
         .await?
         .ok_or(Error::NotFound)?;
     let id = Uuid::now_v7();
-    let title = input.title.trim().to_string();
+    let title = input.title.clone();
     let search = demand_vector(&title, &v.keywords, &input.description);
     db::demands::insert(
         &mut tx,

@@ -206,7 +206,7 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
     let (Some(field), Some(ip_type), Some(mode)) = (field, ip_type, mode) else {
         return Err(FieldErrors::new());
     };
-    let title = input.title.trim().to_string();
+    let title = input.title.clone();
     let sort_price_fen = match &auction {
         Some(a) => Some(a.start_price_fen),
         None => price_fen,

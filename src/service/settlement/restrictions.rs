@@ -101,7 +101,7 @@ pub async fn restrict(
         &mut tx,
         Uuid::now_v7(),
         org_id,
-        input.reason.trim(),
+        &input.reason,
         input.until,
         admin.id,
     )
