@@ -38,6 +38,25 @@ fn query_lang(query: Option<&str>) -> Option<Lang> {
         .and_then(|(_, v)| Lang::parse(&v))
 }
 
+/// The first parameter of a query string that is not UTF-8 once percent-decoded (its name, or
+/// `query` when the name itself is not), if any. Such text is refused (400), never guessed at: a
+/// lossy decoding would search for, or store, U+FFFD instead of what was sent.
+fn undecodable_param(query: &str) -> Option<String> {
+    query.split('&').find_map(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let decode = |s: &str| {
+            let bytes: Vec<u8> =
+                percent_encoding::percent_decode(s.replace('+', " ").as_bytes()).collect();
+            String::from_utf8(bytes).ok()
+        };
+        match (decode(name), decode(value)) {
+            (Some(_), Some(_)) => None,
+            (Some(n), None) if !n.is_empty() && n.len() <= 50 => Some(n),
+            _ => Some("query".to_string()),
+        }
+    })
+}
+
 /// Sets the context, then renders errors (error.rs) and writes the cookies it decided on.
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
@@ -114,6 +133,15 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                 }
             };
         }
+    }
+    if let Some(param) = ctx.query.as_deref().and_then(undecodable_param) {
+        let mut fields = crate::domain::error::FieldErrors::new();
+        fields.push(param, "err.query.encoding", vec![]);
+        let err = crate::error::Error::BadRequest {
+            code: "invalid_query",
+            fields: Some(fields),
+        };
+        return crate::http::error::render(&ctx, axum::response::IntoResponse::into_response(err));
     }
     req.extensions_mut().insert(ctx.clone());
     let resp = next.run(req).await;
