@@ -132,6 +132,21 @@ pub fn parse_id(s: &str) -> Result<Uuid, Error> {
 /// The caller of an API route, from `Authorization: Bearer <token>`.
 pub struct ApiUser(pub CurrentUser);
 
+/// The caller of an `/api/v1/admin/…` route: an exchange administrator, checked before the body is
+/// read, so a member learns 403 (not what the body should have been: 400 or 422). The service still
+/// decides which exchange's objects the admin may act on.
+pub struct ApiAdmin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for ApiAdmin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let ApiUser(user) = ApiUser::from_request_parts(parts, state).await?;
+        user.require_admin()?;
+        Ok(ApiAdmin(user))
+    }
+}
+
 /// The bearer secret itself (for logout).
 pub struct BearerToken(pub String);
 

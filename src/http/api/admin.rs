@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::http::api::ErrorBody;
-use crate::http::extract::{parse_id, ApiQuery, ApiUser};
+use crate::http::extract::{parse_id, ApiAdmin, ApiQuery};
 use crate::http::state::AppState;
 use crate::service::accounts::OrgView;
 use crate::service::admin::{self, AuditItem};
@@ -26,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, body = OrgView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody)))]
 async fn verify_organization(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<OrgView>> {
     let id = parse_id(&id)?;
@@ -50,7 +50,7 @@ pub struct OrgListQuery {
     responses((status = 200, body = Page<OrgView>), (status = 403, body = ErrorBody)))]
 async fn list_organizations(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiQuery(q): ApiQuery<OrgListQuery>,
 ) -> Result<Json<Page<OrgView>>> {
     let page = PageQuery {
@@ -77,7 +77,7 @@ pub struct AuditQuery {
     responses((status = 200, body = Page<AuditItem>), (status = 403, body = ErrorBody)))]
 async fn audit(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditItem>>> {
     let page = PageQuery {

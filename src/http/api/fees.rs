@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::http::api::{created, ErrorBody};
-use crate::http::extract::{parse_id, parse_json, ApiJson, ApiQuery, ApiUser};
+use crate::http::extract::{parse_id, parse_json, ApiAdmin, ApiJson, ApiQuery};
 use crate::http::state::AppState;
 use crate::service::fees::{self, NewScheduleInput, QuoteView, ScheduleView, Simulation};
 use crate::service::{Page, PageQuery};
@@ -99,7 +99,7 @@ async fn get_one(
     responses((status = 201, body = ScheduleView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiJson(input): ApiJson<NewScheduleInput>,
 ) -> Result<(StatusCode, Json<ScheduleView>)> {
     Ok(created(
@@ -114,7 +114,7 @@ async fn create(
     responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
 async fn approve(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<ScheduleView>> {
     let id = parse_id(&id)?;
@@ -134,7 +134,7 @@ pub struct RejectInput {
     responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
 async fn reject(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ScheduleView>> {
@@ -157,7 +157,7 @@ async fn reject(
     responses((status = 200, body = Simulation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn simulate(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Simulation>> {
     let id = parse_id(&id)?;

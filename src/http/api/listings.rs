@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::http::api::{created, ErrorBody};
-use crate::http::extract::{parse_id, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
+use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
 use crate::http::state::AppState;
 use crate::service::listings::{
     self, ListingInput, ListingPatch, ListingView, ReviewInput, SearchParams,
@@ -129,7 +129,7 @@ async fn mine(
     responses((status = 200, body = ListingView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`listing_not_pending`, `duplicate_ip`"), (status = 422, body = ErrorBody)))]
 async fn review(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReviewInput>,
 ) -> Result<Json<ListingView>> {
@@ -152,7 +152,7 @@ pub struct QueueQuery {
     responses((status = 200, body = Page<ListingView>), (status = 403, body = ErrorBody)))]
 async fn admin_queue(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Json<Page<ListingView>>> {
     let page = PageQuery {
