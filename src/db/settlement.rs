@@ -420,6 +420,26 @@ pub async fn recent_entries(conn: &mut PgConnection, limit: i64) -> sqlx::Result
     .await
 }
 
+/// One page of entries, newest first, and how many there are.
+pub async fn entries_page(
+    conn: &mut PgConnection,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<EntryRow>, i64)> {
+    let rows = sqlx::query_as(
+        "select id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash \
+         from ledger_entries order by id desc offset $1 limit $2",
+    )
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar("select count(*) from ledger_entries")
+        .fetch_one(conn)
+        .await?;
+    Ok((rows, total))
+}
+
 /// Number of transactions whose debits and credits differ.
 pub async fn unbalanced_txns(conn: &mut PgConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar(

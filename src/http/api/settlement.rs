@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::{Error, Result};
 use crate::http::api::{created, ErrorBody};
-use crate::http::extract::{parse_id, ApiJson, ApiQuery, ApiUser};
+use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser};
 use crate::http::state::AppState;
 use crate::service::settlement::{
     self, Action, Balances, EntryView, Restriction, RestrictionInput, Revenue, Statement,
@@ -120,7 +120,7 @@ async fn run_action(
     responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn payment_received(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
@@ -174,7 +174,7 @@ async fn statement(
     responses((status = 200, body = VerifyReport), (status = 403, body = ErrorBody)))]
 async fn verify_ledger(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
 ) -> Result<Json<VerifyReport>> {
     Ok(Json(settlement::verify_ledger(&state.pool, &user).await?))
 }
@@ -182,35 +182,53 @@ async fn verify_ledger(
 /// Account balances: settlement bank accounts, escrow, what is owed to sellers, fee revenue.
 #[utoipa::path(get, path = "/api/v1/admin/ledger/balances", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = Balances), (status = 403, body = ErrorBody)))]
-async fn balances(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Balances>> {
+async fn balances(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+) -> Result<Json<Balances>> {
     Ok(Json(settlement::balances(&state.pool, &user).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
-    /// How many of the latest entries (1–500, default 50).
+    pub page: Option<i64>,
+    /// 1–100, default 20.
+    pub per_page: Option<i64>,
+    /// Another name for `per_page` (1–100).
     pub limit: Option<i64>,
 }
 
-/// The latest ledger entries, newest first, with their hashes (hex).
+/// The ledger entries, newest first, with their hashes (hex), in the list format.
 #[utoipa::path(get, path = "/api/v1/admin/ledger/entries", tag = "ledger", security(("bearer" = [])),
     params(EntriesQuery),
-    responses((status = 200, body = Vec<EntryView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Page<EntryView>)))]
 async fn entries(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiQuery(q): ApiQuery<EntriesQuery>,
-) -> Result<Json<Vec<EntryView>>> {
+) -> Result<Json<Page<EntryView>>> {
+    if q.limit.is_some_and(|l| !(1..=100).contains(&l)) {
+        let mut f = crate::domain::error::FieldErrors::new();
+        f.push("limit", "err.per_page.range", vec![]);
+        return Err(Error::BadRequest {
+            code: "invalid_query",
+            fields: Some(f),
+        });
+    }
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page.or(q.limit),
+    };
     Ok(Json(
-        settlement::recent_entries(&state.pool, &user, q.limit.unwrap_or(50)).await?,
+        settlement::ledger_entries(&state.pool, &user, page).await?,
     ))
 }
 
 /// Each exchange's fee revenue: buyer fees of its members' purchases, seller fees of its listings.
 #[utoipa::path(get, path = "/api/v1/admin/revenue", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = Revenue), (status = 403, body = ErrorBody)))]
-async fn revenue(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Revenue>> {
+async fn revenue(State(state): State<AppState>, ApiAdmin(user): ApiAdmin) -> Result<Json<Revenue>> {
     Ok(Json(settlement::revenue(&state.pool, &user).await?))
 }
 
@@ -220,7 +238,7 @@ async fn revenue(State(state): State<AppState>, ApiUser(user): ApiUser) -> Resul
     responses((status = 201, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`organization_already_restricted`"), (status = 422, body = ErrorBody)))]
 async fn restrict(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RestrictionInput>,
 ) -> Result<(StatusCode, Json<Restriction>)> {
@@ -236,7 +254,7 @@ async fn restrict(
     responses((status = 200, body = Restriction), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`organization_not_restricted`")))]
 async fn lift(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Restriction>> {
     let id = parse_id(&id)?;
@@ -248,7 +266,7 @@ async fn lift(
     responses((status = 200, body = Vec<Restriction>), (status = 403, body = ErrorBody)))]
 async fn list_restrictions(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
 ) -> Result<Json<Vec<Restriction>>> {
     Ok(Json(
         settlement::active_restrictions(&state.pool, &user).await?,
@@ -270,7 +288,7 @@ pub struct RegistrationQuery {
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn registration_csv(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiAdmin(user): ApiAdmin,
     ApiQuery(q): ApiQuery<RegistrationQuery>,
 ) -> Result<Response> {
     let csv = settlement::registration_csv(&state.pool, &user, q.exchange.as_deref()).await?;

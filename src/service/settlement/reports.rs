@@ -12,6 +12,7 @@ use crate::db::settlement as sdb;
 use crate::domain::codes::Exchange;
 use crate::domain::ledger::{self, EntryForHash, Side, GENESIS};
 use crate::error::Result;
+use crate::service::{Page, PageQuery};
 
 use super::flush;
 
@@ -130,6 +131,20 @@ pub struct EntryView {
     pub hash: String,
 }
 
+fn entry_view(r: sdb::EntryRow) -> EntryView {
+    EntryView {
+        id: r.id,
+        txn_id: r.txn_id,
+        account: r.account,
+        side: r.side,
+        amount_fen: r.amount_fen,
+        trade_id: r.trade_id,
+        created_at: r.created_at,
+        prev_hash: hex::encode(r.prev_hash),
+        hash: hex::encode(r.hash),
+    }
+}
+
 /// The latest ledger entries, newest first (any admin).
 pub async fn recent_entries(
     pool: &PgPool,
@@ -143,18 +158,27 @@ pub async fn recent_entries(
     Ok(sdb::recent_entries(&mut conn, limit.clamp(1, 500))
         .await?
         .into_iter()
-        .map(|r| EntryView {
-            id: r.id,
-            txn_id: r.txn_id,
-            account: r.account,
-            side: r.side,
-            amount_fen: r.amount_fen,
-            trade_id: r.trade_id,
-            created_at: r.created_at,
-            prev_hash: hex::encode(r.prev_hash),
-            hash: hex::encode(r.hash),
-        })
+        .map(entry_view)
         .collect())
+}
+
+/// The ledger in the list format, newest first (any admin); a bad page or size is a 400.
+pub async fn ledger_entries(
+    pool: &PgPool,
+    user: &CurrentUser,
+    page: PageQuery,
+) -> Result<Page<EntryView>> {
+    user.require_admin()?;
+    let (page, per_page) = page.resolve_or_400()?;
+    flush(pool).await?;
+    let mut conn = pool.acquire().await?;
+    let (rows, total) = sdb::entries_page(&mut conn, (page - 1) * per_page, per_page).await?;
+    Ok(Page {
+        items: rows.into_iter().map(entry_view).collect(),
+        total,
+        page,
+        per_page,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -151,9 +151,11 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
         .get("/api/v1/admin/ledger/entries?limit=2", Some(&cq_admin))
         .await;
     assert_eq!(e.status, StatusCode::OK, "{}", e.text);
-    assert_eq!(e.body[0]["id"], json!(6));
-    assert_eq!(e.body[0]["hash"], v["head_hash"]);
-    assert_eq!(e.body[0]["prev_hash"], e.body[1]["hash"]);
+    assert_eq!(e.body["total"], json!(6));
+    let e = &e.body["items"];
+    assert_eq!(e[0]["id"], json!(6));
+    assert_eq!(e[0]["hash"], v["head_hash"]);
+    assert_eq!(e[0]["prev_hash"], e[1]["hash"]);
     assert_eq!(
         app.get("/api/v1/admin/ledger/entries", Some(&buyer.m.token))
             .await
