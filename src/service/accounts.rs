@@ -237,7 +237,9 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
 #[tracing::instrument(skip_all)]
 pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<Registered> {
     let v = validate(&input)?;
-    let hash = password::hash(input.password.clone()).await?;
+    let hash = password::hash(input.password.clone())
+        .await
+        .map_err(hashing_failed)?;
     let org_id = Uuid::now_v7();
     let user_id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
@@ -295,7 +297,9 @@ pub async fn create_admin(
     }
     check_password(password_text, "password", &mut errs);
     errs.into_result()?;
-    let hash = password::hash(password_text.to_string()).await?;
+    let hash = password::hash(password_text.to_string())
+        .await
+        .map_err(hashing_failed)?;
     let id = Uuid::now_v7();
     let mut conn = pool.acquire().await?;
     db::users::insert(
@@ -322,7 +326,24 @@ pub struct LoggedIn {
     pub user: db::users::UserRow,
 }
 
-/// Checks the password (throttled per e-mail and per client address) and opens a session.
+/// A failure of the hashing threads: their queue is full (503, try again), or something broke.
+fn hashing_failed(e: anyhow::Error) -> Error {
+    if e.is::<password::Busy>() {
+        Error::Busy
+    } else {
+        Error::Internal(e)
+    }
+}
+
+/// How long a login may wait for earlier attempts' password checks before it is told to retry.
+const THROTTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Checks the password and opens a session. Throttled per e-mail and per client address: only
+/// failures count (API.md). An attempt is written `pending` first; if the failures before it
+/// already reach the limit it is refused (429) unchecked; if earlier attempts still being checked
+/// could reach it, it waits for them, so that neither parallel guesses get past the limit nor a
+/// correct login is refused for others' pending hashes. Its answer (200, 401) is given only when
+/// it is certainly within the limit.
 #[tracing::instrument(skip(pool, password_text))]
 pub async fn login(
     pool: &PgPool,
@@ -333,13 +354,25 @@ pub async fn login(
 ) -> Result<LoggedIn> {
     let email_key = email.trim().to_lowercase();
     let mut conn = pool.acquire().await?;
-    // Counted as a failure until the password proves right (so parallel guesses cannot all pass
-    // the limit before any failure is written).
-    let (attempt, by_email, by_client) =
-        db::throttle::begin_attempt(&mut conn, &email_key, client).await?;
-    if by_email > db::throttle::MAX_FAILURES || by_client > db::throttle::MAX_FAILURES {
-        db::throttle::forget_attempt(&mut conn, attempt).await?;
-        return Err(Error::TooManyRequests);
+    let attempt = db::throttle::begin_attempt(&mut conn, &email_key, client).await?;
+    let deadline = std::time::Instant::now() + THROTTLE_WAIT;
+    loop {
+        let earlier = db::throttle::earlier(&mut conn, attempt, &email_key, client).await?;
+        if earlier.over() {
+            db::throttle::forget_attempt(&mut conn, attempt).await?;
+            return Err(Error::TooManyRequests);
+        }
+        if earlier.certain() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            db::throttle::forget_attempt(&mut conn, attempt).await?;
+            return Err(Error::Busy);
+        }
+        // Wait without holding a connection: the attempts waited for need theirs.
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        conn = pool.acquire().await?;
     }
     let found = if email_key.len() <= 254 && password_text.chars().count() <= 1024 {
         db::users::find_for_login(&mut conn, &email_key).await?
@@ -351,11 +384,21 @@ pub async fn login(
         None => (None, None),
     };
     drop(conn);
-    let ok = password::verify(password_text.chars().take(1024).collect(), stored).await?;
+    let checked = password::verify(password_text.chars().take(1024).collect(), stored).await;
     let mut conn = pool.acquire().await?;
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            db::throttle::forget_attempt(&mut conn, attempt).await?;
+            return Err(hashing_failed(e));
+        }
+    };
     let user = match (ok, user) {
         (true, Some(u)) => u,
-        _ => return Err(Error::Unauthorized("invalid_credentials")),
+        _ => {
+            db::throttle::record_failure(&mut conn, attempt).await?;
+            return Err(Error::Unauthorized("invalid_credentials"));
+        }
     };
     db::throttle::forget_attempt(&mut conn, attempt).await?;
     let secret = token::generate(kind.prefix());

@@ -12,6 +12,7 @@ mod contract;
 mod demands;
 mod fees;
 mod listings;
+mod login_flood;
 mod outside;
 mod process;
 mod robustness;
