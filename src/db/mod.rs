@@ -20,6 +20,8 @@ pub mod listings;
 pub mod notifications;
 /// Organisations (members' legal entities).
 pub mod organizations;
+/// Secrets shared by the server processes (the CSRF binding key).
+pub mod secrets;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Failed-login counting for throttling.

@@ -16,6 +16,34 @@ pub const SESSION_COOKIE: &str = "tm_session";
 pub const CSRF_COOKIE: &str = "tm_csrf";
 pub const LANG_COOKIE: &str = "tm_lang";
 
+/// The cookies' names: with `TECHMARKET_COOKIE_SECURE` they are `Secure` and `__Host-` prefixed, so
+/// the browser only takes them from this host over HTTPS with `Path=/` (no subdomain or plain-HTTP
+/// page can plant or overwrite them).
+#[derive(Clone, Copy, Debug)]
+pub struct CookieNames {
+    pub session: &'static str,
+    pub csrf: &'static str,
+    pub lang: &'static str,
+}
+
+impl CookieNames {
+    pub fn new(secure: bool) -> Self {
+        if secure {
+            CookieNames {
+                session: "__Host-tm_session",
+                csrf: "__Host-tm_csrf",
+                lang: "__Host-tm_lang",
+            }
+        } else {
+            CookieNames {
+                session: SESSION_COOKIE,
+                csrf: CSRF_COOKIE,
+                lang: LANG_COOKIE,
+            }
+        }
+    }
+}
+
 /// Known about the request before the handler runs.
 #[derive(Clone, Debug)]
 pub struct RequestCtx {
@@ -65,11 +93,13 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let is_page =
         !is_api && !path.starts_with("/static/") && path != "/healthz" && path != "/readyz";
     let jar = CookieJar::from_headers(req.headers());
+    let secure = state.config.cookie_secure;
+    let names = CookieNames::new(secure);
     let asked = query_lang(query.as_deref());
     let lang = asked
         .or_else(|| {
             (!is_api)
-                .then(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+                .then(|| jar.get(names.lang).and_then(|c| Lang::parse(c.value())))
                 .flatten()
         })
         .or_else(|| {
@@ -81,7 +111,6 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .unwrap_or_default();
 
     let mut set_cookies: Vec<Cookie<'static>> = Vec::new();
-    let secure = state.config.cookie_secure;
     let mut ctx = RequestCtx {
         lang,
         is_api,
@@ -95,7 +124,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if is_page {
         if let Some(l) = asked {
             set_cookies.push(
-                Cookie::build((LANG_COOKIE, l.code()))
+                Cookie::build((names.lang, l.code()))
                     .path("/")
                     .http_only(true)
                     .same_site(SameSite::Lax)
@@ -104,7 +133,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                     .build(),
             );
         }
-        if let Some(secret) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        if let Some(secret) = jar.get(names.session).map(|c| c.value().to_string()) {
             match accounts::resolve(&state.pool, &secret, SessionKind::Web).await {
                 Ok(Some(s)) => {
                     ctx.user = Some(CurrentUser::from(&s.user));
@@ -112,17 +141,19 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                     ctx.unread = s.unread;
                     ctx.session_secret = Some(secret);
                 }
-                Ok(None) => set_cookies.push(expired(SESSION_COOKIE)),
+                Ok(None) => set_cookies.push(expired(names.session, secure)),
                 Err(e) => tracing::warn!(error = %e, "session lookup failed"),
             }
         }
         if ctx.user.is_none() {
-            ctx.csrf = match jar.get(CSRF_COOKIE).map(|c| c.value().to_string()) {
-                Some(c) if c.len() >= 32 && c.len() <= 100 => c,
+            // Before sign-in the form token is bound to a random nonce in the browser's cookie
+            // (token::bind): a cookie/token pair must have been issued by this server.
+            let nonce = match jar.get(names.csrf).map(|c| c.value().to_string()) {
+                Some(c) if token::is_nonce(&c) => c,
                 _ => {
                     let c = token::generate("c_");
                     set_cookies.push(
-                        Cookie::build((CSRF_COOKIE, c.clone()))
+                        Cookie::build((names.csrf, c.clone()))
                             .path("/")
                             .http_only(true)
                             .same_site(SameSite::Strict)
@@ -130,6 +161,14 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                             .build(),
                     );
                     c
+                }
+            };
+            ctx.csrf = match accounts::visitor_csrf(&state.pool, &nonce).await {
+                Ok(t) => t,
+                Err(e) => {
+                    // No token: forms are refused (403) until the database answers again.
+                    tracing::warn!(error = %e, "CSRF key lookup failed");
+                    String::new()
                 }
             };
         }
@@ -146,7 +185,20 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(ctx.clone());
     let resp = next.run(req).await;
     let mut resp = crate::http::error::render(&ctx, resp);
+    // A cookie the handler set itself wins: a login that replaces a stale session must not have
+    // its new session cookie cleared by the stale one's expiry after it.
+    let set_by_handler: Vec<String> = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split('=').next())
+        .map(|n| n.trim().to_string())
+        .collect();
     for c in set_cookies {
+        if set_by_handler.iter().any(|n| n == c.name()) {
+            continue;
+        }
         if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -158,9 +210,13 @@ fn time_days(days: i64) -> cookie::time::Duration {
     cookie::time::Duration::days(days)
 }
 
-pub fn expired(name: &'static str) -> Cookie<'static> {
+/// A cookie that ends `name` (with the same attributes: a `__Host-` cookie is only replaced by a
+/// `Secure` one).
+pub fn expired(name: &'static str, secure: bool) -> Cookie<'static> {
     Cookie::build((name, ""))
         .path("/")
+        .http_only(true)
+        .secure(secure)
         .max_age(cookie::time::Duration::ZERO)
         .build()
 }

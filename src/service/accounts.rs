@@ -443,6 +443,31 @@ impl SessionKind {
     }
 }
 
+/// The key that binds a visitor's CSRF token to their cookie: one per database (all processes share
+/// it, kept in `server_secrets`), read once per process.
+async fn csrf_key(pool: &PgPool) -> Result<std::sync::Arc<Vec<u8>>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static KEYS: LazyLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = LazyLock::new(Default::default);
+    let name = db::database_key(pool);
+    if let Some(k) = KEYS.lock().ok().and_then(|m| m.get(&name).cloned()) {
+        return Ok(k);
+    }
+    let mut fresh = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
+    let mut conn = pool.acquire().await?;
+    let key = Arc::new(db::secrets::get_or_create(&mut conn, "csrf", &fresh).await?);
+    if let Ok(mut m) = KEYS.lock() {
+        m.insert(name, Arc::clone(&key));
+    }
+    Ok(key)
+}
+
+/// The form token of a visitor who is not signed in, bound to the nonce in their cookie.
+pub async fn visitor_csrf(pool: &PgPool, nonce: &str) -> Result<String> {
+    Ok(token::bind(&csrf_key(pool).await?, nonce))
+}
+
 pub async fn logout(pool: &PgPool, secret: &str) -> Result<()> {
     let mut conn = pool.acquire().await?;
     db::users::delete_session(&mut conn, &token::hash(secret)).await?;

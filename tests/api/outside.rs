@@ -231,3 +231,240 @@ async fn ledger_entries_come_in_the_list_format_and_bad_paging_is_400(pool: PgPo
         );
     }
 }
+
+/// Only failures count (API.md): fifteen correct logins at once from one address, with five wrong
+/// ones among them, all succeed; the wrong ones still count.
+#[sqlx::test(migrations = "./migrations")]
+async fn simultaneous_correct_logins_from_one_address_are_never_refused(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let mut emails = Vec::new();
+    for i in 0..15 {
+        let email = format!("colleague{i}@example.cn");
+        let r = app
+            .register(&email, "individual", "sichuan", "suaee", None)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        emails.push(email);
+    }
+    let guesses: Vec<String> = (0..5).map(|i| format!("not it {i}")).collect();
+    let correct = emails.iter().map(|e| app.login(e, PASSWORD));
+    let wrong = guesses
+        .iter()
+        .map(|g| app.login("colleague0@example.cn", g));
+    let (ok, bad) = tokio::join!(
+        futures_util::future::join_all(correct),
+        futures_util::future::join_all(wrong)
+    );
+    let statuses: Vec<u16> = ok.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses, vec![200; 15]);
+    assert!(bad.iter().all(|r| r.status == StatusCode::UNAUTHORIZED));
+    let failures: i64 = sqlx::query_scalar("select count(*) from login_failures")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        failures, 5,
+        "the five failures stay, the successes leave nothing"
+    );
+}
+
+fn set_cookies(r: &Resp) -> Vec<String> {
+    r.headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// A browser still holding an ended session's cookie signs in: it ends signed in (the stale
+/// cookie's expiry was sent after the new session cookie and cleared it).
+#[sqlx::test(migrations = "./migrations")]
+async fn signing_in_with_a_stale_session_cookie_ends_signed_in(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.member("stale@example.cn", "suaee").await;
+    let page = app.page("/login", "tm_session=s_ended_long_ago").await;
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let cookies = format!(
+        "{}; tm_session=s_ended_long_ago",
+        cookies_from(&page.headers)
+    );
+    let r = app
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "stale@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let sessions: Vec<String> = set_cookies(&r)
+        .into_iter()
+        .filter(|c| c.starts_with("tm_session="))
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert!(!sessions[0].starts_with("tm_session=;"), "{sessions:?}");
+    let session = sessions[0].split(';').next().unwrap().to_string();
+    let account = app.page("/account", &session).await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    assert!(account.text.contains("stale@example.cn"));
+}
+
+/// Before sign-in, the form token is bound to the cookie by the server: a pair the visitor (or an
+/// attacker planting the cookie) picks is refused on /login and /register, nothing happens.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_csrf_pair_picked_by_the_visitor_is_refused_before_sign_in(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.member("victim@example.cn", "suaee").await;
+    let picked = format!("c_{}", "ab".repeat(32));
+    for cookie_value in [picked.as_str(), "attacker-chosen-value-0123456789abcdef"] {
+        let cookies = format!("tm_csrf={cookie_value}");
+        let r = app
+            .form(
+                "/login",
+                &cookies,
+                &[
+                    ("_csrf", cookie_value),
+                    ("email", "victim@example.cn"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{cookie_value}: {}",
+            r.text
+        );
+        assert!(set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("tm_session=s_")));
+        let r = app
+            .form(
+                "/register",
+                &cookies,
+                &[
+                    ("_csrf", cookie_value),
+                    ("email", "planted@example.cn"),
+                    ("password", PASSWORD),
+                    ("display_name", "x"),
+                    ("organization.name", "某某"),
+                    ("organization.kind", "individual"),
+                    ("organization.province", "sichuan"),
+                    ("organization.exchange", "suaee"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+    // The token of one browser does not fit another browser's cookie either.
+    let a = app.page("/login", "").await;
+    let b = app.page("/login", "").await;
+    let token_a = input_value(&a.text, "_csrf").unwrap();
+    assert_ne!(token_a, input_value(&b.text, "_csrf").unwrap());
+    let r = app
+        .form(
+            "/login",
+            &cookies_from(&b.headers),
+            &[
+                ("_csrf", &token_a),
+                ("email", "victim@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The server's own pair works.
+    let r = app
+        .form(
+            "/login",
+            &cookies_from(&a.headers),
+            &[
+                ("_csrf", &token_a),
+                ("email", "victim@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+}
+
+/// With TECHMARKET_COOKIE_SECURE, every cookie is `__Host-` prefixed, `Secure`, `Path=/`, without a
+/// domain; sign-in and sign-out work with them.
+#[sqlx::test(migrations = "./migrations")]
+async fn secure_cookies_carry_the_host_prefix(pool: PgPool) {
+    let mut config = techmarket::config::Config::for_tests("");
+    config.cookie_secure = true;
+    let state = techmarket::startup::state(pool.clone(), config);
+    let app = TestApp {
+        app: techmarket::http::app(state.clone()),
+        pool,
+        state,
+    };
+    app.member("secure@example.cn", "suaee").await;
+    let page = app.page("/login?lang=en", "").await;
+    let issued = set_cookies(&page);
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    for c in &issued {
+        assert!(c.starts_with("__Host-tm_"), "{c}");
+        assert!(
+            c.contains("Secure") && c.contains("Path=/") && !c.contains("Domain"),
+            "{c}"
+        );
+    }
+    let cookies = cookies_from(&page.headers);
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    // The unprefixed cookie is not read in this mode.
+    let plain = cookies.replace("__Host-tm_csrf", "tm_csrf");
+    let r = app
+        .form(
+            "/login",
+            &plain,
+            &[
+                ("_csrf", &csrf),
+                ("email", "secure@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .form(
+            "/login",
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("email", "secure@example.cn"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-tm_session=s_"))
+        .unwrap();
+    assert!(
+        session.contains("Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    let session = session.split(';').next().unwrap().to_string();
+    let account = app.page("/account", &session).await;
+    assert_eq!(account.status, StatusCode::OK);
+    let out_csrf = input_value(&account.text, "_csrf").unwrap();
+    let out = app.form("/logout", &session, &[("_csrf", &out_csrf)]).await;
+    let cleared = set_cookies(&out);
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("__Host-tm_session=;") && c.contains("Secure")),
+        "{cleared:?}"
+    );
+}

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::http::context::{expired, PageCtx, SESSION_COOKIE};
+use crate::http::context::{expired, CookieNames, PageCtx};
 use crate::http::extract::{ClientAddr, Ctx, Form, WebUser};
 use crate::http::state::AppState;
 use crate::http::web::{render, safe_next, FormErrors};
@@ -55,7 +55,8 @@ pub async fn register_page(Ctx(ctx, _): Ctx) -> Result<Response> {
 }
 
 fn session_cookie(state: &AppState, secret: String) -> Result<HeaderValue> {
-    let c = Cookie::build((SESSION_COOKIE, secret))
+    let name = CookieNames::new(state.config.cookie_secure).session;
+    let c = Cookie::build((name, secret))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -174,7 +175,7 @@ pub async fn login_submit(
                 .append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
             Ok(resp)
         }
-        Err(e @ (Error::Unauthorized(_) | Error::TooManyRequests)) => {
+        Err(e @ (Error::Unauthorized(_) | Error::TooManyRequests | Error::Busy)) => {
             let message = crate::i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string();
             let mut resp = render(&LoginPage {
                 ctx,
@@ -198,7 +199,9 @@ pub async fn logout(
         accounts::logout(&state.pool, &secret).await?;
     }
     let mut resp = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&expired(SESSION_COOKIE).to_string()) {
+    let secure = state.config.cookie_secure;
+    let name = CookieNames::new(secure).session;
+    if let Ok(v) = HeaderValue::from_str(&expired(name, secure).to_string()) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
