@@ -40,8 +40,11 @@ fn classify(path: &serde_path_to_error::Path, err: &str) -> (String, &'static st
 }
 
 /// Parses JSON into `T`: malformed JSON → 400, wrong types or missing fields → 422 naming the field.
+/// JSON is UTF-8 (RFC 8259): a body that is not is malformed as a whole, even where its bad bytes
+/// sit in a member we would ignore (serde_json skips those without looking).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::bad_request("malformed_json"))?;
+    let de = &mut serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
         Err(e) => {

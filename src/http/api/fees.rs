@@ -138,13 +138,14 @@ async fn reject(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ScheduleView>> {
-    let id = parse_id(&id)?;
-    // The body is optional: no body (or only whitespace) means no reason.
+    // The body is optional: no body (or only whitespace) means no reason. Read before the id, as
+    // every route reads its body first (a malformed body is 400 whatever the id).
     let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
         RejectInput::default()
     } else {
         parse_json(&body)?
     };
+    let id = parse_id(&id)?;
     Ok(Json(
         fees::reject(&state.pool, &user, id, input.reason.as_deref(), Utc::now()).await?,
     ))
