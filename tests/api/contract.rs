@@ -73,6 +73,26 @@ async fn the_document_declares_query_parameters_in_the_query(pool: sqlx::PgPool)
     // A listing's `pricing.auction` is the listing's auction terms, not the live auction state.
     let pricing = &doc["components"]["schemas"]["PricingView"]["properties"]["auction"];
     assert!(pricing.to_string().contains("ListingAuction"), "{pricing}");
+    // Inputs state what the service checks: code lists from the domain, ranges, lengths.
+    let schemas = &doc["components"]["schemas"];
+    let modes = &schemas["OfferInput"]["properties"]["transaction_mode"]["enum"];
+    assert_eq!(
+        modes.as_array().map(Vec::len),
+        Some(techmarket::domain::codes::TransactionMode::ALL.len())
+    );
+    assert_eq!(
+        schemas["RegisterInput"]["properties"]["password"]["minLength"],
+        12
+    );
+    assert_eq!(
+        schemas["BidInput"]["properties"]["amount_fen"]["minimum"],
+        1
+    );
+    let field = &schemas["ListingPatch"]["properties"]["field"]["enum"];
+    assert!(
+        field.as_array().unwrap().contains(&Value::Null),
+        "a nullable enum admits null"
+    );
     let terms = &doc["components"]["schemas"]["ListingAuction"]["properties"];
     assert!(terms["has_reserve"].is_object() && terms["extension_seconds"].is_object());
 }

@@ -47,7 +47,8 @@ def main(base: str) -> None:
     from techmarket_api_client.api.listings import search_listings
     from techmarket_api_client.api.trades import get_trade
     from techmarket_api_client.api.trading import accept_offer, counter_offer, make_offer
-    from techmarket_api_client.models import CounterInput, ErrorBody, LoginInput, OfferInput
+    from techmarket_api_client.models import (CounterInput, ErrorBody, LoginInput, OfferInput,
+                                              OfferInputTransactionMode, SearchListingsPricing)
 
     anon = Client(base_url=base, raise_on_unexpected_status=True)
 
@@ -64,11 +65,11 @@ def main(base: str) -> None:
     seller = sign_in(SELLER)
     assert me.sync(client=buyer).user.email == BUYER
 
-    found = search_listings.sync_detailed(client=anon, q="智能泊车", pricing="negotiable", per_page=5)
+    found = search_listings.sync_detailed(client=anon, q="智能泊车", pricing=SearchListingsPricing.NEGOTIABLE, per_page=5)
     assert found.status_code == 200, found.content
     listing = next(i for i in found.parsed.items if i.title == "远程智能泊车系统")
     assert listing.pricing.mode == "negotiable"
-    mode = listing.transaction_modes[0]
+    mode = OfferInputTransactionMode(listing.transaction_modes[0])
 
     offered = make_offer.sync_detailed(
         listing.id, client=buyer, idempotency_key=str(uuid.uuid4()),

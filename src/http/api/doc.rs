@@ -18,11 +18,17 @@
 //!
 //! Every error response carries the `ErrorBody` schema. A response's description lists its codes in
 //! backticks; `tests/contract/endpoints.toml` holds API.md's list and the contract test compares.
+use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::Modify;
+
+use crate::domain::codes::{
+    Exchange, Field, IpType, OrgKind, PricingMode, Province, TransactionMode,
+};
+use crate::domain::money::MAX_AMOUNT_FEN;
 
 /// The general meaning of an error status (API.md "Errors").
 pub fn status_text(status: &str) -> &'static str {
@@ -177,4 +183,259 @@ fn finish(status: &str, resp: &mut Response) {
                 .build(),
         );
     }
+}
+
+/// The wire codes of a domain code list.
+macro_rules! codes {
+    ($list:ty) => {
+        <$list>::ALL.iter().map(|v| v.code()).collect::<Vec<_>>()
+    };
+}
+
+/// What the service checks on input, stated in the document so that clients (and fuzzers) can send
+/// valid requests: code lists straight from the domain's lists, ranges and lengths from the
+/// validators. `(schema, property, constraints)`; `items` after a property means its array items.
+fn body_constraints() -> Vec<(&'static str, &'static str, Value)> {
+    let amount = json!({"minimum": 1, "maximum": MAX_AMOUNT_FEN});
+    let mut c = vec![
+        (
+            "RegisterInput",
+            "password",
+            json!({"minLength": 12, "maxLength": 128}),
+        ),
+        (
+            "RegisterInput",
+            "email",
+            json!({"format": "email", "maxLength": 254}),
+        ),
+        (
+            "RegisterInput",
+            "display_name",
+            json!({"minLength": 1, "maxLength": 100}),
+        ),
+        (
+            "OrgInput",
+            "name",
+            json!({"minLength": 2, "maxLength": 200}),
+        ),
+        ("OrgInput", "kind", json!({"enum": codes!(OrgKind)})),
+        ("OrgInput", "province", json!({"enum": codes!(Province)})),
+        ("OrgInput", "exchange", json!({"enum": codes!(Exchange)})),
+        (
+            "OrgInput",
+            "credit_code",
+            json!({"pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$"}),
+        ),
+        (
+            "ReviewInput",
+            "decision",
+            json!({"enum": ["approve", "reject"]}),
+        ),
+        ("PricingInput", "mode", json!({"enum": codes!(PricingMode)})),
+        ("PricingInput", "price_fen", amount.clone()),
+        ("AuctionInput", "start_price_fen", amount.clone()),
+        ("AuctionInput", "increment_fen", amount.clone()),
+        ("AuctionInput", "reserve_fen", amount.clone()),
+        (
+            "AuctionInput",
+            "extension_seconds",
+            json!({"minimum": 0, "maximum": 3600}),
+        ),
+        ("OfferInput", "amount_fen", amount.clone()),
+        (
+            "OfferInput",
+            "transaction_mode",
+            json!({"enum": codes!(TransactionMode)}),
+        ),
+        ("CounterInput", "amount_fen", amount.clone()),
+        ("BidInput", "amount_fen", amount.clone()),
+        (
+            "BuyInput",
+            "transaction_mode",
+            json!({"enum": codes!(TransactionMode)}),
+        ),
+        ("DemandInput", "field", json!({"enum": codes!(Field)})),
+        ("DemandInput", "budget_min_fen", amount.clone()),
+        ("DemandInput", "budget_max_fen", amount.clone()),
+        (
+            "RestrictionInput",
+            "reason",
+            json!({"minLength": 2, "maxLength": 500}),
+        ),
+    ];
+    for schema in ["ListingInput", "ListingPatch"] {
+        c.extend([
+            (schema, "title", json!({"minLength": 4, "maxLength": 200})),
+            (schema, "summary", json!({"maxLength": 500})),
+            (schema, "description", json!({"maxLength": 20000})),
+            (schema, "field", json!({"enum": codes!(Field)})),
+            (schema, "ip_type", json!({"enum": codes!(IpType)})),
+            (schema, "trl", json!({"minimum": 1, "maximum": 9})),
+            (schema, "transaction_modes", json!({"minItems": 1})),
+            (
+                schema,
+                "transaction_modes.items",
+                json!({"enum": codes!(TransactionMode)}),
+            ),
+            (schema, "keywords", json!({"maxItems": 20})),
+            (schema, "keywords.items", json!({"maxLength": 30})),
+        ]);
+    }
+    c
+}
+
+/// The same for query parameters: `(path, parameter, constraints)`.
+fn query_constraints() -> Vec<(&'static str, &'static str, Value)> {
+    let page = json!({"minimum": 1, "maximum": 1_000_000});
+    let per_page = json!({"minimum": 1, "maximum": 100});
+    let mut c = vec![
+        ("/api/v1/listings", "field", json!({"enum": codes!(Field)})),
+        (
+            "/api/v1/listings",
+            "province",
+            json!({"enum": codes!(Province)}),
+        ),
+        (
+            "/api/v1/listings",
+            "exchange",
+            json!({"enum": codes!(Exchange)}),
+        ),
+        (
+            "/api/v1/listings",
+            "ip_type",
+            json!({"enum": codes!(IpType)}),
+        ),
+        (
+            "/api/v1/listings",
+            "pricing",
+            json!({"enum": codes!(PricingMode)}),
+        ),
+        (
+            "/api/v1/listings",
+            "sort",
+            json!({"enum": ["relevance", "newest", "price_asc", "price_desc"]}),
+        ),
+        (
+            "/api/v1/listings",
+            "trl_min",
+            json!({"minimum": 1, "maximum": 9}),
+        ),
+        (
+            "/api/v1/listings",
+            "min_price_fen",
+            json!({"minimum": 0, "maximum": MAX_AMOUNT_FEN}),
+        ),
+        (
+            "/api/v1/listings",
+            "max_price_fen",
+            json!({"minimum": 0, "maximum": MAX_AMOUNT_FEN}),
+        ),
+        ("/api/v1/demands", "field", json!({"enum": codes!(Field)})),
+        (
+            "/api/v1/demands",
+            "province",
+            json!({"enum": codes!(Province)}),
+        ),
+        (
+            "/api/v1/trades",
+            "role",
+            json!({"enum": ["buyer", "seller"]}),
+        ),
+        (
+            "/api/v1/trades",
+            "status",
+            json!({"enum": ["awaiting_payment", "paid", "settled", "cancelled"]}),
+        ),
+        (
+            "/api/v1/fee-schedules",
+            "status",
+            json!({"enum": ["draft", "approved", "rejected"]}),
+        ),
+        (
+            "/api/v1/admin/trades/registration.csv",
+            "exchange",
+            json!({"enum": codes!(Exchange)}),
+        ),
+        (
+            "/api/v1/fees/quote",
+            "amount_fen",
+            json!({"minimum": 1, "maximum": MAX_AMOUNT_FEN}),
+        ),
+        ("/api/v1/admin/ledger/entries", "limit", per_page.clone()),
+    ];
+    for path in [
+        "/api/v1/listings",
+        "/api/v1/demands",
+        "/api/v1/trades",
+        "/api/v1/fee-schedules",
+        "/api/v1/offers",
+        "/api/v1/my/listings",
+        "/api/v1/listings/{id}/offers",
+        "/api/v1/admin/listings",
+        "/api/v1/admin/organizations",
+        "/api/v1/admin/audit",
+        "/api/v1/admin/ledger/entries",
+    ] {
+        c.push((path, "page", page.clone()));
+        c.push((path, "per_page", per_page.clone()));
+    }
+    c
+}
+
+/// Merges `extra` into a property schema; an enum on a nullable property also admits null.
+fn constrain(schema: &mut Value, extra: &Value) {
+    let nullable = match &schema["type"] {
+        Value::Array(types) => types.iter().any(|t| t == "null"),
+        _ => false,
+    };
+    if let (Some(target), Some(extra)) = (schema.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            let mut v = v.clone();
+            if let (true, "enum", Value::Array(values)) = (nullable, k.as_str(), &mut v) {
+                values.push(Value::Null);
+            }
+            target.insert(k.clone(), v);
+        }
+    }
+}
+
+/// The document as served: utoipa's, with the shared error responses and the input constraints.
+/// Panics in tests if a constraint names a schema or parameter that does not exist (a rename).
+pub fn document(doc: &utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    for (schema, property, extra) in body_constraints() {
+        let (property, items) = match property.strip_suffix(".items") {
+            Some(p) => (p, true),
+            None => (property, false),
+        };
+        let mut pointer = format!("/components/schemas/{schema}/properties/{property}");
+        if items {
+            pointer.push_str("/items");
+        }
+        match doc.pointer_mut(&pointer) {
+            Some(target) => constrain(target, &extra),
+            None => debug_assert!(false, "{pointer} is not in the document"),
+        }
+    }
+    for (path, name, extra) in query_constraints() {
+        let Some(ops) = doc
+            .get_mut("paths")
+            .and_then(|p| p.get_mut(path))
+            .and_then(Value::as_object_mut)
+        else {
+            debug_assert!(false, "{path} is not in the document");
+            continue;
+        };
+        for op in ops.values_mut() {
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in params.into_iter().flatten() {
+                if p["name"] == name && p["in"] == "query" {
+                    if let Some(schema) = p.get_mut("schema") {
+                        constrain(schema, &extra);
+                    }
+                }
+            }
+        }
+    }
+    doc
 }

@@ -36,8 +36,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-static DOC: LazyLock<serde_json::Value> =
-    LazyLock::new(|| serde_json::to_value(super::openapi()).unwrap_or_default());
+static DOC: LazyLock<serde_json::Value> = LazyLock::new(|| super::doc::document(&super::openapi()));
 
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "health", responses((status = 200, description = "the OpenAPI 3 document")))]
