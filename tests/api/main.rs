@@ -11,6 +11,7 @@ mod architecture;
 mod contract;
 mod demands;
 mod fees;
+mod fuzz;
 mod hostile_input;
 mod listings;
 mod login_flood;
