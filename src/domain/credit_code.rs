@@ -285,5 +285,34 @@ mod tests {
             let changed: String = changed.into_iter().collect();
             prop_assert!(CreditCode::parse(&changed).is_err(), "{} still parses", changed);
         }
+
+        /// Fuzz target: any text, and near-codes (the alphabet and its look-alikes, full width,
+        /// lower case, spaces, 16–20 characters), parses to a code of 18 alphabet characters whose
+        /// check character holds, or to an error; never a panic.
+        #[test]
+        fn anything_typed_is_a_well_formed_code_or_an_error(
+            s in "\\PC{0,40}|[0-9A-Za-z０-９Ａ-Ｚ IOSVZ]{16,20}",
+        ) {
+            if let Ok(code) = CreditCode::parse(&s) {
+                let text = code.as_str();
+                prop_assert_eq!(text.chars().count(), 18);
+                prop_assert!(text.chars().all(|c| ALPHABET.contains(c)), "{}", text);
+                prop_assert_eq!(check_char(&text[..17]), text.chars().last());
+            }
+        }
+
+        /// The same code typed in lower case, full width or with spaces around is the same code.
+        #[test]
+        fn spelling_variants_of_a_valid_code_parse_to_it(body in body_strategy()) {
+            let code = format!("{body}{}", check_char(&body).unwrap());
+            let wide: String = code.chars().map(|c| match c {
+                '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap(),
+                'A'..='Z' => char::from_u32(c as u32 - 'A' as u32 + 0xFF21).unwrap(),
+                other => other,
+            }).collect();
+            for variant in [code.to_lowercase(), wide, format!("  {code}\t")] {
+                prop_assert_eq!(CreditCode::parse(&variant).map(CreditCode::into_string), Ok(code.clone()));
+            }
+        }
     }
 }

@@ -661,7 +661,87 @@ mod tests {
         ])
     }
 
+    /// Numbers a schedule's JSON may carry: ordinary ones and the extremes of i64 and beyond.
+    fn json_number() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            (-1_000_000i64..=2_000_000_000_000).prop_map(serde_json::Value::from),
+            proptest::sample::select(vec![
+                i64::MIN,
+                -1,
+                0,
+                1,
+                MAX_AMOUNT_FEN,
+                MAX_AMOUNT_FEN + 1,
+                i64::MAX
+            ])
+            .prop_map(serde_json::Value::from),
+            Just(serde_json::json!(1e300)),
+            Just(serde_json::json!(0.5)),
+            Just(serde_json::Value::Null),
+            Just(serde_json::json!("100")),
+        ]
+    }
+
+    /// One side of fee-schedule JSON as a client may send it: the right shape with any numbers,
+    /// bands missing or many, members of the wrong type.
+    fn side_json() -> impl Strategy<Value = serde_json::Value> {
+        let band = (json_number(), json_number())
+            .prop_map(|(u, r)| serde_json::json!({"up_to_fen": u, "rate_ppm": r}));
+        (
+            proptest::collection::vec(band, 0..9),
+            json_number(),
+            json_number(),
+            any::<bool>(),
+        )
+            .prop_map(|(bands, min, max, as_object)| {
+                if as_object {
+                    serde_json::json!({"bands": bands, "min_fee_fen": min, "max_fee_fen": max})
+                } else {
+                    serde_json::json!(bands)
+                }
+            })
+    }
+
+    fn schedule_json() -> impl Strategy<Value = serde_json::Value> {
+        // Valid sides too, so that the fee checks below run on many schedules.
+        let side = || {
+            prop_oneof![
+                side_json(),
+                valid_side().prop_map(|s| serde_json::to_value(s).unwrap_or_default()),
+            ]
+        };
+        (side(), side()).prop_map(|(b, s)| serde_json::json!({"buyer": b, "seller": s}))
+    }
+
     proptest! {
+        /// Fuzz target: any schedule JSON either fails to read, or fails validation naming a field,
+        /// or is a schedule whose fees for every amount lie between 0 and the amount, with the total
+        /// the sum of the sides; computing a fee never panics, valid or not.
+        #[test]
+        fn any_schedule_json_is_refused_or_charges_sane_fees(
+            json in schedule_json(),
+            amounts in proptest::collection::vec(prop_oneof![1i64..1_000_000, 1i64..=MAX_AMOUNT_FEN], 1..6),
+        ) {
+            let Ok(schedule) = serde_json::from_value::<FeeSchedule>(json) else {
+                return Ok(());
+            };
+            for &a in amounts.iter().chain([&1, &MAX_AMOUNT_FEN, &-5, &i64::MAX]) {
+                let _ = schedule.quote(a);
+            }
+            let mut errs = FieldErrors::new();
+            schedule.validate(&mut errs);
+            if !errs.is_empty() {
+                prop_assert!(errs.0.iter().all(|e| e.path.starts_with("buyer") || e.path.starts_with("seller")));
+                return Ok(());
+            }
+            for &a in amounts.iter().chain([&1, &MAX_AMOUNT_FEN]) {
+                let q = schedule.quote(a);
+                prop_assert!((0..=a).contains(&q.buyer_fee_fen), "buyer fee {} on {}", q.buyer_fee_fen, a);
+                prop_assert!((0..=a).contains(&q.seller_fee_fen), "seller fee {} on {}", q.seller_fee_fen, a);
+                prop_assert_eq!(q.total_fee_fen, q.buyer_fee_fen + q.seller_fee_fen);
+            }
+        }
+
         #[test]
         fn generated_schedules_pass_validation(side in valid_side()) {
             let mut errs = FieldErrors::new();

@@ -188,11 +188,69 @@ pub fn format_ppm_percent(ppm: i64) -> String {
     format!("{sign}{}%", trimmed_decimal(ppm.unsigned_abs(), 4))
 }
 
+/// A percentage as people type it (`1.5`, `1.5%`, `0.0001`) into ppm: at most four decimals.
+pub fn parse_percent_ppm(input: &str) -> Result<i64, &'static str> {
+    let folded: String = input.chars().map(fold_width).collect();
+    let s = folded.trim();
+    let s = s.strip_suffix('%').unwrap_or(s).trim_end();
+    if s.is_empty() {
+        return Err("err.fees.rate_required");
+    }
+    if s.starts_with('-') {
+        return Err("err.fees.rate_format");
+    }
+    let (int_part, frac_part) = s.split_once('.').unwrap_or((s, ""));
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !int_part.chars().all(|c| c.is_ascii_digit())
+        || !frac_part.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err("err.fees.rate_format");
+    }
+    let frac = frac_part.trim_end_matches('0');
+    if frac.len() > 4 {
+        return Err("err.fees.rate_precision");
+    }
+    let int_digits = int_part.trim_start_matches('0');
+    if int_digits.len() > 4 {
+        return Err("err.fees.rate_format");
+    }
+    let int: i64 = if int_digits.is_empty() {
+        0
+    } else {
+        int_digits.parse().map_err(|_| "err.fees.rate_format")?
+    };
+    let mut frac_val: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| "err.fees.rate_format")?
+    };
+    for _ in frac.len()..4 {
+        frac_val *= 10;
+    }
+    Ok(int * 10_000 + frac_val)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn percentages_parse_exactly_to_ppm() {
+        assert_eq!(parse_percent_ppm("1.5"), Ok(15_000));
+        assert_eq!(parse_percent_ppm("1.5%"), Ok(15_000));
+        assert_eq!(parse_percent_ppm(" 0.0001 "), Ok(1));
+        assert_eq!(parse_percent_ppm("100"), Ok(1_000_000));
+        assert_eq!(parse_percent_ppm("５"), Ok(50_000));
+        assert_eq!(parse_percent_ppm(".7"), Ok(7_000));
+        assert_eq!(parse_percent_ppm("0.10000"), Ok(1_000));
+        assert_eq!(parse_percent_ppm(""), Err("err.fees.rate_required"));
+        assert_eq!(parse_percent_ppm("-1"), Err("err.fees.rate_format"));
+        assert_eq!(parse_percent_ppm("abc"), Err("err.fees.rate_format"));
+        assert_eq!(parse_percent_ppm("0.00001"), Err("err.fees.rate_precision"));
+        assert_eq!(parse_percent_ppm("99999"), Err("err.fees.rate_format"));
+    }
 
     #[test]
     fn typed_amounts_parse_exactly() {
@@ -329,6 +387,61 @@ mod tests {
         #[test]
         fn parsing_never_panics(s in "\\PC{0,30}") {
             let _ = parse_yuan(&s);
+        }
+
+        /// Fuzz target: anything typed, near-numbers above all (digits, separators, units, signs,
+        /// full-width forms, huge digit runs), parses to an amount in range or to an error; never a
+        /// panic, a wrap or a negative.
+        #[test]
+        fn anything_typed_is_an_amount_in_range_or_an_error(
+            s in "[-−¥￥ 0-9０-９,，.．万萬亿億元]{0,40}|[0-9]{15,60}(\\.[0-9]{0,8})?(万|亿)?",
+        ) {
+            if let Ok(fen) = parse_yuan(&s) {
+                prop_assert!((1..=MAX_AMOUNT_FEN).contains(&fen), "{} → {}", s, fen);
+            }
+        }
+
+        /// `1,234.56` and `350万` as people write them, in ASCII and in full width, are exact.
+        #[test]
+        fn grouped_decimals_and_wan_amounts_parse_exactly(
+            fen in 1i64..=MAX_AMOUNT_FEN,
+            wan_millionths in 1i64..=MAX_AMOUNT_FEN / 100,
+        ) {
+            let yuan = format!("{}.{:02}", group_thousands((fen / 100) as u64), fen % 100);
+            prop_assert_eq!(parse_yuan(&yuan), Ok(fen));
+            let wide: String = yuan.chars().map(|c| match c {
+                '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap(),
+                ',' => '，',
+                '.' => '．',
+                other => other,
+            }).collect();
+            prop_assert_eq!(parse_yuan(&wide), Ok(fen));
+            // x万元 with up to six decimals is x × 10^6 fen (1 fen = 0.000001万).
+            let wan = format!("{}.{:06}万", wan_millionths / 1_000_000, wan_millionths % 1_000_000);
+            prop_assert_eq!(parse_yuan(&wan), Ok(wan_millionths));
+            prop_assert_eq!(parse_yuan(&format!("{wan}元")), Ok(wan_millionths));
+        }
+
+        /// A third decimal of yuan that is not zero is refused, never rounded.
+        #[test]
+        fn a_fraction_of_a_fen_is_refused(fen in 0i64..=MAX_AMOUNT_FEN / 10, digit in 1u8..=9) {
+            let s = format!("{}.{:02}{digit}", fen / 100, fen % 100);
+            prop_assert_eq!(parse_yuan(&s), Err(AmountError::TooManyDecimals));
+        }
+
+        /// Fuzz target for rates typed as percentages: never a panic or a negative rate; every rate
+        /// written as the pages write it reads back exactly.
+        #[test]
+        fn percentages_parse_back_and_never_panic(
+            s in "[-−%％ 0-9０-９.．]{0,16}|\\PC{0,12}",
+            ppm in 0i64..=1_000_000,
+        ) {
+            if let Ok(v) = parse_percent_ppm(&s) {
+                prop_assert!(v >= 0, "{} → {}", s, v);
+            }
+            prop_assert_eq!(parse_percent_ppm(&format_ppm_percent(ppm)), Ok(ppm));
+            let bare = format_ppm_percent(ppm);
+            prop_assert_eq!(parse_percent_ppm(bare.trim_end_matches('%')), Ok(ppm));
         }
     }
 }

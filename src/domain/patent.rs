@@ -442,5 +442,22 @@ mod tests {
         fn parsing_never_panics(s in "\\PC{0,20}") {
             let _ = PatentNumber::parse(&s);
         }
+
+        /// Fuzz target: near-numbers (prefixes, digits in ASCII and full width, dots, check
+        /// characters, spaces, 6–16 characters) parse to 8 or 12 digits whose check character
+        /// holds, and whose written form parses back to the same number; or to an error.
+        #[test]
+        fn near_numbers_parse_to_checked_numbers_or_errors(
+            s in "(ZL|CN|zl|Zl|ＺＬ)?[0-9０-９. ．xX]{6,16}",
+        ) {
+            if let Ok(p) = PatentNumber::parse(&s) {
+                let canonical = p.canonical();
+                let (digits, check) = canonical.split_at(canonical.len() - 1);
+                prop_assert!(digits.len() == 8 || digits.len() == 12, "{}", canonical);
+                prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(check.chars().next(), Some(check_char(digits)));
+                prop_assert_eq!(PatentNumber::parse(&p.display()).map(|q| q.canonical()), Ok(canonical));
+            }
+        }
     }
 }

@@ -3,8 +3,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 
 use crate::domain::error::FieldErrors;
-use crate::domain::money::{parse_yuan, AmountError, FEN_PER_WAN, FEN_PER_YI};
-use crate::domain::normalize::fold_width;
+use crate::domain::money::{parse_percent_ppm, parse_yuan, AmountError, FEN_PER_WAN, FEN_PER_YI};
 use crate::http::context::PageCtx;
 use crate::http::extract::Form;
 use crate::http::web::FormErrors;
@@ -72,48 +71,6 @@ pub(super) fn percent_input(ppm: i64) -> String {
     crate::domain::money::format_ppm_percent(ppm)
         .trim_end_matches('%')
         .to_string()
-}
-
-/// A percentage as people type it (`1.5`, `1.5%`, `0.0001`) into ppm: at most four decimals.
-pub fn parse_percent_ppm(input: &str) -> std::result::Result<i64, &'static str> {
-    let folded: String = input.chars().map(fold_width).collect();
-    let s = folded.trim();
-    let s = s.strip_suffix('%').unwrap_or(s).trim_end();
-    if s.is_empty() {
-        return Err("err.fees.rate_required");
-    }
-    if s.starts_with('-') {
-        return Err("err.fees.rate_format");
-    }
-    let (int_part, frac_part) = s.split_once('.').unwrap_or((s, ""));
-    if (int_part.is_empty() && frac_part.is_empty())
-        || !int_part.chars().all(|c| c.is_ascii_digit())
-        || !frac_part.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err("err.fees.rate_format");
-    }
-    let frac = frac_part.trim_end_matches('0');
-    if frac.len() > 4 {
-        return Err("err.fees.rate_precision");
-    }
-    let int_digits = int_part.trim_start_matches('0');
-    if int_digits.len() > 4 {
-        return Err("err.fees.rate_format");
-    }
-    let int: i64 = if int_digits.is_empty() {
-        0
-    } else {
-        int_digits.parse().map_err(|_| "err.fees.rate_format")?
-    };
-    let mut frac_val: i64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().map_err(|_| "err.fees.rate_format")?
-    };
-    for _ in frac.len()..4 {
-        frac_val *= 10;
-    }
-    Ok(int * 10_000 + frac_val)
 }
 
 pub(super) const SHANGHAI: i32 = 8 * 3600;
@@ -338,22 +295,6 @@ pub(super) fn parse_action(a: &str) -> EditorAction {
 mod tests {
     use super::*;
     use crate::domain::fees::unified_v1;
-    #[test]
-    fn percentages_parse_exactly_to_ppm() {
-        assert_eq!(parse_percent_ppm("1.5"), Ok(15_000));
-        assert_eq!(parse_percent_ppm("1.5%"), Ok(15_000));
-        assert_eq!(parse_percent_ppm(" 0.0001 "), Ok(1));
-        assert_eq!(parse_percent_ppm("100"), Ok(1_000_000));
-        assert_eq!(parse_percent_ppm("５"), Ok(50_000));
-        assert_eq!(parse_percent_ppm(".7"), Ok(7_000));
-        assert_eq!(parse_percent_ppm("0.10000"), Ok(1_000));
-        assert_eq!(parse_percent_ppm(""), Err("err.fees.rate_required"));
-        assert_eq!(parse_percent_ppm("-1"), Err("err.fees.rate_format"));
-        assert_eq!(parse_percent_ppm("abc"), Err("err.fees.rate_format"));
-        assert_eq!(parse_percent_ppm("0.00001"), Err("err.fees.rate_precision"));
-        assert_eq!(parse_percent_ppm("99999"), Err("err.fees.rate_format"));
-    }
-
     #[test]
     fn editor_inputs_read_back_as_the_same_amounts() {
         for fen in [0, 1, 30_000, 100_000_000, 123_456, 10_000_000_000] {
