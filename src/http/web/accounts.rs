@@ -184,6 +184,10 @@ pub async fn login_submit(
                 message,
             })?;
             *resp.status_mut() = e.status();
+            if matches!(e, Error::Busy) {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
             Ok(resp)
         }
         Err(e) => Err(e),
