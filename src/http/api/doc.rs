@@ -417,6 +417,24 @@ pub fn document(doc: &utoipa::openapi::OpenApi) -> Value {
             None => debug_assert!(false, "{pointer} is not in the document"),
         }
     }
+    // API.md: "`Idempotency-Key` header (any string ≤ 200 chars)"; an empty one is refused.
+    let key = json!({"minLength": 1, "maxLength": 200});
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for op in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|i| i.values_mut())
+        {
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in params.into_iter().flatten() {
+                if p["in"] == "header" && p["name"] == "Idempotency-Key" {
+                    if let Some(schema) = p.get_mut("schema") {
+                        constrain(schema, &key);
+                    }
+                }
+            }
+        }
+    }
     for (path, name, extra) in query_constraints() {
         let Some(ops) = doc
             .get_mut("paths")
