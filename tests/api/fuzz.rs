@@ -1,6 +1,6 @@
 //! API fuzzing with schemathesis (tests/py/fuzz.py) against a real server with the demo data, as
 //! anonymous, a verified member and an exchange admin: no 5xx, no undocumented status, no body
-//! outside its schema. Short in CI (about two minutes); TECHMARKET_LONG=1 runs it long with a fresh
+//! outside its schema. Short in CI (about three minutes); TECHMARKET_LONG=1 runs it long with a fresh
 //! seed, TECHMARKET_FUZZ_SEED=N replays one. Reports: target/fuzz/<caller>/.
 use crate::contract::run_script;
 use crate::server::{Database, Server, ServerOptions};
