@@ -15,6 +15,7 @@ mod fuzz;
 mod hostile_input;
 mod listings;
 mod login_flood;
+mod matching_eval;
 mod outside;
 mod process;
 mod robustness;
