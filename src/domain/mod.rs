@@ -24,3 +24,5 @@ pub mod normalize;
 pub mod patent;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
 pub mod text;
+/// The bilingual technology vocabulary (data/vocabulary): concepts, relations, analysis of a text into concepts.
+pub mod vocabulary;

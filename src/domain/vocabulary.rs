@@ -1,0 +1,1056 @@
+//! The bilingual technology vocabulary: concepts with Chinese and English terms, broader and related concepts,
+//! and the analysis of a text into the concepts it mentions.
+//!
+//! The data lives in `data/vocabulary/` (format, sources and licences in its README.md): hand-written concepts
+//! for each of the fifteen fields (`fields/*.txt`, plus `general.txt` for plain words that belong to no field)
+//! and concepts generated from CC-CEDICT (`cedict/*.txt`). The files are embedded in the binary and parsed
+//! once, on first use ([`vocabulary`]); the server touches it at start so that no request pays for it.
+//!
+//! # Analysis
+//! A text is folded (full-width to ASCII, lower case) and scanned twice:
+//! - Chinese terms (any term with a Han character) are found as substrings, leftmost-longest, by one
+//!   Aho–Corasick automaton: `水轮机转轮热喷涂涂层` → 水轮机 · 转轮 · 热喷涂 · 涂层 (or one longer term if the
+//!   vocabulary has it);
+//! - English terms are matched as whole word sequences, longest first, after [`fold_english_word`]
+//!   (British spellings and plural endings folded: `Coatings` → `coating`, `odour` → `odor`).
+//!
+//! What no term covers is kept as residual tokens (character bigrams of the uncovered Han text, and the
+//! uncovered words), so that names the vocabulary does not know (`AEB`, `RISC-V`) still count.
+//!
+//! # Relations
+//! Each concept has broader concepts (written `> a, b`) and related ones (`~ a, b`: a problem and its remedy,
+//! a part and its whole; symmetric). Beyond the written ones, a compound term's head is its broader concept
+//! when a hand-written concept has it as a term: `热喷涂涂层` → `涂层`, `hydraulic turbine runner` → `runner`
+//! (Chinese and English compounds put the head last).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::codes::Field;
+use super::normalize::fold_width;
+use super::text::is_cjk;
+
+/// Index of a concept in [`Vocabulary::concepts`].
+pub type ConceptId = u32;
+
+/// Where a concept comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Written for techmarket (`fields/*.txt`, `general.txt`).
+    Written,
+    /// Generated from CC-CEDICT (`cedict/*.txt`).
+    Cedict,
+}
+
+/// How a concept is reached from another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The concept itself.
+    Same,
+    /// A broader concept, `n` steps up.
+    Broader(u8),
+    /// A related concept (written `~`).
+    Related,
+}
+
+/// One concept: its terms in both languages and its place among the others.
+#[derive(Debug, Clone)]
+pub struct Concept {
+    /// The first term, which names it.
+    pub label: String,
+    /// Every term as written (Chinese and English).
+    pub terms: Vec<String>,
+    /// The field of its file; `None` for general words.
+    pub field: Option<Field>,
+    pub source: Source,
+    /// Says little on its own (written with a leading `!`): 技术, system, 方法.
+    pub generic: bool,
+    pub broader: Vec<ConceptId>,
+    pub related: Vec<ConceptId>,
+}
+
+impl Concept {
+    /// The first Chinese term, if any.
+    pub fn zh(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|t| t.chars().any(is_cjk))
+            .map(String::as_str)
+    }
+
+    /// The first English term, if any.
+    pub fn en(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|t| !t.chars().any(is_cjk))
+            .map(String::as_str)
+    }
+}
+
+/// One vocabulary file to load.
+#[derive(Debug, Clone, Copy)]
+pub struct VocabularyFile<'a> {
+    /// For error messages, e.g. `fields/eco.txt`.
+    pub name: &'a str,
+    pub field: Option<Field>,
+    pub source: Source,
+    pub text: &'a str,
+}
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// A concept found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The concepts of the matched term (one term may name several concepts).
+    pub concepts: Vec<ConceptId>,
+    /// The text as written.
+    pub surface: String,
+}
+
+/// What a text mentions: concept hits in order, and residual tokens no term covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub hits: Vec<Hit>,
+    pub residual: Vec<String>,
+}
+
+/// A concept reached from another, with how strongly (per mille) and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Neighbour {
+    pub concept: ConceptId,
+    pub relation: Relation,
+}
+
+/// The loaded vocabulary: concepts, term indexes and precomputed neighbourhoods.
+pub struct Vocabulary {
+    concepts: Vec<Concept>,
+    zh: Option<AhoCorasick>,
+    /// Concepts of each Chinese pattern of `zh`.
+    zh_concepts: Vec<Vec<ConceptId>>,
+    /// Folded English phrase (words joined by one space) → concepts.
+    en: HashMap<String, Vec<ConceptId>>,
+    en_max_words: usize,
+    /// For each concept: itself, its broader concepts up to two steps, and its related concepts.
+    neighbours: Vec<Vec<Neighbour>>,
+    /// Per mille: how much a concept says (fewer narrower concepts → more).
+    specificity: Vec<u16>,
+}
+
+impl std::fmt::Debug for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vocabulary")
+            .field("concepts", &self.concepts.len())
+            .field("english_phrases", &self.en.len())
+            .finish()
+    }
+}
+
+/// English words that never count on their own.
+const ENGLISH_STOP: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "do", "for", "from", "has",
+    "have", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "our", "so", "such",
+    "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "too",
+    "up", "us", "was", "we", "were", "what", "when", "which", "while", "who", "will", "with",
+    "would", "you", "your", "also", "all", "any", "each", "other", "more", "most", "less", "very",
+    "need", "needs", "want", "wants", "looking", "look", "seeking", "seek", "like", "about",
+    "after", "before", "over", "under", "between", "both", "but", "if", "per", "via", "out", "off",
+    "new", "one", "two", "three",
+];
+
+/// Fold one lower-case English word: British spellings to American, plural endings removed
+/// (`fibres` → `fiber`, `batteries` → `battery`, `odours` → `odor`, `coatings` → `coating`).
+/// Words of three letters or fewer only lose nothing (`gps`, `bms` stay).
+pub fn fold_english_word(word: &str) -> String {
+    let mut w = word.to_string();
+    for (a, b) in [
+        ("aluminium", "aluminum"),
+        ("sulphur", "sulfur"),
+        ("mould", "mold"),
+        ("tyre", "tire"),
+        ("programme", "program"),
+        ("colour", "color"),
+        ("odour", "odor"),
+        ("flavour", "flavor"),
+        ("fibre", "fiber"),
+        ("centre", "center"),
+        ("litre", "liter"),
+        ("metre", "meter"),
+        ("sulphide", "sulfide"),
+    ] {
+        if let Some(rest) = w.strip_prefix(a) {
+            w = format!("{b}{rest}");
+            break;
+        }
+    }
+    // -ise/-isation → -ize/-ization (not wise, rise, noise, …).
+    const KEEP: &[&str] = &[
+        "wise", "rise", "cise", "vise", "mise", "noise", "poise", "raise", "cruise", "guise",
+        "praise",
+    ];
+    for (suffix, to) in [
+        ("isations", "izations"),
+        ("isation", "ization"),
+        ("ising", "izing"),
+        ("ised", "ized"),
+        ("ises", "izes"),
+        ("ise", "ize"),
+    ] {
+        if w.len() > suffix.len() + 2 && w.ends_with(suffix) {
+            let stem_e = format!("{}ise", &w[..w.len() - suffix.len()]);
+            if !KEEP.iter().any(|k| stem_e.ends_with(k)) {
+                w = format!("{}{to}", &w[..w.len() - suffix.len()]);
+            }
+            break;
+        }
+    }
+    let n = w.len();
+    if n > 4 && w.ends_with("ies") {
+        return format!("{}y", &w[..n - 3]);
+    }
+    if n > 4
+        && ["sses", "shes", "ches", "xes", "zes"]
+            .iter()
+            .any(|s| w.ends_with(s))
+    {
+        return w[..n - 2].to_string();
+    }
+    if n > 3
+        && w.ends_with('s')
+        && !["ss", "us", "is", "os", "ys", "as"]
+            .iter()
+            .any(|s| w.ends_with(s))
+    {
+        return w[..n - 1].to_string();
+    }
+    w
+}
+
+/// A character as the scanner sees it: full-width folded and lower-cased (one char for one char).
+fn fold_char(c: char) -> char {
+    let c = fold_width(c);
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// An English word character (letters and digits that are not Han).
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// The folded English words of a term or text.
+fn english_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !is_word_char(fold_char(c)))
+        .filter(|w| !w.is_empty())
+        .map(|w| fold_english_word(&w.chars().map(fold_char).collect::<String>()))
+        .collect()
+}
+
+/// A term's key: Chinese terms folded as text, English ones as folded words joined by spaces
+/// (a leading article dropped). `None` for a term that cannot be matched.
+fn term_key(term: &str) -> Option<(bool, String)> {
+    if term.chars().any(is_cjk) {
+        let key: String = term
+            .chars()
+            .map(fold_char)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        Some((true, key))
+    } else {
+        let mut words = english_words(term);
+        if words.len() > 1 && matches!(words[0].as_str(), "a" | "an" | "the") {
+            words.remove(0);
+        }
+        (!words.is_empty()).then(|| (false, words.join(" ")))
+    }
+}
+
+/// Relations of a concept, still by name.
+struct Pending {
+    concept: usize,
+    file: usize,
+    line: usize,
+    broader: Vec<String>,
+    related: Vec<String>,
+}
+
+/// One parsed line.
+struct Line<'a> {
+    generic: bool,
+    terms: Vec<&'a str>,
+    broader: Vec<&'a str>,
+    related: Vec<&'a str>,
+}
+
+fn split_names(s: &str) -> Vec<&str> {
+    s.split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+/// Parse one non-empty, non-comment line: `[!] term | term … [> broader, …] [~ related, …]`.
+fn parse_line(line: &str) -> Result<Line<'_>, String> {
+    let (generic, body) = match line.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let cut = body.find(['>', '~']).unwrap_or(body.len());
+    let terms: Vec<&str> = body[..cut]
+        .split('|')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if terms.is_empty() {
+        return Err("a concept needs at least one term".into());
+    }
+    let mut broader = Vec::new();
+    let mut related = Vec::new();
+    let mut rest = &body[cut..];
+    while let Some(mark) = rest.chars().next() {
+        let after = &rest[mark.len_utf8()..];
+        let end = after.find(['>', '~']).unwrap_or(after.len());
+        let names = split_names(&after[..end]);
+        if names.is_empty() {
+            return Err(format!("`{mark}` needs at least one concept name"));
+        }
+        if mark == '>' {
+            broader.extend(names);
+        } else {
+            related.extend(names);
+        }
+        rest = &after[end..];
+    }
+    Ok(Line {
+        generic,
+        terms,
+        broader,
+        related,
+    })
+}
+
+/// Specificity (per mille) of a concept with `descendants` narrower concepts: 4000 / (4 + ⌊log2(1 + n)⌋),
+/// so 1000 with none, 800 with one, 500 with 15, 400 with 63.
+fn specificity_of(descendants: usize) -> u16 {
+    let log2 = usize::BITS - 1 - (descendants + 1).leading_zeros();
+    (4000 / (4 + log2)) as u16
+}
+
+/// Per mille of a generic concept.
+pub const GENERIC_SPECIFICITY: u16 = 100;
+
+impl Vocabulary {
+    /// Load files; lines that cannot be read are skipped and reported.
+    pub fn load(files: &[VocabularyFile<'_>]) -> (Vocabulary, Vec<LoadError>) {
+        let mut errors = Vec::new();
+        let mut concepts: Vec<Concept> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        for (fi, file) in files.iter().enumerate() {
+            for (i, raw) in file.text.lines().enumerate() {
+                let line = raw.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let err = |message: String| LoadError {
+                    file: file.name.to_string(),
+                    line: i + 1,
+                    message,
+                };
+                let parsed = match parse_line(line) {
+                    Ok(p) => p,
+                    Err(m) => {
+                        errors.push(err(m));
+                        continue;
+                    }
+                };
+                let mut terms = Vec::new();
+                for t in &parsed.terms {
+                    match term_key(t) {
+                        Some((true, key)) if key.chars().count() < 2 => {
+                            errors.push(err(format!(
+                                "`{t}`: a Chinese term needs two characters or more"
+                            )));
+                        }
+                        Some(_) => terms.push(t.to_string()),
+                        None => errors.push(err(format!("`{t}` has no letters"))),
+                    }
+                }
+                if terms.is_empty() {
+                    continue;
+                }
+                let id = concepts.len();
+                concepts.push(Concept {
+                    label: terms[0].clone(),
+                    terms,
+                    field: file.field,
+                    source: file.source,
+                    generic: parsed.generic,
+                    broader: Vec::new(),
+                    related: Vec::new(),
+                });
+                if !parsed.broader.is_empty() || !parsed.related.is_empty() {
+                    pending.push(Pending {
+                        concept: id,
+                        file: fi,
+                        line: i + 1,
+                        broader: parsed.broader.iter().map(|s| s.to_string()).collect(),
+                        related: parsed.related.iter().map(|s| s.to_string()).collect(),
+                    });
+                }
+            }
+        }
+
+        // Term indexes.
+        let mut by_key: HashMap<(bool, String), Vec<ConceptId>> = HashMap::new();
+        for (id, c) in concepts.iter().enumerate() {
+            for t in &c.terms {
+                if let Some(k) = term_key(t) {
+                    let ids = by_key.entry(k).or_default();
+                    if !ids.contains(&(id as ConceptId)) {
+                        ids.push(id as ConceptId);
+                    }
+                }
+            }
+        }
+
+        // Relations by name: prefer a written concept, then one of the same file's field.
+        let resolve = |name: &str, from: usize| -> Option<ConceptId> {
+            let ids = by_key.get(&term_key(name)?)?;
+            let field = concepts[from].field;
+            ids.iter()
+                .copied()
+                .filter(|&c| c as usize != from)
+                .min_by_key(|&c| {
+                    let concept = &concepts[c as usize];
+                    (concept.source != Source::Written, concept.field != field, c)
+                })
+        };
+        let mut links: Vec<(usize, ConceptId, bool)> = Vec::new();
+        for p in &pending {
+            for (names, is_broader) in [(&p.broader, true), (&p.related, false)] {
+                for name in names {
+                    match resolve(name, p.concept) {
+                        Some(target) => links.push((p.concept, target, is_broader)),
+                        None => errors.push(LoadError {
+                            file: files[p.file].name.to_string(),
+                            line: p.line,
+                            message: format!("no concept has the term `{name}`"),
+                        }),
+                    }
+                }
+            }
+        }
+        for (id, target, is_broader) in links {
+            if is_broader {
+                if !concepts[id].broader.contains(&target) {
+                    concepts[id].broader.push(target);
+                }
+            } else {
+                if !concepts[id].related.contains(&target) {
+                    concepts[id].related.push(target);
+                }
+                let back = id as ConceptId;
+                if !concepts[target as usize].related.contains(&back) {
+                    concepts[target as usize].related.push(back);
+                }
+            }
+        }
+
+        // Heads: the longest proper suffix of a compound term that is a written concept's term.
+        let written_head = |key: &(bool, String), from: usize| -> Option<ConceptId> {
+            let ids = by_key.get(key)?;
+            ids.iter()
+                .copied()
+                .find(|&c| c as usize != from && concepts[c as usize].source == Source::Written)
+        };
+        let mut heads: Vec<(usize, ConceptId)> = Vec::new();
+        for (id, c) in concepts.iter().enumerate() {
+            for t in &c.terms {
+                let Some((zh, key)) = term_key(t) else {
+                    continue;
+                };
+                let found = if zh {
+                    let chars: Vec<char> = key.chars().collect();
+                    (1..chars.len().saturating_sub(1)).find_map(|start| {
+                        let suffix: String = chars[start..].iter().collect();
+                        written_head(&(true, suffix), id)
+                    })
+                } else {
+                    let words: Vec<&str> = key.split(' ').collect();
+                    (1..words.len())
+                        .find_map(|start| written_head(&(false, words[start..].join(" ")), id))
+                };
+                if let Some(h) = found {
+                    heads.push((id, h));
+                }
+            }
+        }
+        for (id, h) in heads {
+            if !concepts[id].broader.contains(&h) {
+                concepts[id].broader.push(h);
+            }
+        }
+
+        // Neighbourhoods and specificity.
+        let n = concepts.len();
+        let mut neighbours = Vec::with_capacity(n);
+        for id in 0..n {
+            let mut out = vec![Neighbour {
+                concept: id as ConceptId,
+                relation: Relation::Same,
+            }];
+            let mut seen: HashSet<ConceptId> = HashSet::from([id as ConceptId]);
+            let mut level: Vec<ConceptId> = vec![id as ConceptId];
+            for depth in 1..=2u8 {
+                let mut next = Vec::new();
+                for &c in &level {
+                    for &b in &concepts[c as usize].broader {
+                        if seen.insert(b) {
+                            out.push(Neighbour {
+                                concept: b,
+                                relation: Relation::Broader(depth),
+                            });
+                            next.push(b);
+                        }
+                    }
+                }
+                level = next;
+            }
+            for &r in &concepts[id].related {
+                if seen.insert(r) {
+                    out.push(Neighbour {
+                        concept: r,
+                        relation: Relation::Related,
+                    });
+                }
+            }
+            neighbours.push(out);
+        }
+        let mut descendants: Vec<HashSet<ConceptId>> = vec![HashSet::new(); n];
+        for id in 0..n {
+            // Every ancestor (any depth, cycles cut) counts this concept as a descendant.
+            let mut stack: Vec<ConceptId> = concepts[id].broader.clone();
+            let mut seen: HashSet<ConceptId> = HashSet::new();
+            while let Some(a) = stack.pop() {
+                if a as usize == id || !seen.insert(a) {
+                    continue;
+                }
+                descendants[a as usize].insert(id as ConceptId);
+                stack.extend(concepts[a as usize].broader.iter().copied());
+            }
+        }
+        let specificity = (0..n)
+            .map(|id| {
+                if concepts[id].generic {
+                    GENERIC_SPECIFICITY
+                } else {
+                    specificity_of(descendants[id].len())
+                }
+            })
+            .collect();
+
+        // Scanners.
+        let mut zh_patterns: Vec<String> = Vec::new();
+        let mut zh_concepts: Vec<Vec<ConceptId>> = Vec::new();
+        let mut en: HashMap<String, Vec<ConceptId>> = HashMap::new();
+        let mut en_max_words = 1;
+        let mut keys: Vec<(&(bool, String), &Vec<ConceptId>)> = by_key.iter().collect();
+        keys.sort();
+        for ((zh, key), ids) in keys {
+            if *zh {
+                zh_patterns.push(key.clone());
+                zh_concepts.push(ids.clone());
+            } else {
+                en_max_words = en_max_words.max(key.split(' ').count());
+                en.insert(key.clone(), ids.clone());
+            }
+        }
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        let zh = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&zh_patterns)
+            .map_err(|e| {
+                errors.push(LoadError {
+                    file: "(all)".into(),
+                    line: 0,
+                    message: format!("Chinese term index: {e}"),
+                })
+            })
+            .ok();
+        (
+            Vocabulary {
+                concepts,
+                zh,
+                zh_concepts,
+                en,
+                en_max_words,
+                neighbours,
+                specificity,
+            },
+            errors,
+        )
+    }
+
+    pub fn concepts(&self) -> &[Concept] {
+        &self.concepts
+    }
+
+    pub fn concept(&self, id: ConceptId) -> &Concept {
+        &self.concepts[id as usize]
+    }
+
+    /// The concept itself, its broader concepts (two steps) and its related ones.
+    pub fn neighbours(&self, id: ConceptId) -> &[Neighbour] {
+        &self.neighbours[id as usize]
+    }
+
+    /// How much a concept says on its own, per mille (generic ones 100).
+    pub fn specificity(&self, id: ConceptId) -> u16 {
+        self.specificity[id as usize]
+    }
+
+    /// The concepts that have `term` (Chinese or English, in any spelling the scanner folds).
+    pub fn lookup(&self, term: &str) -> Vec<ConceptId> {
+        match term_key(term) {
+            Some((true, key)) => self
+                .zh
+                .as_ref()
+                .and_then(|ac| {
+                    ac.find_iter(&key)
+                        .find(|m| m.start() == 0 && m.end() == key.len())
+                        .map(|m| self.zh_concepts[m.pattern().as_usize()].clone())
+                })
+                .unwrap_or_default(),
+            Some((false, key)) => self.en.get(&key).cloned().unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The concepts and residual tokens of `text` (see the module doc).
+    pub fn analyze(&self, text: &str) -> Analysis {
+        let mut out = Analysis::default();
+        // Folded text, one char per original char; `orig` maps folded byte offsets to original ones.
+        let mut folded = String::with_capacity(text.len());
+        let mut orig: Vec<usize> = Vec::with_capacity(text.len() + 1);
+        for (i, c) in text.char_indices() {
+            let f = fold_char(c);
+            for _ in 0..f.len_utf8() {
+                orig.push(i);
+            }
+            folded.push(f);
+        }
+        orig.push(text.len());
+        let surface = |a: usize, b: usize| text[orig[a]..orig[b]].to_string();
+
+        // Chinese terms: spans of the folded text, in order.
+        let mut covered: Vec<(usize, usize)> = Vec::new();
+        let mut zh_hits: Vec<(usize, Hit)> = Vec::new();
+        if let Some(ac) = &self.zh {
+            for m in ac.find_iter(&folded) {
+                covered.push((m.start(), m.end()));
+                zh_hits.push((
+                    m.start(),
+                    Hit {
+                        concepts: self.zh_concepts[m.pattern().as_usize()].clone(),
+                        surface: surface(m.start(), m.end()),
+                    },
+                ));
+            }
+        }
+
+        // Runs: Han characters outside Chinese terms → bigrams; words → English phrases or residual.
+        let mut en_hits: Vec<(usize, Hit)> = Vec::new();
+        let mut words: Vec<(usize, usize, String)> = Vec::new(); // (start, end, folded word)
+        let mut han: Vec<char> = Vec::new();
+        let flush_han = |han: &mut Vec<char>, residual: &mut Vec<String>| {
+            if han.len() >= 2 {
+                for w in han.windows(2) {
+                    let t: String = w.iter().collect();
+                    if !residual.contains(&t) {
+                        residual.push(t);
+                    }
+                }
+            }
+            han.clear();
+        };
+        let mut word_start: Option<usize> = None;
+        // Covered spans are in order and do not overlap: one pointer walks them.
+        let mut span = 0;
+        for (pos, c) in folded
+            .char_indices()
+            .chain(std::iter::once((folded.len(), ' ')))
+        {
+            while span < covered.len() && covered[span].1 <= pos {
+                span += 1;
+            }
+            let in_term = span < covered.len() && covered[span].0 <= pos;
+            if is_cjk(c) && !in_term {
+                han.push(c);
+            } else {
+                flush_han(&mut han, &mut out.residual);
+            }
+            if is_word_char(c) && !in_term {
+                word_start.get_or_insert(pos);
+            } else if let Some(s) = word_start.take() {
+                words.push((s, pos, fold_english_word(&folded[s..pos])));
+            }
+        }
+        // English phrases, longest first at each word.
+        let mut i = 0;
+        while i < words.len() {
+            let mut found = None;
+            let max = self.en_max_words.min(words.len() - i);
+            let mut key = String::new();
+            let mut candidates: Vec<(usize, String)> = Vec::with_capacity(max);
+            for n in 1..=max {
+                // Words of a phrase must be adjacent: only spaces or hyphens between them.
+                if n > 1 {
+                    let gap = &folded[words[i + n - 2].1..words[i + n - 1].0];
+                    if !gap.chars().all(|c| c == ' ' || c == '-' || c == '/') {
+                        break;
+                    }
+                    key.push(' ');
+                }
+                key.push_str(&words[i + n - 1].2);
+                candidates.push((n, key.clone()));
+            }
+            for (n, k) in candidates.into_iter().rev() {
+                if let Some(ids) = self.en.get(&k) {
+                    found = Some((n, ids.clone()));
+                    break;
+                }
+            }
+            match found {
+                Some((n, ids)) => {
+                    en_hits.push((
+                        words[i].0,
+                        Hit {
+                            concepts: ids,
+                            surface: surface(words[i].0, words[i + n - 1].1),
+                        },
+                    ));
+                    i += n;
+                }
+                None => {
+                    let w = &words[i].2;
+                    if !ENGLISH_STOP.contains(&w.as_str()) && !out.residual.contains(w) {
+                        out.residual.push(w.clone());
+                    }
+                    i += 1;
+                }
+            }
+        }
+        let mut hits: Vec<(usize, Hit)> = zh_hits.into_iter().chain(en_hits).collect();
+        hits.sort_by_key(|(pos, _)| *pos);
+        out.hits = hits.into_iter().map(|(_, h)| h).collect();
+        out
+    }
+}
+
+/// The embedded vocabulary files (see `data/vocabulary/README.md`).
+pub fn embedded_files() -> Vec<VocabularyFile<'static>> {
+    macro_rules! field_files {
+        ($($code:literal),* $(,)?) => {
+            vec![$(
+                VocabularyFile {
+                    name: concat!("fields/", $code, ".txt"),
+                    field: Field::parse($code),
+                    source: Source::Written,
+                    text: include_str!(concat!("../../data/vocabulary/fields/", $code, ".txt")),
+                },
+                VocabularyFile {
+                    name: concat!("cedict/", $code, ".txt"),
+                    field: Field::parse($code),
+                    source: Source::Cedict,
+                    text: include_str!(concat!("../../data/vocabulary/cedict/", $code, ".txt")),
+                },
+            )*]
+        };
+    }
+    let mut files = vec![VocabularyFile {
+        name: "general.txt",
+        field: None,
+        source: Source::Written,
+        text: include_str!("../../data/vocabulary/general.txt"),
+    }];
+    files.extend(field_files!(
+        "auto",
+        "eit",
+        "ic",
+        "ai",
+        "digital",
+        "equipment",
+        "aerospace",
+        "rail",
+        "biomed",
+        "tcm",
+        "materials",
+        "energy",
+        "eco",
+        "agri",
+        "food"
+    ));
+    files
+}
+
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
+    let (v, errors) = Vocabulary::load(&embedded_files());
+    for e in &errors {
+        tracing::warn!(error = %e, "vocabulary line skipped");
+    }
+    v
+});
+
+/// The embedded vocabulary, parsed on first use.
+pub fn vocabulary() -> &'static Vocabulary {
+    &VOCABULARY
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn small() -> Vocabulary {
+        let text = "\
+# a comment
+涂层 | 覆层 | coating | coatings
+热喷涂 | thermal spray | thermal spraying > 涂层
+转轮 | runner ~ 水轮机
+水轮机 | hydraulic turbine | water turbine | hydro turbine
+! 技术 | technology
+异味 | 臭味 | bad smell | odour ~ 除臭
+除臭 | deodorization | odor control
+";
+        let (v, errors) = Vocabulary::load(&[VocabularyFile {
+            name: "test.txt",
+            field: Some(Field::Materials),
+            source: Source::Written,
+            text,
+        }]);
+        assert_eq!(errors, vec![]);
+        v
+    }
+
+    fn labels(v: &Vocabulary, a: &Analysis) -> Vec<String> {
+        a.hits
+            .iter()
+            .map(|h| v.concept(h.concepts[0]).label.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_format_reads_terms_relations_and_generic_marks() {
+        let v = small();
+        assert_eq!(v.concepts().len(), 7);
+        let spray = v.lookup("thermal spraying")[0];
+        let coating = v.lookup("覆层")[0];
+        assert_eq!(v.concept(spray).broader, vec![coating]);
+        assert_eq!(v.concept(spray).zh(), Some("热喷涂"));
+        assert_eq!(v.concept(spray).en(), Some("thermal spray"));
+        let runner = v.lookup("runner")[0];
+        let turbine = v.lookup("水轮机")[0];
+        // Related is symmetric.
+        assert_eq!(v.concept(runner).related, vec![turbine]);
+        assert_eq!(v.concept(turbine).related, vec![runner]);
+        assert!(v.concept(v.lookup("technology")[0]).generic);
+        assert_eq!(v.specificity(v.lookup("技术")[0]), GENERIC_SPECIFICITY);
+        // 涂层 has one narrower concept.
+        assert_eq!(v.specificity(coating), 800);
+        assert_eq!(v.specificity(spray), 1000);
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_skipped() {
+        let (v, errors) = Vocabulary::load(&[VocabularyFile {
+            name: "bad.txt",
+            field: None,
+            source: Source::Written,
+            text: "涂层 | coating\n | \n氨 | ammonia\n热喷涂 > 不存在\n除臭 >\n",
+        }]);
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5], "{errors:?}");
+        assert!(errors[1].message.contains("two characters"));
+        assert!(errors[2].message.contains("不存在"));
+        assert_eq!(
+            errors[2].to_string(),
+            "bad.txt:4: no concept has the term `不存在`"
+        );
+        // 氨 kept its English term; 热喷涂 loaded without the broken relation.
+        assert_eq!(v.lookup("ammonia").len(), 1);
+        assert!(v.concept(v.lookup("热喷涂")[0]).broader.is_empty());
+    }
+
+    #[test]
+    fn chinese_is_matched_longest_first_and_english_as_folded_words() {
+        let v = small();
+        let a = v.analyze("水轮机转轮热喷涂涂层技术");
+        assert_eq!(labels(&v, &a), ["水轮机", "转轮", "热喷涂", "涂层", "技术"]);
+        assert!(a.residual.is_empty(), "{:?}", a.residual);
+        let a = v.analyze("Thermal-Spray COATINGS for Hydro Turbine runners, AEB");
+        assert_eq!(labels(&v, &a), ["热喷涂", "涂层", "水轮机", "转轮"]);
+        assert_eq!(a.hits[0].surface, "Thermal-Spray");
+        assert_eq!(a.hits[1].surface, "COATINGS");
+        assert_eq!(a.residual, ["aeb"]);
+        // Full-width letters fold; surfaces keep the original text.
+        let a = v.analyze("ｃｏａｔｉｎｇ与臭味");
+        assert_eq!(labels(&v, &a), ["涂层", "异味"]);
+        assert_eq!(a.hits[0].surface, "ｃｏａｔｉｎｇ");
+        // Words of a phrase must be adjacent.
+        let a = v.analyze("thermal. spray");
+        assert!(a.hits.is_empty());
+        assert_eq!(a.residual, ["thermal", "spray"]);
+    }
+
+    #[test]
+    fn uncovered_chinese_gives_bigrams() {
+        let v = small();
+        let a = v.analyze("猪舍异味大");
+        assert_eq!(labels(&v, &a), ["异味"]);
+        assert_eq!(a.residual, ["猪舍"]);
+        let a = v.analyze("工人受不了");
+        assert_eq!(a.residual, ["工人", "人受", "受不", "不了"]);
+    }
+
+    #[test]
+    fn compound_terms_get_their_head_as_broader() {
+        let (v, errors) = Vocabulary::load(&[
+            VocabularyFile {
+                name: "w.txt",
+                field: None,
+                source: Source::Written,
+                text: "涂层 | coating\n转轮 | runner\n",
+            },
+            VocabularyFile {
+                name: "c.txt",
+                field: None,
+                source: Source::Cedict,
+                text: "热喷涂涂层 | thermal spray coating\n水轮机转轮 | hydraulic turbine runner\n",
+            },
+        ]);
+        assert_eq!(errors, vec![]);
+        let c = v.lookup("thermal spray coating")[0];
+        assert_eq!(v.concept(c).broader, vec![v.lookup("coating")[0]]);
+        let r = v.lookup("水轮机转轮")[0];
+        assert_eq!(v.concept(r).broader, vec![v.lookup("转轮")[0]]);
+        assert_eq!(
+            v.neighbours(r)[1],
+            Neighbour {
+                concept: v.lookup("runner")[0],
+                relation: Relation::Broader(1)
+            }
+        );
+    }
+
+    #[test]
+    fn english_words_fold_plurals_and_british_spellings() {
+        for (w, f) in [
+            ("coatings", "coating"),
+            ("batteries", "battery"),
+            ("fibres", "fiber"),
+            ("odours", "odor"),
+            ("sterilisation", "sterilization"),
+            ("sterilise", "sterilize"),
+            ("noise", "noise"),
+            ("gps", "gps"),
+            ("gas", "gas"),
+            ("process", "process"),
+            ("boxes", "box"),
+            ("aluminium", "aluminum"),
+            ("analysis", "analysis"),
+        ] {
+            assert_eq!(fold_english_word(w), f, "{w}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_vocabulary_loads_without_errors() {
+        let (v, errors) = Vocabulary::load(&embedded_files());
+        assert!(
+            errors.is_empty(),
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(v.concepts().len() > 4000, "{}", v.concepts().len());
+    }
+
+    #[test]
+    fn every_field_has_a_few_hundred_concepts_in_both_languages() {
+        let v = vocabulary();
+        for f in Field::ALL {
+            let of_field: Vec<&Concept> = v
+                .concepts()
+                .iter()
+                .filter(|c| c.field == Some(*f))
+                .collect();
+            let written = of_field
+                .iter()
+                .filter(|c| c.source == Source::Written)
+                .count();
+            let bilingual = of_field
+                .iter()
+                .filter(|c| c.zh().is_some() && c.en().is_some())
+                .count();
+            assert!(
+                of_field.len() >= 250 && bilingual >= 200 && written >= 100,
+                "{}: {} concepts, {} bilingual, {} written",
+                f.code(),
+                of_field.len(),
+                bilingual,
+                written
+            );
+        }
+    }
+
+    #[test]
+    fn the_bridges_named_in_issue_20_exist() {
+        let v = vocabulary();
+        let reaches = |from: &str, to: &str| {
+            let targets = v.lookup(to);
+            assert!(!targets.is_empty(), "{to} is not a term");
+            let from_ids = v.lookup(from);
+            assert!(!from_ids.is_empty(), "{from} is not a term");
+            from_ids
+                .iter()
+                .any(|&f| v.neighbours(f).iter().any(|n| targets.contains(&n.concept)))
+        };
+        // 转轮 ↔ runner ↔ 水轮机部件
+        assert!(v
+            .lookup("转轮")
+            .iter()
+            .any(|c| v.lookup("runner").contains(c)));
+        assert!(reaches("转轮", "水轮机部件"));
+        // 氨气味 → 氨气 → 除臭
+        assert!(reaches("氨气味", "氨气"));
+        assert!(reaches("氨气", "除臭") || reaches("氨气味", "除臭"));
+        // 目视检查 → 人工检测 → 机器视觉检测
+        assert!(reaches("目视检查", "人工检测"));
+        assert!(reaches("人工检测", "机器视觉检测") || reaches("目视检查", "机器视觉检测"));
+        // Across languages.
+        assert!(v
+            .lookup("thermal spraying")
+            .iter()
+            .any(|c| v.lookup("热喷涂").contains(c)));
+    }
+}
