@@ -87,6 +87,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     ensure_database(&config.database_url).await?;
     let pool = connect(&config).await?;
     migrate(&pool).await?;
+    // Parse the vocabulary now (off the async workers) so that no request waits for it.
+    let started = std::time::Instant::now();
+    let concepts =
+        tokio::task::spawn_blocking(|| crate::domain::vocabulary::vocabulary().concepts().len())
+            .await?;
+    tracing::info!(
+        concepts,
+        ms = started.elapsed().as_millis() as u64,
+        "vocabulary loaded"
+    );
     if demo {
         crate::service::demo::load(&pool).await?;
     }

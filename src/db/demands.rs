@@ -153,38 +153,50 @@ pub struct ListingFactsRow {
 }
 
 const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
-    left(l.description, 400) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
+    left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
     l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
 
 /// How many candidates each retrieval step may bring (they are scored in Rust).
 pub const STRICT_LIMIT: i64 = 60;
+pub const CONCEPTS_LIMIT: i64 = 60;
 pub const ANY_LIMIT: i64 = 100;
 pub const PER_FIELD_LIMIT: i64 = 8;
 
-/// Listed listings matching `strict` or `any` (first found, no ranking: the database stops early)
-/// and the newest few of each of `fields`: the candidates to score.
+/// The text queries (`tsquery` literals) and fields that bring matching candidates.
+pub struct Retrieval<'a> {
+    pub strict: Option<&'a str>,
+    pub concepts: Option<&'a str>,
+    pub any: Option<&'a str>,
+    pub fields: &'a [String],
+}
+
+/// Listed listings matching `strict`, `concepts` or `any` (first found, no ranking: the database stops
+/// early) and the newest few of each of `fields`: the candidates to score.
 pub async fn listing_candidates(
     conn: &mut PgConnection,
-    strict: Option<&str>,
-    any: Option<&str>,
-    fields: &[String],
+    r: &Retrieval<'_>,
 ) -> sqlx::Result<Vec<ListingFactsRow>> {
     sqlx::query_as(&format!(
         "with s as (select l.id from listings l where $1::tsquery is not null and l.status = 'listed' \
-                    and l.search @@ $1::tsquery limit $4), \
-              a as (select l.id from listings l where $2::tsquery is not null and l.status = 'listed' \
-                    and l.search @@ $2::tsquery limit $5), \
-              f as (select x.id from unnest($3::text[]) as fc(code) cross join lateral \
+                    and l.search @@ $1::tsquery limit $5), \
+              c as (select l.id from listings l where $2::tsquery is not null and l.status = 'listed' \
+                    and l.search @@ $2::tsquery limit $6), \
+              a as (select l.id from listings l where $3::tsquery is not null and l.status = 'listed' \
+                    and l.search @@ $3::tsquery limit $7), \
+              f as (select x.id from unnest($4::text[]) as fc(code) cross join lateral \
                     (select l.id from listings l where l.status = 'listed' and l.field = fc.code \
-                     order by l.listed_at desc limit $6) x) \
+                     order by l.listed_at desc limit $8) x) \
          select {LISTING_COLUMNS} from listings l join organizations o on o.id = l.organization_id \
-         where l.id in (select id from s union select id from a union select id from f) and l.status = 'listed'"
+         where l.id in (select id from s union select id from c union select id from a union select id from f) \
+         and l.status = 'listed'"
     ))
     .persistent(false)
-    .bind(strict)
-    .bind(any)
-    .bind(fields)
+    .bind(r.strict)
+    .bind(r.concepts)
+    .bind(r.any)
+    .bind(r.fields)
     .bind(STRICT_LIMIT)
+    .bind(CONCEPTS_LIMIT)
     .bind(ANY_LIMIT)
     .bind(PER_FIELD_LIMIT)
     .fetch_all(conn)
@@ -203,29 +215,31 @@ pub async fn listing_facts(
     .await
 }
 
-/// Open demands matching `strict` or `any`, and the newest few of each of `fields`.
+/// Open demands matching `strict`, `concepts` or `any`, and the newest few of each of `fields`.
 pub async fn demand_candidates(
     conn: &mut PgConnection,
-    strict: Option<&str>,
-    any: Option<&str>,
-    fields: &[String],
+    r: &Retrieval<'_>,
 ) -> sqlx::Result<Vec<DemandRow>> {
     sqlx::query_as(&format!(
         "with s as (select d.id from demands d where $1::tsquery is not null and d.status = 'open' \
-                    and d.search @@ $1::tsquery limit $4), \
-              a as (select d.id from demands d where $2::tsquery is not null and d.status = 'open' \
-                    and d.search @@ $2::tsquery limit $5), \
-              f as (select x.id from unnest($3::text[]) as fc(code) cross join lateral \
+                    and d.search @@ $1::tsquery limit $5), \
+              c as (select d.id from demands d where $2::tsquery is not null and d.status = 'open' \
+                    and d.search @@ $2::tsquery limit $6), \
+              a as (select d.id from demands d where $3::tsquery is not null and d.status = 'open' \
+                    and d.search @@ $3::tsquery limit $7), \
+              f as (select x.id from unnest($4::text[]) as fc(code) cross join lateral \
                     (select d.id from demands d where d.status = 'open' and d.field = fc.code \
-                     order by d.created_at desc limit $6) x) \
-         select {COLUMNS} from {FROM} where d.id in (select id from s union select id from a union select id from f) \
-         and d.status = 'open'"
+                     order by d.created_at desc limit $8) x) \
+         select {COLUMNS} from {FROM} where d.id in (select id from s union select id from c union select id from a \
+         union select id from f) and d.status = 'open'"
     ))
     .persistent(false)
-    .bind(strict)
-    .bind(any)
-    .bind(fields)
+    .bind(r.strict)
+    .bind(r.concepts)
+    .bind(r.any)
+    .bind(r.fields)
     .bind(STRICT_LIMIT)
+    .bind(CONCEPTS_LIMIT)
     .bind(ANY_LIMIT)
     .bind(PER_FIELD_LIMIT)
     .fetch_all(conn)

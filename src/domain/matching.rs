@@ -2,18 +2,22 @@
 //!
 //! # The formula
 //!
-//! The score is the sum of five parts (at most 30 + 40 + 15 + 10 + 5 = 100):
+//! Relevance comes first: a listing that shares no concept or word with the demand (see
+//! [`relevance`](super::relevance)) is not a match: its score is 0 with one reason, `keywords`, that says so.
+//! Otherwise the score is the sum of five parts (at most 15 + 60 + 10 + 10 + 5 = 100). The four fit parts
+//! (field, budget, maturity, region) count in full from a relevance of 50% ([`FULL_FIT_RELEVANCE`]) and in
+//! proportion below it (each rounded half up), so that field, budget and readiness cannot lift a listing
+//! that hardly answers the demand above one that does:
 //!
-//! - **field** (30): same field 30; a related field ([`related_fields`], e.g. auto ↔ ai/eit,
-//!   aerospace ↔ energy) 15; otherwise 0.
-//! - **keywords** (40): how much of the demand the listing covers. Let `K` be the demand's keywords and
-//!   `k` how many of them the listing contains (every token of the keyword among the listing's terms or
-//!   keywords); let `D` be the demand's distinctive terms (its term set minus a short list of generic words
-//!   such as 技术, 研发, the, technology) and `d` how many of them are among the listing's terms.
-//!   Coverage is `(2·k/|K| + d/|D|) / 3` (keywords count double); with no keywords it is `d/|D|`, with no
-//!   distinctive terms `k/|K|`. Points are `40 × coverage`, rounded half up.
-//! - **budget** (15): price within `[budget_min, budget_max]` 15; below the minimum 12; unknown price or no
-//!   budget 8; above the maximum `15 × (2·max − price) / max` (rounded down, 0 from twice the maximum on).
+//! - **field** (15): same field 15; a related field ([`related_fields`], e.g. auto ↔ ai/eit,
+//!   aerospace ↔ energy) 8; otherwise 0. The field is a hint: a listing of another field that answers
+//!   the demand still ranks above one of the same field that does not.
+//! - **keywords** (60): `60 × √r`, rounded half up, where `r` is the relevance (the weighted share of the
+//!   demand's concepts and words that the listing answers, across Chinese and English, through synonyms,
+//!   broader and related concepts of the vocabulary). The reason names the strongest bridges
+//!   (`thermal spray coating ↔ 热喷涂涂层`).
+//! - **budget** (10): price within `[budget_min, budget_max]` 10; below the minimum 8; unknown price or no
+//!   budget 5; above the maximum `10 × (2·max − price) / max` (rounded down, 0 from twice the maximum on).
 //! - **maturity** (10): TRL ≥ 7 → 10, 5–6 → 7, 3–4 → 4, else 1.
 //! - **region** (5): always 5, within one province (同省) or across the provincial line (跨省协同): a
 //!   cross-province match never scores lower than the same match within one province.
@@ -22,19 +26,18 @@
 //! Reasons are listed for field and keywords when they earn points, and always for budget, maturity
 //! and region.
 
-use std::collections::HashSet;
-
 use super::codes::{code_enum, trl_name_en, trl_name_zh, Field, Province};
 use super::error::Args;
 use super::money::format_yuan;
-use super::text::term_set;
+use super::relevance::{relevance, Profile, Query};
+use super::vocabulary::Vocabulary;
 
-pub const FIELD_SAME_POINTS: u8 = 30;
-pub const FIELD_RELATED_POINTS: u8 = 15;
-pub const KEYWORDS_MAX_POINTS: u8 = 40;
-pub const BUDGET_MAX_POINTS: u8 = 15;
-pub const BUDGET_BELOW_MIN_POINTS: u8 = 12;
-pub const BUDGET_UNKNOWN_POINTS: u8 = 8;
+pub const FIELD_SAME_POINTS: u8 = 15;
+pub const FIELD_RELATED_POINTS: u8 = 8;
+pub const KEYWORDS_MAX_POINTS: u8 = 60;
+pub const BUDGET_MAX_POINTS: u8 = 10;
+pub const BUDGET_BELOW_MIN_POINTS: u8 = 8;
+pub const BUDGET_UNKNOWN_POINTS: u8 = 5;
 pub const MATURITY_MAX_POINTS: u8 = 10;
 pub const REGION_POINTS: u8 = 5;
 
@@ -73,70 +76,13 @@ pub fn related_fields(a: Field, b: Field) -> bool {
         .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
 }
 
-/// Generic terms that say nothing about what is wanted; they do not count as distinctive.
-const GENERIC_TERMS: &[&str] = &[
-    "技术",
-    "研发",
-    "开发",
-    "需求",
-    "寻求",
-    "寻找",
-    "合作",
-    "项目",
-    "企业",
-    "公司",
-    "产品",
-    "应用",
-    "系统",
-    "研究",
-    "解决",
-    "方案",
-    "提供",
-    "进行",
-    "我们",
-    "希望",
-    "相关",
-    "以及",
-    "具有",
-    "实现",
-    "能够",
-    "基于",
-    "一种",
-    "方法",
-    "装置",
-    "问题",
-    "提高",
-    "生产",
-    "用于",
-    "工艺",
-    "成果",
-    "转化",
-    "引进",
-    "需要",
-    "有限",
-    "限公",
-    "a",
-    "an",
-    "and",
-    "for",
-    "in",
-    "of",
-    "on",
-    "or",
-    "the",
-    "to",
-    "with",
-    "technology",
-];
-
 /// What matching needs to know about a demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemandFacts {
     pub field: Field,
     pub province: Province,
-    /// [`term_set`] of title, description and keywords.
-    pub terms: HashSet<String>,
-    pub keywords: Vec<String>,
+    /// The units of title, keywords and description.
+    pub query: Query,
     pub budget_min_fen: Option<i64>,
     pub budget_max_fen: Option<i64>,
 }
@@ -146,17 +92,11 @@ pub struct DemandFacts {
 pub struct ListingFacts {
     pub field: Field,
     pub province: Province,
-    /// [`term_set`] of title, summary, description and keywords.
-    pub terms: HashSet<String>,
-    pub keywords: Vec<String>,
+    /// The profile of title, keywords, summary and description.
+    pub profile: Profile,
     /// Fixed price, auction start price, or a negotiable listing's indicative price.
     pub price_hint_fen: Option<i64>,
     pub trl: u8,
-}
-
-/// The term set of several texts together (no bigram spans two texts).
-pub fn terms_of<'a>(texts: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
-    texts.into_iter().flat_map(term_set).collect()
 }
 
 code_enum! {
@@ -184,6 +124,8 @@ pub struct Reason {
 pub struct Match {
     pub score: u8,
     pub reasons: Vec<Reason>,
+    /// Whether the listing shares a concept or word with the demand at all (otherwise the score is 0).
+    pub relevant: bool,
 }
 
 fn reason(code: ReasonCode, points: u8, detail_key: &'static str, args: Args) -> Reason {
@@ -230,67 +172,43 @@ fn field_reason(demand: Field, listing: Field) -> Option<Reason> {
     }
 }
 
-fn keywords_reason(demand: &DemandFacts, listing: &ListingFacts) -> Option<Reason> {
-    let listing_terms = &listing.terms;
-    let listing_keyword_terms = terms_of(listing.keywords.iter().map(String::as_str));
-    let has = |t: &str| listing_terms.contains(t) || listing_keyword_terms.contains(t);
+/// Integer square root of a per-mille value, per mille: √(x/1000) × 1000.
+fn sqrt_permille(x: u32) -> u32 {
+    (u64::from(x) * 1000).isqrt() as u32
+}
 
-    // Keywords: distinct (by their token sets), in the demand's order.
-    let mut seen: Vec<HashSet<String>> = Vec::new();
-    let mut matched: Vec<&str> = Vec::new();
-    for kw in &demand.keywords {
-        let tokens = term_set(kw);
-        if tokens.is_empty() || seen.contains(&tokens) {
-            continue;
-        }
-        if tokens.iter().all(|t| has(t)) {
-            matched.push(kw.trim());
-        }
-        seen.push(tokens);
+/// The relevance (per mille) from which the fit parts count in full: below it they count in proportion.
+pub const FULL_FIT_RELEVANCE: u32 = 500;
+
+/// The keywords reason, and the relevance (per mille; `None` when nothing is shared).
+fn keywords_reason(
+    vocab: &Vocabulary,
+    demand: &DemandFacts,
+    listing: &ListingFacts,
+) -> (Option<u32>, Reason) {
+    let r = relevance(vocab, &demand.query, &listing.profile);
+    if !r.shared {
+        return (
+            None,
+            reason(ReasonCode::Keywords, 0, "match.keywords.none", vec![]),
+        );
     }
-    let k_total = seen.len() as u128;
-    let k = matched.len() as u128;
-
-    let distinctive: Vec<&String> = demand
-        .terms
-        .iter()
-        .filter(|t| !GENERIC_TERMS.contains(&t.as_str()))
-        .collect();
-    let d_total = distinctive.len() as u128;
-    let d = distinctive.iter().filter(|t| has(t)).count() as u128;
-
-    let max = u128::from(KEYWORDS_MAX_POINTS);
-    let points = match (k_total, d_total) {
-        (0, 0) => 0,
-        (0, _) => div_round(max * d, d_total),
-        (_, 0) => div_round(max * k, k_total),
-        // 40 × (2k/K + d/D) / 3
-        _ => div_round(max * (2 * k * d_total + d * k_total), 3 * k_total * d_total),
-    };
-    if points == 0 {
-        return None;
-    }
-    let points = points.min(max) as u8;
-    let percent = div_round(100 * d, d_total).to_string();
-    if matched.is_empty() {
-        Some(reason(
+    let max = u32::from(KEYWORDS_MAX_POINTS);
+    let points = div_round(u128::from(max * sqrt_permille(r.permille.min(1000))), 1000) as u8;
+    let labels: Vec<String> = r.bridges.iter().map(|b| b.label()).collect();
+    (
+        Some(r.permille),
+        reason(
             ReasonCode::Keywords,
             points,
-            "match.keywords.overlap",
-            vec![("percent", percent)],
-        ))
-    } else {
-        Some(reason(
-            ReasonCode::Keywords,
-            points,
-            "match.keywords.matched",
+            "match.keywords.shared",
             vec![
-                ("keywords_zh", matched.join("、")),
-                ("keywords_en", matched.join(", ")),
-                ("percent", percent),
+                ("terms_zh", labels.join("、")),
+                ("terms_en", labels.join(", ")),
+                ("percent", div_round(u128::from(r.permille), 10).to_string()),
             ],
-        ))
-    }
+        ),
+    )
 }
 
 fn budget_reason(demand: &DemandFacts, listing: &ListingFacts) -> Reason {
@@ -391,17 +309,32 @@ fn region_reason(demand: Province, listing: Province) -> Reason {
 }
 
 /// Score how well `listing` answers `demand` (see the module doc for the formula).
-pub fn score(demand: &DemandFacts, listing: &ListingFacts) -> Match {
+pub fn score(vocab: &Vocabulary, demand: &DemandFacts, listing: &ListingFacts) -> Match {
+    let (relevance, keywords) = keywords_reason(vocab, demand, listing);
+    let Some(relevance) = relevance else {
+        return Match {
+            score: 0,
+            reasons: vec![keywords],
+            relevant: false,
+        };
+    };
+    // The fit parts count in proportion to relevance up to FULL_FIT_RELEVANCE.
+    let gate = u128::from(relevance.min(FULL_FIT_RELEVANCE));
+    let fit = |mut r: Reason| {
+        r.points = div_round(u128::from(r.points) * gate, u128::from(FULL_FIT_RELEVANCE)) as u8;
+        r
+    };
     let mut reasons = Vec::with_capacity(5);
-    reasons.extend(field_reason(demand.field, listing.field));
-    reasons.extend(keywords_reason(demand, listing));
-    reasons.push(budget_reason(demand, listing));
-    reasons.push(maturity_reason(listing.trl));
-    reasons.push(region_reason(demand.province, listing.province));
+    reasons.extend(field_reason(demand.field, listing.field).map(fit));
+    reasons.push(keywords);
+    reasons.push(fit(budget_reason(demand, listing)));
+    reasons.push(fit(maturity_reason(listing.trl)));
+    reasons.push(fit(region_reason(demand.province, listing.province)));
     let total: u32 = reasons.iter().map(|r| u32::from(r.points)).sum();
     Match {
         score: total.min(100) as u8,
         reasons,
+        relevant: true,
     }
 }
 
@@ -409,20 +342,31 @@ pub fn score(demand: &DemandFacts, listing: &ListingFacts) -> Match {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::relevance::Zone;
+    use crate::domain::vocabulary::vocabulary;
     use proptest::prelude::*;
 
+    fn query(title: &str, keywords: &[&str], description: &str) -> Query {
+        let mut texts = vec![(Zone::Title, title), (Zone::Description, description)];
+        texts.extend(keywords.iter().map(|k| (Zone::Keywords, *k)));
+        Query::of(vocabulary(), &texts)
+    }
+
+    fn profile(title: &str, keywords: &[&str], summary: &str) -> Profile {
+        let mut texts = vec![(Zone::Title, title), (Zone::Summary, summary)];
+        texts.extend(keywords.iter().map(|k| (Zone::Keywords, *k)));
+        Profile::of(vocabulary(), &texts)
+    }
+
     fn demand() -> DemandFacts {
-        let keywords = vec!["燃气轮机".to_string(), "叶片".to_string()];
         DemandFacts {
             field: Field::Aerospace,
             province: Province::Chongqing,
-            terms: terms_of([
+            query: query(
                 "寻求重型燃气轮机叶片冷却技术",
+                &["燃气轮机", "叶片冷却"],
                 "我们希望引进燃气轮机叶片冷却技术",
-                "燃气轮机",
-                "叶片",
-            ]),
-            keywords,
+            ),
             budget_min_fen: Some(100_000_000),
             budget_max_fen: Some(500_000_000),
         }
@@ -432,20 +376,23 @@ mod tests {
         ListingFacts {
             field: Field::Aerospace,
             province: Province::Sichuan,
-            terms: terms_of([
+            profile: profile(
                 "F级50兆瓦重型燃气轮机",
+                &["燃气轮机", "重型燃机"],
                 "重型燃气轮机整机设计与叶片冷却",
-                "燃气轮机",
-            ]),
-            keywords: vec!["燃气轮机".to_string(), "重型燃机".to_string()],
+            ),
             price_hint_fen: Some(350_000_000),
             trl: 7,
         }
     }
 
+    fn score_of(d: &DemandFacts, l: &ListingFacts) -> Match {
+        score(vocabulary(), d, l)
+    }
+
     #[test]
     fn a_close_match_scores_high_with_all_reasons() {
-        let m = score(&demand(), &gas_turbine());
+        let m = score_of(&demand(), &gas_turbine());
         let codes: Vec<_> = m.reasons.iter().map(|r| r.code).collect();
         assert_eq!(
             codes,
@@ -457,9 +404,11 @@ mod tests {
                 ReasonCode::Region
             ]
         );
-        assert_eq!(m.reasons[0].points, 30);
-        assert_eq!(m.reasons[1].detail_key, "match.keywords.matched");
-        assert_eq!(m.reasons[2].points, 15);
+        assert!(m.relevant);
+        assert_eq!(m.reasons[0].points, 15);
+        assert_eq!(m.reasons[1].detail_key, "match.keywords.shared");
+        assert!(m.reasons[1].args[0].1.contains("燃气轮机"), "{m:?}");
+        assert_eq!(m.reasons[2].points, 10);
         assert_eq!(m.reasons[3].points, 10);
         assert_eq!(m.reasons[4].detail_key, "match.region.cross_province");
         let sum: u32 = m.reasons.iter().map(|r| u32::from(r.points)).sum();
@@ -468,80 +417,125 @@ mod tests {
     }
 
     #[test]
-    fn keyword_points_follow_the_formula() {
-        // Demand: keywords {芯片, 模数转换}, terms = their bigrams + 高速; listing has 芯片 and 高速 only.
-        let d = DemandFacts {
-            field: Field::Ic,
-            province: Province::Sichuan,
-            terms: terms_of(["高速", "芯片", "模数转换"]),
-            keywords: vec!["芯片".into(), "模数转换".into(), "芯片".into()],
-            budget_min_fen: None,
-            budget_max_fen: None,
-        };
-        let l = ListingFacts {
-            field: Field::Digital,
-            province: Province::Sichuan,
-            terms: terms_of(["高速芯片"]),
-            keywords: vec![],
-            price_hint_fen: None,
-            trl: 2,
-        };
-        // K = 2 distinct keywords, k = 1; D = {高速, 芯片, 模数, 数转, 转换}, d = 2.
-        // 40 × (2·1/2 + 2/5) / 3 = 40 × 1.4 / 3 = 18.67 → 19.
-        let m = score(&d, &l);
+    fn keyword_points_are_sixty_times_the_square_root_of_relevance() {
+        assert_eq!(sqrt_permille(1000), 1000);
+        assert_eq!(sqrt_permille(250), 500);
+        assert_eq!(sqrt_permille(0), 0);
+        let d = demand();
+        let l = gas_turbine();
+        let r = relevance(vocabulary(), &d.query, &l.profile);
+        let m = score_of(&d, &l);
         let kw = m
             .reasons
             .iter()
             .find(|r| r.code == ReasonCode::Keywords)
             .unwrap();
-        assert_eq!(kw.points, 19);
-        assert_eq!(kw.args[0], ("keywords_zh", "芯片".to_string()));
-        // ic and digital are not related: no field reason.
-        assert!(m.reasons.iter().all(|r| r.code != ReasonCode::Field));
-        // No budget and no price: 8; TRL 2: 1; region 5.
-        assert_eq!(m.score, 19 + 8 + 1 + 5);
-    }
-
-    #[test]
-    fn generic_terms_do_not_count() {
-        let d = DemandFacts {
-            field: Field::Eco,
-            province: Province::Sichuan,
-            terms: terms_of(["技术研发"]),
-            keywords: vec![],
-            budget_min_fen: None,
-            budget_max_fen: None,
-        };
-        let l = ListingFacts {
-            field: Field::Food,
-            province: Province::Chongqing,
-            terms: terms_of(["技术研发"]),
-            keywords: vec![],
-            price_hint_fen: None,
-            trl: 1,
-        };
-        // 技术, 研发 are generic; 术研 is the only distinctive term and it matches.
+        let expected = div_round(u128::from(60 * sqrt_permille(r.permille)), 1000) as u8;
+        assert_eq!(kw.points, expected);
         assert_eq!(
-            score(&d, &l)
-                .reasons
-                .iter()
-                .find(|r| r.code == ReasonCode::Keywords)
-                .unwrap()
-                .points,
-            40
+            kw.args[2],
+            ("percent", div_round(u128::from(r.permille), 10).to_string())
         );
     }
 
     #[test]
-    fn related_fields_earn_half() {
+    fn an_english_demand_finds_the_chinese_listing_and_names_the_bridge() {
+        let d = DemandFacts {
+            field: Field::Energy,
+            province: Province::Sichuan,
+            query: query(
+                "Thermal spray coatings for hydraulic turbine runners",
+                &["thermal spray", "hydro turbine"],
+                "",
+            ),
+            budget_min_fen: None,
+            budget_max_fen: None,
+        };
+        let l = ListingFacts {
+            field: Field::Materials,
+            province: Province::Sichuan,
+            profile: profile("水轮机转轮热喷涂涂层技术", &["热喷涂", "水轮机转轮"], ""),
+            price_hint_fen: None,
+            trl: 8,
+        };
+        let m = score_of(&d, &l);
+        assert!(m.relevant);
+        let kw = m
+            .reasons
+            .iter()
+            .find(|r| r.code == ReasonCode::Keywords)
+            .unwrap();
+        assert!(kw.points >= 45, "{m:?}");
+        assert!(kw.args[1].1.contains("↔ 热喷涂"), "{:?}", kw.args);
+        // materials and energy are related: a hint, 8 points.
+        assert_eq!(m.reasons[0].points, FIELD_RELATED_POINTS);
+    }
+
+    #[test]
+    fn a_listing_sharing_nothing_is_not_a_match_and_says_why() {
+        let d = DemandFacts {
+            field: Field::Auto,
+            province: Province::Chongqing,
+            query: query("寻求自动紧急制动算法", &["自动紧急制动", "AEB"], ""),
+            budget_min_fen: Some(200_000_000),
+            budget_max_fen: Some(800_000_000),
+        };
+        let l = ListingFacts {
+            field: Field::Energy,
+            province: Province::Chongqing,
+            profile: profile("页岩气地震勘探与甜点预测技术", &["页岩气勘探"], ""),
+            price_hint_fen: Some(300_000_000),
+            trl: 9,
+        };
+        let m = score_of(&d, &l);
+        assert!(!m.relevant);
+        assert_eq!(m.score, 0);
+        assert_eq!(m.reasons.len(), 1);
+        assert_eq!(m.reasons[0].code, ReasonCode::Keywords);
+        assert_eq!(m.reasons[0].detail_key, "match.keywords.none");
+    }
+
+    #[test]
+    fn the_field_is_a_hint_not_a_filter() {
+        // The right listing in another field beats a same-field listing that only shares the field.
+        let d = DemandFacts {
+            field: Field::Agri,
+            province: Province::Chongqing,
+            query: query(
+                "猪舍氨气味大，工人受不了，环保也不达标",
+                &["养猪场", "气味"],
+                "",
+            ),
+            budget_min_fen: None,
+            budget_max_fen: None,
+        };
+        let remedy = ListingFacts {
+            field: Field::Eco,
+            province: Province::Chongqing,
+            profile: profile("畜禽舍氨气生物除臭技术", &["生物除臭", "氨气"], ""),
+            price_hint_fen: None,
+            trl: 8,
+        };
+        let same_field = ListingFacts {
+            field: Field::Agri,
+            profile: profile("优质杂交水稻新品种", &["杂交水稻"], ""),
+            ..remedy.clone()
+        };
+        let a = score_of(&d, &remedy);
+        let b = score_of(&d, &same_field);
+        assert!(a.score > b.score, "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn related_fields_earn_a_little() {
         assert!(related_fields(Field::Auto, Field::Ai));
         assert!(related_fields(Field::Ai, Field::Auto));
         assert!(related_fields(Field::Energy, Field::Aerospace));
         assert!(!related_fields(Field::Food, Field::Ic));
         let mut l = gas_turbine();
         l.field = Field::Energy;
-        let m = score(&demand(), &l);
-        assert_eq!(m.reasons[0].points, 15);
+        let m = score_of(&demand(), &l);
+        assert_eq!(m.reasons[0].points, 8);
         assert_eq!(m.reasons[0].detail_key, "match.field.related");
     }
 
@@ -556,12 +550,12 @@ mod tests {
             let r = budget_reason(&d, &l);
             (r.points, r.detail_key)
         };
-        assert_eq!(points(None), (8, "match.budget.unknown_price"));
-        assert_eq!(points(Some(100_000_000)), (15, "match.budget.within"));
-        assert_eq!(points(Some(500_000_000)), (15, "match.budget.within"));
-        assert_eq!(points(Some(99_999_999)), (12, "match.budget.below_min"));
-        assert_eq!(points(Some(500_000_001)), (14, "match.budget.above_max"));
-        assert_eq!(points(Some(750_000_000)), (7, "match.budget.above_max"));
+        assert_eq!(points(None), (5, "match.budget.unknown_price"));
+        assert_eq!(points(Some(100_000_000)), (10, "match.budget.within"));
+        assert_eq!(points(Some(500_000_000)), (10, "match.budget.within"));
+        assert_eq!(points(Some(99_999_999)), (8, "match.budget.below_min"));
+        assert_eq!(points(Some(500_000_001)), (9, "match.budget.above_max"));
+        assert_eq!(points(Some(750_000_000)), (5, "match.budget.above_max"));
         assert_eq!(points(Some(999_999_999)), (0, "match.budget.above_max"));
         assert_eq!(points(Some(1_000_000_000)), (0, "match.budget.above_max"));
         let no_budget = DemandFacts {
@@ -595,7 +589,7 @@ mod tests {
             province: Province::Chongqing,
             ..gas_turbine()
         };
-        let r = score(&demand(), &l).reasons.pop().unwrap();
+        let r = score_of(&demand(), &l).reasons.pop().unwrap();
         assert_eq!(r.points, 5);
         assert_eq!(r.detail_key, "match.region.same_province");
         assert_eq!(
@@ -625,21 +619,40 @@ mod tests {
                 "turbine",
                 "chip",
                 "技术",
+                "thermal spray",
+                "热喷涂",
+                "氨气味",
             ])
             .prop_map(String::from),
             0..5,
         )
     }
 
+    fn texts(words: &[String]) -> Vec<(Zone, &str)> {
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                (
+                    if i == 0 {
+                        Zone::Title
+                    } else {
+                        Zone::Description
+                    },
+                    w.as_str(),
+                )
+            })
+            .collect()
+    }
+
     prop_compose! {
-        fn demand_facts()(f in field(), p in province(), text in words(), keywords in words(),
+        fn demand_facts()(f in field(), p in province(), text in words(),
                           min in proptest::option::of(1i64..1_000_000_000),
                           span in proptest::option::of(0i64..1_000_000_000)) -> DemandFacts {
             DemandFacts {
                 field: f,
                 province: p,
-                terms: terms_of(text.iter().chain(&keywords).map(String::as_str)),
-                keywords,
+                query: Query::of(vocabulary(), &texts(&text)),
                 budget_min_fen: min,
                 budget_max_fen: span.map(|s| min.unwrap_or(1) + s),
             }
@@ -647,13 +660,12 @@ mod tests {
     }
 
     prop_compose! {
-        fn listing_facts()(f in field(), p in province(), text in words(), keywords in words(),
+        fn listing_facts()(f in field(), p in province(), text in words(),
                            price in proptest::option::of(1i64..3_000_000_000), trl in 0u8..=9) -> ListingFacts {
             ListingFacts {
                 field: f,
                 province: p,
-                terms: terms_of(text.iter().chain(&keywords).map(String::as_str)),
-                keywords,
+                profile: Profile::of(vocabulary(), &texts(&text)),
                 price_hint_fen: price,
                 trl,
             }
@@ -668,16 +680,17 @@ mod tests {
             let same = ListingFacts { province: d.province, ..l.clone() };
             let cross = ListingFacts { province: other, ..l };
             prop_assume!(other != d.province);
-            prop_assert!(score(&d, &cross).score >= score(&d, &same).score);
+            prop_assert!(score_of(&d, &cross).score >= score_of(&d, &same).score);
         }
 
         #[test]
         fn the_score_is_the_sum_of_its_parts_and_at_most_100(d in demand_facts(), l in listing_facts()) {
-            let m = score(&d, &l);
+            let m = score_of(&d, &l);
             let sum: u32 = m.reasons.iter().map(|r| u32::from(r.points)).sum();
             prop_assert_eq!(u32::from(m.score), sum);
             prop_assert!(m.score <= 100);
-            prop_assert_eq!(score(&d, &l), m);
+            prop_assert_eq!(m.relevant, m.score > 0);
+            prop_assert_eq!(score_of(&d, &l), m);
         }
     }
 }

@@ -22,6 +22,8 @@ pub mod money;
 pub mod normalize;
 /// Chinese patent application numbers: parsing, check character, fit with the IP type.
 pub mod patent;
+/// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.
+pub mod relevance;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
 pub mod text;
 /// The bilingual technology vocabulary (data/vocabulary): concepts, relations, analysis of a text into concepts.

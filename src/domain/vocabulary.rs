@@ -19,9 +19,11 @@
 //!
 //! # Relations
 //! Each concept has broader concepts (written `> a, b`) and related ones (`~ a, b`: a problem and its remedy,
-//! a part and its whole; symmetric). Beyond the written ones, a compound term's head is its broader concept
-//! when a hand-written concept has it as a term: `热喷涂涂层` → `涂层`, `hydraulic turbine runner` → `runner`
-//! (Chinese and English compounds put the head last).
+//! a part and its whole; symmetric). A concept with no written broader one gets the concept of its
+//! compound term's head when a hand-written, specific concept of the same field (or of no field) has that
+//! head as a term: `热喷涂涂层` → `涂层`, `hydraulic turbine runner` → `runner` (Chinese and English
+//! compounds put the head last). A CC-CEDICT entry whose Chinese headword is already a written term is
+//! left out: the written concept, with its relations, stands for it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -127,6 +129,9 @@ pub struct Hit {
 pub struct Analysis {
     pub hits: Vec<Hit>,
     pub residual: Vec<String>,
+    /// Residual tokens that are only pieces of a longer uncovered run (bigrams of `受不了`): they count,
+    /// but a reason does not show them.
+    pub fragments: Vec<String>,
 }
 
 /// A concept reached from another, with how strongly (per mille) and how.
@@ -160,16 +165,24 @@ impl std::fmt::Debug for Vocabulary {
     }
 }
 
-/// English words that never count on their own.
+/// English words that never count on their own (a common stop-word list, folded as words are).
 const ENGLISH_STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "do", "for", "from", "has",
-    "have", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "our", "so", "such",
-    "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "too",
-    "up", "us", "was", "we", "were", "what", "when", "which", "while", "who", "will", "with",
-    "would", "you", "your", "also", "all", "any", "each", "other", "more", "most", "less", "very",
-    "need", "needs", "want", "wants", "looking", "look", "seeking", "seek", "like", "about",
-    "after", "before", "over", "under", "between", "both", "but", "if", "per", "via", "out", "off",
-    "new", "one", "two", "three",
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
+    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
+    "but", "by", "can", "could", "did", "do", "doe", "doing", "down", "during", "each", "either",
+    "etc", "even", "ever", "every", "few", "for", "from", "further", "had", "has", "have",
+    "having", "he", "her", "here", "hers", "him", "his", "how", "however", "i", "if", "in", "into",
+    "is", "it", "its", "itself", "just", "least", "less", "like", "many", "may", "me", "might",
+    "more", "most", "much", "must", "my", "need", "neither", "no", "nor", "not", "now", "of",
+    "off", "often", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "over",
+    "own", "per", "same", "shall", "she", "should", "since", "so", "some", "such", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "three", "through",
+    "thus", "to", "too", "two", "under", "until", "up", "upon", "us", "very", "via", "was", "want",
+    "we", "well", "were", "what", "when", "where", "whether", "which", "while", "who", "whom",
+    "why", "will", "with", "within", "without", "would", "yet", "you", "your", "yours", "looking",
+    "look", "seek", "seeking", "new", "get", "make", "use", "used", "using", "able", "keep",
+    "still", "already", "every", "minute", "hour", "day", "week", "month", "year", "time", "today",
+    "way", "thing", "lot", "need", "cannot", "don", "let", "let's",
 ];
 
 /// Fold one lower-case English word: British spellings to American, plural endings removed
@@ -361,6 +374,19 @@ impl Vocabulary {
     pub fn load(files: &[VocabularyFile<'_>]) -> (Vocabulary, Vec<LoadError>) {
         let mut errors = Vec::new();
         let mut concepts: Vec<Concept> = Vec::new();
+        // Chinese terms of written concepts: a dictionary entry with one of them adds nothing.
+        let written_zh: HashSet<String> = files
+            .iter()
+            .filter(|f| f.source == Source::Written)
+            .flat_map(|f| f.text.lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| parse_line(l).ok())
+            .flat_map(|l| l.terms)
+            .filter_map(term_key)
+            .filter(|(zh, _)| *zh)
+            .map(|(_, k)| k)
+            .collect();
         let mut pending: Vec<Pending> = Vec::new();
         for (fi, file) in files.iter().enumerate() {
             for (i, raw) in file.text.lines().enumerate() {
@@ -393,6 +419,13 @@ impl Vocabulary {
                     }
                 }
                 if terms.is_empty() {
+                    continue;
+                }
+                if file.source == Source::Cedict
+                    && terms
+                        .iter()
+                        .any(|t| term_key(t).is_some_and(|(zh, k)| zh && written_zh.contains(&k)))
+                {
                     continue;
                 }
                 let id = concepts.len();
@@ -473,15 +506,23 @@ impl Vocabulary {
             }
         }
 
-        // Heads: the longest proper suffix of a compound term that is a written concept's term.
+        // Heads: for a concept with no written broader one, the longest proper suffix of a compound term
+        // that is a term of a written, specific concept of the same field (or of no field).
         let written_head = |key: &(bool, String), from: usize| -> Option<ConceptId> {
             let ids = by_key.get(key)?;
-            ids.iter()
-                .copied()
-                .find(|&c| c as usize != from && concepts[c as usize].source == Source::Written)
+            ids.iter().copied().find(|&c| {
+                let head = &concepts[c as usize];
+                c as usize != from
+                    && head.source == Source::Written
+                    && !head.generic
+                    && (head.field.is_none() || head.field == concepts[from].field)
+            })
         };
         let mut heads: Vec<(usize, ConceptId)> = Vec::new();
         for (id, c) in concepts.iter().enumerate() {
+            if !c.broader.is_empty() {
+                continue;
+            }
             for t in &c.terms {
                 let Some((zh, key)) = term_key(t) else {
                     continue;
@@ -679,13 +720,14 @@ impl Vocabulary {
         let mut en_hits: Vec<(usize, Hit)> = Vec::new();
         let mut words: Vec<(usize, usize, String)> = Vec::new(); // (start, end, folded word)
         let mut han: Vec<char> = Vec::new();
-        let flush_han = |han: &mut Vec<char>, residual: &mut Vec<String>| {
-            if han.len() >= 2 {
-                for w in han.windows(2) {
-                    let t: String = w.iter().collect();
-                    if !residual.contains(&t) {
-                        residual.push(t);
-                    }
+        let flush_han = |han: &mut Vec<char>, out: &mut Analysis| {
+            let (tokens, whole) = han_tokens(han);
+            for t in tokens {
+                if !whole && !out.fragments.contains(&t) {
+                    out.fragments.push(t.clone());
+                }
+                if !out.residual.contains(&t) {
+                    out.residual.push(t);
                 }
             }
             han.clear();
@@ -704,7 +746,7 @@ impl Vocabulary {
             if is_cjk(c) && !in_term {
                 han.push(c);
             } else {
-                flush_han(&mut han, &mut out.residual);
+                flush_han(&mut han, &mut out);
             }
             if is_word_char(c) && !in_term {
                 word_start.get_or_insert(pos);
@@ -762,6 +804,32 @@ impl Vocabulary {
         out.hits = hits.into_iter().map(|(_, h)| h).collect();
         out
     }
+}
+
+/// Tokens of Han text that no term covers: its character bigrams (a lone character gives none), and
+/// whether they are whole words (the run is two characters long).
+#[cfg(not(feature = "jieba"))]
+fn han_tokens(han: &[char]) -> (Vec<String>, bool) {
+    (
+        han.windows(2).map(|w| w.iter().collect()).collect(),
+        han.len() == 2,
+    )
+}
+
+/// Tokens of Han text that no term covers: its words of two characters or more, as jieba cuts them
+/// (whole words).
+#[cfg(feature = "jieba")]
+fn han_tokens(han: &[char]) -> (Vec<String>, bool) {
+    static JIEBA: LazyLock<jieba_rs::Jieba> = LazyLock::new(jieba_rs::Jieba::new);
+    let text: String = han.iter().collect();
+    let words = JIEBA
+        .cut(&text, false)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_string)
+        .collect();
+    (words, true)
 }
 
 /// The embedded vocabulary files (see `data/vocabulary/README.md`).
@@ -927,6 +995,8 @@ mod tests {
         assert_eq!(a.residual, ["猪舍"]);
         let a = v.analyze("工人受不了");
         assert_eq!(a.residual, ["工人", "人受", "受不", "不了"]);
+        assert_eq!(a.fragments, a.residual);
+        assert!(v.analyze("猪舍异味").fragments.is_empty());
     }
 
     #[test]
@@ -1012,6 +1082,13 @@ mod tests {
                 .iter()
                 .filter(|c| c.zh().is_some() && c.en().is_some())
                 .count();
+            eprintln!(
+                "{}: {} concepts, {} bilingual, {} written",
+                f.code(),
+                of_field.len(),
+                bilingual,
+                written
+            );
             assert!(
                 of_field.len() >= 250 && bilingual >= 200 && written >= 100,
                 "{}: {} concepts, {} bilingual, {} written",

@@ -105,7 +105,7 @@ async fn a_chongqing_car_maker_finds_the_sichuan_aeb_listing_first_with_reasons(
     let seller = app.verified_member("auto@sichuan.example", "cdipex").await;
     let buyer = app.verified_member("car@chongqing.example", "cquaee").await;
     let aeb = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
-    insert_listing(&app.pool, &seller.org_id, &parking_listing()).await;
+    let parking = insert_listing(&app.pool, &seller.org_id, &parking_listing()).await;
 
     let d = post_demand(&app, &buyer.token, aeb_demand()).await;
     assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
@@ -118,9 +118,29 @@ async fn a_chongqing_car_maker_finds_the_sichuan_aeb_listing_first_with_reasons(
         .await;
     assert_eq!(m.status, StatusCode::OK, "{}", m.text);
     let items = m.body["items"].as_array().unwrap();
-    assert!(items.len() >= 2);
     assert_eq!(items[0]["listing"]["id"], json!(aeb.to_string()));
-    assert!(items[0]["score"].as_u64().unwrap() > items[1]["score"].as_u64().unwrap());
+    // Remote parking shares no concept with emergency braking: not a match, although field, budget and
+    // readiness fit.
+    assert!(
+        items
+            .iter()
+            .all(|i| i["listing"]["id"] != json!(parking.to_string())),
+        "{}",
+        m.text
+    );
+    let keywords = items[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "keywords")
+        .unwrap();
+    assert!(
+        keywords["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("共同概念：自动紧急制动"),
+        "{keywords}"
+    );
     let codes: Vec<&str> = items[0]["reasons"]
         .as_array()
         .unwrap()

@@ -1,8 +1,9 @@
 //! Technology demands (技术需求) and two-way matching with explained scores.
 //!
-//! Matching retrieves candidates through the search index (listings or demands sharing a term, plus
-//! the newest in the same or a related field), then scores each with `domain::matching::score`
-//! (formula documented there) and keeps the best. The region part is the same within a province and
+//! Matching retrieves candidates through the search index (listings or demands sharing a term or, through
+//! the vocabulary, a concept in either language, plus the newest in the same or a related field), then
+//! scores each with `domain::matching::score` (formula documented there) and keeps the best; a candidate
+//! that shares no concept with the other side is not a match and is not listed. The region part is the same within a province and
 //! across the provincial line, so joining Sichuan and Chongqing never costs a match points.
 
 use chrono::{DateTime, Utc};
@@ -17,7 +18,9 @@ use crate::domain::codes::{Field, Province};
 use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::matching::{self, DemandFacts, ListingFacts, Match};
 use crate::domain::money::MAX_AMOUNT_FEN;
+use crate::domain::relevance::{Profile, Query, Zone};
 use crate::domain::text::{self, TsVectorBuilder};
+use crate::domain::vocabulary::vocabulary;
 use crate::error::{Error, Result};
 use crate::i18n::{self, Lang};
 use crate::service::events::{self, Event, MatchSide};
@@ -475,26 +478,31 @@ pub async fn close(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Demand
 }
 
 fn demand_facts(d: &DemandRow) -> Option<DemandFacts> {
-    let mut texts: Vec<&str> = vec![&d.title, &d.description];
-    texts.extend(d.keywords.iter().map(String::as_str));
+    let mut texts = vec![
+        (Zone::Title, d.title.as_str()),
+        (Zone::Description, d.description.as_str()),
+    ];
+    texts.extend(d.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
     Some(DemandFacts {
         field: Field::parse(&d.field)?,
         province: Province::parse(&d.province)?,
-        terms: matching::terms_of(texts),
-        keywords: d.keywords.clone(),
+        query: Query::of(vocabulary(), &texts),
         budget_min_fen: d.budget_min_fen,
         budget_max_fen: d.budget_max_fen,
     })
 }
 
 fn listing_facts(l: &ListingFactsRow) -> Option<ListingFacts> {
-    let mut texts: Vec<&str> = vec![&l.title, &l.summary, &l.description];
-    texts.extend(l.keywords.iter().map(String::as_str));
+    let mut texts = vec![
+        (Zone::Title, l.title.as_str()),
+        (Zone::Summary, l.summary.as_str()),
+        (Zone::Description, l.description.as_str()),
+    ];
+    texts.extend(l.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
     Some(ListingFacts {
         field: Field::parse(&l.field)?,
         province: Province::parse(&l.province)?,
-        terms: matching::terms_of(texts),
-        keywords: l.keywords.clone(),
+        profile: Profile::of(vocabulary(), &texts),
         price_hint_fen: l.price_fen.or(l.sort_price_fen),
         trl: u8::try_from(l.trl).unwrap_or(1),
     })
@@ -509,20 +517,63 @@ fn near_fields(field: Field) -> Vec<String> {
         .collect()
 }
 
+/// Most alternatives in one retrieval query.
+const MAX_QUERY_PARTS: usize = 40;
+
+/// A `tsquery` that matches any of `terms` (each a phrase of its bigrams or its words).
+fn any_of(terms: &[&str]) -> Option<String> {
+    let parts: Vec<String> = terms
+        .iter()
+        .filter_map(|t| text::build_tsquery(t))
+        .map(|q| format!("({q})"))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" | "))
+}
+
 /// The text queries that retrieve candidates, cheapest to answer first:
 /// `strict` — every keyword (each a phrase of its bigrams) must occur;
-/// `any` — any keyword, or any four-character window of the title (a phrase of three bigrams), or
-/// any Latin word of the title. Phrases keep retrieval selective where single bigrams (系统, 智能) are
-/// in half the market; the database stops at the first rows found (no ranking), and the score decides.
-fn retrieval_queries(title: &str, keywords: &[String]) -> (Option<String>, Option<String>) {
+/// `concepts` — the two heaviest concepts of the text must both occur, each in any of its terms, in
+/// either language (`热喷涂 | thermal spray | …`);
+/// `any` — any keyword, any term of the text's concepts, any four-character window of the title (a phrase
+/// of three bigrams), or any Latin word of the title. Phrases keep retrieval selective where single
+/// bigrams (系统, 智能) are in half the market; the database stops at the first rows found (no ranking),
+/// and the score decides.
+struct Retrieval {
+    strict: Option<String>,
+    concepts: Option<String>,
+    any: Option<String>,
+}
+
+fn retrieval_queries(title: &str, keywords: &[String], query: &Query) -> Retrieval {
     let kw: Vec<String> = keywords
         .iter()
         .filter_map(|k| text::build_tsquery(k))
         .map(|q| format!("({q})"))
         .collect();
     let strict = (!kw.is_empty()).then(|| kw.join(" & "));
-    // Keywords first, then the title's windows, then its words; in that order until the cap.
+    let concept_terms = query.concept_terms(vocabulary());
+    let groups: Vec<String> = concept_terms
+        .iter()
+        .take(2)
+        .filter_map(|terms| any_of(terms))
+        .map(|q| format!("({q})"))
+        .collect();
+    let concepts = (groups.len() == 2).then(|| groups.join(" & "));
+    // Keywords first, then the concepts' terms, the title's windows and its words; in that order until the cap.
     let mut parts: Vec<String> = kw;
+    let push = |q: String, parts: &mut Vec<String>| {
+        let q = format!("({q})");
+        if !parts.contains(&q) && parts.len() < MAX_QUERY_PARTS {
+            parts.push(q);
+        }
+    };
+    for terms in concept_terms.iter().take(8) {
+        for t in terms.iter().take(6) {
+            if let Some(q) = text::build_tsquery(t) {
+                push(q, &mut parts);
+            }
+        }
+    }
     let chars: Vec<char> = title.chars().collect();
     let mut run: Vec<char> = Vec::new();
     let flush = |run: &mut Vec<char>, parts: &mut Vec<String>| {
@@ -539,10 +590,7 @@ fn retrieval_queries(title: &str, keywords: &[String]) -> (Option<String>, Optio
         };
         for w in windows {
             if let Some(q) = text::build_tsquery(&w) {
-                let q = format!("({q})");
-                if !parts.contains(&q) {
-                    parts.push(q);
-                }
+                push(q, parts);
             }
         }
         run.clear();
@@ -560,15 +608,15 @@ fn retrieval_queries(title: &str, keywords: &[String]) -> (Option<String>, Optio
         .filter(|w| w.len() >= 3)
     {
         if let Some(q) = text::build_tsquery(word) {
-            let q = format!("({q})");
-            if !parts.contains(&q) {
-                parts.push(q);
-            }
+            push(q, &mut parts);
         }
     }
-    parts.truncate(16);
     let any = (!parts.is_empty()).then(|| parts.join(" | "));
-    (strict, any)
+    Retrieval {
+        strict,
+        concepts,
+        any,
+    }
 }
 
 async fn score_listings(
@@ -581,21 +629,25 @@ async fn score_listings(
     if d.status != "open" {
         return Ok(vec![]);
     }
-    let (strict, any) = retrieval_queries(&d.title, &d.keywords);
+    let r = retrieval_queries(&d.title, &d.keywords, &facts.query);
     let candidates = db::demands::listing_candidates(
         conn,
-        strict.as_deref(),
-        any.as_deref(),
-        &near_fields(facts.field),
+        &db::demands::Retrieval {
+            strict: r.strict.as_deref(),
+            concepts: r.concepts.as_deref(),
+            any: r.any.as_deref(),
+            fields: &near_fields(facts.field),
+        },
     )
     .await?;
+    let vocab = vocabulary();
     let mut scored: Vec<(ListingFactsRow, Match)> = candidates
         .into_iter()
         .filter(|l| l.organization_id != d.organization_id)
         .filter_map(|l| {
             let lf = listing_facts(&l)?;
-            let m = matching::score(&facts, &lf);
-            Some((l, m))
+            let m = matching::score(vocab, &facts, &lf);
+            m.relevant.then_some((l, m))
         })
         .collect();
     scored.sort_by(|a, b| {
@@ -615,21 +667,32 @@ async fn score_demands(
     let Some(facts) = listing_facts(l) else {
         return Ok(vec![]);
     };
-    let (strict, any) = retrieval_queries(&l.title, &l.keywords);
+    // The listing's own text, read as a query, finds the demands that may ask for it.
+    let mut texts = vec![
+        (Zone::Title, l.title.as_str()),
+        (Zone::Summary, l.summary.as_str()),
+    ];
+    texts.extend(l.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
+    let as_query = Query::of(vocabulary(), &texts);
+    let r = retrieval_queries(&l.title, &l.keywords, &as_query);
     let candidates = db::demands::demand_candidates(
         conn,
-        strict.as_deref(),
-        any.as_deref(),
-        &near_fields(facts.field),
+        &db::demands::Retrieval {
+            strict: r.strict.as_deref(),
+            concepts: r.concepts.as_deref(),
+            any: r.any.as_deref(),
+            fields: &near_fields(facts.field),
+        },
     )
     .await?;
+    let vocab = vocabulary();
     let mut scored: Vec<(DemandRow, Match)> = candidates
         .into_iter()
         .filter(|d| d.organization_id != l.organization_id)
         .filter_map(|d| {
             let df = demand_facts(&d)?;
-            let m = matching::score(&df, &facts);
-            Some((d, m))
+            let m = matching::score(vocab, &df, &facts);
+            m.relevant.then_some((d, m))
         })
         .collect();
     scored.sort_by(|a, b| {
