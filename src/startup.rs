@@ -92,6 +92,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let concepts =
         tokio::task::spawn_blocking(|| crate::domain::vocabulary::vocabulary().concepts().len())
             .await?;
+    for e in crate::domain::vocabulary::load_errors() {
+        tracing::warn!(error = %e, "vocabulary line skipped");
+    }
     tracing::info!(
         concepts,
         ms = started.elapsed().as_millis() as u64,
