@@ -360,8 +360,11 @@ pub enum SearchSort {
 /// Filters of the public search, already checked.
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
-    /// tsquery literal (domain::text::build_tsquery).
+    /// tsquery literal that selects (domain::text::build_tsquery, widened across languages by
+    /// domain::relevance::expanded_tsquery).
     pub tsquery: Option<String>,
+    /// The query as written (exact Chinese substrings, patent numbers): its matches rank first.
+    pub literal: Option<String>,
     pub field: Option<String>,
     pub province: Option<String>,
     pub exchange: Option<String>,
@@ -407,9 +410,9 @@ fn push_filters(b: &mut QueryBuilder<'_, Postgres>, f: &SearchFilter) {
 
 fn order_by(sort: SearchSort, alias: &str) -> String {
     match sort {
-        SearchSort::Relevance => {
-            format!("{alias}.rank desc, {alias}.listed_at desc, {alias}.id desc")
-        }
+        SearchSort::Relevance => format!(
+            "{alias}.exact desc, {alias}.rank desc, {alias}.listed_at desc, {alias}.id desc"
+        ),
         SearchSort::Newest => format!("{alias}.listed_at desc, {alias}.id desc"),
         SearchSort::PriceAsc => format!("{alias}.sort_price_fen asc nulls last, {alias}.id asc"),
         SearchSort::PriceDesc => {
@@ -437,9 +440,16 @@ pub async fn search_text_ids(
     if sort == SearchSort::Relevance {
         b.push(format!("ts_rank('{RANK_WEIGHTS}', l.search, "))
             .push_bind(q)
-            .push("::tsquery) as rank");
+            .push("::tsquery) as rank, ");
+        match &f.literal {
+            Some(lit) => b
+                .push("l.search @@ ")
+                .push_bind(lit.clone())
+                .push("::tsquery as exact"),
+            None => b.push("true as exact"),
+        };
     } else {
-        b.push("0::real as rank");
+        b.push("0::real as rank, true as exact");
     }
     b.push(" from listings l");
     push_filters(&mut b, f);

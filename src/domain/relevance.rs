@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::text::{index_tokens, is_cjk};
+use super::text::{build_tsquery, index_tokens, is_cjk};
 use super::vocabulary::{fold_english_word, ConceptId, Relation, Vocabulary};
 
 /// Where a piece of text sits in a demand or a listing.
@@ -480,6 +480,59 @@ pub fn relevance(vocab: &Vocabulary, query: &Query, profile: &Profile) -> Releva
     }
 }
 
+/// Most alternatives one concept of a search brings.
+const MAX_ALTERNATIVES: usize = 12;
+
+/// A search across languages: each concept of `q` as any of its terms (Chinese and English synonyms),
+/// its other words as they are, all required (`&`). `None` when `q` names no specific concept (the query
+/// as written says it all), e.g. a patent number. `thermal spray coating` → `(('热' <-> …) | …)`.
+pub fn expanded_tsquery(vocab: &Vocabulary, q: &str) -> Option<String> {
+    let a = vocab.analyze(q);
+    let specific = a
+        .hits
+        .iter()
+        .any(|h| h.concepts.iter().any(|&c| !vocab.concept(c).generic));
+    if !specific {
+        return None;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for hit in &a.hits {
+        let mut alternatives: Vec<String> = Vec::new();
+        for t in std::iter::once(hit.surface.as_str()).chain(
+            hit.concepts
+                .iter()
+                .flat_map(|&c| vocab.concept(c).terms.iter().map(String::as_str)),
+        ) {
+            // A one-letter word (`D/A转换器`) would become a prefix matching half the market.
+            let one_letter = t
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w.len() == 1);
+            if one_letter {
+                continue;
+            }
+            if let Some(tq) = build_tsquery(t) {
+                let tq = format!("({tq})");
+                if !alternatives.contains(&tq) && alternatives.len() < MAX_ALTERNATIVES {
+                    alternatives.push(tq);
+                }
+            }
+        }
+        let part = format!("({})", alternatives.join(" | "));
+        if !alternatives.is_empty() && !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    for t in &a.residual {
+        if let Some(tq) = build_tsquery(t) {
+            let part = format!("({tq})");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" & "))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -549,6 +602,22 @@ mod tests {
             &[(Zone::Title, "系统技术")],
         );
         assert!(!r.shared, "{r:?}");
+    }
+
+    #[test]
+    fn a_search_is_widened_to_the_terms_of_its_concepts() {
+        let v = vocabulary();
+        let q = expanded_tsquery(v, "thermal spray coating").unwrap();
+        assert!(q.contains("('热喷' <-> '喷涂')"), "{q}");
+        assert!(q.contains("'thermal':* & 'spray':*"), "{q}");
+        let q = expanded_tsquery(v, "热喷涂").unwrap();
+        assert!(q.contains("'thermal':*"), "{q}");
+        // A patent number or generic words alone: the query as written says it all.
+        assert_eq!(expanded_tsquery(v, "ZL201710601862.3"), None);
+        assert_eq!(expanded_tsquery(v, "技术"), None);
+        // Words the vocabulary does not know are still required.
+        let q = expanded_tsquery(v, "热喷涂 qzv").unwrap();
+        assert!(q.ends_with(" & ('qzv':*)"), "{q}");
     }
 
     #[test]

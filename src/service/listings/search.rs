@@ -10,7 +10,9 @@ use crate::db::listings::{SearchFilter, SearchSort};
 use crate::domain::codes::{Exchange, Field, IpType, PricingMode, Province};
 use crate::domain::error::FieldErrors;
 use crate::domain::money::MAX_AMOUNT_FEN;
+use crate::domain::relevance::expanded_tsquery;
 use crate::domain::text::build_tsquery;
+use crate::domain::vocabulary::vocabulary;
 use crate::error::{Error, Result};
 use crate::service::Page;
 
@@ -111,7 +113,15 @@ pub struct Search {
 /// Checks the parameters; any bad one → 400 `invalid_query` naming it.
 pub fn parse_search(p: &SearchParams) -> Result<Search> {
     let q: Option<String> = given(&p.q).map(|s| s.chars().take(QUERY_MAX_CHARS).collect());
-    let tsquery = q.as_deref().and_then(build_tsquery);
+    let literal = q.as_deref().and_then(build_tsquery);
+    // Across languages and synonyms: `thermal spray coating` also finds 热喷涂涂层; what matches the
+    // query as written ranks first.
+    let expanded = q.as_deref().and_then(|q| expanded_tsquery(vocabulary(), q));
+    let tsquery = match (&literal, expanded) {
+        (Some(l), Some(e)) if *l != e => Some(format!("({l}) | ({e})")),
+        (Some(l), _) => Some(l.clone()),
+        (None, e) => e,
+    };
     let min_price_fen = int_param(&p.min_price_fen, "min_price_fen", 0, MAX_AMOUNT_FEN)?;
     let max_price_fen = int_param(&p.max_price_fen, "max_price_fen", 0, MAX_AMOUNT_FEN)?;
     if let (Some(lo), Some(hi)) = (min_price_fen, max_price_fen) {
@@ -134,6 +144,7 @@ pub fn parse_search(p: &SearchParams) -> Result<Search> {
         max_price_fen,
         trl_min: int_param(&p.trl_min, "trl_min", 1, 9)?.map(|v| v as i16),
         tsquery,
+        literal,
     };
     let sort = match given(&p.sort) {
         None if filter.tsquery.is_some() => SearchSort::Relevance,

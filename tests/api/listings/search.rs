@@ -130,6 +130,50 @@ async fn drafts_pending_rejected_and_withdrawn_listings_are_never_found(pool: Pg
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn an_english_search_finds_chinese_listings_and_the_words_as_written_rank_first(
+    pool: PgPool,
+) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("m@uni.example", "cquaee").await;
+    mk.publish(&m, "cquaee", body("水轮机转轮热喷涂涂层技术"))
+        .await;
+    mk.publish(
+        &m,
+        "cquaee",
+        body("Thermal spray coating of boiler water-wall tubes"),
+    )
+    .await;
+    mk.publish(&m, "cquaee", body("自修复聚氨酯防护涂层")).await;
+    // English finds the Chinese listing; the listing with the words as written comes first.
+    let r = mk
+        .search(&format!("q={}", enc("thermal spray coating")))
+        .await;
+    assert_eq!(
+        titles(&r),
+        vec![
+            "Thermal spray coating of boiler water-wall tubes".to_string(),
+            "水轮机转轮热喷涂涂层技术".to_string()
+        ],
+        "{}",
+        r.text
+    );
+    // Chinese finds the English listing; the exact Chinese substring comes first.
+    let r = mk.search(&format!("q={}", enc("热喷涂"))).await;
+    assert_eq!(
+        titles(&r),
+        vec![
+            "水轮机转轮热喷涂涂层技术".to_string(),
+            "Thermal spray coating of boiler water-wall tubes".to_string()
+        ]
+    );
+    // Synonyms in one language too; nothing about coatings is not found by a turbine.
+    let r = mk
+        .search(&format!("q={}", enc("hydro turbine runner")))
+        .await;
+    assert_eq!(titles(&r), vec!["水轮机转轮热喷涂涂层技术".to_string()]);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn relevance_puts_a_title_hit_above_a_description_only_hit(pool: PgPool) {
     let mk = Market::new(pool).await;
     let m = mk.app.verified_member("m@uni.example", "cquaee").await;
