@@ -8,6 +8,7 @@ mod server;
 mod accounts;
 mod admin;
 mod architecture;
+mod authz;
 mod contract;
 mod demands;
 mod fees;

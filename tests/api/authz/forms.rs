@@ -1,0 +1,232 @@
+//! Every HTML form route refuses a POST without its CSRF token (or with a wrong one): 403, and
+//! nothing in the database changes. The same form with the page's token is not refused, so the
+//! token is what made the difference. A second test fails when a POST route of `src/http/web`
+//! has no row here.
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use sqlx::PgPool;
+
+use super::world::{self, World};
+use crate::helpers::*;
+
+/// Who sends the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// A visitor who is not signed in.
+    Visitor,
+    /// The owner (the member of the organisation the object belongs to).
+    Owner,
+    /// A verified member of another organisation (a would-be buyer).
+    Other,
+    AdminHome,
+    AdminOther,
+}
+
+/// What the form acts on; `{id}` in the path is its id.
+#[derive(Debug, Clone, Copy)]
+enum Fixture {
+    Nothing,
+    UnverifiedOrg,
+    RestrictedOrg,
+    FeeDraft,
+    Demand,
+    Listing(&'static str, &'static str),
+    OfferToOwner,
+    OfferByOwner,
+    Bought { paid: bool },
+}
+
+use Fixture as F;
+
+#[rustfmt::skip]
+const FORMS: &[(&str, Who, Fixture, &[(&str, &str)])] = &[
+    ("/register", Who::Visitor, F::Nothing, &[("email", "csrf-new@authz.example"), ("password", PASSWORD), ("display_name", "新用户"),
+        ("organization.name", "新机构"), ("organization.kind", "individual"), ("organization.province", "sichuan"), ("organization.exchange", "suaee")]),
+    ("/login", Who::Visitor, F::Nothing, &[("email", "owner@authz.example"), ("password", PASSWORD)]),
+    ("/logout", Who::Owner, F::Nothing, &[]),
+    ("/inbox", Who::Owner, F::Nothing, &[("all", "1")]),
+    ("/admin/organizations/{id}/verify", Who::AdminHome, F::UnverifiedOrg, &[]),
+    ("/admin/fees/new", Who::AdminHome, F::Nothing, &[("name", "新收费标准"), ("action", "save")]),
+    ("/admin/fees/{id}/approve", Who::AdminOther, F::FeeDraft, &[]),
+    ("/admin/fees/{id}/reject", Who::AdminOther, F::FeeDraft, &[("reason", "费率过高")]),
+    ("/admin/restrictions", Who::AdminHome, F::UnverifiedOrg, &[("reason", "逾期未付款")]),
+    ("/admin/restrictions/{id}/lift", Who::AdminHome, F::RestrictedOrg, &[]),
+    ("/admin/listings/{id}/review", Who::AdminHome, F::Listing("pending_review", "negotiable"), &[("decision", "approve")]),
+    ("/admin/trades/{id}/payment-received", Who::AdminHome, F::Bought { paid: false }, &[("confirm", "1")]),
+    ("/listings/new", Who::Owner, F::Nothing, &[("title", "新成果"), ("summary", "摘要"), ("description", "说明"), ("field", "ic"),
+        ("ip_type", "know_how"), ("trl", "6"), ("transaction_modes", "transfer"), ("pricing.mode", "negotiable")]),
+    ("/listings/{id}/edit", Who::Owner, F::Listing("draft", "negotiable"), &[("title", "改过的标题"), ("summary", "摘要"), ("description", "说明"),
+        ("field", "ic"), ("ip_type", "know_how"), ("trl", "6"), ("transaction_modes", "transfer"), ("pricing.mode", "negotiable")]),
+    ("/listings/{id}/submit", Who::Owner, F::Listing("draft", "negotiable"), &[]),
+    ("/listings/{id}/withdraw", Who::Owner, F::Listing("listed", "negotiable"), &[]),
+    ("/listings/{id}/offers", Who::Other, F::Listing("listed", "negotiable"), &[("amount", "200万"), ("transaction_mode", "transfer")]),
+    ("/listings/{id}/buy", Who::Other, F::Listing("listed", "fixed"), &[("transaction_mode", "transfer"), ("confirm", "1")]),
+    ("/listings/{id}/bids", Who::Other, F::Listing("listed", "auction"), &[("amount", "100万")]),
+    ("/offers/{id}/counter", Who::Owner, F::OfferToOwner, &[("amount", "250万")]),
+    ("/offers/{id}/accept", Who::Owner, F::OfferToOwner, &[]),
+    ("/offers/{id}/reject", Who::Owner, F::OfferToOwner, &[]),
+    ("/offers/{id}/withdraw", Who::Owner, F::OfferByOwner, &[]),
+    ("/trades/{id}/confirm-delivery", Who::Owner, F::Bought { paid: true }, &[("confirm", "1")]),
+    ("/trades/{id}/cancel", Who::Owner, F::Bought { paid: false }, &[("reason", "买方改变计划")]),
+    ("/demands/new", Who::Owner, F::Nothing, &[("title", "寻求高速ADC芯片技术"), ("description", "需要高速流水线ADC"), ("field", "ic")]),
+    ("/demands/{id}/close", Who::Owner, F::Demand, &[]),
+];
+
+/// A digest of every table a form could change (sessions included: signing in or out is a change).
+async fn digest(app: &TestApp) -> String {
+    let mut out = String::new();
+    for table in [
+        "organizations",
+        "users",
+        "sessions",
+        "audit_log",
+        "notifications",
+        "org_restrictions",
+        "fee_schedules",
+        "listings",
+        "auctions",
+        "bids",
+        "offers",
+        "trades",
+        "demands",
+        "ledger_pending",
+        "ledger_entries",
+    ] {
+        let sql = format!(
+            "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"
+        );
+        let d: String = sqlx::query_scalar(&sql).fetch_one(&app.pool).await.unwrap();
+        out.push_str(&format!("{table}:{d} "));
+    }
+    out
+}
+
+async fn prepare(w: &World, f: Fixture) -> Option<String> {
+    let p = &w.owner;
+    Some(match f {
+        F::Nothing => return None,
+        F::UnverifiedOrg => world::organization(&w.app).await,
+        F::RestrictedOrg => {
+            let id = world::organization(&w.app).await;
+            world::restrict(&w.app, &id).await;
+            id
+        }
+        F::FeeDraft => world::fee_draft(w).await,
+        F::Demand => world::demand(&w.app, p).await,
+        F::Listing(status, pricing) => world::listing(&w.app, p, status, pricing).await,
+        F::OfferToOwner => {
+            let l = world::listing(&w.app, p, "listed", "negotiable").await;
+            world::offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
+        }
+        F::OfferByOwner => {
+            let l = world::listing(&w.app, &w.counterparty, "listed", "negotiable").await;
+            world::offer(&w.app, &l, p, "buyer", p).await
+        }
+        F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
+    })
+}
+
+/// The cookies of `who` and the CSRF token their pages carry.
+async fn session(w: &World, who: Who) -> (String, String) {
+    let cookies = match who {
+        Who::Visitor => cookies_from(&w.app.page("/login", "").await.headers),
+        Who::Owner => web_login(&w.app, &w.owner.email).await,
+        Who::Other => web_login(&w.app, &w.other.email).await,
+        Who::AdminHome => web_login(&w.app, "admin-suaee@test.example").await,
+        Who::AdminOther => web_login(&w.app, "admin-cquaee@test.example").await,
+    };
+    let page = w.app.page("/login", &cookies).await;
+    let token = input_value(&page.text, "_csrf").expect("a page carries the CSRF token");
+    (cookies, token)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn every_form_without_its_csrf_token_is_refused_and_changes_nothing(pool: PgPool) {
+    let w = World::new(TestApp::new(pool)).await;
+    let mut wrong = Vec::new();
+    for &(path, who, fixture, fields) in FORMS {
+        let uri = match prepare(&w, fixture).await {
+            Some(id) => path.replace("{id}", &id),
+            None => path.to_string(),
+        };
+        let (cookies, token) = session(&w, who).await;
+        let before = digest(&w.app).await;
+        for csrf in [None, Some("forged-token")] {
+            let mut sent = fields.to_vec();
+            if let Some(t) = csrf {
+                sent.push(("_csrf", t));
+            }
+            let r = w.app.form(&uri, &cookies, &sent).await;
+            if r.status != StatusCode::FORBIDDEN {
+                wrong.push(format!(
+                    "POST {path} as {who:?} with csrf {csrf:?}: {} instead of 403",
+                    r.status
+                ));
+            }
+            if digest(&w.app).await != before {
+                wrong.push(format!(
+                    "POST {path} as {who:?} with csrf {csrf:?} changed the database"
+                ));
+            }
+        }
+        // With the page's own token the form goes through (or fails for another reason than 403).
+        let mut sent = fields.to_vec();
+        sent.push(("_csrf", token.as_str()));
+        let r = w.app.form(&uri, &cookies, &sent).await;
+        if r.status == StatusCode::FORBIDDEN {
+            wrong.push(format!(
+                "POST {path} as {who:?} with its token: 403 {}",
+                r.text.chars().take(200).collect::<String>()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} forms differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// The POST routes of `src/http/web` (read from the source: `.route("…", …post(…))`).
+fn web_post_routes() -> BTreeSet<String> {
+    let mut files = vec![std::path::PathBuf::from("src/http/web")];
+    let mut out = BTreeSet::new();
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        for chunk in text.split(".route(").skip(1) {
+            // The route's own call: up to the next route, or the end of the router's chain.
+            let call = chunk.split(';').next().unwrap_or("");
+            let call = call.split("\n}").next().unwrap_or("");
+            let Some(path) = call.split('"').nth(1) else {
+                continue;
+            };
+            if call.contains("post(") {
+                out.insert(path.replace("{org}", "{id}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_post_route_of_the_pages_has_a_row() {
+    let routes = web_post_routes();
+    assert!(routes.len() >= 20, "the routes were not found: {routes:?}");
+    let rows: BTreeSet<String> = FORMS.iter().map(|(p, ..)| p.to_string()).collect();
+    let missing: Vec<_> = routes.difference(&rows).collect();
+    let gone: Vec<_> = rows.difference(&routes).collect();
+    assert!(missing.is_empty(), "form routes without a row: {missing:?}");
+    assert!(
+        gone.is_empty(),
+        "rows for form routes that do not exist: {gone:?}"
+    );
+}

@@ -1,0 +1,229 @@
+//! The authorization matrix of the JSON API: every mutating route against every kind of caller,
+//! with the status API.md gives. The table is data; one test walks it (each cell on a fresh object,
+//! the actors made once), another fails when the OpenAPI document has a mutating route without a
+//! row (or a row names a route that is gone).
+use std::collections::BTreeSet;
+
+use axum::http::Method;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use super::world::{self, Actor, Party, World, ACTORS};
+use crate::helpers::*;
+
+/// What a cell needs before the call; `{id}` in the path is replaced by its id.
+#[derive(Debug, Clone, Copy)]
+enum Fixture {
+    /// Nothing: the route creates.
+    Nothing,
+    /// A fresh unverified organisation of the home exchange.
+    UnverifiedOrg,
+    /// A fresh organisation under a restriction.
+    RestrictedOrg,
+    /// A draft fee schedule by the home exchange's administrator.
+    FeeDraft,
+    /// An open demand of the party.
+    Demand,
+    /// A listing of the party: status and pricing mode.
+    Listing(&'static str, &'static str),
+    /// An open offer that the counterparty made on the party's listing (the party answers it).
+    OfferToParty,
+    /// An open offer that the party made on the counterparty's listing (the party withdraws it).
+    OfferByParty,
+    /// A trade in which the party bought from the counterparty; paid or not.
+    Bought { paid: bool },
+}
+
+/// The body a cell sends.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    Empty,
+    Fixed(&'static str),
+    Register,
+    /// The caller's own e-mail and password.
+    Login,
+    Listing,
+    Demand,
+    FeeSchedule,
+}
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    party: Party,
+    fixture: Fixture,
+    body: Body,
+    /// In the order of [`ACTORS`]: anonymous, another organisation's member, the owner, an admin of
+    /// another exchange, an admin of the home exchange, a restricted organisation, an unverified one.
+    expect: [u16; 7],
+}
+
+const fn row(
+    method: Method,
+    path: &'static str,
+    party: Party,
+    fixture: Fixture,
+    body: Body,
+    expect: [u16; 7],
+) -> Row {
+    Row {
+        method,
+        path,
+        party,
+        fixture,
+        body,
+        expect,
+    }
+}
+
+use Fixture as F;
+use Party::{Other as O, Owner as W};
+
+#[rustfmt::skip]
+const TABLE: &[Row] = &[
+    //                                                                                                     anon other owner a-oth a-home restr unver
+    row(Method::POST, "/api/v1/auth/register", O, F::Nothing, Body::Register,                              [201, 201, 201, 201, 201, 201, 201]),
+    row(Method::POST, "/api/v1/auth/login", O, F::Nothing, Body::Login,                                    [200, 200, 200, 200, 200, 200, 200]),
+    row(Method::POST, "/api/v1/auth/logout", O, F::Nothing, Body::Empty,                                   [401, 204, 204, 204, 204, 204, 204]),
+    row(Method::POST, "/api/v1/admin/organizations/{id}/verify", O, F::UnverifiedOrg, Body::Empty,         [401, 403, 403, 403, 200, 403, 403]),
+    row(Method::POST, "/api/v1/admin/organizations/{id}/restrictions", O, F::UnverifiedOrg, Body::Fixed(r#"{"reason":"逾期未付款"}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::DELETE, "/api/v1/admin/organizations/{id}/restrictions", O, F::RestrictedOrg, Body::Empty, [401, 403, 403, 200, 200, 403, 403]),
+    row(Method::POST, "/api/v1/admin/fee-schedules", O, F::Nothing, Body::FeeSchedule,                     [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::POST, "/api/v1/admin/fee-schedules/{id}/approve", O, F::FeeDraft, Body::Empty,             [401, 403, 403, 200, 403, 403, 403]),
+    row(Method::POST, "/api/v1/admin/fee-schedules/{id}/reject", O, F::FeeDraft, Body::Empty,              [401, 403, 403, 200, 403, 403, 403]),
+    // Posting a demand is trading too: a restricted or unverified organisation may not (API.md is silent).
+    row(Method::POST, "/api/v1/demands", W, F::Nothing, Body::Demand,                                      [401, 201, 201, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/demands/{id}/close", W, F::Demand, Body::Empty,                             [401, 403, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/listings", W, F::Nothing, Body::Listing,                                    [401, 201, 201, 403, 403, 201, 201]),
+    row(Method::PATCH, "/api/v1/listings/{id}", W, F::Listing("draft", "negotiable"), Body::Fixed(r#"{"title":"改过的标题"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/listings/{id}/submit", W, F::Listing("draft", "negotiable"), Body::Empty,   [401, 404, 200, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/listings/{id}/withdraw", W, F::Listing("listed", "negotiable"), Body::Empty, [401, 403, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/admin/listings/{id}/review", O, F::Listing("pending_review", "negotiable"), Body::Fixed(r#"{"decision":"approve"}"#),
+                                                                                                           [401, 403, 403, 403, 200, 403, 403]),
+    row(Method::POST, "/api/v1/listings/{id}/offers", O, F::Listing("listed", "negotiable"), Body::Fixed(r#"{"amount_fen":200000000,"transaction_mode":"transfer"}"#),
+                                                                                                           [401, 201, 403, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/offers/{id}/counter", W, F::OfferToParty, Body::Fixed(r#"{"amount_fen":250000000}"#),
+                                                                                                           [401, 404, 201, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/offers/{id}/accept", W, F::OfferToParty, Body::Empty,                       [401, 404, 201, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/offers/{id}/reject", W, F::OfferToParty, Body::Empty,                       [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/offers/{id}/withdraw", W, F::OfferByParty, Body::Empty,                     [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/listings/{id}/buy", O, F::Listing("listed", "fixed"), Body::Fixed(r#"{"transaction_mode":"transfer"}"#),
+                                                                                                           [401, 201, 403, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000}"#),
+                                                                                                           [401, 201, 403, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/admin/trades/{id}/payment-received", W, F::Bought { paid: false }, Body::Empty,
+                                                                                                           [401, 403, 403, 403, 200, 403, 403]),
+    row(Method::POST, "/api/v1/trades/{id}/confirm-delivery", W, F::Bought { paid: true }, Body::Empty,    [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 200, 200]),
+];
+
+/// Makes the cell's object; returns the path to call.
+async fn prepare(w: &World, r: &Row, a: Actor) -> String {
+    let p = w.party(r.party, a);
+    let id = match r.fixture {
+        F::Nothing => return r.path.to_string(),
+        F::UnverifiedOrg => world::organization(&w.app).await,
+        F::RestrictedOrg => {
+            let id = world::organization(&w.app).await;
+            world::restrict(&w.app, &id).await;
+            id
+        }
+        F::FeeDraft => world::fee_draft(w).await,
+        F::Demand => world::demand(&w.app, p).await,
+        F::Listing(status, pricing) => world::listing(&w.app, p, status, pricing).await,
+        F::OfferToParty => {
+            let l = world::listing(&w.app, p, "listed", "negotiable").await;
+            world::offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
+        }
+        F::OfferByParty => {
+            let l = world::listing(&w.app, &w.counterparty, "listed", "negotiable").await;
+            world::offer(&w.app, &l, p, "buyer", p).await
+        }
+        F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
+    };
+    r.path.replace("{id}", &id)
+}
+
+fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
+    match r.body {
+        Body::Empty => None,
+        Body::Fixed(s) => Some(serde_json::from_str(s).unwrap()),
+        Body::Register => Some(world::register_body()),
+        Body::Login => Some(json!({"email": w.email(a), "password": PASSWORD})),
+        Body::Listing => Some(world::listing_body()),
+        Body::Demand => Some(world::demand_body()),
+        Body::FeeSchedule => Some(world::fee_schedule_body()),
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: PgPool) {
+    let w = World::new(TestApp::new(pool)).await;
+    let mut wrong = Vec::new();
+    for r in TABLE {
+        for (i, &a) in ACTORS.iter().enumerate() {
+            let uri = prepare(&w, r, a).await;
+            // Logging out ends the token: the caller signs in afresh for it.
+            let fresh;
+            let token = if r.path == "/api/v1/auth/logout" && a != Actor::Anon {
+                let l = w.app.login(&w.email(a), PASSWORD).await;
+                fresh = l.body["token"].as_str().unwrap().to_string();
+                Some(fresh.as_str())
+            } else {
+                w.token(a)
+            };
+            let resp = w
+                .app
+                .call(r.method.clone(), &uri, token, body(&w, r, a))
+                .await;
+            if resp.status.as_u16() != r.expect[i] {
+                wrong.push(format!(
+                    "{} {} as {a:?}: expected {}, got {} {}",
+                    r.method,
+                    r.path,
+                    r.expect[i],
+                    resp.status.as_u16(),
+                    resp.body["error"]["code"]
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Every mutating operation of `/api/v1/openapi.json` has a row, and every row is an operation.
+#[test]
+fn every_mutating_route_of_the_document_has_a_row() {
+    let doc = serde_json::to_value(techmarket::http::api::openapi()).unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                routes.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let rows: BTreeSet<String> = TABLE
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(rows.len(), TABLE.len(), "a route has two rows");
+    let missing: Vec<_> = routes.difference(&rows).collect();
+    let gone: Vec<_> = rows.difference(&routes).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the matrix: {missing:?}"
+    );
+    assert!(
+        gone.is_empty(),
+        "rows for routes the document does not have: {gone:?}"
+    );
+}

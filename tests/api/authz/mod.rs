@@ -1,0 +1,5 @@
+//! Authorization: the matrix of every mutating API route against every kind of caller, and the
+//! HTML forms' CSRF check.
+mod forms;
+mod matrix;
+mod world;

@@ -1,0 +1,304 @@
+//! The actors of the authorization matrix, made once per test, and the fixtures each cell of the
+//! matrix gets afresh (straight in the database where the use case that makes them is not what is
+//! being tested, so a cell costs a few statements, not a password hash).
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use techmarket::domain::codes::TransactionMode;
+use techmarket::service::trades::NewTrade;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+/// Who calls. The home exchange of every organisation that owns something here is `suaee`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// No token.
+    Anon,
+    /// A verified member of an unrelated organisation (Chongqing, `cquaee`).
+    Other,
+    /// A member of the organisation the row's object belongs to (the party entitled to act).
+    Owner,
+    /// An administrator of another exchange (`cquaee`).
+    AdminOther,
+    /// An administrator of the object's home exchange (`suaee`).
+    AdminHome,
+    /// A member of a verified organisation under a credit restriction.
+    Restricted,
+    /// A member of an organisation its exchange has not verified.
+    Unverified,
+}
+
+pub const ACTORS: [Actor; 7] = [
+    Actor::Anon,
+    Actor::Other,
+    Actor::Owner,
+    Actor::AdminOther,
+    Actor::AdminHome,
+    Actor::Restricted,
+    Actor::Unverified,
+];
+
+/// Whose place the restricted and the unverified organisation take in a row: that of the object's
+/// owner (the restricted organisation submits its own listing, say) or that of an outsider (the
+/// restricted organisation makes an offer on someone else's listing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Owner,
+    Other,
+}
+
+pub struct World {
+    pub app: TestApp,
+    pub owner: Member,
+    pub other: Member,
+    /// The counterparty where an object needs one (the maker of an offer the owner answers, the
+    /// seller of a trade the owner bought in): verified, `suaee`.
+    pub counterparty: Member,
+    pub restricted: Member,
+    pub unverified: Member,
+    pub admin_home: String,
+    pub admin_other: String,
+}
+
+impl World {
+    pub async fn new(app: TestApp) -> World {
+        let owner = app.verified_member("owner@authz.example", "suaee").await;
+        let other = app.verified_member("other@authz.example", "cquaee").await;
+        let counterparty = app
+            .verified_member("counterparty@authz.example", "suaee")
+            .await;
+        let restricted = app
+            .verified_member("restricted@authz.example", "suaee")
+            .await;
+        let unverified = app.member("unverified@authz.example", "suaee").await;
+        let admin_home = app.admin("suaee").await;
+        let admin_other = app.admin("cquaee").await;
+        restrict(&app, &restricted.org_id).await;
+        World {
+            app,
+            owner,
+            other,
+            counterparty,
+            restricted,
+            unverified,
+            admin_home,
+            admin_other,
+        }
+    }
+
+    pub fn token(&self, a: Actor) -> Option<&str> {
+        match a {
+            Actor::Anon => None,
+            Actor::Other => Some(&self.other.token),
+            Actor::Owner => Some(&self.owner.token),
+            Actor::AdminOther => Some(&self.admin_other),
+            Actor::AdminHome => Some(&self.admin_home),
+            Actor::Restricted => Some(&self.restricted.token),
+            Actor::Unverified => Some(&self.unverified.token),
+        }
+    }
+
+    /// The e-mail address the actor signs in with.
+    pub fn email(&self, a: Actor) -> String {
+        match a {
+            Actor::Anon | Actor::Owner => self.owner.email.clone(),
+            Actor::Other => self.other.email.clone(),
+            Actor::AdminOther => "admin-cquaee@test.example".into(),
+            Actor::AdminHome => "admin-suaee@test.example".into(),
+            Actor::Restricted => self.restricted.email.clone(),
+            Actor::Unverified => self.unverified.email.clone(),
+        }
+    }
+
+    /// The member whose organisation owns the row's object when `a` calls.
+    pub fn party(&self, party: Party, a: Actor) -> &Member {
+        match (party, a) {
+            (Party::Owner, Actor::Restricted) => &self.restricted,
+            (Party::Owner, Actor::Unverified) => &self.unverified,
+            _ => &self.owner,
+        }
+    }
+}
+
+/// An organisation restricted from now on (as `restrict` records it).
+pub async fn restrict(app: &TestApp, org: &str) {
+    sqlx::query(
+        "insert into org_restrictions (id, organization_id, reason, created_at) values ($1, $2::uuid, '逾期未付款', now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(org)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// A bare organisation of `suaee`, unverified, with no members.
+pub async fn organization(app: &TestApp) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(500_000);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into organizations (id, name, kind, province, exchange, credit_code) \
+         values ($1, $2, 'enterprise', 'sichuan', 'suaee', $3)",
+    )
+    .bind(id)
+    .bind(format!("矩阵测试机构 {n}"))
+    .bind(credit_code(n))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// A listing of `m`'s organisation in `status`, priced by `pricing` (an auction is opened for
+/// `auction` listings that are listed).
+pub async fn listing(app: &TestApp, m: &Member, status: &str, pricing: &str) -> String {
+    let id = Uuid::now_v7();
+    let price = (pricing == "fixed").then_some(350_000_000i64);
+    sqlx::query(
+        "insert into listings (id, organization_id, created_by, title, summary, description, field, ip_type, trl, \
+         transaction_modes, keywords, pricing_mode, price_fen, status, exchange, province, listed_at) \
+         select $1, o.id, $3::uuid, $4, '摘要', '说明', 'ic', 'know_how', 6, '{transfer,nonexclusive_license}', '{}', \
+                $5, $6, $7, o.exchange, o.province, case when $7 = 'listed' then now() end \
+         from organizations o where o.id = $2::uuid",
+    )
+    .bind(id)
+    .bind(&m.org_id)
+    .bind(&m.user_id)
+    .bind(format!("授权矩阵成果 {id}"))
+    .bind(pricing)
+    .bind(price)
+    .bind(status)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    if pricing == "auction" && status == "listed" {
+        sqlx::query(
+            "insert into auctions (listing_id, status, start_price_fen, increment_fen, ends_at, opened_at) \
+             values ($1, 'open', 100000000, 1000000, now() + interval '1 day', now())",
+        )
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    id.to_string()
+}
+
+/// An open offer on `listing`, from `buyer`'s organisation, made by `made_by` (`buyer` | `seller`).
+pub async fn offer(
+    app: &TestApp,
+    listing: &str,
+    buyer: &Member,
+    made_by: &str,
+    by: &Member,
+) -> String {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into offers (id, listing_id, thread_id, buyer_org_id, made_by, made_by_user, amount_fen, \
+         transaction_mode, status, expires_at) \
+         values ($1, $2::uuid, $1, $3::uuid, $4, $5::uuid, 200000000, 'transfer', 'open', now() + interval '7 days')",
+    )
+    .bind(id)
+    .bind(listing)
+    .bind(&buyer.org_id)
+    .bind(made_by)
+    .bind(&by.user_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// An open demand of `m`'s organisation.
+pub async fn demand(app: &TestApp, m: &Member) -> String {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into demands (id, organization_id, created_by, title, description, field, province, exchange) \
+         select $1, o.id, $3::uuid, '寻求芯片技术', '需要高速ADC', 'ic', o.province, o.exchange \
+         from organizations o where o.id = $2::uuid",
+    )
+    .bind(id)
+    .bind(&m.org_id)
+    .bind(&m.user_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// A trade in which `buyer`'s organisation bought from `seller`'s, `awaiting_payment`; `paid`
+/// moves it on as the home exchange's admin would.
+pub async fn trade(w: &World, seller: &Member, buyer: &Member, paid: bool) -> String {
+    let l = listing(&w.app, seller, "sold", "fixed").await;
+    let mut tx = w.app.pool.begin().await.unwrap();
+    let id = techmarket::service::trades::create(
+        &mut tx,
+        NewTrade {
+            listing_id: l.parse().unwrap(),
+            seller_org: seller.org_id.parse().unwrap(),
+            buyer_org: buyer.org_id.parse().unwrap(),
+            price_fen: 350_000_000,
+            mode: TransactionMode::Transfer,
+            seller_exchange: "suaee".into(),
+            buyer_exchange: "suaee".into(),
+            source: "purchase",
+            offer_id: None,
+            now: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let id = id.to_string();
+    if paid {
+        let uri = format!("/api/v1/admin/trades/{id}/payment-received");
+        let r = w.app.post(&uri, Some(&w.admin_home), json!({})).await;
+        assert_eq!(
+            r.status.as_u16(),
+            200,
+            "paying the fixture trade: {}",
+            r.text
+        );
+    }
+    id
+}
+
+/// A draft fee schedule by the home exchange's administrator.
+pub async fn fee_draft(w: &World) -> String {
+    let r = w
+        .app
+        .post(
+            "/api/v1/admin/fee-schedules",
+            Some(&w.admin_home),
+            fee_schedule_body(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+pub fn fee_schedule_body() -> Value {
+    let side = json!({"bands": [{"up_to_fen": null, "rate_ppm": 20_000}], "min_fee_fen": 0, "max_fee_fen": null});
+    json!({"name": "矩阵测试收费标准", "buyer": side, "seller": side,
+           "effective_from": (Utc::now() + Duration::days(30)).to_rfc3339()})
+}
+
+pub fn listing_body() -> Value {
+    json!({"title": "授权矩阵新成果", "summary": "摘要", "description": "说明", "field": "ic", "ip_type": "know_how",
+           "ip_numbers": [], "trl": 6, "transaction_modes": ["transfer"], "keywords": ["示例"],
+           "pricing": {"mode": "negotiable"}})
+}
+
+pub fn demand_body() -> Value {
+    json!({"title": "寻求高速ADC芯片技术", "description": "需要高速流水线ADC", "field": "ic", "keywords": ["ADC"]})
+}
+
+/// A new visitor's registration (a fresh e-mail address and credit code each time).
+pub fn register_body() -> Value {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(600_000);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    json!({"email": format!("new{n}@authz.example"), "password": PASSWORD, "display_name": "新用户",
+           "organization": {"name": format!("新机构 {n}"), "kind": "enterprise", "province": "sichuan",
+                            "exchange": "suaee", "credit_code": credit_code(n)}})
+}
