@@ -120,6 +120,17 @@ pub async fn search_all(conn: &mut PgConnection, q: &str, limit: i64) -> sqlx::R
     .await
 }
 
+/// Takes a share lock on the organisation's row until the transaction ends: a restriction being
+/// set (which locks the row for update) waits for it, and one set just before is seen by the
+/// caller's next statement.
+pub async fn lock_share(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select id from organizations where id = $1 for share")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether the organisation is verified and whether a credit restriction holds on it now
 /// (one whose end date has passed no longer does); `None` if there is no such organisation.
 pub async fn standing(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<(bool, bool)>> {

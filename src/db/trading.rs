@@ -355,11 +355,113 @@ pub async fn close_auction(
 
 pub async fn bidder_orgs(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar(
-        "select organization_id from auction_bidders where listing_id = $1 order by bidder_no",
+        "select ab.organization_id from auction_bidders ab where ab.listing_id = $1 \
+         and exists (select 1 from bids b where b.listing_id = ab.listing_id \
+                     and b.organization_id = ab.organization_id and b.void_at is null) \
+         order by ab.bidder_no",
     )
     .bind(listing_id)
     .fetch_all(conn)
     .await
+}
+
+// ---------------------------------------------------------------- void bids (credit restriction)
+
+/// The open auctions in which `org` has valid bids, in the order their rows are locked.
+pub async fn open_auctions_bid_on_by(
+    conn: &mut PgConnection,
+    org: Uuid,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "select distinct b.listing_id from bids b join auctions a on a.listing_id = b.listing_id \
+         where b.organization_id = $1 and b.void_at is null and a.status = 'open' order by 1",
+    )
+    .bind(org)
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks the auctions' rows in the order of their ids and returns those still open once locked
+/// (one closed while the caller waited for its lock is left out).
+pub async fn lock_open_auctions(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    sqlx::query_scalar(
+        "select listing_id from auctions where listing_id = any($1) and status = 'open' \
+         order by listing_id for update",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// Voids `org`'s valid bids in the auction, from `at`; returns how many.
+pub async fn void_bids_of(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "update bids set void_at = greatest($3, created_at) \
+         where listing_id = $1 and organization_id = $2 and void_at is null",
+    )
+    .bind(listing_id)
+    .bind(org)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Voids every bid of the auction whose organisation came under a credit restriction after the
+/// bid and no later than `now` (a restriction that ended or was lifted before the bid does not
+/// count); returns the organisations whose bids became void.
+pub async fn void_restricted_bids(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "with v as ( \
+           update bids b set void_at = greatest(b.created_at, r.created_at) \
+           from org_restrictions r \
+           where b.listing_id = $1 and b.void_at is null and r.organization_id = b.organization_id \
+             and r.created_at <= $2 \
+             and (r.lifted_at is null or r.lifted_at > b.created_at) \
+             and (r.until is null or r.until > b.created_at) \
+           returning b.organization_id) \
+         select distinct organization_id from v order by 1",
+    )
+    .bind(listing_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// Makes the highest valid bid the leading one again (none: the auction is back at its start
+/// price), and the listing's search price with it; returns the auction.
+pub async fn recompute_leading(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+) -> sqlx::Result<AuctionRow> {
+    let a: AuctionRow = sqlx::query_as(&format!(
+        "update auctions a set (leading_bid_fen, leading_org_id, leading_bid_id) = \
+           (select b.amount_fen, b.organization_id, b.id from bids b \
+            where b.listing_id = a.listing_id and b.void_at is null order by b.amount_fen desc limit 1) \
+         where a.listing_id = $1 returning {AUCTION_COLS}"
+    ))
+    .bind(listing_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    set_sort_price(
+        conn,
+        listing_id,
+        a.leading_bid_fen.unwrap_or(a.start_price_fen),
+    )
+    .await?;
+    Ok(a)
 }
 
 // ---------------------------------------------------------------- offers

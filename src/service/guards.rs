@@ -25,3 +25,20 @@ pub async fn require_unrestricted_counterparty(conn: &mut PgConnection, org: Uui
         _ => Ok(()),
     }
 }
+
+/// [`require_active_org`] for a use case that makes a trade: the organisation's row stays share
+/// locked until the caller commits, so a credit restriction set meanwhile waits for the trade
+/// (and one committed before is seen: the standing is read in a statement after the lock).
+pub async fn require_active_org_locked(conn: &mut PgConnection, org: Uuid) -> Result<()> {
+    crate::db::organizations::lock_share(conn, org).await?;
+    require_active_org(conn, org).await
+}
+
+/// [`require_unrestricted_counterparty`], with the same lock as [`require_active_org_locked`].
+pub async fn require_unrestricted_counterparty_locked(
+    conn: &mut PgConnection,
+    org: Uuid,
+) -> Result<()> {
+    crate::db::organizations::lock_share(conn, org).await?;
+    require_unrestricted_counterparty(conn, org).await
+}

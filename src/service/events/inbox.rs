@@ -25,6 +25,7 @@ pub const TRADING_KINDS: &[&str] = &[
     "auction_won",
     "auction_lost",
     "auction_unsold",
+    "bids_void",
 ];
 
 /// Every settlement notice (`settlement.notify.<what>_title` / `_body`).
@@ -187,6 +188,17 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
         }
 
         Event::BidPlaced { .. } => vec![],
+        Event::BidsVoided {
+            listing_title,
+            organization_id,
+            auction: a,
+        } => vec![trading(
+            *organization_id,
+            "bids_void",
+            &[("title", listing_title.clone())],
+            format!("/listings/{}", a.listing_id),
+            Some(format!("auction:{}:{organization_id}:void", a.listing_id)),
+        )],
         Event::AuctionClosed {
             listing_title,
             seller_organization_id,

@@ -109,6 +109,13 @@ pub enum Event {
         bidder_no: i32,
         auction: AuctionRow,
     },
+    /// An organisation's bids in an auction became void: it came under a credit restriction
+    /// before the close (`auction` is the row after the leading bid was recomputed).
+    BidsVoided {
+        listing_title: String,
+        organization_id: Uuid,
+        auction: AuctionRow,
+    },
     /// An auction closed, sold (`auction.trade_id`, won by `auction.leading_org_id`) or unsold.
     AuctionClosed {
         listing_title: String,
@@ -205,7 +212,7 @@ impl From<&TradeRow> for TradeFacts {
 /// the live events that must commit with the change.
 pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
     inbox::send(conn, event).await?;
-    if let Event::AuctionClosed { auction, .. } = event {
+    if let Event::AuctionClosed { auction, .. } | Event::BidsVoided { auction, .. } = event {
         // Inside the transaction: pages hear of the close only once it is committed.
         let payload = auction_payload(auction.listing_id, auction, None)?;
         crate::db::trading::notify_auction(conn, &payload).await?;

@@ -13,6 +13,7 @@ use crate::domain::error::FieldErrors;
 use crate::error::{Error, Result};
 use crate::service::admin::audit;
 use crate::service::events::{self, Event};
+use crate::service::trading;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RestrictionInput {
@@ -88,6 +89,8 @@ pub async fn restrict(
     admin.require_admin()?;
     validate_restriction(&input, Utc::now())?;
     let mut tx = pool.begin().await?;
+    // The auctions it has bid in first, then the organisation (the market's lock order).
+    let auctions = trading::lock_auctions_bid_on_by(&mut tx, org_id).await?;
     let org = db::organizations::get_for_update(&mut tx, org_id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -125,6 +128,7 @@ pub async fn restrict(
         until: row.until,
     };
     events::emit(&mut tx, &restricted).await?;
+    trading::void_bids_of_restricted(&mut tx, &auctions, org_id, row.created_at).await?;
     tx.commit().await?;
     Ok(row.into())
 }

@@ -360,6 +360,25 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
     let listing = db::trading::listing_for_update(conn, a.listing_id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("auction without listing")))?;
+    // Bids of an organisation restricted before the close are void from the restriction's moment
+    // (also a bid that slipped in while the restriction was being set): the highest valid bid
+    // decides.
+    let voided = db::trading::void_restricted_bids(conn, a.listing_id, now).await?;
+    let recomputed;
+    let a = if voided.is_empty() {
+        a
+    } else {
+        recomputed = db::trading::recompute_leading(conn, a.listing_id).await?;
+        &recomputed
+    };
+    for org in voided {
+        let void = Event::BidsVoided {
+            listing_title: listing.title.clone(),
+            organization_id: org,
+            auction: a.clone(),
+        };
+        events::emit(conn, &void).await?;
+    }
     let mut trade_id = None;
     if let (CloseOutcome::Sold { price_fen }, Some(winner)) = (
         close_outcome(a.leading_bid_fen, a.reserve_fen),
@@ -407,5 +426,41 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
         auction: closed,
     };
     events::emit(conn, &closed).await?;
+    Ok(())
+}
+
+/// Locks the open auctions in which `org` has valid bids (in a fixed order, before the caller
+/// locks the organisation: the order bids and the close take them) and returns those still open
+/// under the lock (one the close job got first is closed and left alone).
+pub async fn lock_auctions_bid_on_by(conn: &mut PgConnection, org: Uuid) -> Result<Vec<Uuid>> {
+    let ids = db::trading::open_auctions_bid_on_by(conn, org).await?;
+    Ok(db::trading::lock_open_auctions(conn, &ids).await?)
+}
+
+/// A credit restriction set at `at`: `org`'s bids in those auctions are void from then on, the
+/// highest remaining valid bid leads, and the organisation is told why. In the restriction's
+/// transaction, with the auctions locked ([`lock_auctions_bid_on_by`]).
+pub async fn void_bids_of_restricted(
+    conn: &mut PgConnection,
+    auctions: &[Uuid],
+    org: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for &listing_id in auctions {
+        if db::trading::void_bids_of(conn, listing_id, org, at).await? == 0 {
+            continue;
+        }
+        let a = db::trading::recompute_leading(conn, listing_id).await?;
+        let title = db::trading::listing(conn, listing_id)
+            .await?
+            .map(|l| l.title)
+            .unwrap_or_default();
+        let void = Event::BidsVoided {
+            listing_title: title,
+            organization_id: org,
+            auction: a,
+        };
+        events::emit(conn, &void).await?;
+    }
     Ok(())
 }

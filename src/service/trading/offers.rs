@@ -326,13 +326,15 @@ pub async fn accept(
         if offer.made_by == side {
             return Err(Error::Forbidden("offer_wrong_party"));
         }
-        guards::require_active_org(&mut tx, org).await?;
+        // Both organisations' rows stay share locked until the trade commits: a restriction set
+        // meanwhile waits for it, one set before is seen (lock order: offer, listing, organisations).
         let counterparty = if org == offer.buyer_org_id {
             listing.organization_id
         } else {
             offer.buyer_org_id
         };
-        guards::require_unrestricted_counterparty(&mut tx, counterparty).await?;
+        guards::require_active_org_locked(&mut tx, org).await?;
+        guards::require_unrestricted_counterparty_locked(&mut tx, counterparty).await?;
         let now = Utc::now();
         require_open(&offer, now)?;
         require_listed(&listing)?;

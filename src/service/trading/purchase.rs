@@ -49,7 +49,7 @@ pub async fn buy(
             org,
         )?;
         not_own(&listing, org)?;
-        guards::require_active_org(&mut tx, org).await?;
+        guards::require_active_org_locked(&mut tx, org).await?;
         let mut errs = FieldErrors::new();
         let mode = check_mode(&listing, &input.transaction_mode, &mut errs);
         let mode = mode.ok_or(Error::Validation(errs))?;

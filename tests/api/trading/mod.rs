@@ -13,6 +13,7 @@ mod auctions;
 mod offers;
 mod pages;
 mod purchase;
+mod restrictions;
 
 // ---------------------------------------------------------------- fixtures
 
