@@ -19,6 +19,7 @@ mod login_flood;
 mod matching_eval;
 mod outside;
 mod process;
+mod resilience;
 mod robustness;
 mod settlement;
 mod stories;

@@ -179,7 +179,7 @@ async fn random_concurrent_trade_actions_keep_the_books_balanced(pool: PgPool) {
 /// its state calls for (none before payment, its escrow back to zero once settled); each exchange's
 /// revenue (in the ledger and on the revenue API) is the fees of its settled trades; the chain
 /// verifies and covers every stored entry. Returns how many trades are in each state.
-async fn books_match_trades(
+pub(crate) async fn books_match_trades(
     app: &TestApp,
     admin: &str,
     other_admin: &str,

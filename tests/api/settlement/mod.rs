@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod exports;
-mod ledger;
+pub(crate) mod ledger;
 mod pages;
 mod restrictions;
 mod trades;
