@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod crash;
+mod db_restart;
 
 /// `TECHMARKET_LONG=1`: the long versions (README, "Tests").
 pub fn long() -> bool {
