@@ -11,6 +11,7 @@ use crate::helpers::*;
 
 mod crash;
 mod db_restart;
+mod two_servers;
 
 /// `TECHMARKET_LONG=1`: the long versions (README, "Tests").
 pub fn long() -> bool {
