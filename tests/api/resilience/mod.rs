@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod browser;
 mod crash;
 mod db_restart;
 mod two_servers;
