@@ -47,6 +47,10 @@ pub enum Error {
     /// 503 with `Retry-After`: a bounded resource (password hashing) is saturated; nothing was done.
     #[error("busy")]
     Busy,
+    /// 503 with `Retry-After`: the database cannot be reached (restarting, down, out of
+    /// connections); the request's transaction did not commit. Logged with its cause.
+    #[error("database unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     /// 500: logged with its cause chain, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -78,7 +82,7 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Busy | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +99,7 @@ impl Error {
             Error::Validation(_) => "validation_failed",
             Error::TooManyRequests => "too_many_requests",
             Error::Busy => "busy",
+            Error::Unavailable(_) => "database_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -110,7 +115,45 @@ impl From<sqlx::Error> for Error {
                 return Error::bad_request("invalid_characters");
             }
         }
+        if is_unreachable(&e) {
+            return Error::Unavailable(anyhow::Error::new(e));
+        }
         Error::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// Whether a database error means "the database cannot be reached now" rather than a fault of
+/// the statement: no connection in time, the socket broke, or the server is shutting down or
+/// starting up (SQLSTATE classes 08 and 57P). Such a request changed nothing: its transaction
+/// never committed.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+impl Error {
+    /// An internal error whose cause chain holds an unreachable database becomes
+    /// [`Error::Unavailable`] (errors wrapped with context on their way up keep their 503).
+    pub fn reclassify(self) -> Self {
+        match self {
+            Error::Internal(cause)
+                if cause
+                    .chain()
+                    .any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(is_unreachable)) =>
+            {
+                Error::Unavailable(cause)
+            }
+            other => other,
+        }
     }
 }
 
@@ -147,5 +190,28 @@ impl<T> OnConstraint<T> for Result<T> {
             },
             other => other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_even_behind_context() {
+        let e: Error = sqlx::Error::PoolTimedOut.into();
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "database_unavailable");
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let wrapped =
+            Error::Internal(anyhow::Error::new(sqlx::Error::Io(io)).context("loading the listing"));
+        assert_eq!(wrapped.reclassify().code(), "database_unavailable");
+        // A statement's own failure stays internal.
+        let e: Error = sqlx::Error::RowNotFound.into();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            Error::Internal(anyhow::anyhow!("bug")).reclassify().code(),
+            "internal_error"
+        );
     }
 }

@@ -60,10 +60,15 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
     let opts: PgConnectOptions = config.database_url.parse().context("bad DATABASE_URL")?;
     PgPoolOptions::new()
         .max_connections(config.pool_size)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database is down a request waits this long for a connection, then answers
+        // 503 `database_unavailable` (src/error.rs); /readyz says 503 within 2 s.
+        .acquire_timeout(Duration::from_secs(5))
         // No ping before every acquire: it is a round trip per acquire (four per settlement
         // request). A connection that died meanwhile fails its first query, sqlx drops it, and the
-        // request fails (500) without effect: its transaction never committed.
+        // request fails (503 `database_unavailable`) without effect: its transaction never
+        // committed. sqlx pings a connection when it is released, so a dead one is dropped then;
+        // after a database restart at most one request per pooled connection fails
+        // (tests/api/resilience/db_restart.rs).
         .test_before_acquire(false)
         .connect_with(opts)
         .await

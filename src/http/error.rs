@@ -21,9 +21,10 @@ pub struct ErrorMarker(pub Arc<Error>);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status = self.status();
+        let this = self.reclassify();
+        let status = this.status();
         let mut resp = status.into_response();
-        resp.extensions_mut().insert(ErrorMarker(Arc::new(self)));
+        resp.extensions_mut().insert(ErrorMarker(Arc::new(this)));
         resp
     }
 }
@@ -124,8 +125,13 @@ pub fn render(ctx: &RequestCtx, mut resp: Response) -> Response {
             Arc::new(from_status(status))
         }
     };
-    if let Error::Internal(cause) = err.as_ref() {
-        tracing::error!(error = ?cause, "request failed");
+    match err.as_ref() {
+        Error::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+        // One line: a database restart under load should not print pages of backtraces.
+        Error::Unavailable(cause) => {
+            tracing::warn!(error = %format!("{cause:#}"), "database unavailable")
+        }
+        _ => {}
     }
     let status = err.status();
     let lang = ctx.lang;
@@ -174,7 +180,7 @@ pub fn render(ctx: &RequestCtx, mut resp: Response) -> Response {
         out.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
     }
-    if matches!(err.as_ref(), Error::Busy) {
+    if matches!(err.as_ref(), Error::Busy | Error::Unavailable(_)) {
         out.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     }

@@ -75,9 +75,27 @@ pub fn app(state: AppState) -> Router {
                 .unwrap_or_default();
             tracing::info_span!("request", method = %req.method(), route, uri = %req.uri().path())
         }))
+        // Inside the timeout: the timeout (like a client hanging up) stops the waiting, not the work.
+        .layer(middleware::from_fn(run_to_completion))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
         .with_state(state)
+}
+
+/// Every request runs to its end in a task of its own. A client that hangs up (or the timeout)
+/// drops only the wait for the answer: no use case is cancelled between its `begin` and its
+/// `commit`, so no pooled connection is left `idle in transaction` (sqlx issue 4393) and every
+/// change a request started is either committed or rolled back by its own code.
+async fn run_to_completion(req: Request, next: middleware::Next) -> axum::response::Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            axum::response::IntoResponse::into_response(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            )
+        }
+    }
 }

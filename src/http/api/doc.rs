@@ -41,7 +41,7 @@ pub fn status_text(status: &str) -> &'static str {
         "413" => "Body too large (over 1 MiB)",
         "422" => "Validation failed (`fields` names each wrong field by its JSON path)",
         "429" => "Too many failed logins (wait `Retry-After` seconds)",
-        "503" => "Too busy (try again after `Retry-After` seconds)",
+        "503" => "Too busy (`busy`) or the database unavailable for a moment (`database_unavailable`); nothing was done, try again after `Retry-After` seconds",
         _ => "Error",
     }
 }

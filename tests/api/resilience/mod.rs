@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod browser;
 mod crash;
+mod db_restart;
+mod two_servers;
 
 /// `TECHMARKET_LONG=1`: the long versions (README, "Tests").
 pub fn long() -> bool {

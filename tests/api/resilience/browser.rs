@@ -1,0 +1,73 @@
+//! Item 8: browser journeys in headless chromium, in Chinese and in English (tests/py/journeys.py):
+//! register, verify, list, review, search, offer, counter, accept, payment, confirmed delivery,
+//! statement, and a live auction seen by a second browser without reloading; every page
+//! screenshotted under target/browser/, free of console errors and CSP violations, and without
+//! serious or critical axe-core violations. axe-core comes from the npm registry, pinned in
+//! tests/js/package-lock.json and installed with `npm ci` into target/js.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::python;
+use crate::server::{Database, Server, ServerOptions};
+
+/// `target/js/node_modules/axe-core/axe.min.js`, installed from tests/js when its lock changed.
+fn axe_js() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target/js");
+    let js = dir.join("node_modules/axe-core/axe.min.js");
+    let lock =
+        std::fs::read_to_string(root.join("tests/js/package-lock.json")).expect("tests/js lock");
+    let marker = dir.join("installed.lock");
+    if js.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(lock.as_str()) {
+        return js;
+    }
+    std::fs::create_dir_all(&dir).expect("target/js");
+    for f in ["package.json", "package-lock.json"] {
+        std::fs::copy(root.join("tests/js").join(f), dir.join(f)).expect("copy tests/js");
+    }
+    let out = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+        .current_dir(&dir)
+        .output()
+        .expect("npm (Debian's nodejs/npm)");
+    assert!(
+        out.status.success(),
+        "npm ci in target/js failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&marker, lock).expect("marker");
+    js
+}
+
+#[tokio::test]
+async fn journeys_in_a_real_browser_in_chinese_and_english() {
+    let db = Database::fresh("journeys");
+    let mut opts = ServerOptions::new(&db.url);
+    opts.demo = true;
+    opts.log_file = Some(super::log_path("journeys.log"));
+    let server = Server::start(opts).await;
+    let axe = axe_js();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    let base = server.base.clone();
+    let (axe, out) = (axe.display().to_string(), out.display().to_string());
+    let stdout = tokio::task::spawn_blocking(move || {
+        python::run_ok(
+            "journeys.py",
+            &[
+                &base,
+                "admin-suaee@demo.techmarket.cn",
+                techmarket::demo::DEMO_PASSWORD,
+                &axe,
+                &out,
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default();
+    // Two journeys of more than twenty pages each were walked and checked.
+    assert!(summary["pages"].as_u64().unwrap_or(0) >= 40, "{stdout}");
+    drop(server);
+}
