@@ -310,7 +310,7 @@ pub async fn recent_bids(
 ) -> sqlx::Result<Vec<BidRow>> {
     sqlx::query_as(
         "select id, organization_id, amount_fen, bidder_no, created_at from bids \
-         where listing_id = $1 order by created_at desc, amount_fen desc limit $2",
+         where listing_id = $1 and void_at is null order by created_at desc, amount_fen desc limit $2",
     )
     .bind(listing_id)
     .bind(limit)

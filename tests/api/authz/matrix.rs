@@ -1,7 +1,8 @@
 //! The authorization matrix of the JSON API: every mutating route against every kind of caller,
-//! with the status API.md gives. The table is data; one test walks it (each cell on a fresh object,
-//! the actors made once), another fails when the OpenAPI document has a mutating route without a
-//! row (or a row names a route that is gone).
+//! with the status API.md gives. The table is data; one test walks it (each cell on a fresh
+//! object, the actors made once; an admin route that answers 2xx must have written the audit
+//! log), another fails when the OpenAPI document has a mutating route without a row (or a row
+//! names a route that is gone).
 use std::collections::BTreeSet;
 
 use axum::http::Method;
@@ -159,6 +160,13 @@ fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
     }
 }
 
+async fn audit_rows(w: &World) -> i64 {
+    sqlx::query_scalar("select count(*) from audit_log")
+        .fetch_one(&w.app.pool)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: PgPool) {
     let w = World::new(TestApp::new(pool)).await;
@@ -175,10 +183,18 @@ async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: P
             } else {
                 w.token(a)
             };
+            let audited_before = audit_rows(&w).await;
             let resp = w
                 .app
                 .call(r.method.clone(), &uri, token, body(&w, r, a))
                 .await;
+            // Every admin action that went through is in the audit log (the same transaction).
+            if r.path.starts_with("/api/v1/admin/")
+                && resp.status.is_success()
+                && audit_rows(&w).await <= audited_before
+            {
+                wrong.push(format!("{} {} as {a:?}: not audited", r.method, r.path));
+            }
             if resp.status.as_u16() != r.expect[i] {
                 wrong.push(format!(
                     "{} {} as {a:?}: expected {}, got {} {}",

@@ -1,5 +1,6 @@
 //! Authorization: the matrix of every mutating API route against every kind of caller, and the
 //! HTML forms' CSRF check.
+mod escaping;
 mod forms;
 mod matrix;
 mod world;
