@@ -18,6 +18,9 @@ pub struct Config {
     pub static_dir: String,
     /// Run background jobs (auction closing, expiries, purges) in this process.
     pub run_jobs: bool,
+    /// The market's public address (`https://market.example.cn`), for links that leave the site,
+    /// such as a certificate's QR code.
+    pub public_url: String,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -51,6 +54,8 @@ impl Config {
             run_jobs: std::env::var("TECHMARKET_JOBS")
                 .map(|v| v != "0")
                 .unwrap_or(true),
+            public_url: std::env::var("TECHMARKET_PUBLIC_URL")
+                .unwrap_or_else(|_| format!("http://{addr}")),
         })
     }
 
@@ -64,6 +69,7 @@ impl Config {
             pool_size: 8,
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
             run_jobs: false,
+            public_url: "http://127.0.0.1:8080".to_string(),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! of Postgres's CPU in the settlement benchmark: planning, foreign-key checks included.)
 /// The audit log of admin actions.
 pub mod audit;
+/// Transaction certificates (交易鉴证书).
+pub mod certificates;
 /// Technology demands and matching.
 pub mod demands;
 /// Fee schedule versions.

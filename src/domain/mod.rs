@@ -2,6 +2,8 @@
 
 /// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
 pub mod auction;
+/// Transaction certificates (交易鉴证书): canonical content, HMAC seal, numbers.
+pub mod certificate;
 /// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.
 pub mod codes;
 /// 统一社会信用代码 (GB 32100-2015): parsing and the check character.

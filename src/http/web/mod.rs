@@ -3,6 +3,8 @@
 pub mod accounts;
 /// Administration pages.
 pub mod admin;
+/// Pages: transaction certificates (交易鉴证书) and their public verification.
+pub mod certificates;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
 pub mod chart;
 /// Pages: Technology demands and matching.
@@ -11,6 +13,8 @@ pub mod demands;
 pub mod fees;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
+/// QR codes as inline SVG (the one markup templates insert unescaped).
+pub mod qr;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Pages: Offers, fixed-price purchases and auctions.
@@ -43,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/organizations/{id}/verify", post(admin::verify))
         .route("/admin/audit", get(admin::audit))
         .merge(settlement::router())
+        .merge(certificates::router())
         .merge(trading::router())
         .merge(demands::router())
         .merge(listings::router())

@@ -6,7 +6,7 @@
 //!
 //! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `posting` (writing
 //! the ledger: pending postings chained by group commit), `reports` (verifying and reading it),
-//! `statements` (a trade's printable statement), `exports` (the contract registration CSV),
+//! `statements` (a trade's printable statement), `certificates` (its certificate), `exports` (the contract registration CSV),
 //! `restrictions` (credit restrictions).
 
 use uuid::Uuid;
@@ -15,6 +15,8 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::service::AppState;
 
+/// Transaction certificates (交易鉴证书): issue, seal, verify.
+mod certificates;
 /// The contract registration CSV (技术合同认定登记).
 mod exports;
 /// Writing the ledger: pending postings chained into `ledger_entries` by group commit.
@@ -28,6 +30,7 @@ mod statements;
 /// Trades: views, lists, payment, delivery, cancellation, the unpaid-trade deadline.
 mod trades;
 
+pub use certificates::*;
 pub use exports::*;
 pub use posting::*;
 pub use reports::*;

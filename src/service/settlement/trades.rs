@@ -319,6 +319,7 @@ pub async fn act(
             let buyer_ex = parse_exchange(&t.buyer_exchange)?;
             let seller_ex = parse_exchange(&t.seller_exchange)?;
             sdb::set_settled(&mut tx, t.id, now).await?;
+            super::issue(&mut tx, t.id, now).await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
