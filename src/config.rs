@@ -21,6 +21,8 @@ pub struct Config {
     /// The market's public address (`https://market.example.cn`), for links that leave the site,
     /// such as a certificate's QR code.
     pub public_url: String,
+    /// Keep listing documents in this directory instead of PostgreSQL.
+    pub documents_dir: Option<String>,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -56,6 +58,9 @@ impl Config {
                 .unwrap_or(true),
             public_url: std::env::var("TECHMARKET_PUBLIC_URL")
                 .unwrap_or_else(|_| format!("http://{addr}")),
+            documents_dir: std::env::var("TECHMARKET_DOCUMENTS_DIR")
+                .ok()
+                .filter(|d| !d.trim().is_empty()),
         })
     }
 
@@ -70,6 +75,7 @@ impl Config {
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
             run_jobs: false,
             public_url: "http://127.0.0.1:8080".to_string(),
+            documents_dir: None,
         }
     }
 }

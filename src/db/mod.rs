@@ -12,6 +12,8 @@ pub mod audit;
 pub mod certificates;
 /// Technology demands and matching.
 pub mod demands;
+/// Listing documents (metadata, and bytes kept in PostgreSQL).
+pub mod documents;
 /// Fee schedule versions.
 pub mod fees;
 /// Idempotency keys and saved responses.
@@ -30,6 +32,8 @@ pub mod settlement;
 pub mod throttle;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
+/// Two-factor sign-in: TOTP secrets and recovery codes.
+pub mod two_factor;
 /// Users and their sessions/tokens.
 pub mod users;
 

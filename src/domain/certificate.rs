@@ -112,6 +112,7 @@ pub fn looks_like_number(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -147,7 +148,8 @@ mod tests {
         assert!(c.verify(KEY, &seal));
         assert!(!c.verify(&[43; 32], &seal), "another key");
         assert!(!c.verify(KEY, &[]), "no seal");
-        let changes: Vec<Box<dyn Fn(&mut CertificateContent)>> = vec![
+        type Change = Box<dyn Fn(&mut CertificateContent)>;
+        let changes: Vec<Change> = vec![
             Box::new(|c| c.price_fen += 1),
             Box::new(|c| c.buyer_fee_fen -= 1),
             Box::new(|c| c.seller_fee_fen = 0),

@@ -24,3 +24,4 @@ mod robustness;
 mod settlement;
 mod stories;
 mod trading;
+mod two_factor;

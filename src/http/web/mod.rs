@@ -19,6 +19,8 @@ pub mod qr;
 pub mod settlement;
 /// Pages: Offers, fixed-price purchases and auctions.
 pub mod trading;
+/// Page: two-factor sign-in (enrolment, recovery codes).
+pub mod two_factor;
 
 use askama::Template;
 use axum::http::header;
@@ -48,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(admin::audit))
         .merge(settlement::router())
         .merge(certificates::router())
+        .merge(two_factor::router())
         .merge(trading::router())
         .merge(demands::router())
         .merge(listings::router())
