@@ -16,6 +16,8 @@ pub mod fees;
 pub mod idempotency;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Listings' stored matching profiles and retrieval by concept overlap.
+pub mod match_profiles;
 /// In-app notifications.
 pub mod notifications;
 /// Organisations (members' legal entities).

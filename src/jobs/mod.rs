@@ -27,7 +27,9 @@ pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
         anyhow::Ok(())
     }
     .await;
-    settlement.and(purges)
+    // Listings without a matching profile of this vocabulary (at start, after a vocabulary change).
+    let profiles = crate::service::listings::profiles::run_jobs(&state.pool).await;
+    settlement.and(purges).and(profiles)
 }
 
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {

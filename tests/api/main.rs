@@ -16,6 +16,7 @@ mod fuzz;
 mod hostile_input;
 mod listings;
 mod login_flood;
+mod match_profiles;
 mod matching_eval;
 mod outside;
 mod process;

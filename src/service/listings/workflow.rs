@@ -96,6 +96,7 @@ pub async fn create(pool: &PgPool, user: &CurrentUser, input: ListingInput) -> R
         &content,
     )
     .await?;
+    store_profile(&mut tx, id, &content).await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
     Ok(v)
@@ -122,9 +123,19 @@ pub async fn update(
         return Err(Error::conflict("listing_not_editable"));
     }
     db::listings::update_content(&mut tx, id, &content).await?;
+    store_profile(&mut tx, id, &content).await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
     Ok(v)
+}
+
+/// The matching profile of the texts just written (same transaction).
+async fn store_profile(
+    conn: &mut PgConnection,
+    id: Uuid,
+    c: &db::listings::ListingContent,
+) -> Result<()> {
+    super::profiles::store(conn, id, &c.title, &c.summary, &c.description, &c.keywords).await
 }
 
 /// 409 `duplicate_ip` when another active listing names one of these patent numbers.
