@@ -12,6 +12,7 @@ use crate::helpers::*;
 
 mod delivery;
 mod events;
+mod example;
 mod keys;
 mod pages;
 mod processes;
