@@ -39,8 +39,11 @@ enum Fixture {
 
 use Fixture as F;
 
+/// A form: its address, who sends it, what it needs, its fields.
+type FormCase = (&'static str, Who, Fixture, &'static [(&'static str, &'static str)]);
+
 #[rustfmt::skip]
-const FORMS: &[(&str, Who, Fixture, &[(&str, &str)])] = &[
+const FORMS: &[FormCase] = &[
     ("/register", Who::Visitor, F::Nothing, &[("email", "csrf-new@authz.example"), ("password", PASSWORD), ("display_name", "新用户"),
         ("organization.name", "新机构"), ("organization.kind", "individual"), ("organization.province", "sichuan"), ("organization.exchange", "suaee")]),
     ("/login", Who::Visitor, F::Nothing, &[("email", "owner@authz.example"), ("password", PASSWORD)]),
