@@ -3,6 +3,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use crate::domain::interconnect::AllowList;
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/techmarket";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
@@ -18,6 +20,9 @@ pub struct Config {
     pub static_dir: String,
     /// Run background jobs (auction closing, expiries, purges) in this process.
     pub run_jobs: bool,
+    /// Where webhooks may post (`TECHMARKET_WEBHOOK_ALLOW`: hosts, `*.domain`, addresses or
+    /// ranges; loopback only by default).
+    pub webhook_allow: AllowList,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -41,6 +46,14 @@ impl Config {
         };
         let static_dir = std::env::var("TECHMARKET_STATIC_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string());
+        let webhook_allow = match std::env::var("TECHMARKET_WEBHOOK_ALLOW") {
+            Ok(v) => AllowList::parse(&v).map_err(|e| {
+                anyhow::anyhow!(
+                    "TECHMARKET_WEBHOOK_ALLOW: {e:?} is neither a host name nor an address range"
+                )
+            })?,
+            Err(_) => AllowList::default(),
+        };
         Ok(Self {
             database_url,
             addr,
@@ -51,6 +64,7 @@ impl Config {
             run_jobs: std::env::var("TECHMARKET_JOBS")
                 .map(|v| v != "0")
                 .unwrap_or(true),
+            webhook_allow,
         })
     }
 
@@ -64,6 +78,7 @@ impl Config {
             pool_size: 8,
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
             run_jobs: false,
+            webhook_allow: AllowList::default(),
         }
     }
 }

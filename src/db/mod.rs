@@ -14,6 +14,8 @@ pub mod demands;
 pub mod fees;
 /// Idempotency keys and saved responses.
 pub mod idempotency;
+/// API keys, the outbox of events, webhooks and their deliveries.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Listings' stored matching profiles and retrieval by concept overlap.

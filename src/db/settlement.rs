@@ -170,7 +170,7 @@ pub async fn list_trades(
 pub async fn set_paid(
     conn: &mut PgConnection,
     id: Uuid,
-    by: Uuid,
+    by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(

@@ -10,6 +10,8 @@ pub mod credit_code;
 pub mod error;
 /// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
 pub mod fees;
+/// Interconnection: API key scopes, webhook event types, signatures, retries, allowed targets.
+pub mod interconnect;
 /// Double-entry postings for payment and settlement; the ledger's SHA-256 hash chain.
 pub mod ledger;
 /// Lifecycle states of listings, trades, offers and auctions.

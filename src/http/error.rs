@@ -39,7 +39,7 @@ fn message(lang: Lang, e: &Error) -> String {
 
 fn fields_json(lang: Lang, e: &Error) -> Option<serde_json::Value> {
     let fields = match e {
-        Error::Validation(f) => f,
+        Error::Validation(f) | Error::Unprocessable { fields: f, .. } => f,
         Error::BadRequest {
             fields: Some(f), ..
         } => f,

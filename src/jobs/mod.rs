@@ -33,6 +33,11 @@ pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
 }
 
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    // Webhook deliveries run beside the ticks: a receiver that hangs must not delay an auction's close.
+    let deliveries = tokio::spawn(crate::service::interconnect::delivery::run(
+        state.clone(),
+        stop.clone(),
+    ));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -54,5 +59,6 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
                 _ = stop.changed() => break,
             }
         }
+        let _ = deliveries.await;
     })
 }

@@ -20,6 +20,8 @@ pub mod fees;
 pub mod guards;
 /// Idempotency-Key handling.
 pub mod idempotency;
+/// The exchanges' own systems: API keys, webhooks from the outbox, the change feed.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Pagination shared by lists.

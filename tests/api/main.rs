@@ -14,6 +14,7 @@ mod demands;
 mod fees;
 mod fuzz;
 mod hostile_input;
+mod interconnect;
 mod listings;
 mod login_flood;
 mod match_profiles;

@@ -11,6 +11,8 @@ pub mod doc;
 pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
 pub mod health;
+/// The exchanges' own systems: API keys, webhooks, the change feed.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Payment, delivery, the ledger, statements, credit restrictions.
@@ -61,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(demands::routes())
         .merge(listings::routes())
         .merge(fees::routes())
+        .merge(interconnect::routes())
         .fallback(api_not_found)
 }
 

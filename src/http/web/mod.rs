@@ -9,6 +9,8 @@ pub mod chart;
 pub mod demands;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
+/// Pages: the exchanges' own systems (API keys, webhooks, deliveries).
+pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(demands::router())
         .merge(listings::router())
         .merge(fees::router())
+        .merge(interconnect::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).
@@ -93,6 +96,7 @@ impl FormErrors {
     pub fn from_error(lang: crate::i18n::Lang, e: &Error) -> Self {
         match e {
             Error::Validation(f)
+            | Error::Unprocessable { fields: f, .. }
             | Error::BadRequest {
                 fields: Some(f), ..
             } => FormErrors(

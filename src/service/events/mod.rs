@@ -22,6 +22,8 @@ use crate::error::{Error, Result};
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
 pub mod live;
+/// The outbox of events for the exchanges' own systems (webhooks, the change feed).
+pub mod outbox;
 
 /// A state change that others react to.
 #[derive(Debug, Clone)]
@@ -208,10 +210,11 @@ impl From<&TradeRow> for TradeFacts {
     }
 }
 
-/// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices and
-/// the live events that must commit with the change.
+/// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices, the
+/// outbox row of the exchanges' systems, and the live events that must commit with the change.
 pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
     inbox::send(conn, event).await?;
+    outbox::record(conn, event).await?;
     if let Event::AuctionClosed { auction, .. } | Event::BidsVoided { auction, .. } = event {
         // Inside the transaction: pages hear of the close only once it is committed.
         let payload = auction_payload(auction.listing_id, auction, None)?;

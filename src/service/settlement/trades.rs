@@ -283,10 +283,11 @@ pub async fn act(
                 Party::OtherAdmin(_) => return Err(Error::Forbidden("other_exchange")),
                 Party::Buyer | Party::Seller => return Err(Error::Forbidden("admin_required")),
             };
+            user.require_scope(crate::domain::interconnect::Scope::Payments)?;
             if !status.can_pay() {
                 return Err(invalid_state(&t));
             }
-            sdb::set_paid(&mut tx, t.id, user.id, now).await?;
+            sdb::set_paid(&mut tx, t.id, user.person_id(), now).await?;
             t.status = TradeStatus::Paid.code().into();
             t.paid_at = Some(now);
             audit(

@@ -32,7 +32,13 @@ enum Fixture {
     /// An open offer that the party made on the counterparty's listing (the party withdraws it).
     OfferByParty,
     /// A trade in which the party bought from the counterparty; paid or not.
-    Bought { paid: bool },
+    Bought {
+        paid: bool,
+    },
+    /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
+    ApiKey,
+    Webhook,
+    Delivery,
 }
 
 /// The body a cell sends.
@@ -119,6 +125,15 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/trades/{id}/confirm-delivery", W, F::Bought { paid: true }, Body::Empty,    [401, 404, 200, 403, 403, 200, 200]),
     row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),
                                                                                                            [401, 404, 200, 403, 403, 200, 200]),
+    // The exchanges' systems: an admin of another exchange makes keys and webhooks for their own.
+    row(Method::POST, "/api/v1/admin/api-keys", O, F::Nothing, Body::Fixed(r#"{"name":"ERP","scopes":["read"]}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::DELETE, "/api/v1/admin/api-keys/{id}", O, F::ApiKey, Body::Empty,                          [401, 403, 403, 403, 204, 403, 403]),
+    row(Method::POST, "/api/v1/admin/webhooks", O, F::Nothing, Body::Fixed(r#"{"url":"http://127.0.0.1:9/hook","events":["trade.paid"]}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::DELETE, "/api/v1/admin/webhooks/{id}", O, F::Webhook, Body::Empty,                         [401, 403, 403, 403, 204, 403, 403]),
+    row(Method::POST, "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", O, F::Delivery, Body::Empty,
+                                                                                                           [401, 403, 403, 403, 200, 403, 403]),
 ];
 
 /// Makes the cell's object; returns the path to call.
@@ -144,6 +159,15 @@ async fn prepare(w: &World, r: &Row, a: Actor) -> String {
             world::offer(&w.app, &l, p, "buyer", p).await
         }
         F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
+        F::ApiKey => world::api_key(w).await,
+        F::Webhook => world::webhook(w).await,
+        F::Delivery => {
+            let (hook, delivery) = world::delivery(w).await;
+            return r
+                .path
+                .replace("{id}", &hook)
+                .replace("{delivery_id}", &delivery);
+        }
     };
     r.path.replace("{id}", &id)
 }

@@ -187,6 +187,7 @@ fn page_ctx(
         role: techmarket::domain::codes::Role::Member,
         organization_id: Some(m.org_id.parse().unwrap()),
         admin_exchange: None,
+        api_key: None,
     });
     PageCtx::from_request(&RequestCtx {
         lang,
