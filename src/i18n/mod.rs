@@ -110,6 +110,7 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("demands.zh-CN.toml"),
     include_str!("trading.zh-CN.toml"),
     include_str!("settlement.zh-CN.toml"),
+    include_str!("stats.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -118,6 +119,7 @@ pub static EN_SRC: &[&str] = &[
     include_str!("demands.en.toml"),
     include_str!("trading.en.toml"),
     include_str!("settlement.en.toml"),
+    include_str!("stats.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

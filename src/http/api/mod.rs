@@ -15,6 +15,8 @@ pub mod health;
 pub mod listings;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Market statistics and open data.
+pub mod stats;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
 
@@ -61,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(demands::routes())
         .merge(listings::routes())
         .merge(fees::routes())
+        .merge(stats::routes())
         .fallback(api_not_found)
 }
 

@@ -13,6 +13,8 @@ pub mod fees;
 pub mod listings;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Pages: the public statistics dashboard.
+pub mod stats;
 /// Pages: Offers, fixed-price purchases and auctions.
 pub mod trading;
 
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(demands::router())
         .merge(listings::router())
         .merge(fees::router())
+        .merge(stats::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

@@ -40,6 +40,9 @@
 //! assert_eq!(horizontal.y_ticks[1].label, "新能源汽车");
 //! ```
 //!
+//! A flow between categories (sellers' province × buyers' province) is a [`Matrix`]: a table
+//! whose cells are shaded by their size.
+//!
 //! In the page's template:
 //!
 //! ```text
@@ -54,9 +57,11 @@
 //! font, so no label collides at any width.
 mod label;
 mod layout;
+mod matrix;
 mod scale;
 
 pub use label::Unit;
+pub use matrix::{Matrix, MatrixCell, MatrixRow, MatrixTable};
 pub use scale::{decades, nice_range, NiceRange, Scale};
 
 use crate::i18n::Lang;
