@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod csv;
+mod pages;
 mod snapshot;
 mod summary;
 
