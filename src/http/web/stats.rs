@@ -140,7 +140,8 @@ pub async fn dashboard(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Resul
         turnover_by_field: by_field(lang, s),
         flows: flows(lang, s),
         listings: listings(lang, s),
-        fees: Chart::categories(lang, "fees", exchange_names(lang), Unit::Fen)
+        fees: Chart::categories(lang, "fees", exchange_short(lang), Unit::Fen)
+            .full_labels(exchange_names(lang))
             .titles(t("stats.fees.title"), t("stats.fees.desc"))
             .axis_titles(t("stats.axis.exchange"), t("stats.axis.yuan"))
             .bars(
@@ -170,6 +171,19 @@ fn name<T: crate::domain::codes::Named>(lang: Lang, v: &T) -> &'static str {
 
 fn exchange_names(lang: Lang) -> Vec<&'static str> {
     Exchange::ALL.iter().map(|e| name(lang, e)).collect()
+}
+
+/// The short name of a code on a chart (`stats.short.<list>.<code>`): a phone has room for about
+/// twelve Chinese characters beside a bar. The tables beneath give the full names.
+fn short(lang: Lang, list: &str, code: &str) -> String {
+    i18n::t(lang, &format!("stats.short.{list}.{code}")).to_string()
+}
+
+fn exchange_short(lang: Lang) -> Vec<String> {
+    Exchange::ALL
+        .iter()
+        .map(|e| short(lang, "exchange", e.code()))
+        .collect()
 }
 
 /// Turnover (bars) or the number of trades (a line) per month of settlement.
@@ -206,22 +220,28 @@ fn by_month(lang: Lang, s: &Stats, turnover: bool) -> Chart {
 /// Turnover by field, the fields with trades only, largest first.
 fn by_field(lang: Lang, s: &Stats) -> Chart {
     let t = |k: &str| i18n::t(lang, k).to_string();
-    let mut rows: Vec<(&'static str, i64)> = Field::ALL
+    let mut rows: Vec<(&Field, i64)> = Field::ALL
         .iter()
         .filter_map(|f| {
             let v = s.trades.by_field.get(f.code())?;
-            (v.count > 0).then(|| (name(lang, f), v.turnover_fen))
+            (v.count > 0).then_some((f, v.turnover_fen))
         })
         .collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1));
     let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    Chart::categories(lang, "by-field", rows.iter().map(|r| r.0), Unit::Fen)
-        .titles(t("stats.field.title"), t("stats.field.desc"))
-        .axis_titles(t("stats.axis.field"), t("stats.axis.yuan"))
-        .bars(t("stats.series.turnover"), Look::nth(2), &values)
-        .horizontal()
-        .class("stats-by-field")
-        .build()
+    Chart::categories(
+        lang,
+        "by-field",
+        rows.iter().map(|r| short(lang, "field", r.0.code())),
+        Unit::Fen,
+    )
+    .full_labels(rows.iter().map(|r| name(lang, r.0)))
+    .titles(t("stats.field.title"), t("stats.field.desc"))
+    .axis_titles(t("stats.axis.field"), t("stats.axis.yuan"))
+    .bars(t("stats.series.turnover"), Look::nth(2), &values)
+    .horizontal()
+    .class("stats-by-field")
+    .build()
 }
 
 const FLOW_PROVINCES: [Province; 2] = [Province::Sichuan, Province::Chongqing];
@@ -262,7 +282,8 @@ fn flows(lang: Lang, s: &Stats) -> MatrixTable {
 /// Listed listings per exchange, one bar per province of the listing's organisation.
 fn listings(lang: Lang, s: &Stats) -> Chart {
     let t = |k: &str| i18n::t(lang, k).to_string();
-    let mut c = Chart::categories(lang, "listings", exchange_names(lang), Unit::Count)
+    let mut c = Chart::categories(lang, "listings", exchange_short(lang), Unit::Count)
+        .full_labels(exchange_names(lang))
         .titles(t("stats.listings.title"), t("stats.listings.desc"))
         .axis_titles(t("stats.axis.exchange"), t("stats.axis.listings"));
     for (i, p) in Province::ALL.iter().enumerate() {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod browser;
 mod csv;
 mod pages;
 mod snapshot;

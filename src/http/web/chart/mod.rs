@@ -515,6 +515,16 @@ impl Builder<Categories> {
         self
     }
 
+    /// The categories' names in full, for the table beneath the chart and the tooltips, when the
+    /// chart itself shows short ones (a phone has room for about 12 Chinese characters or 20 Latin
+    /// letters beside a horizontal bar). Names beyond the categories are left out.
+    pub fn full_labels<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        for (c, n) in self.x.cats.iter_mut().zip(names) {
+            c.full = n.into();
+        }
+        self
+    }
+
     /// Bars from left to right, categories from top to bottom, every name shown in full: for
     /// names too long to stand side by side on a phone.
     pub fn horizontal(mut self) -> Self {
