@@ -8,7 +8,8 @@
 # Needs: PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/techmarket_bench_stats — a
 # separate database, never the real one), cargo, curl, python3, psql, and wrk (installed with
 # `apt-get install -y wrk` when missing and running as root). Environment: DURATION (seconds per
-# URL, default 10), CONNECTIONS (default 16), TRADES (default 200000), CARGO_TARGET_DIR as usual.
+# URL, default 10), CONNECTIONS (default 16), TRADES (default 200000), PROFILE (default release; `dev`
+# measures the debug build when there is no time for a release one), CARGO_TARGET_DIR as usual.
 #
 # The server runs in release mode with its background jobs (the statistics' refresh among them), as
 # in production. The snapshot is computed once before the runs (shown as "snapshot"); every request
@@ -23,6 +24,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-16}"
 TRADES="${TRADES:-200000}"
 TARGET="${CARGO_TARGET_DIR:-target}"
+PROFILE="${PROFILE:-release}"
 
 for tool in cargo curl python3 psql; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
@@ -37,9 +39,9 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-echo "== building the release binary"
-cargo build --release --quiet --bin techmarket
-BIN="$TARGET/release/techmarket"
+echo "== building the $PROFILE binary"
+cargo build --profile "$PROFILE" --quiet --bin techmarket
+BIN="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/techmarket"
 
 export DATABASE_URL="$DB_URL"
 psql_db() { psql "$DB_URL" -Atq "$@"; }
@@ -60,8 +62,8 @@ o as (
   select row_number() over (order by id) - 1 as i, id, exchange from organizations
 ), no as (select count(*) as n from o),
 g as (
-  select g, (g * 7919) % (select n from nl) as li, (g * 104729) % (select n from no) as oi,
-         (10000 + (g * 2654435761) % 2000000) * 100 as price
+  select g, (g::bigint * 7919) % (select n from nl) as li, (g::bigint * 104729) % (select n from no) as oi,
+         (10000 + (g::bigint * 2654435761) % 2000000) * 100 as price
   from generate_series(1, :n) g
 )
 insert into trades (id, listing_id, seller_organization_id, buyer_organization_id, price_fen, transaction_mode,

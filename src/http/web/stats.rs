@@ -227,7 +227,7 @@ fn by_field(lang: Lang, s: &Stats) -> Chart {
             (v.count > 0).then_some((f, v.turnover_fen))
         })
         .collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
     Chart::categories(
         lang,
