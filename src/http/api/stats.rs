@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::http::state::AppState;
-use crate::service::stats::{self, SummaryView};
+use crate::service::stats::{self, StatsSummary};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// compared with the legacy provincial rules. A snapshot at most about a minute old (`as_of`).
 /// Public.
 #[utoipa::path(get, operation_id = "stats_summary", path = "/api/v1/stats/summary", tag = "stats",
-    responses((status = 200, body = SummaryView)))]
+    responses((status = 200, body = StatsSummary)))]
 async fn summary(State(state): State<AppState>) -> Result<Response> {
     let snap = stats::current(&state).await?;
     Ok((

@@ -48,7 +48,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     fn new(as_of: DateTime<Utc>, stats: Stats) -> Result<Self> {
-        let summary_json = serde_json::to_string(&SummaryView::of(as_of, &stats))
+        let summary_json = serde_json::to_string(&StatsSummary::of(as_of, &stats))
             .map_err(|e| Error::Internal(anyhow::anyhow!("summary serialisation: {e}")))?;
         Ok(Snapshot {
             as_of,
@@ -240,12 +240,12 @@ async fn compute(conn: &mut sqlx::PgConnection) -> Result<Stats> {
 
 /// `GET /api/v1/stats/summary` (API.md "Statistics"; fields beyond those named there are additions).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SummaryView {
+pub struct StatsSummary {
     /// Everything committed before this moment is counted (at most about a minute old).
     pub as_of: DateTime<Utc>,
-    pub listings: ListingsView,
-    pub trades: TradesView,
-    pub fees: FeesView,
+    pub listings: StatsListings,
+    pub trades: StatsTrades,
+    pub fees: StatsFees,
     /// Legacy fees (the seller's province's old rules, both parties) minus fees paid, over all
     /// settled trades; negative where the unified schedule charged more.
     pub savings_fen: i64,
@@ -253,7 +253,7 @@ pub struct SummaryView {
 
 /// Listings currently listed (挂牌中).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ListingsView {
+pub struct StatsListings {
     pub total: i64,
     /// Province code (of the listing's organisation) → count; every code, zero included.
     pub by_province: BTreeMap<String, i64>,
@@ -265,7 +265,7 @@ pub struct ListingsView {
 
 /// Settled trades.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TradesView {
+pub struct StatsTrades {
     pub count: i64,
     pub turnover_fen: i64,
     /// Trades whose seller's and buyer's exchanges are in different provinces.
@@ -273,17 +273,17 @@ pub struct TradesView {
     pub cross_province_turnover_fen: i64,
     /// Calendar months of settlement in Asia/Shanghai, oldest first, from the first to the last
     /// month with a trade (months between without trades are listed with zeros).
-    pub by_month: Vec<MonthView>,
+    pub by_month: Vec<StatsMonth>,
     /// Cross-province share of the count, in ppm (addition).
     pub cross_province_share_ppm: i64,
     /// Field code → count and turnover (addition).
-    pub by_field: BTreeMap<String, CountAmountView>,
+    pub by_field: BTreeMap<String, StatsCountAmount>,
     /// Seller province × buyer province (addition).
-    pub flows: Vec<FlowView>,
+    pub flows: Vec<StatsFlow>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MonthView {
+pub struct StatsMonth {
     /// `YYYY-MM`.
     pub month: String,
     pub count: i64,
@@ -291,13 +291,13 @@ pub struct MonthView {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CountAmountView {
+pub struct StatsCountAmount {
     pub count: i64,
     pub turnover_fen: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FlowView {
+pub struct StatsFlow {
     pub seller_province: String,
     pub buyer_province: String,
     pub count: i64,
@@ -306,7 +306,7 @@ pub struct FlowView {
 
 /// Fees of settled trades.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FeesView {
+pub struct StatsFees {
     /// Exchange code → fee revenue in fen (buyer fees to the buyer's exchange, seller fees to the
     /// listing's exchange); every exchange, zero included.
     pub by_exchange: BTreeMap<String, i64>,
@@ -315,11 +315,11 @@ pub struct FeesView {
     /// What the legacy rules of the sellers' provinces would have charged (addition).
     pub legacy_total_fen: i64,
     /// Per seller province (addition).
-    pub savings_by_province: Vec<ProvinceSavingsView>,
+    pub savings_by_province: Vec<StatsProvinceSavings>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProvinceSavingsView {
+pub struct StatsProvinceSavings {
     pub seller_province: String,
     pub count: i64,
     pub legacy_fee_fen: i64,
@@ -327,39 +327,39 @@ pub struct ProvinceSavingsView {
     pub savings_fen: i64,
 }
 
-impl SummaryView {
+impl StatsSummary {
     pub fn of(as_of: DateTime<Utc>, s: &Stats) -> Self {
-        let month = |m: &MonthStats| MonthView {
+        let month = |m: &MonthStats| StatsMonth {
             month: m.month.clone(),
             count: m.count,
             turnover_fen: m.turnover_fen,
         };
-        let ca = |c: &CountAmount| CountAmountView {
+        let ca = |c: &CountAmount| StatsCountAmount {
             count: c.count,
             turnover_fen: c.turnover_fen,
         };
-        let flow = |f: &Flow| FlowView {
+        let flow = |f: &Flow| StatsFlow {
             seller_province: f.seller_province.clone(),
             buyer_province: f.buyer_province.clone(),
             count: f.count,
             turnover_fen: f.turnover_fen,
         };
-        let saving = |p: &ProvinceSavings| ProvinceSavingsView {
+        let saving = |p: &ProvinceSavings| StatsProvinceSavings {
             seller_province: p.seller_province.clone(),
             count: p.count,
             legacy_fee_fen: p.legacy_fee_fen,
             paid_fee_fen: p.paid_fee_fen,
             savings_fen: p.savings_fen,
         };
-        SummaryView {
+        StatsSummary {
             as_of,
-            listings: ListingsView {
+            listings: StatsListings {
                 total: s.listings.total,
                 by_province: s.listings.by_province.clone(),
                 by_field: s.listings.by_field.clone(),
                 by_exchange: s.listings.by_exchange.clone(),
             },
-            trades: TradesView {
+            trades: StatsTrades {
                 count: s.trades.count,
                 turnover_fen: s.trades.turnover_fen,
                 cross_province_count: s.trades.cross_province_count,
@@ -374,7 +374,7 @@ impl SummaryView {
                     .collect(),
                 flows: s.trades.flows.iter().map(flow).collect(),
             },
-            fees: FeesView {
+            fees: StatsFees {
                 by_exchange: s.fees.by_exchange.clone(),
                 total_fen: s.fees.total_fen,
                 legacy_total_fen: s.fees.legacy_total_fen,
