@@ -28,6 +28,8 @@ pub mod organizations;
 pub mod secrets;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Market statistics: the rows they are computed from, the open-data CSV, the shared snapshot.
+pub mod stats;
 /// Failed-login counting for throttling.
 pub mod throttle;
 /// Offers, fixed-price purchases and auctions.

@@ -26,6 +26,8 @@ pub mod normalize;
 pub mod patent;
 /// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.
 pub mod relevance;
+/// Market statistics: settled trades and listed listings folded into sums (months, fields, flows, savings).
+pub mod stats;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
 pub mod text;
 /// The bilingual technology vocabulary (data/vocabulary): concepts, relations, analysis of a text into concepts.

@@ -111,6 +111,7 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("trading.zh-CN.toml"),
     include_str!("settlement.zh-CN.toml"),
     include_str!("interconnect.zh-CN.toml"),
+    include_str!("stats.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -120,6 +121,7 @@ pub static EN_SRC: &[&str] = &[
     include_str!("trading.en.toml"),
     include_str!("settlement.en.toml"),
     include_str!("interconnect.en.toml"),
+    include_str!("stats.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

@@ -11,6 +11,8 @@ use crate::service::AppState;
 /// Work that must happen within seconds (closing auctions). Public so tests can drive it.
 pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {
     crate::service::trading::run_jobs(state).await?;
+    // In memory unless the statistics' snapshot is due; the refresh itself runs in the background.
+    crate::service::stats::run_jobs(state).await?;
     Ok(())
 }
 

@@ -30,6 +30,8 @@ pub mod page;
 pub mod settlement;
 /// What use cases and jobs share: pool, configuration, clock, live-event hub.
 pub mod state;
+/// Market statistics: the snapshot shared by the processes and kept in memory, the open-data CSV.
+pub mod stats;
 /// Creating trades with frozen fees (shared by offers, purchases, auctions).
 pub mod trades;
 /// Offers, fixed-price purchases and auctions.

@@ -24,5 +24,6 @@ mod process;
 mod resilience;
 mod robustness;
 mod settlement;
+mod stats;
 mod stories;
 mod trading;

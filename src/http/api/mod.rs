@@ -17,6 +17,8 @@ pub mod interconnect;
 pub mod listings;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Market statistics and open data.
+pub mod stats;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
 
@@ -64,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(listings::routes())
         .merge(fees::routes())
         .merge(interconnect::routes())
+        .merge(stats::routes())
         .fallback(api_not_found)
 }
 

@@ -15,6 +15,8 @@ pub mod interconnect;
 pub mod listings;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Pages: the public statistics dashboard.
+pub mod stats;
 /// Pages: Offers, fixed-price purchases and auctions.
 pub mod trading;
 
@@ -50,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(listings::router())
         .merge(fees::router())
         .merge(interconnect::router())
+        .merge(stats::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

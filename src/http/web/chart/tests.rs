@@ -469,3 +469,25 @@ fn no_template_bypasses_escaping() {
     }
     assert!(raw.is_empty(), "unescaped output in templates: {raw:?}");
 }
+
+#[test]
+fn the_first_month_of_a_crowded_axis_reads_inwards_clear_of_the_zero_label() {
+    // Two years of months: the first label carries its year and stands in a narrow band; at the
+    // phone's font it would reach back under the value axis's "0".
+    let months: Vec<(i32, u32)> = (0..24)
+        .map(|i| (2025 + i / 12, (i % 12 + 1) as u32))
+        .collect();
+    let c = Chart::months(Lang::Zh, "m24", &months, Unit::Count)
+        .bars("笔数", Look::nth(0), &[1; 24])
+        .build();
+    let first = &c.x_ticks[0];
+    assert_eq!(
+        (first.label.as_str(), first.sub.as_str()),
+        ("1月", "2025年")
+    );
+    assert_eq!(first.anchor, "start");
+    // It starts at its tick, inside the plot: right of the value labels' right end.
+    assert!(first.pos.0 >= c.plot.x.0 && c.plot.x.0 > c.y_tick_x.0);
+    // Labels in the middle stay centred.
+    assert!(c.x_ticks[12..].iter().all(|t| t.anchor == "middle"));
+}
