@@ -13,6 +13,8 @@ pub mod fees;
 pub mod health;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Paying in: payment instructions, settlement accounts.
+pub mod payments;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Offers, fixed-price purchases and auctions.
@@ -57,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(settlement::routes())
+        .merge(payments::routes())
         .merge(trading::routes())
         .merge(demands::routes())
         .merge(listings::routes())
