@@ -39,8 +39,16 @@ enum Fixture {
 
 use Fixture as F;
 
+/// A form route, who sends it, what it acts on, and its fields.
+type FormRow = (
+    &'static str,
+    Who,
+    Fixture,
+    &'static [(&'static str, &'static str)],
+);
+
 #[rustfmt::skip]
-const FORMS: &[(&str, Who, Fixture, &[(&str, &str)])] = &[
+const FORMS: &[FormRow] = &[
     ("/register", Who::Visitor, F::Nothing, &[("email", "csrf-new@authz.example"), ("password", PASSWORD), ("display_name", "新用户"),
         ("organization.name", "新机构"), ("organization.kind", "individual"), ("organization.province", "sichuan"), ("organization.exchange", "suaee")]),
     ("/login", Who::Visitor, F::Nothing, &[("email", "owner@authz.example"), ("password", PASSWORD)]),

@@ -368,8 +368,8 @@ async fn a_close_racing_a_restriction_of_the_leader_is_consistent(pool: PgPool) 
     for pair in bidders.chunks(2) {
         let (a, b) = (&pair[0], &pair[1]);
         let id = auction(&app, &seller, 1_000_000, 100_000, None, 3600, 300).await;
-        bid(&app, &id, &b, 1_000_000).await;
-        bid(&app, &id, &a, 1_100_000).await;
+        bid(&app, &id, b, 1_000_000).await;
+        bid(&app, &id, a, 1_100_000).await;
         end_now(&app, &id).await;
         let state = app.state.clone();
         let close = tokio::spawn(async move { techmarket::jobs::fast_tick(&state).await });
