@@ -41,11 +41,13 @@ pub enum Error {
     /// 422 with the fields that are wrong.
     #[error("validation failed")]
     Validation(FieldErrors),
-    /// 422 with its own code (e.g. `webhook_target_refused`): well-formed input that is refused.
+    /// 422 with its own code (not `validation_failed`): well-formed input that is refused
+    /// (`webhook_target_refused`) or needs something more (`amount_outlier` needs a confirmation).
     #[error("unprocessable: {code}")]
     Unprocessable {
         code: &'static str,
         fields: FieldErrors,
+        extra: Option<serde_json::Value>,
     },
     /// 429
     #[error("too many requests")]

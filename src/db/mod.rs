@@ -8,6 +8,8 @@
 //! of Postgres's CPU in the settlement benchmark: planning, foreign-key checks included.)
 /// The audit log of admin actions.
 pub mod audit;
+/// Delivery and acceptance of paid trades.
+pub mod delivery;
 /// Technology demands and matching.
 pub mod demands;
 /// Fee schedule versions.
@@ -24,6 +26,8 @@ pub mod match_profiles;
 pub mod notifications;
 /// Organisations (members' legal entities).
 pub mod organizations;
+/// Paying into the market: settlement accounts, payment reminders.
+pub mod payments;
 /// Secrets shared by the server processes (the CSRF binding key).
 pub mod secrets;
 /// Payment, delivery, the ledger, statements, credit restrictions.

@@ -1,5 +1,7 @@
 //! Pure market rules: no I/O, no clock, no framework. Everything here is a plain function or type.
 
+/// Capital numerals (大写) for confirmations, and the outlier rule for amounts.
+pub mod amounts;
 /// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
 pub mod auction;
 /// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.
@@ -30,5 +32,7 @@ pub mod relevance;
 pub mod stats;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
 pub mod text;
+/// A trade after it is made: its readable number (TM-2026-000123) and payment deadline.
+pub mod trade;
 /// The bilingual technology vocabulary (data/vocabulary): concepts, relations, analysis of a text into concepts.
 pub mod vocabulary;

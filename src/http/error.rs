@@ -65,6 +65,10 @@ pub fn json_body(lang: Lang, e: &Error) -> serde_json::Value {
     if let Error::Conflict {
         extra: Some(serde_json::Value::Object(extra)),
         ..
+    }
+    | Error::Unprocessable {
+        extra: Some(serde_json::Value::Object(extra)),
+        ..
     } = e
     {
         for (k, v) in extra {

@@ -15,6 +15,8 @@ pub mod health;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Paying in: payment instructions, settlement accounts.
+pub mod payments;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Market statistics and open data.
@@ -61,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(settlement::routes())
+        .merge(payments::routes())
         .merge(trading::routes())
         .merge(demands::routes())
         .merge(listings::routes())

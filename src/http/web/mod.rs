@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod admin;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
 pub mod chart;
+/// The confirmation step of the forms that bind money (amounts in 元, 万元 and 大写, fees, totals).
+pub mod confirm;
 /// Pages: Technology demands and matching.
 pub mod demands;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
@@ -13,6 +15,8 @@ pub mod fees;
 pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
+/// Pages: the settlement account of an admin's exchange.
+pub mod payments;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Pages: the public statistics dashboard.
@@ -47,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/organizations/{id}/verify", post(admin::verify))
         .route("/admin/audit", get(admin::audit))
         .merge(settlement::router())
+        .merge(payments::router())
         .merge(trading::router())
         .merge(demands::router())
         .merge(listings::router())

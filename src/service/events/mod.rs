@@ -139,12 +139,21 @@ pub enum Event {
     },
     /// An administrator recorded the buyer's payment.
     TradePaid(TradeFacts),
-    /// The buyer confirmed delivery: the trade settled.
+    /// The seller recorded delivery: the buyer's acceptance period runs.
+    TradeDelivered(TradeFacts),
+    /// The buyer confirmed delivery (or its acceptance period ended): the trade settled.
     TradeSettled(TradeFacts),
     /// A party cancelled the trade while payment was awaited.
     TradeCancelled { trade: TradeFacts, by: TradeParty },
     /// The payment deadline passed: the trade was cancelled.
     TradePaymentTimedOut(TradeFacts),
+    /// The payment deadline is near and the trade is unpaid: the buyer is reminded.
+    TradePaymentDue {
+        trade: TradeFacts,
+        number: String,
+        amount_fen: i64,
+        due_at: DateTime<Utc>,
+    },
 
     // ---------------------------------------------------------------- credit restrictions
     OrganizationRestricted {

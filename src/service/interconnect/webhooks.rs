@@ -140,6 +140,7 @@ pub async fn create(
         return Err(Error::Unprocessable {
             code: "webhook_target_refused",
             fields: f,
+            extra: None,
         });
     }
     let id = Uuid::now_v7();

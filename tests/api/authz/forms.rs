@@ -82,6 +82,8 @@ const FORMS: &[FormRow] = &[
     ("/offers/{id}/reject", Who::Owner, F::OfferToOwner, &[]),
     ("/offers/{id}/withdraw", Who::Owner, F::OfferByOwner, &[]),
     ("/trades/{id}/confirm-delivery", Who::Owner, F::Bought { paid: true }, &[("confirm", "1")]),
+    ("/trades/{id}/delivery", Who::Other, F::Bought { paid: true }, &[("note", "资料已交付")]),
+    ("/admin/settlement-account", Who::AdminHome, F::Nothing, &[("bank", "示例银行"), ("account_name", "结算专户"), ("account_number", "6222 0001")]),
     ("/trades/{id}/cancel", Who::Owner, F::Bought { paid: false }, &[("reason", "买方改变计划")]),
     ("/demands/new", Who::Owner, F::Nothing, &[("title", "寻求高速ADC芯片技术"), ("description", "需要高速流水线ADC"), ("field", "ic")]),
     ("/demands/{id}/close", Who::Owner, F::Demand, &[]),

@@ -118,11 +118,16 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/offers/{id}/withdraw", W, F::OfferByParty, Body::Empty,                     [401, 404, 200, 403, 403, 200, 200]),
     row(Method::POST, "/api/v1/listings/{id}/buy", O, F::Listing("listed", "fixed"), Body::Fixed(r#"{"transaction_mode":"transfer"}"#),
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
-    row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000}"#),
+    row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000,"transaction_mode":"transfer"}"#),
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
     row(Method::POST, "/api/v1/admin/trades/{id}/payment-received", W, F::Bought { paid: false }, Body::Empty,
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/confirm-delivery", W, F::Bought { paid: true }, Body::Empty,    [401, 404, 200, 403, 403, 200, 200]),
+    // Delivery is the seller's; the party here is the buyer.
+    row(Method::POST, "/api/v1/trades/{id}/delivery", W, F::Bought { paid: true }, Body::Fixed(r#"{"note":"资料已交付"}"#),
+                                                                                                           [401, 404, 403, 403, 403, 403, 403]),
+    row(Method::PUT, "/api/v1/admin/settlement-account", O, F::Nothing, Body::Fixed(r#"{"bank":"示例银行","account_name":"结算专户","account_number":"6222 0001"}"#),
+                                                                                                           [401, 403, 403, 200, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),
                                                                                                            [401, 404, 200, 403, 403, 200, 200]),
     // The exchanges' systems: an admin of another exchange makes keys and webhooks for their own.

@@ -13,9 +13,11 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod delivery;
 mod exports;
 pub(crate) mod ledger;
 mod pages;
+mod payments;
 mod restrictions;
 mod trades;
 
