@@ -3,6 +3,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use crate::domain::interconnect::AllowList;
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/techmarket";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
@@ -23,6 +25,9 @@ pub struct Config {
     pub public_url: String,
     /// Keep listing documents in this directory instead of PostgreSQL.
     pub documents_dir: Option<String>,
+    /// Where webhooks may post (`TECHMARKET_WEBHOOK_ALLOW`: hosts, `*.domain`, addresses or
+    /// ranges; loopback only by default).
+    pub webhook_allow: AllowList,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -46,6 +51,14 @@ impl Config {
         };
         let static_dir = std::env::var("TECHMARKET_STATIC_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string());
+        let webhook_allow = match std::env::var("TECHMARKET_WEBHOOK_ALLOW") {
+            Ok(v) => AllowList::parse(&v).map_err(|e| {
+                anyhow::anyhow!(
+                    "TECHMARKET_WEBHOOK_ALLOW: {e:?} is neither a host name nor an address range"
+                )
+            })?,
+            Err(_) => AllowList::default(),
+        };
         Ok(Self {
             database_url,
             addr,
@@ -61,6 +74,7 @@ impl Config {
             documents_dir: std::env::var("TECHMARKET_DOCUMENTS_DIR")
                 .ok()
                 .filter(|d| !d.trim().is_empty()),
+            webhook_allow,
         })
     }
 
@@ -76,6 +90,7 @@ impl Config {
             run_jobs: false,
             public_url: "http://127.0.0.1:8080".to_string(),
             documents_dir: None,
+            webhook_allow: AllowList::default(),
         }
     }
 }

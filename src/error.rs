@@ -41,6 +41,14 @@ pub enum Error {
     /// 422 with the fields that are wrong.
     #[error("validation failed")]
     Validation(FieldErrors),
+    /// 422 with its own code (not `validation_failed`): well-formed input that is refused
+    /// (`webhook_target_refused`) or needs something more (`amount_outlier` needs a confirmation).
+    #[error("unprocessable: {code}")]
+    Unprocessable {
+        code: &'static str,
+        fields: FieldErrors,
+        extra: Option<serde_json::Value>,
+    },
     /// 429
     #[error("too many requests")]
     TooManyRequests,
@@ -80,7 +88,7 @@ impl Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation(_) | Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Error::Busy | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +105,7 @@ impl Error {
             Error::PayloadTooLarge => "payload_too_large",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Validation(_) => "validation_failed",
+            Error::Unprocessable { code, .. } => code,
             Error::TooManyRequests => "too_many_requests",
             Error::Busy => "busy",
             Error::Unavailable(_) => "database_unavailable",

@@ -85,8 +85,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { demo } => startup::serve(config, demo).await,
         Command::Migrate => {
             let pool = prepare(&config).await?;
+            // Listings' matching profiles of this vocabulary (the server's job would do it too, in the background).
+            let n = techmarket::service::listings::profiles::refresh_all(&pool).await?;
             pool.close().await;
-            println!("migrations applied");
+            println!("migrations applied; matching profiles computed for {n} listings");
             Ok(())
         }
         Command::Admin {

@@ -5,6 +5,7 @@ pub mod token;
 use uuid::Uuid;
 
 use crate::domain::codes::{Exchange, Role};
+use crate::domain::interconnect::Scope;
 
 /// The signed-in user as the service layer sees it.
 #[derive(Clone, Debug)]
@@ -15,6 +16,17 @@ pub struct CurrentUser {
     pub role: Role,
     pub organization_id: Option<Uuid>,
     pub admin_exchange: Option<Exchange>,
+    /// Set when the caller is an exchange's system with an API key (then `id` is the key's id,
+    /// `role` is admin of the key's exchange, and there is no organisation): never a person.
+    pub api_key: Option<KeyActor>,
+}
+
+/// An API key acting for its exchange.
+#[derive(Clone, Debug)]
+pub struct KeyActor {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
 }
 
 impl CurrentUser {
@@ -27,6 +39,29 @@ impl CurrentUser {
         match (self.role, self.admin_exchange) {
             (Role::Admin, Some(ex)) => Ok(ex),
             _ => Err(crate::error::Error::Forbidden("admin_required")),
+        }
+    }
+
+    /// The person's id, `None` for an API key (for columns that name the user who acted).
+    pub fn person_id(&self) -> Option<Uuid> {
+        self.api_key.is_none().then_some(self.id)
+    }
+
+    /// For an API key, 403 `scope_missing` unless it has `scope`; people are not limited by scopes.
+    pub fn require_scope(&self, scope: Scope) -> crate::error::Result<()> {
+        match &self.api_key {
+            Some(k) if !k.scopes.contains(&scope) => {
+                Err(crate::error::Error::Forbidden("scope_missing"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses API keys (403 `scope_missing`): for what only a person may do, such as issuing keys.
+    pub fn require_person(&self) -> crate::error::Result<()> {
+        match self.api_key {
+            Some(_) => Err(crate::error::Error::Forbidden("scope_missing")),
+            None => Ok(()),
         }
     }
 

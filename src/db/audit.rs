@@ -16,6 +16,8 @@ pub struct AuditRow {
 
 pub struct NewAudit<'a> {
     pub actor_id: Option<Uuid>,
+    /// The API key that acted (then `actor_id` is none).
+    pub api_key_id: Option<Uuid>,
     pub actor: &'a str,
     pub action: &'a str,
     pub target_type: &'a str,
@@ -26,8 +28,8 @@ pub struct NewAudit<'a> {
 
 pub async fn insert(conn: &mut PgConnection, a: NewAudit<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into audit_log (actor_id, actor, action, target_type, target_id, before, after) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into audit_log (actor_id, actor, action, target_type, target_id, before, after, api_key_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(a.actor_id)
     .bind(a.actor)
@@ -36,6 +38,7 @@ pub async fn insert(conn: &mut PgConnection, a: NewAudit<'_>) -> sqlx::Result<()
     .bind(a.target_id)
     .bind(a.before)
     .bind(a.after)
+    .bind(a.api_key_id)
     .execute(conn)
     .await?;
     Ok(())

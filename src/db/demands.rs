@@ -87,6 +87,8 @@ pub async fn close(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
 
 pub struct DemandFilter<'a> {
     pub tsquery: Option<&'a str>,
+    /// The query as written: its matches come first.
+    pub literal: Option<&'a str>,
     pub field: Option<&'a str>,
     pub province: Option<&'a str>,
     pub organization_id: Option<Uuid>,
@@ -105,7 +107,9 @@ pub async fn list(
         and ($3::text is null or d.province = $3) and ($4::uuid is null or d.organization_id = $4) \
         and ($5 = false or d.status = 'open')";
     let rows = sqlx::query_as(&format!(
-        "select {COLUMNS} from {FROM} where {cond} order by d.created_at desc, d.id desc limit $6 offset $7"
+        "select {COLUMNS} from {FROM} where {cond} \
+         order by ($8::tsquery is not null and d.search @@ $8::tsquery) desc, d.created_at desc, d.id desc \
+         limit $6 offset $7"
     ))
     .persistent(false)
     .bind(f.tsquery)
@@ -115,6 +119,7 @@ pub async fn list(
     .bind(f.only_open)
     .bind(limit)
     .bind(offset)
+    .bind(f.literal)
     .fetch_all(&mut *conn)
     .await?;
     let total = sqlx::query_scalar(&format!("select count(*) from {FROM} where {cond}"))
@@ -152,7 +157,7 @@ pub struct ListingFactsRow {
     pub listed_at: Option<DateTime<Utc>>,
 }
 
-const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
+pub(super) const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
     left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
     l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
 

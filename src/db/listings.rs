@@ -229,7 +229,11 @@ pub async fn set_withdrawn(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()
     Ok(())
 }
 
-pub async fn set_listed(conn: &mut PgConnection, id: Uuid, admin: Uuid) -> sqlx::Result<()> {
+pub async fn set_listed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    admin: Option<Uuid>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update listings set status = 'listed', listed_at = now(), reviewed_by = $2, reject_reason = null, \
          updated_at = now() where id = $1",
@@ -250,7 +254,7 @@ pub async fn set_listed(conn: &mut PgConnection, id: Uuid, admin: Uuid) -> sqlx:
 pub async fn set_rejected(
     conn: &mut PgConnection,
     id: Uuid,
-    admin: Uuid,
+    admin: Option<Uuid>,
     reason: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(

@@ -10,6 +10,8 @@
 pub mod audit;
 /// Transaction certificates (交易鉴证书).
 pub mod certificates;
+/// Delivery and acceptance of paid trades.
+pub mod delivery;
 /// Technology demands and matching.
 pub mod demands;
 /// Listing documents (metadata, and bytes kept in PostgreSQL).
@@ -18,16 +20,24 @@ pub mod documents;
 pub mod fees;
 /// Idempotency keys and saved responses.
 pub mod idempotency;
+/// API keys, the outbox of events, webhooks and their deliveries.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Listings' stored matching profiles and retrieval by concept overlap.
+pub mod match_profiles;
 /// In-app notifications.
 pub mod notifications;
 /// Organisations (members' legal entities).
 pub mod organizations;
+/// Paying into the market: settlement accounts, payment reminders.
+pub mod payments;
 /// Secrets shared by the server processes (the CSRF binding key).
 pub mod secrets;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Market statistics: the rows they are computed from, the open-data CSV, the shared snapshot.
+pub mod stats;
 /// Failed-login counting for throttling.
 pub mod throttle;
 /// Offers, fixed-price purchases and auctions.

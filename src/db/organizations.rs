@@ -63,7 +63,7 @@ pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<O
     get(conn, id).await
 }
 
-pub async fn set_verified(conn: &mut PgConnection, id: Uuid, by: Uuid) -> sqlx::Result<()> {
+pub async fn set_verified(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>) -> sqlx::Result<()> {
     sqlx::query("update organizations set verified_at = now(), verified_by = $2 where id = $1 and verified_at is null")
         .bind(id)
         .bind(by)

@@ -10,6 +10,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TradeRow {
     pub id: Uuid,
+    /// `TM-2026-000123`
+    pub number: String,
     pub listing_id: Uuid,
     pub listing_title: String,
     pub seller_organization_id: Uuid,
@@ -31,12 +33,15 @@ pub struct TradeRow {
     pub settled_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivery_note: Option<String>,
+    pub acceptance_due_at: Option<DateTime<Utc>>,
 }
 
-const TRADE_COLUMNS: &str = "t.id, t.listing_id, l.title as listing_title, t.seller_organization_id, \
+const TRADE_COLUMNS: &str = "t.id, t.number, t.listing_id, l.title as listing_title, t.seller_organization_id, \
     so.name as seller_name, t.buyer_organization_id, bo.name as buyer_name, t.price_fen, t.transaction_mode, t.contract_type, t.exclusive, t.status, \
     t.fee_schedule_id, t.buyer_fee_fen, t.seller_fee_fen, t.seller_exchange, t.buyer_exchange, t.created_at, \
-    t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason";
+    t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason, t.delivered_at, t.delivery_note, t.acceptance_due_at";
 const TRADE_FROM: &str = "trades t join listings l on l.id = t.listing_id \
     join organizations so on so.id = t.seller_organization_id join organizations bo on bo.id = t.buyer_organization_id";
 
@@ -52,6 +57,7 @@ pub async fn get_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option
 /// A trade to insert (`awaiting_payment`), its fees already computed.
 pub struct NewTradeRow<'a> {
     pub id: Uuid,
+    pub number: &'a str,
     pub listing_id: Uuid,
     pub seller_org: Uuid,
     pub buyer_org: Uuid,
@@ -74,8 +80,8 @@ pub async fn insert_trade(conn: &mut PgConnection, t: &NewTradeRow<'_>) -> sqlx:
     sqlx::query(
         "insert into trades (id, listing_id, seller_organization_id, buyer_organization_id, price_fen, \
          transaction_mode, contract_type, exclusive, fee_schedule_id, buyer_fee_fen, seller_fee_fen, \
-         seller_exchange, buyer_exchange, source, offer_id, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         seller_exchange, buyer_exchange, source, offer_id, created_at, number) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(t.id)
     .bind(t.listing_id)
@@ -93,9 +99,17 @@ pub async fn insert_trade(conn: &mut PgConnection, t: &NewTradeRow<'_>) -> sqlx:
     .bind(t.source)
     .bind(t.offer_id)
     .bind(t.created_at)
+    .bind(t.number)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The next trade number's sequence value (one sequence shared by every process).
+pub async fn next_trade_seq(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select nextval('trade_number_seq')")
+        .fetch_one(conn)
+        .await
 }
 
 /// Locks the trade row (every state change takes this lock first).
@@ -170,7 +184,7 @@ pub async fn list_trades(
 pub async fn set_paid(
     conn: &mut PgConnection,
     id: Uuid,
-    by: Uuid,
+    by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -539,6 +553,7 @@ pub async fn listing_ip(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RegistrationRow {
     pub id: Uuid,
+    pub number: String,
     pub contract_type: String,
     pub listing_title: String,
     pub price_fen: i64,
@@ -558,7 +573,7 @@ pub async fn registration_rows(
     exchange: Option<&str>,
 ) -> sqlx::Result<Vec<RegistrationRow>> {
     sqlx::query_as(
-        "select t.id, t.contract_type, l.title as listing_title, t.price_fen, t.created_at, t.settled_at, \
+        "select t.id, t.number, t.contract_type, l.title as listing_title, t.price_fen, t.created_at, t.settled_at, \
            s.name as seller_name, s.credit_code as seller_credit_code, s.province as seller_province, \
            b.name as buyer_name, b.credit_code as buyer_credit_code, b.province as buyer_province \
          from trades t join listings l on l.id = t.listing_id \

@@ -186,6 +186,9 @@ pub struct BidTarget {
     pub status: String,
     pub pricing_mode: String,
     pub bidder_no: Option<i32>,
+    /// The mode the bidder chose with its first bid.
+    pub bidder_mode: Option<String>,
+    pub transaction_modes: Vec<String>,
     pub auction_status: Option<String>,
     pub start_price_fen: Option<i64>,
     pub increment_fen: Option<i64>,
@@ -201,7 +204,8 @@ pub async fn bid_target(
     sqlx::query_as(
         "select l.organization_id, l.status, l.pricing_mode, \
              (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no, \
-             a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at \
+             (select b.transaction_mode from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_mode, \
+             l.transaction_modes, a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at \
          from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
     )
     .bind(listing_id)
@@ -212,11 +216,17 @@ pub async fn bid_target(
 
 /// The organisation's stable pseudonym number in this auction (the next free one on its first bid).
 /// Called after `take_bid`, whose row lock serialises the numbering.
-pub async fn bidder_no(conn: &mut PgConnection, listing_id: Uuid, org: Uuid) -> sqlx::Result<i32> {
+/// `mode` is the transaction mode the bidder chose (kept if it already has one).
+pub async fn bidder_no(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+    mode: &str,
+) -> sqlx::Result<i32> {
     sqlx::query_scalar(
         "with ins as ( \
-             insert into auction_bidders (listing_id, organization_id, bidder_no) \
-             select $1, $2, coalesce(max(bidder_no), 0) + 1 from auction_bidders where listing_id = $1 \
+             insert into auction_bidders (listing_id, organization_id, bidder_no, transaction_mode) \
+             select $1, $2, coalesce(max(bidder_no), 0) + 1, $3 from auction_bidders where listing_id = $1 \
              on conflict (listing_id, organization_id) do nothing returning bidder_no) \
          select bidder_no from ins \
          union all select bidder_no from auction_bidders where listing_id = $1 and organization_id = $2 \
@@ -224,8 +234,44 @@ pub async fn bidder_no(conn: &mut PgConnection, listing_id: Uuid, org: Uuid) -> 
     )
     .bind(listing_id)
     .bind(org)
+    .bind(mode)
     .fetch_one(conn)
     .await
+}
+
+/// A known bidder changes the mode it bids for (sent with a later bid).
+pub async fn set_bidder_mode(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+    mode: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update auction_bidders set transaction_mode = $3 \
+         where listing_id = $1 and organization_id = $2 and transaction_mode is distinct from $3",
+    )
+    .bind(listing_id)
+    .bind(org)
+    .bind(mode)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The mode the organisation chose in this auction, if any.
+pub async fn bidder_mode(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    org: Uuid,
+) -> sqlx::Result<Option<String>> {
+    let mode: Option<Option<String>> = sqlx::query_scalar(
+        "select transaction_mode from auction_bidders where listing_id = $1 and organization_id = $2",
+    )
+    .bind(listing_id)
+    .bind(org)
+    .fetch_optional(conn)
+    .await?;
+    Ok(mode.flatten())
 }
 
 pub struct NewBid {

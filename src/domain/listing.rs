@@ -64,10 +64,11 @@ impl ListingStatus {
 }
 
 code_enum! {
-    /// Trade: `awaiting_payment → paid → settled`; `awaiting_payment → cancelled`.
+    /// Trade: `awaiting_payment → paid → (delivered →) settled`; `awaiting_payment → cancelled`.
     TradeStatus {
         AwaitingPayment => "awaiting_payment", "待付款", "Awaiting payment";
         Paid => "paid", "已付款", "Paid";
+        Delivered => "delivered", "已交付", "Delivered";
         Settled => "settled", "已结算", "Settled";
         Cancelled => "cancelled", "已取消", "Cancelled";
     }
@@ -79,9 +80,14 @@ impl TradeStatus {
         matches!(self, Self::AwaitingPayment)
     }
 
-    /// The buyer may confirm delivery, which settles the trade.
-    pub fn can_settle(&self) -> bool {
+    /// The seller may record delivery.
+    pub fn can_deliver(&self) -> bool {
         matches!(self, Self::Paid)
+    }
+
+    /// The buyer may confirm delivery, which settles the trade (also before the seller recorded it).
+    pub fn can_settle(&self) -> bool {
+        matches!(self, Self::Paid | Self::Delivered)
     }
 
     /// Either party may cancel.

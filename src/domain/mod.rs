@@ -1,5 +1,7 @@
 //! Pure market rules: no I/O, no clock, no framework. Everything here is a plain function or type.
 
+/// Capital numerals (大写) for confirmations, and the outlier rule for amounts.
+pub mod amounts;
 /// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
 pub mod auction;
 /// Transaction certificates (交易鉴证书): canonical content, HMAC seal, numbers.
@@ -16,6 +18,8 @@ pub mod duplicates;
 pub mod error;
 /// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
 pub mod fees;
+/// Interconnection: API key scopes, webhook event types, signatures, retries, allowed targets.
+pub mod interconnect;
 /// Double-entry postings for payment and settlement; the ledger's SHA-256 hash chain.
 pub mod ledger;
 /// Lifecycle states of listings, trades, offers and auctions.
@@ -32,7 +36,11 @@ pub mod otp;
 pub mod patent;
 /// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.
 pub mod relevance;
+/// Market statistics: settled trades and listed listings folded into sums (months, fields, flows, savings).
+pub mod stats;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.
 pub mod text;
+/// A trade after it is made: its readable number (TM-2026-000123) and payment deadline.
+pub mod trade;
 /// The bilingual technology vocabulary (data/vocabulary): concepts, relations, analysis of a text into concepts.
 pub mod vocabulary;

@@ -39,7 +39,7 @@ fn message(lang: Lang, e: &Error) -> String {
 
 fn fields_json(lang: Lang, e: &Error) -> Option<serde_json::Value> {
     let fields = match e {
-        Error::Validation(f) => f,
+        Error::Validation(f) | Error::Unprocessable { fields: f, .. } => f,
         Error::BadRequest {
             fields: Some(f), ..
         } => f,
@@ -63,6 +63,10 @@ pub fn json_body(lang: Lang, e: &Error) -> serde_json::Value {
         err.insert("fields".into(), f);
     }
     if let Error::Conflict {
+        extra: Some(serde_json::Value::Object(extra)),
+        ..
+    }
+    | Error::Unprocessable {
         extra: Some(serde_json::Value::Object(extra)),
         ..
     } = e

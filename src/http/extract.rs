@@ -170,6 +170,23 @@ impl FromRequestParts<AppState> for ApiUser {
             return Ok(ApiUser(u.clone()));
         }
         let token = bearer(parts).ok_or(Error::Unauthorized("unauthorized"))?;
+        if token.starts_with(crate::service::interconnect::keys::PREFIX) {
+            // An exchange's system: the service decides what this route needs of the key.
+            let route = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string());
+            let user = crate::service::interconnect::keys::authenticate(
+                state,
+                &token,
+                parts.method.as_str(),
+                &route,
+            )
+            .await?;
+            parts.extensions.insert(user.clone());
+            return Ok(ApiUser(user));
+        }
         let s = accounts::resolve(&state.pool, &token, SessionKind::Api)
             .await?
             .ok_or(Error::Unauthorized("invalid_token"))?;

@@ -113,6 +113,8 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("two_factor.zh-CN.toml"),
     include_str!("duplicates.zh-CN.toml"),
     include_str!("documents.zh-CN.toml"),
+    include_str!("interconnect.zh-CN.toml"),
+    include_str!("stats.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -124,6 +126,8 @@ pub static EN_SRC: &[&str] = &[
     include_str!("two_factor.en.toml"),
     include_str!("duplicates.en.toml"),
     include_str!("documents.en.toml"),
+    include_str!("interconnect.en.toml"),
+    include_str!("stats.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

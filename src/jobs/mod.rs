@@ -11,6 +11,8 @@ use crate::service::AppState;
 /// Work that must happen within seconds (closing auctions). Public so tests can drive it.
 pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {
     crate::service::trading::run_jobs(state).await?;
+    // In memory unless the statistics' snapshot is due; the refresh itself runs in the background.
+    crate::service::stats::run_jobs(state).await?;
     Ok(())
 }
 
@@ -27,10 +29,17 @@ pub async fn slow_tick(state: &AppState) -> anyhow::Result<()> {
         anyhow::Ok(())
     }
     .await;
-    settlement.and(purges)
+    // Listings without a matching profile of this vocabulary (at start, after a vocabulary change).
+    let profiles = crate::service::listings::profiles::run_jobs(&state.pool).await;
+    settlement.and(purges).and(profiles)
 }
 
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    // Webhook deliveries run beside the ticks: a receiver that hangs must not delay an auction's close.
+    let deliveries = tokio::spawn(crate::service::interconnect::delivery::run(
+        state.clone(),
+        stop.clone(),
+    ));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -52,5 +61,6 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()>
                 _ = stop.changed() => break,
             }
         }
+        let _ = deliveries.await;
     })
 }

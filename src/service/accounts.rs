@@ -120,6 +120,7 @@ impl From<&db::users::UserRow> for CurrentUser {
             role: Role::parse(&u.role).unwrap_or(Role::Member),
             organization_id: u.organization_id,
             admin_exchange: u.admin_exchange.as_deref().and_then(Exchange::parse),
+            api_key: None,
         }
     }
 }

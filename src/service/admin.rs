@@ -22,7 +22,9 @@ pub async fn audit(
     db::audit::insert(
         conn,
         db::audit::NewAudit {
-            actor_id: Some(actor.id),
+            actor_id: actor.person_id(),
+            api_key_id: actor.api_key.as_ref().map(|k| k.id),
+            // For a key, `email` reads `api-key:<name> (<id>)`.
             actor: &actor.email,
             action,
             target_type,
@@ -43,6 +45,7 @@ pub async fn verify_organization(
     org_id: Uuid,
 ) -> Result<OrgView> {
     let exchange = admin.require_admin()?;
+    admin.require_scope(crate::domain::interconnect::Scope::Review)?;
     let mut tx = pool.begin().await?;
     let before = db::organizations::get_for_update(&mut tx, org_id)
         .await?
@@ -51,7 +54,7 @@ pub async fn verify_organization(
         return Err(Error::Forbidden("other_exchange"));
     }
     if before.verified_at.is_none() {
-        db::organizations::set_verified(&mut tx, org_id, admin.id).await?;
+        db::organizations::set_verified(&mut tx, org_id, admin.person_id()).await?;
         let after = db::organizations::get(&mut tx, org_id)
             .await?
             .ok_or(Error::NotFound)?;

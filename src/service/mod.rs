@@ -22,6 +22,8 @@ pub mod fees;
 pub mod guards;
 /// Idempotency-Key handling.
 pub mod idempotency;
+/// The exchanges' own systems: API keys, webhooks from the outbox, the change feed.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Pagination shared by lists.
@@ -30,6 +32,8 @@ pub mod page;
 pub mod settlement;
 /// What use cases and jobs share: pool, configuration, clock, live-event hub.
 pub mod state;
+/// Market statistics: the snapshot shared by the processes and kept in memory, the open-data CSV.
+pub mod stats;
 /// Creating trades with frozen fees (shared by offers, purchases, auctions).
 pub mod trades;
 /// Offers, fixed-price purchases and auctions.

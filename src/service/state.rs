@@ -1,6 +1,6 @@
-//! What the use cases and the jobs share in a process: the pool, the configuration, the clock and
-//! the live-event hub. It belongs to the service layer, so `service` and `jobs` never import
-//! `http`; `http` hands it to its handlers as axum state (`http::state`).
+//! What the use cases and the jobs share in a process: the pool, the configuration, the clock,
+//! the live-event hub and the statistics' snapshot. It belongs to the service layer, so `service`
+//! and `jobs` never import `http`; `http` hands it to its handlers as axum state (`http::state`).
 use std::sync::Arc;
 
 use sqlx::PgPool;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub events: Hub,
     /// The system clock in production; settable in tests.
     pub clock: Clock,
+    /// This process's copy of the market statistics' snapshot.
+    pub stats: crate::service::stats::Cache,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             config: Arc::new(config),
             events: Hub::default(),
             clock: Clock::system(),
+            stats: Default::default(),
         }
     }
 }

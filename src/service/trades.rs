@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::domain::codes::TransactionMode;
+use crate::domain::trade;
 use crate::error::{Error, OnConstraint, Result};
 
 pub struct NewTrade {
@@ -31,10 +32,13 @@ pub async fn create(conn: &mut PgConnection, t: NewTrade) -> Result<Uuid> {
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no fee schedule in force")))?;
     let quote = schedule.schedule().quote(t.price_fen);
     let id = Uuid::now_v7();
+    let seq = db::settlement::next_trade_seq(&mut *conn).await?;
+    let number = trade::number(t.now, seq);
     db::settlement::insert_trade(
         &mut *conn,
         &db::settlement::NewTradeRow {
             id,
+            number: &number,
             listing_id: t.listing_id,
             seller_org: t.seller_org,
             buyer_org: t.buyer_org,

@@ -63,10 +63,14 @@ pub async fn insert_listing(pool: &PgPool, org_id: &str, s: &ListingSpec<'_>) ->
     .execute(pool)
     .await
     .unwrap();
+    // Its matching profile, as the background job computes it for rows written without one.
+    techmarket::service::listings::profiles::refresh_all(pool)
+        .await
+        .unwrap();
     id
 }
 
-fn aeb_listing() -> ListingSpec<'static> {
+pub fn aeb_listing() -> ListingSpec<'static> {
     ListingSpec {
         title: "自动紧急制动（AEB）系统及控制算法",
         summary: "基于毫米波雷达与视觉融合的自动紧急制动控制算法，已完成实车验证。",
@@ -78,7 +82,7 @@ fn aeb_listing() -> ListingSpec<'static> {
     }
 }
 
-fn parking_listing() -> ListingSpec<'static> {
+pub fn parking_listing() -> ListingSpec<'static> {
     ListingSpec {
         title: "远程智能泊车系统",
         summary: "手机遥控的自动泊车方案。",
@@ -94,7 +98,7 @@ pub async fn post_demand(app: &TestApp, token: &str, body: Value) -> Resp {
     app.post("/api/v1/demands", Some(token), body).await
 }
 
-fn aeb_demand() -> Value {
+pub fn aeb_demand() -> Value {
     json!({"title": "寻求自动紧急制动算法", "description": "新款SUV需要AEB功能，寻求感知融合与制动控制算法。",
            "field": "auto", "keywords": ["自动紧急制动", "AEB"], "budget_min_fen": 200_000_000, "budget_max_fen": 800_000_000})
 }

@@ -183,14 +183,18 @@ class Journey:
             b.find_element(By.XPATH, f"//a[contains(., '{tag}')]").click()
             WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "listing-title"))
             self.check(b, "listing")
-            self.submit(b, f"form[action='/listings/{listing}/offers']", "offer-made",
+            self.submit(b, f"form[action='/listings/{listing}/offers']", "offer-confirm",
                         fields={"amount": "120万", "message": "希望洽谈 / we would like to talk"})
+            # Every money form shows its amounts (元, 万元, 大写) and fees first; then it is sent.
+            self.submit(b, f"form[action='/listings/{listing}/offers']", "offer-made")
             thread = urllib.parse.urlsplit(b.current_url).path
             assert thread.startswith("/offers/"), b.current_url
             self.go(s, "/my/offers", "seller-offers")
             self.go(s, thread, "seller-thread")
-            self.submit(s, "form[action$='/counter']", "countered", fields={"amount": "150万"})
+            self.submit(s, "form[action$='/counter']", "counter-confirm", fields={"amount": "150万"})
+            self.submit(s, "form[action$='/counter']", "countered")
             self.go(b, thread, "buyer-thread")
+            self.submit(b, "form[action$='/accept']", "accept-confirm")
             self.submit(b, "form[action$='/accept']", "accepted")
             trade = urllib.parse.urlsplit(b.current_url).path
             assert trade.startswith("/trades/"), b.current_url
@@ -218,9 +222,11 @@ class Journey:
             assert before == "0", f"a fresh auction shows {before!r} bids"
             self.go(b, f"/listings/{auction}", "auction-bidder")
             # The first bid at the start price, then one raised by hand: the watcher sees both.
+            self.submit(b, f"form[action='/listings/{auction}/bids']", "bid-confirm")
             self.submit(b, f"form[action='/listings/{auction}/bids']", "bid-placed")
-            self.submit(b, f"form[action='/listings/{auction}/bids']", "bid-raised",
+            self.submit(b, f"form[action='/listings/{auction}/bids']", "raise-confirm",
                         fields={"amount": "105万"})
+            self.submit(b, f"form[action='/listings/{auction}/bids']", "bid-raised")
             try:
                 WebDriverWait(s, 20).until(
                     lambda d: d.find_element(By.CSS_SELECTOR, "[data-bid-count]").text.strip() == "2"

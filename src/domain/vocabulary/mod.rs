@@ -26,6 +26,7 @@
 //! left out: the written concept, with its relations, stands for it.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -159,6 +160,8 @@ pub struct Vocabulary {
     neighbours: Vec<Vec<Neighbour>>,
     /// Per mille: how much a concept says (fewer narrower concepts → more).
     specificity: Vec<u16>,
+    /// FNV-1a of the files it was loaded from (names and texts, in order): what concept ids mean.
+    fingerprint: u64,
 }
 
 impl std::fmt::Debug for Vocabulary {
@@ -552,8 +555,16 @@ impl Vocabulary {
                 })
             })
             .ok();
+        let mut fingerprint = fnv::FnvHasher::default();
+        for f in files {
+            fingerprint.write(f.name.as_bytes());
+            fingerprint.write(&[0]);
+            fingerprint.write(f.text.as_bytes());
+            fingerprint.write(&[0]);
+        }
         (
             Vocabulary {
+                fingerprint: fingerprint.finish(),
                 concepts,
                 zh,
                 zh_concepts,
@@ -564,6 +575,12 @@ impl Vocabulary {
             },
             errors,
         )
+    }
+
+    /// Identifies the data the vocabulary was loaded from: concept ids stored with one fingerprint mean
+    /// nothing under another (stored listing profiles are recomputed when it changes).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     pub fn concepts(&self) -> &[Concept] {

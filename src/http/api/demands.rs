@@ -82,7 +82,7 @@ async fn demand_matches(
     Path(id): Path<String>,
 ) -> Result<Json<Matches<ListingMatch>>> {
     Ok(Json(
-        demands::matches_for_demand(&state.pool, &user, parse_id(&id)?, ctx.lang).await?,
+        demands::matches_for_demand(&state.pool, &user, parse_id(&id)?, ctx.lang, false).await?,
     ))
 }
 

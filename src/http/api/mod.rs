@@ -13,10 +13,16 @@ pub mod documents;
 pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
 pub mod health;
+/// The exchanges' own systems: API keys, webhooks, the change feed.
+pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Paying in: payment instructions, settlement accounts.
+pub mod payments;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Market statistics and open data.
+pub mod stats;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
 
@@ -59,11 +65,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(settlement::routes())
+        .merge(payments::routes())
         .merge(trading::routes())
         .merge(demands::routes())
         .merge(listings::routes())
         .merge(documents::routes())
         .merge(fees::routes())
+        .merge(interconnect::routes())
+        .merge(stats::routes())
         .fallback(api_not_found)
 }
 

@@ -53,7 +53,7 @@ fn replay((status, body): trading::Replayable) -> Replay {
 #[utoipa::path(post, path = "/api/v1/listings/{id}/offers", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = OfferInput,
-    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody, description = "`amount_outlier`: the amount is above 10× the reference price (current price, listed price or the offer answered) and `confirm_outlier` was not true; `fields.amount_fen` names the factor, also as `factor` with `reference_fen`")))]
 async fn make_offer(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -124,7 +124,7 @@ async fn my_offers(
 #[utoipa::path(post, operation_id = "counter_offer", path = "/api/v1/offers/{id}/counter", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = CounterInput,
-    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = OfferView), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody, description = "`amount_outlier`: the amount is above 10× the reference price (current price, listed price or the offer answered) and `confirm_outlier` was not true; `fields.amount_fen` names the factor, also as `factor` with `reference_fen`")))]
 async fn counter(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -203,7 +203,7 @@ async fn buy(
 #[utoipa::path(post, operation_id = "place_bid", path = "/api/v1/listings/{id}/bids", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = BidInput,
-    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`bid_too_low`, `auction_closed`, `wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`bid_too_low`, `auction_closed`, `wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody, description = "`amount_outlier`: the amount is above 10× the reference price (current price, listed price or the offer answered) and `confirm_outlier` was not true; `fields.amount_fen` names the factor, also as `factor` with `reference_fen`")))]
 async fn bid(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

@@ -18,10 +18,20 @@ use crate::service::two_factor::SecondFactor;
 #[template(path = "home.html")]
 struct HomePage {
     ctx: PageCtx,
+    /// The market's headline figures (from the statistics' snapshot in memory), with a link to
+    /// `/stats`; left out if the statistics cannot be had.
+    figures: Option<crate::http::web::stats::Headline>,
 }
 
-pub async fn home(Ctx(ctx, _): Ctx) -> Result<Response> {
-    render(&HomePage { ctx })
+pub async fn home(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Result<Response> {
+    let figures = match crate::service::stats::current(&state).await {
+        Ok(s) => Some(crate::http::web::stats::Headline::of(s.as_of, &s.stats)),
+        Err(e) => {
+            tracing::warn!(error = %e, "statistics unavailable for the home page");
+            None
+        }
+    };
+    render(&HomePage { ctx, figures })
 }
 
 #[derive(Template)]

@@ -225,13 +225,23 @@ struct ShowPage {
     d: DemandView,
     owner: bool,
     matches: Vec<ListingMatch>,
+    /// Whether the listings considered that are not a match are shown too (`?all=1`).
+    all: bool,
+}
+
+/// `?all=1` on a demand's page: the listings considered that are not a match, after the matches.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ShowQuery {
+    all: Option<String>,
 }
 
 async fn show(
     State(state): State<AppState>,
     Ctx(ctx, r): Ctx,
     Path(id): Path<String>,
+    Query(sq): Query<ShowQuery>,
 ) -> Result<Response> {
+    let all = sq.all.as_deref() == Some("1");
     let id = parse_id(&id)?;
     let d = demands::get(&state.pool, r.user.as_ref(), id).await?;
     let owner = r
@@ -240,7 +250,7 @@ async fn show(
         .is_some_and(|u| u.organization_id == Some(d.organization.id) || u.is_admin());
     let matches = match (&r.user, owner) {
         (Some(u), true) => {
-            demands::matches_for_demand(&state.pool, u, id, ctx.lang)
+            demands::matches_for_demand(&state.pool, u, id, ctx.lang, all)
                 .await?
                 .items
         }
@@ -251,6 +261,7 @@ async fn show(
         d,
         owner,
         matches,
+        all,
     })
 }
 

@@ -7,16 +7,24 @@ pub mod admin;
 pub mod certificates;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
 pub mod chart;
+/// The confirmation step of the forms that bind money (amounts in 元, 万元 and 大写, fees, totals).
+pub mod confirm;
 /// Pages: Technology demands and matching.
 pub mod demands;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
+/// Pages: the exchanges' own systems (API keys, webhooks, deliveries).
+pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
 /// QR codes as inline SVG (the one markup templates insert unescaped).
 pub mod qr;
+/// Pages: the settlement account of an admin's exchange.
+pub mod payments;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
+/// Pages: the public statistics dashboard.
+pub mod stats;
 /// Pages: Offers, fixed-price purchases and auctions.
 pub mod trading;
 /// Page: two-factor sign-in (enrolment, recovery codes).
@@ -51,10 +59,13 @@ pub fn router() -> Router<AppState> {
         .merge(settlement::router())
         .merge(certificates::router())
         .merge(two_factor::router())
+        .merge(payments::router())
         .merge(trading::router())
         .merge(demands::router())
         .merge(listings::router())
         .merge(fees::router())
+        .merge(interconnect::router())
+        .merge(stats::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).
@@ -101,6 +112,7 @@ impl FormErrors {
     pub fn from_error(lang: crate::i18n::Lang, e: &Error) -> Self {
         match e {
             Error::Validation(f)
+            | Error::Unprocessable { fields: f, .. }
             | Error::BadRequest {
                 fields: Some(f), ..
             } => FormErrors(

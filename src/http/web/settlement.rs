@@ -20,8 +20,8 @@ use crate::http::state::AppState;
 use crate::http::web::{render, FormErrors};
 use crate::service::accounts::OrgView;
 use crate::service::settlement::{
-    self, Action, Balances, Party, Restriction, RestrictionInput, Revenue, Statement, TradeView,
-    VerifyReport,
+    self, Action, Balances, Party, PaymentInstructions, Restriction, RestrictionInput, Revenue,
+    Statement, TradeView, VerifyReport,
 };
 use crate::service::{Page, PageQuery};
 
@@ -187,13 +187,22 @@ struct TradePage {
     t: TradeView,
     can_pay: bool,
     can_confirm: bool,
+    can_deliver: bool,
     can_cancel: bool,
     idem: String,
     buyer_pays: i64,
     seller_receives: i64,
+    /// Where and how much to pay (the buyer and admins, while the payment is awaited).
+    pay: Option<PaymentInstructions>,
     /// Why the last action was refused (`?error=`), translated; `?done=` confirmations are shown
     /// by the base layout.
     error: String,
+}
+
+impl TradePage {
+    fn capital(&self, fen: &i64) -> String {
+        crate::domain::amounts::capital(*fen)
+    }
 }
 
 pub async fn trade(
@@ -210,10 +219,17 @@ pub async fn trade(
         .filter(|k| crate::i18n::catalog(ctx.lang).contains_key(k))
         .map(|k| ctx.t(&k).to_string())
         .unwrap_or_default();
+    let pay = if status == "awaiting_payment" && party != Party::Seller {
+        Some(settlement::payment_instructions(&state.pool, &user, id).await?)
+    } else {
+        None
+    };
     render(&TradePage {
         error,
+        pay,
         can_pay: matches!(party, Party::InvolvedAdmin(_)) && status == "awaiting_payment",
-        can_confirm: party == Party::Buyer && status == "paid",
+        can_confirm: party == Party::Buyer && matches!(status, "paid" | "delivered"),
+        can_deliver: party == Party::Seller && status == "paid",
         can_cancel: matches!(party, Party::Buyer | Party::Seller) && status == "awaiting_payment",
         ctx,
         buyer_pays: t.buyer_pays_fen(),

@@ -1,9 +1,9 @@
 //! Technology demands (技术需求) and two-way matching with explained scores.
 //!
-//! Matching retrieves candidates through the search index (listings or demands sharing a term or, through
-//! the vocabulary, a concept in either language, plus the newest in the same or a related field), then
-//! scores each with `domain::matching::score` (formula documented there) and keeps the best; a candidate
-//! that shares no concept with the other side is not a match and is not listed. The region part is the same within a province and
+//! Matching (`matches`) retrieves candidates (for a demand, by overlap with the listings' stored concept
+//! profiles; for a listing, through the search index), scores each with `domain::matching::score` (formula
+//! documented there) and keeps the best; a candidate that shares no concept with the other side is not a
+//! match and is not listed (the demand's page can show the ones considered, with the reason). The region part is the same within a province and
 //! across the provincial line, so joining Sichuan and Chongqing never costs a match points.
 
 use chrono::{DateTime, Utc};
@@ -16,18 +16,22 @@ use crate::db;
 use crate::db::demands::{DemandRow, ListingFactsRow};
 use crate::domain::codes::{Field, Province};
 use crate::domain::error::{check_text, FieldErrors};
-use crate::domain::matching::{self, DemandFacts, ListingFacts, Match};
+use crate::domain::matching::Match;
 use crate::domain::money::MAX_AMOUNT_FEN;
-use crate::domain::relevance::{Profile, Query, Zone};
+use crate::domain::relevance::expanded_tsquery;
 use crate::domain::text::{self, TsVectorBuilder};
 use crate::domain::vocabulary::vocabulary;
 use crate::error::{Error, Result};
 use crate::i18n::{self, Lang};
 use crate::service::events::{self, Event, MatchSide};
+use crate::service::listings::QUERY_MAX_CHARS;
 use crate::service::{guards, Page, PageQuery};
 
+/// Candidates and their scores, both ways.
+mod matches;
 /// The demo demands (data and loading).
 mod seed;
+use matches::{score_demands, score_listings};
 pub use seed::seed_demo;
 
 /// A match worth telling both sides about.
@@ -325,7 +329,7 @@ pub async fn create(
     // Tell the owners of listings that fit well (once per pair). After the matching lock: see
     // `on_listing_listed`.
     db::demands::lock_matching(&mut tx).await?;
-    let found = score_listings(&mut tx, &row).await?;
+    let found = score_listings(&mut tx, &row, false).await?;
     for (l, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
         tell_match(&mut tx, &row, l, m.score, MatchSide::Demand).await?;
     }
@@ -403,7 +407,20 @@ pub async fn list(pool: &PgPool, q: &DemandQuery) -> Result<Page<DemandView>> {
             fields: Some(errs),
         });
     }
-    let tsq = q.q.as_deref().and_then(text::build_tsquery);
+    // Like the listing search: across languages and synonyms (`thermal spray coating` also finds
+    // 热喷涂涂层), what matches the query as written first.
+    let text_q: Option<String> =
+        q.q.as_deref()
+            .map(|s| s.chars().take(QUERY_MAX_CHARS).collect());
+    let literal = text_q.as_deref().and_then(text::build_tsquery);
+    let expanded = text_q
+        .as_deref()
+        .and_then(|s| expanded_tsquery(vocabulary(), s));
+    let tsq = match (&literal, expanded) {
+        (Some(l), Some(e)) if *l != e => Some(format!("({l}) | ({e})")),
+        (Some(l), _) => Some(l.clone()),
+        (None, e) => e,
+    };
     if q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) && tsq.is_none() {
         return Ok(Page {
             items: vec![],
@@ -417,6 +434,7 @@ pub async fn list(pool: &PgPool, q: &DemandQuery) -> Result<Page<DemandView>> {
         &mut conn,
         &db::demands::DemandFilter {
             tsquery: tsq.as_deref(),
+            literal: literal.as_deref(),
             field,
             province,
             organization_id: None,
@@ -442,6 +460,7 @@ pub async fn mine(pool: &PgPool, user: &CurrentUser) -> Result<Vec<DemandView>> 
         &mut conn,
         &db::demands::DemandFilter {
             tsquery: None,
+            literal: None,
             field: None,
             province: None,
             organization_id: Some(org),
@@ -477,247 +496,22 @@ pub async fn close(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Demand
     Ok(DemandView::from(&row))
 }
 
-fn demand_facts(d: &DemandRow) -> Option<DemandFacts> {
-    let mut texts = vec![
-        (Zone::Title, d.title.as_str()),
-        (Zone::Description, d.description.as_str()),
-    ];
-    texts.extend(d.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
-    Some(DemandFacts {
-        field: Field::parse(&d.field)?,
-        province: Province::parse(&d.province)?,
-        query: Query::of(vocabulary(), &texts),
-        budget_min_fen: d.budget_min_fen,
-        budget_max_fen: d.budget_max_fen,
-    })
-}
-
-fn listing_facts(l: &ListingFactsRow) -> Option<ListingFacts> {
-    let mut texts = vec![
-        (Zone::Title, l.title.as_str()),
-        (Zone::Summary, l.summary.as_str()),
-        (Zone::Description, l.description.as_str()),
-    ];
-    texts.extend(l.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
-    Some(ListingFacts {
-        field: Field::parse(&l.field)?,
-        province: Province::parse(&l.province)?,
-        profile: Profile::of(vocabulary(), &texts),
-        price_hint_fen: l.price_fen.or(l.sort_price_fen),
-        trl: u8::try_from(l.trl).unwrap_or(1),
-    })
-}
-
-/// The same field and its related ones (candidates beyond the text matches).
-fn near_fields(field: Field) -> Vec<String> {
-    Field::ALL
-        .iter()
-        .filter(|f| **f == field || matching::related_fields(field, **f))
-        .map(|f| f.code().to_string())
-        .collect()
-}
-
-/// Most alternatives in one retrieval query.
-const MAX_QUERY_PARTS: usize = 40;
-
-/// A `tsquery` that matches any of `terms` (each a phrase of its bigrams or its words).
-fn any_of(terms: &[&str]) -> Option<String> {
-    let parts: Vec<String> = terms
-        .iter()
-        .filter_map(|t| text::build_tsquery(t))
-        .map(|q| format!("({q})"))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" | "))
-}
-
-/// The text queries that retrieve candidates, cheapest to answer first:
-/// `strict` — every keyword (each a phrase of its bigrams) must occur;
-/// `concepts` — the two heaviest concepts of the text must both occur, each in any of its terms, in
-/// either language (`热喷涂 | thermal spray | …`);
-/// `any` — any keyword, any term of the text's concepts, any four-character window of the title (a phrase
-/// of three bigrams), or any Latin word of the title. Phrases keep retrieval selective where single
-/// bigrams (系统, 智能) are in half the market; the database stops at the first rows found (no ranking),
-/// and the score decides.
-struct Retrieval {
-    strict: Option<String>,
-    concepts: Option<String>,
-    any: Option<String>,
-}
-
-fn retrieval_queries(title: &str, keywords: &[String], query: &Query) -> Retrieval {
-    let kw: Vec<String> = keywords
-        .iter()
-        .filter_map(|k| text::build_tsquery(k))
-        .map(|q| format!("({q})"))
-        .collect();
-    let strict = (!kw.is_empty()).then(|| kw.join(" & "));
-    let concept_terms = query.concept_terms(vocabulary());
-    let groups: Vec<String> = concept_terms
-        .iter()
-        .take(2)
-        .filter_map(|terms| any_of(terms))
-        .map(|q| format!("({q})"))
-        .collect();
-    let concepts = (groups.len() == 2).then(|| groups.join(" & "));
-    // Keywords first, then the concepts' terms, the title's windows and its words; in that order until the cap.
-    let mut parts: Vec<String> = kw;
-    let push = |q: String, parts: &mut Vec<String>| {
-        let q = format!("({q})");
-        if !parts.contains(&q) && parts.len() < MAX_QUERY_PARTS {
-            parts.push(q);
-        }
-    };
-    for terms in concept_terms.iter().take(8) {
-        for t in terms.iter().take(6) {
-            if let Some(q) = text::build_tsquery(t) {
-                push(q, &mut parts);
-            }
-        }
-    }
-    let chars: Vec<char> = title.chars().collect();
-    let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, parts: &mut Vec<String>| {
-        // Four-character windows every two characters: each bigram is still covered, at half the cost.
-        let windows: Vec<String> = if run.len() >= 4 {
-            run.windows(4)
-                .step_by(2)
-                .map(|w| w.iter().collect())
-                .collect()
-        } else if run.len() >= 2 {
-            vec![run.iter().collect()]
-        } else {
-            vec![]
-        };
-        for w in windows {
-            if let Some(q) = text::build_tsquery(&w) {
-                push(q, parts);
-            }
-        }
-        run.clear();
-    };
-    for c in chars {
-        if text::is_cjk(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut parts);
-        }
-    }
-    flush(&mut run, &mut parts);
-    for word in title
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 3)
-    {
-        if let Some(q) = text::build_tsquery(word) {
-            push(q, &mut parts);
-        }
-    }
-    let any = (!parts.is_empty()).then(|| parts.join(" | "));
-    Retrieval {
-        strict,
-        concepts,
-        any,
-    }
-}
-
-async fn score_listings(
-    conn: &mut PgConnection,
-    d: &DemandRow,
-) -> Result<Vec<(ListingFactsRow, Match)>> {
-    let Some(facts) = demand_facts(d) else {
-        return Ok(vec![]);
-    };
-    if d.status != "open" {
-        return Ok(vec![]);
-    }
-    let r = retrieval_queries(&d.title, &d.keywords, &facts.query);
-    let candidates = db::demands::listing_candidates(
-        conn,
-        &db::demands::Retrieval {
-            strict: r.strict.as_deref(),
-            concepts: r.concepts.as_deref(),
-            any: r.any.as_deref(),
-            fields: &near_fields(facts.field),
-        },
-    )
-    .await?;
-    let vocab = vocabulary();
-    let mut scored: Vec<(ListingFactsRow, Match)> = candidates
-        .into_iter()
-        .filter(|l| l.organization_id != d.organization_id)
-        .filter_map(|l| {
-            let lf = listing_facts(&l)?;
-            let m = matching::score(vocab, &facts, &lf);
-            m.relevant.then_some((l, m))
-        })
-        .collect();
-    scored.sort_by(|a, b| {
-        b.1.score
-            .cmp(&a.1.score)
-            .then_with(|| b.0.listed_at.cmp(&a.0.listed_at))
-            .then_with(|| a.0.id.cmp(&b.0.id))
-    });
-    scored.truncate(MATCH_LIMIT);
-    Ok(scored)
-}
-
-async fn score_demands(
-    conn: &mut PgConnection,
-    l: &ListingFactsRow,
-) -> Result<Vec<(DemandRow, Match)>> {
-    let Some(facts) = listing_facts(l) else {
-        return Ok(vec![]);
-    };
-    // The listing's own text, read as a query, finds the demands that may ask for it.
-    let mut texts = vec![
-        (Zone::Title, l.title.as_str()),
-        (Zone::Summary, l.summary.as_str()),
-    ];
-    texts.extend(l.keywords.iter().map(|k| (Zone::Keywords, k.as_str())));
-    let as_query = Query::of(vocabulary(), &texts);
-    let r = retrieval_queries(&l.title, &l.keywords, &as_query);
-    let candidates = db::demands::demand_candidates(
-        conn,
-        &db::demands::Retrieval {
-            strict: r.strict.as_deref(),
-            concepts: r.concepts.as_deref(),
-            any: r.any.as_deref(),
-            fields: &near_fields(facts.field),
-        },
-    )
-    .await?;
-    let vocab = vocabulary();
-    let mut scored: Vec<(DemandRow, Match)> = candidates
-        .into_iter()
-        .filter(|d| d.organization_id != l.organization_id)
-        .filter_map(|d| {
-            let df = demand_facts(&d)?;
-            let m = matching::score(vocab, &df, &facts);
-            m.relevant.then_some((d, m))
-        })
-        .collect();
-    scored.sort_by(|a, b| {
-        b.1.score
-            .cmp(&a.1.score)
-            .then_with(|| b.0.created_at.cmp(&a.0.created_at))
-            .then_with(|| a.0.id.cmp(&b.0.id))
-    });
-    scored.truncate(MATCH_LIMIT);
-    Ok(scored)
-}
-
-/// Listings that fit a demand, best first (the demand's organisation and admins; 404 to others).
+/// Listings that fit a demand, best first (the demand's organisation and admins; 404 to others). With
+/// `all` (the demand's page only; the API lists matches), after them the listings considered that are not
+/// a match (score 0, the `keywords` reason says that they share no concept with the demand).
 pub async fn matches_for_demand(
     pool: &PgPool,
     user: &CurrentUser,
     id: Uuid,
     lang: Lang,
+    all: bool,
 ) -> Result<Matches<ListingMatch>> {
     let mut conn = pool.acquire().await?;
     let d = db::demands::get(&mut conn, id)
         .await?
         .ok_or(Error::NotFound)?;
     may_see_matches(user, d.organization_id, &d.exchange)?;
-    let found = score_listings(&mut conn, &d).await?;
+    let found = score_listings(&mut conn, &d, all).await?;
     Ok(Matches {
         items: found
             .iter()

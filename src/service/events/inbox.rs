@@ -2,6 +2,7 @@
 //! English), with which link and dedupe key. The words of trading, settlement and restrictions are
 //! the i18n catalogues' (`trading.notify.*`, `settlement.notify.*`); listing reviews and matches
 //! are worded here.
+use chrono::Offset;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -29,7 +30,14 @@ pub const TRADING_KINDS: &[&str] = &[
 ];
 
 /// Every settlement notice (`settlement.notify.<what>_title` / `_body`).
-pub const TRADE_STATES: &[&str] = &["paid", "settled", "cancelled", "expired"];
+pub const TRADE_STATES: &[&str] = &[
+    "paid",
+    "settled",
+    "cancelled",
+    "expired",
+    "payment_due",
+    "delivered",
+];
 
 /// Writes the notices that follow from `event` (none for some events), in one statement.
 pub async fn send(conn: &mut PgConnection, event: &Event) -> Result<()> {
@@ -273,8 +281,41 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
         }
         Event::TradePaid(t) => trade_state(t, "paid", None),
         Event::TradeSettled(t) => trade_state(t, "settled", None),
+        // The seller knows it delivered; the buyer is told.
+        Event::TradeDelivered(t) => trade_state(t, "delivered", Some(TradeParty::Seller)),
         Event::TradeCancelled { trade, by } => trade_state(trade, "cancelled", Some(*by)),
         Event::TradePaymentTimedOut(t) => trade_state(t, "expired", None),
+        Event::TradePaymentDue {
+            trade,
+            number,
+            amount_fen,
+            due_at,
+        } => {
+            let shanghai =
+                chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
+            let due = due_at
+                .with_timezone(&shanghai)
+                .format("%Y-%m-%d %H:%M")
+                .to_string();
+            let args = [
+                ("title", trade.listing_title.clone()),
+                ("number", number.clone()),
+                ("amount", format_yuan(*amount_fen)),
+                ("due", due),
+            ];
+            let key = "settlement.notify.payment_due";
+            vec![NewNotification {
+                user_id: None,
+                organization_id: Some(trade.buyer_organization_id),
+                kind: "trade",
+                title_zh: i18n::tf(Lang::Zh, &format!("{key}_title"), &args),
+                title_en: i18n::tf(Lang::En, &format!("{key}_title"), &args),
+                body_zh: i18n::tf(Lang::Zh, &format!("{key}_body"), &args),
+                body_en: i18n::tf(Lang::En, &format!("{key}_body"), &args),
+                link: Some(format!("/trades/{}", trade.trade_id)),
+                dedupe_key: Some(format!("trade:{}:payment_due", trade.trade_id)),
+            }]
+        }
 
         Event::OrganizationRestricted {
             restriction_id,

@@ -22,6 +22,8 @@ use crate::error::{Error, Result};
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
 pub mod live;
+/// The outbox of events for the exchanges' own systems (webhooks, the change feed).
+pub mod outbox;
 
 /// A state change that others react to.
 #[derive(Debug, Clone)]
@@ -137,12 +139,21 @@ pub enum Event {
     },
     /// An administrator recorded the buyer's payment.
     TradePaid(TradeFacts),
-    /// The buyer confirmed delivery: the trade settled.
+    /// The seller recorded delivery: the buyer's acceptance period runs.
+    TradeDelivered(TradeFacts),
+    /// The buyer confirmed delivery (or its acceptance period ended): the trade settled.
     TradeSettled(TradeFacts),
     /// A party cancelled the trade while payment was awaited.
     TradeCancelled { trade: TradeFacts, by: TradeParty },
     /// The payment deadline passed: the trade was cancelled.
     TradePaymentTimedOut(TradeFacts),
+    /// The payment deadline is near and the trade is unpaid: the buyer is reminded.
+    TradePaymentDue {
+        trade: TradeFacts,
+        number: String,
+        amount_fen: i64,
+        due_at: DateTime<Utc>,
+    },
 
     // ---------------------------------------------------------------- credit restrictions
     OrganizationRestricted {
@@ -208,10 +219,11 @@ impl From<&TradeRow> for TradeFacts {
     }
 }
 
-/// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices and
-/// the live events that must commit with the change.
+/// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices, the
+/// outbox row of the exchanges' systems, and the live events that must commit with the change.
 pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
     inbox::send(conn, event).await?;
+    outbox::record(conn, event).await?;
     if let Event::AuctionClosed { auction, .. } | Event::BidsVoided { auction, .. } = event {
         // Inside the transaction: pages hear of the close only once it is committed.
         let payload = auction_payload(auction.listing_id, auction, None)?;

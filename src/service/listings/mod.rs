@@ -5,7 +5,8 @@
 //! submitting needs a verified, unrestricted organisation; an admin of the listing's home exchange reviews.
 //!
 //! Rooms: `validation` (what a listing must be), `workflow` (create, edit, submit, withdraw,
-//! review, read), `search` (full-text search and its cache, `cache`), `seed` (demo and bulk data).
+//! review, read), `search` (full-text search and its cache, `cache`), `profiles` (the stored matching profiles), `seed`
+//! (demo and bulk data).
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::domain::auction::DEFAULT_EXTENSION_SECONDS;
 
 pub mod cache;
 mod duplicates;
+pub mod profiles;
 mod search;
 mod seed;
 mod validation;

@@ -60,7 +60,8 @@ async fn member_audit(
     db::audit::insert(
         conn,
         db::audit::NewAudit {
-            actor_id: Some(user.id),
+            actor_id: user.person_id(),
+            api_key_id: user.api_key.as_ref().map(|k| k.id),
             actor: &user.email,
             action,
             target_type: "listing",
@@ -96,6 +97,7 @@ pub async fn create(pool: &PgPool, user: &CurrentUser, input: ListingInput) -> R
         &content,
     )
     .await?;
+    store_profile(&mut tx, id, &content).await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
     Ok(v)
@@ -122,9 +124,19 @@ pub async fn update(
         return Err(Error::conflict("listing_not_editable"));
     }
     db::listings::update_content(&mut tx, id, &content).await?;
+    store_profile(&mut tx, id, &content).await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
     Ok(v)
+}
+
+/// The matching profile of the texts just written (same transaction).
+async fn store_profile(
+    conn: &mut PgConnection,
+    id: Uuid,
+    c: &db::listings::ListingContent,
+) -> Result<()> {
+    super::profiles::store(conn, id, &c.title, &c.summary, &c.description, &c.keywords).await
 }
 
 /// 409 `duplicate_ip` when another active listing names one of these patent numbers.
@@ -222,6 +234,7 @@ pub async fn review(
     input: ReviewInput,
 ) -> Result<ListingView> {
     let exchange = admin.require_admin()?;
+    admin.require_scope(crate::domain::interconnect::Scope::Review)?;
     let mut tx = pool.begin().await?;
     // Auction before listing, the market's lock order (approval opens the auction).
     db::listings::lock_auction(&mut tx, id).await?;
@@ -270,11 +283,11 @@ pub async fn review(
         validate(&input_of(&row), Utc::now())?;
         let canonical = canonical_numbers(&row.ip_numbers);
         check_duplicate_ip(&mut tx, id, &canonical).await?;
-        db::listings::set_listed(&mut tx, id, admin.id).await?;
+        db::listings::set_listed(&mut tx, id, admin.person_id()).await?;
         // Owners of open demands this listing fits well hear of it (once per pair).
         crate::service::demands::on_listing_listed(&mut tx, id).await?;
     } else {
-        db::listings::set_rejected(&mut tx, id, admin.id, &reason).await?;
+        db::listings::set_rejected(&mut tx, id, admin.person_id(), &reason).await?;
     }
     crate::service::admin::audit(
         &mut tx,

@@ -112,7 +112,7 @@ pub async fn registration_csv(
             r.price_fen.to_string(),
             shanghai_date(&r.created_at),
             r.settled_at.as_ref().map(shanghai_date).unwrap_or_default(),
-            r.id.to_string(),
+            r.number,
             r.listing_title,
         ]));
     }

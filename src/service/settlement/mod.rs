@@ -4,7 +4,9 @@
 //! trade row → the domain decides → write the trade, audit, notify → append the ledger postings (the
 //! chain head is locked last and only for a few statements) → store the response and commit.
 //!
-//! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `posting` (writing
+//! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `payments`
+//! (settlement accounts, payment instructions, reminders), `delivery` (the seller's delivery,
+//! the buyer's acceptance period and the job that settles at its end), `posting` (writing
 //! the ledger: pending postings chained by group commit), `reports` (verifying and reading it),
 //! `statements` (a trade's printable statement), `certificates` (its certificate), `exports` (the contract registration CSV),
 //! `restrictions` (credit restrictions).
@@ -17,8 +19,12 @@ use crate::service::AppState;
 
 /// Transaction certificates (交易鉴证书): issue, seal, verify.
 mod certificates;
+/// Delivery and acceptance: the seller's delivery, the acceptance period and its job.
+mod delivery;
 /// The contract registration CSV (技术合同认定登记).
 mod exports;
+/// Paying in: settlement accounts, payment instructions, reminders before the deadline.
+mod payments;
 /// Writing the ledger: pending postings chained into `ledger_entries` by group commit.
 mod posting;
 /// Reading the ledger: chain verification, entries, balances, revenue.
@@ -31,15 +37,17 @@ mod statements;
 mod trades;
 
 pub use certificates::*;
+pub use delivery::*;
 pub use exports::*;
+pub use payments::*;
 pub use posting::*;
 pub use reports::*;
 pub use restrictions::*;
 pub use statements::*;
 pub use trades::*;
 
-/// Unpaid trades are cancelled after this long.
-pub const PAYMENT_DAYS: i64 = 7;
+/// Unpaid trades are cancelled after this many days.
+pub use crate::domain::trade::PAYMENT_DAYS;
 
 /// Periodic work of this area (run by `jobs::slow_tick`, safe with several processes).
 pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
@@ -47,6 +55,17 @@ pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
     flush(&state.pool)
         .await
         .map_err(|e| anyhow::anyhow!("ledger flush: {e}"))?;
+    let settled = settle_accepted(&state.pool, state.clock.now()).await?;
+    if settled > 0 {
+        tracing::info!(
+            settled,
+            "trades settled at the end of their acceptance period"
+        );
+    }
+    let reminded = remind_unpaid(&state.pool, state.clock.now()).await?;
+    if reminded > 0 {
+        tracing::info!(reminded, "payment reminders sent");
+    }
     let cancelled = cancel_unpaid(&state.pool, state.clock.now()).await?;
     if cancelled > 0 {
         tracing::info!(cancelled, "unpaid trades cancelled");

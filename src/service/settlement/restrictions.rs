@@ -195,6 +195,7 @@ pub async fn expire_restrictions(pool: &PgPool, now: DateTime<Utc>) -> Result<us
             &mut tx,
             db::audit::NewAudit {
                 actor_id: None,
+                api_key_id: None,
                 actor: "system",
                 action: "organization.restriction_expired",
                 target_type: "organization",

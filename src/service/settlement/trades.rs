@@ -14,6 +14,7 @@ use crate::domain::codes::Exchange;
 use crate::domain::error::FieldErrors;
 use crate::domain::ledger;
 use crate::domain::listing::TradeStatus;
+use crate::domain::trade;
 use crate::error::{Error, Result};
 use crate::service::admin::audit;
 use crate::service::events::{self, Event, TradeFacts, TradeParty};
@@ -26,6 +27,9 @@ use super::{flush, post, PAYMENT_DAYS};
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TradeView {
     pub id: Uuid,
+    /// Short and unique (`TM-2026-000123`): shown on pages, statements and exports, and the
+    /// payment reference.
+    pub number: String,
     pub listing_id: Uuid,
     pub listing_title: String,
     pub seller_organization_id: Uuid,
@@ -36,7 +40,7 @@ pub struct TradeView {
     pub transaction_mode: String,
     /// tech_transfer | tech_license | tech_development
     pub contract_type: String,
-    /// awaiting_payment | paid | settled | cancelled
+    /// awaiting_payment | paid | delivered | settled | cancelled
     pub status: String,
     pub fee_schedule_id: Uuid,
     pub buyer_fee_fen: i64,
@@ -47,12 +51,21 @@ pub struct TradeView {
     pub paid_at: Option<DateTime<Utc>>,
     pub settled_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When the payment is due (DOMAIN.md: the trade is cancelled if it is not paid by then).
+    pub payment_due_at: DateTime<Utc>,
+    /// When the seller recorded delivery.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// What the seller wrote about the delivery.
+    pub delivery_note: Option<String>,
+    /// End of the buyer's acceptance period: without a confirmation the trade then settles.
+    pub acceptance_due_at: Option<DateTime<Utc>>,
 }
 
 impl From<&TradeRow> for TradeView {
     fn from(t: &TradeRow) -> Self {
         TradeView {
             id: t.id,
+            number: t.number.clone(),
             listing_id: t.listing_id,
             listing_title: t.listing_title.clone(),
             seller_organization_id: t.seller_organization_id,
@@ -72,6 +85,10 @@ impl From<&TradeRow> for TradeView {
             paid_at: t.paid_at,
             settled_at: t.settled_at,
             cancelled_at: t.cancelled_at,
+            payment_due_at: trade::payment_due_at(t.created_at),
+            delivered_at: t.delivered_at,
+            delivery_note: t.delivery_note.clone(),
+            acceptance_due_at: t.acceptance_due_at,
         }
     }
 }
@@ -240,7 +257,7 @@ pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
-fn invalid_state(t: &TradeRow) -> Error {
+pub(super) fn invalid_state(t: &TradeRow) -> Error {
     Error::Conflict {
         code: "invalid_trade_state",
         args: vec![("status", t.status.clone())],
@@ -283,10 +300,11 @@ pub async fn act(
                 Party::OtherAdmin(_) => return Err(Error::Forbidden("other_exchange")),
                 Party::Buyer | Party::Seller => return Err(Error::Forbidden("admin_required")),
             };
+            user.require_scope(crate::domain::interconnect::Scope::Payments)?;
             if !status.can_pay() {
                 return Err(invalid_state(&t));
             }
-            sdb::set_paid(&mut tx, t.id, user.id, now).await?;
+            sdb::set_paid(&mut tx, t.id, user.person_id(), now).await?;
             t.status = TradeStatus::Paid.code().into();
             t.paid_at = Some(now);
             audit(
@@ -316,22 +334,13 @@ pub async fn act(
             if !status.can_settle() {
                 return Err(invalid_state(&t));
             }
-            let buyer_ex = parse_exchange(&t.buyer_exchange)?;
-            let seller_ex = parse_exchange(&t.seller_exchange)?;
             sdb::set_settled(&mut tx, t.id, now).await?;
             super::issue(&mut tx, t.id, now).await?;
+            db::delivery::set_settled_by(&mut tx, t.id, "buyer").await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
-            ledger::settlement_postings(
-                &t.id.to_string(),
-                &t.seller_organization_id.to_string(),
-                buyer_ex,
-                seller_ex,
-                t.price_fen,
-                t.buyer_fee_fen,
-                t.seller_fee_fen,
-            )
+            super::delivery::settlement_postings(&t)?
         }
         Action::Cancel => {
             if !matches!(party, Party::Buyer | Party::Seller) {
@@ -370,7 +379,7 @@ pub async fn act(
     Ok((StatusCode::OK, body))
 }
 
-fn parse_exchange(code: &str) -> Result<Exchange> {
+pub(super) fn parse_exchange(code: &str) -> Result<Exchange> {
     Exchange::parse(code).ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown exchange {code}")))
 }
 

@@ -20,7 +20,9 @@ use crate::service::events::{self, Event};
 use crate::service::idempotency::{self, Claim};
 use crate::service::{guards, Clock};
 
-use super::{check_amount, complete, make_trade, to_json, Replayable, Sale, HISTORY};
+use super::{
+    check_amount, check_outlier, complete, make_trade, to_json, Replayable, Sale, HISTORY,
+};
 
 /// A bid as everyone sees it: the bidder only by pseudonym.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -119,6 +121,13 @@ pub struct BidOut {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BidInput {
     pub amount_fen: i64,
+    /// The mode the bidder buys in, when the listing offers several: required with the
+    /// organisation's first bid (422 `err.trading.mode_required`); a later bid may change it.
+    #[serde(default)]
+    pub transaction_mode: Option<String>,
+    /// Needed for an amount above 10× the current price (else 422 `amount_outlier`).
+    #[serde(default)]
+    pub confirm_outlier: bool,
 }
 
 // ---------------------------------------------------------------- auctions
@@ -139,7 +148,7 @@ pub async fn place_bid(
         let org = user.require_org()?;
         if key.is_none() {
             let mut conn = pool.acquire().await?;
-            let (body, event) = bid_on(&mut conn, &user, org, listing_id, input.amount_fen).await?;
+            let (body, event) = bid_on(&mut conn, &user, org, listing_id, &input).await?;
             events::after_commit(&pool, &event);
             return Ok((StatusCode::CREATED, body));
         }
@@ -148,7 +157,7 @@ pub async fn place_bid(
             Claim::Fresh(tx) => tx,
             Claim::Replay(s, b) => return Ok((s, b)),
         };
-        let (body, event) = bid_on(&mut tx, &user, org, listing_id, input.amount_fen).await?;
+        let (body, event) = bid_on(&mut tx, &user, org, listing_id, &input).await?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
         events::after_commit(&pool, &event);
         Ok((StatusCode::CREATED, body))
@@ -168,8 +177,9 @@ async fn bid_on(
     user: &CurrentUser,
     org: Uuid,
     listing_id: Uuid,
-    amount_fen: i64,
+    input: &BidInput,
 ) -> Result<(Value, Event)> {
+    let amount_fen = input.amount_fen;
     let target = db::trading::bid_target(conn, listing_id, org)
         .await?
         .filter(|t| t.status != "draft" || t.organization_id == org)
@@ -180,7 +190,13 @@ async fn bid_on(
     guards::require_active_org(conn, org).await?;
     let mut errs = FieldErrors::new();
     check_amount("amount_fen", amount_fen, &mut errs);
+    let mode = bid_mode(&target, input.transaction_mode.as_deref(), &mut errs);
     errs.into_result()?;
+    check_outlier(
+        amount_fen,
+        target.leading_bid_fen.or(target.start_price_fen),
+        input.confirm_outlier,
+    )?;
     if target.pricing_mode != PricingMode::Auction.code() {
         return Err(Error::conflict("wrong_pricing_mode"));
     }
@@ -213,7 +229,10 @@ async fn bid_on(
         )
         .await?
         .map(|a| (a, no)),
-        None => first_bid(conn, user, org, listing_id, amount_fen, bid_id).await?,
+        None => {
+            let mode = mode.map(|m| m.code()).unwrap_or_default();
+            first_bid(conn, user, org, listing_id, amount_fen, bid_id, mode).await?
+        }
     };
     let Some((a, bidder_no)) = taken else {
         // Say why: closed (or past its end), or too low.
@@ -226,6 +245,11 @@ async fn bid_on(
         let min = min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen);
         return Err(too_low(min));
     };
+    if let (Some(_), Some(m)) = (target.bidder_no, mode) {
+        if target.bidder_mode.as_deref() != Some(m.code()) {
+            db::trading::set_bidder_mode(conn, listing_id, org, m.code()).await?;
+        }
+    }
     let at = a.last_bid_at.unwrap_or_else(Utc::now);
     let bid = bid_view(bidder_no, amount_fen, at);
     let body = to_json(&BidPlaced {
@@ -250,6 +274,42 @@ async fn bid_on(
     Ok((body, event))
 }
 
+/// The mode a bid is for: the listing's only mode, or the one sent (required with the
+/// organisation's first bid when there are several; a known bidder keeps its own when it sends none).
+fn bid_mode(
+    target: &db::trading::BidTarget,
+    sent: Option<&str>,
+    errs: &mut FieldErrors,
+) -> Option<TransactionMode> {
+    let sent = sent.map(str::trim).filter(|m| !m.is_empty());
+    let offered = |m: &TransactionMode| target.transaction_modes.iter().any(|x| x == m.code());
+    match sent {
+        Some(code) => match TransactionMode::parse(code) {
+            None => {
+                errs.push(
+                    "transaction_mode",
+                    "err.code.unknown",
+                    vec![("value", code.chars().take(40).collect())],
+                );
+                None
+            }
+            Some(m) if !offered(&m) => {
+                errs.push("transaction_mode", "err.trading.mode_not_offered", vec![]);
+                None
+            }
+            Some(m) => Some(m),
+        },
+        None if target.transaction_modes.len() == 1 => {
+            TransactionMode::parse(&target.transaction_modes[0])
+        }
+        None if target.bidder_no.is_some() => None,
+        None => {
+            errs.push("transaction_mode", "err.trading.mode_required", vec![]);
+            None
+        }
+    }
+}
+
 /// 409 `bid_too_low` with the minimum, in the message and as `min_bid_fen`.
 fn too_low(min: i64) -> Error {
     Error::Conflict {
@@ -268,12 +328,13 @@ async fn first_bid(
     listing_id: Uuid,
     amount_fen: i64,
     bid_id: Uuid,
+    mode: &str,
 ) -> Result<Option<(AuctionRow, i32)>> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(a) = db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id).await? else {
         return Ok(None);
     };
-    let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+    let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org, mode).await?;
     db::trading::set_sort_price(&mut tx, listing_id, amount_fen).await?;
     db::trading::insert_bid(
         &mut tx,
@@ -389,11 +450,15 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
             .iter()
             .filter_map(|m| TransactionMode::parse(m))
             .collect();
-        let mode = modes
-            .iter()
-            .find(|m| m.is_exclusive())
-            .or(modes.first())
-            .copied();
+        // The winner's choice; bidders from before modes were chosen get the listing's first
+        // exclusive mode, as they always did.
+        let chosen = db::trading::bidder_mode(conn, a.listing_id, winner)
+            .await?
+            .and_then(|m| TransactionMode::parse(&m))
+            .filter(|m| modes.contains(m));
+        let mode = chosen
+            .or_else(|| modes.iter().find(|m| m.is_exclusive()).copied())
+            .or(modes.first().copied());
         if let (Some(mode), true) = (mode, listing.status == "listed") {
             // A savepoint: if the listing was sold meanwhile, the auction closes unsold.
             let mut sp = sqlx::Connection::begin(&mut *conn).await?;

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::trading::ListingRow;
+use crate::domain::amounts;
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
@@ -38,6 +39,8 @@ use crate::service::AppState;
 mod auctions;
 /// Offers, counter-offers, acceptance, rejection and withdrawal; negotiation threads.
 mod offers;
+/// What a money form shows before it is sent (confirmation pages).
+mod preview;
 /// Fixed-price purchases.
 mod purchase;
 /// Demo bids and one demo negotiation.
@@ -45,6 +48,7 @@ mod seed;
 
 pub use auctions::*;
 pub use offers::*;
+pub use preview::*;
 pub use purchase::*;
 pub use seed::seed_demo;
 
@@ -91,6 +95,36 @@ fn check_amount(path: &str, amount_fen: i64, errs: &mut FieldErrors) {
             vec![("max", format_yuan(MAX_AMOUNT_FEN))],
         );
     }
+}
+
+/// 422 `amount_outlier` (the factor and the reference in `fields.amount_fen`, and as
+/// `factor`/`reference_fen`) for an amount above [`OUTLIER_FACTOR`] times `reference_fen`, unless the
+/// caller confirmed it.
+///
+/// [`OUTLIER_FACTOR`]: crate::domain::amounts::OUTLIER_FACTOR
+fn check_outlier(amount_fen: i64, reference_fen: Option<i64>, confirmed: bool) -> Result<()> {
+    let Some(tenths) = amounts::outlier_tenths(amount_fen, reference_fen) else {
+        return Ok(());
+    };
+    if confirmed {
+        return Ok(());
+    }
+    let reference = reference_fen.unwrap_or_default();
+    let factor = amounts::format_tenths(tenths);
+    let mut fields = FieldErrors::new();
+    fields.push(
+        "amount_fen",
+        "err.trading.outlier",
+        vec![
+            ("factor", factor.clone()),
+            ("reference", format_yuan(reference)),
+        ],
+    );
+    Err(Error::Unprocessable {
+        code: "amount_outlier",
+        fields,
+        extra: Some(serde_json::json!({"factor": factor, "reference_fen": reference})),
+    })
 }
 
 fn check_message(message: Option<&str>, errs: &mut FieldErrors) {
@@ -250,6 +284,7 @@ mod tests {
             "idempotency_key_reused",
             "idempotency_in_progress",
             "invalid_idempotency_key",
+            "amount_outlier",
         ] {
             for lang in [Lang::Zh, Lang::En] {
                 assert!(
@@ -261,6 +296,8 @@ mod tests {
         }
         for lang in [Lang::Zh, Lang::En] {
             assert!(i18n::catalog(lang).contains_key("err.trading.mode_not_offered"));
+            assert!(i18n::catalog(lang).contains_key("err.trading.outlier"));
+            assert!(i18n::catalog(lang).contains_key("err.trading.mode_required"));
         }
     }
 }

@@ -18,8 +18,8 @@ use crate::service::idempotency::{self, Claim};
 use crate::service::{guards, Page, PageQuery};
 
 use super::{
-    check_amount, check_message, check_mode, complete, make_trade, not_own, require_listed,
-    require_pricing, to_json, visible, Replayable, Sale, TradeCreated, OFFER_DAYS,
+    check_amount, check_message, check_mode, check_outlier, complete, make_trade, not_own,
+    require_listed, require_pricing, to_json, visible, Replayable, Sale, TradeCreated, OFFER_DAYS,
 };
 
 /// One offer of a negotiation thread.
@@ -89,12 +89,18 @@ pub struct OfferInput {
     pub amount_fen: i64,
     pub transaction_mode: String,
     pub message: Option<String>,
+    /// Needed for an amount above 10× the listing's price (else 422 `amount_outlier`).
+    #[serde(default)]
+    pub confirm_outlier: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CounterInput {
     pub amount_fen: i64,
     pub message: Option<String>,
+    /// Needed for an amount above 10× the offer it answers (else 422 `amount_outlier`).
+    #[serde(default)]
+    pub confirm_outlier: bool,
 }
 
 // ---------------------------------------------------------------- offers
@@ -128,6 +134,7 @@ pub async fn make_offer(
         check_message(input.message.as_deref(), &mut errs);
         errs.clone().into_result()?;
         let mode = mode.ok_or(Error::Validation(errs))?;
+        check_outlier(input.amount_fen, listing.price_fen, input.confirm_outlier)?;
         require_pricing(&listing, PricingMode::Negotiable)?;
         require_listed(&listing)?;
 
@@ -183,7 +190,7 @@ pub async fn make_offer(
 }
 
 /// Which side of an offer's thread the caller is on; 404 for anyone else.
-fn side_of(offer: &OfferRow, org: Uuid) -> Result<&'static str> {
+pub(super) fn side_of(offer: &OfferRow, org: Uuid) -> Result<&'static str> {
     if org == offer.seller_org_id {
         Ok("seller")
     } else if org == offer.buyer_org_id {
@@ -258,6 +265,11 @@ pub async fn counter(
         check_amount("amount_fen", input.amount_fen, &mut errs);
         check_message(input.message.as_deref(), &mut errs);
         errs.into_result()?;
+        check_outlier(
+            input.amount_fen,
+            Some(offer.amount_fen),
+            input.confirm_outlier,
+        )?;
         let now = Utc::now();
         require_open(&offer, now)?;
         require_listed(&listing)?;

@@ -69,7 +69,12 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             else {
                 break;
             };
-            let no = db::trading::bidder_no(&mut tx, listing_id, org).await?;
+            // Demo bidders bid for the listing's first mode.
+            let mode = db::trading::listing(&mut tx, listing_id)
+                .await?
+                .and_then(|l| l.transaction_modes.first().cloned())
+                .unwrap_or_default();
+            let no = db::trading::bidder_no(&mut tx, listing_id, org, &mode).await?;
             db::trading::insert_bid(
                 &mut tx,
                 db::trading::NewBid {

@@ -34,7 +34,13 @@ enum Fixture {
     Listing(&'static str, &'static str),
     OfferToOwner,
     OfferByOwner,
-    Bought { paid: bool },
+    Bought {
+        paid: bool,
+    },
+    ApiKey,
+    Webhook,
+    /// A webhook's delivery: `{id}` the webhook, `{delivery}` the delivery.
+    Delivery,
 }
 
 use Fixture as F;
@@ -76,9 +82,16 @@ const FORMS: &[FormRow] = &[
     ("/offers/{id}/reject", Who::Owner, F::OfferToOwner, &[]),
     ("/offers/{id}/withdraw", Who::Owner, F::OfferByOwner, &[]),
     ("/trades/{id}/confirm-delivery", Who::Owner, F::Bought { paid: true }, &[("confirm", "1")]),
+    ("/trades/{id}/delivery", Who::Other, F::Bought { paid: true }, &[("note", "资料已交付")]),
+    ("/admin/settlement-account", Who::AdminHome, F::Nothing, &[("bank", "示例银行"), ("account_name", "结算专户"), ("account_number", "6222 0001")]),
     ("/trades/{id}/cancel", Who::Owner, F::Bought { paid: false }, &[("reason", "买方改变计划")]),
     ("/demands/new", Who::Owner, F::Nothing, &[("title", "寻求高速ADC芯片技术"), ("description", "需要高速流水线ADC"), ("field", "ic")]),
     ("/demands/{id}/close", Who::Owner, F::Demand, &[]),
+    ("/admin/api-keys", Who::AdminHome, F::Nothing, &[("name", "ERP"), ("scopes", "read")]),
+    ("/admin/api-keys/{id}/revoke", Who::AdminHome, F::ApiKey, &[]),
+    ("/admin/webhooks", Who::AdminHome, F::Nothing, &[("url", "http://127.0.0.1:9/hook"), ("events", "trade.paid")]),
+    ("/admin/webhooks/{id}/disable", Who::AdminHome, F::Webhook, &[]),
+    ("/admin/webhooks/{id}/deliveries/{delivery}/redeliver", Who::AdminHome, F::Delivery, &[]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -100,6 +113,9 @@ async fn digest(app: &TestApp) -> String {
         "demands",
         "ledger_pending",
         "ledger_entries",
+        "api_keys",
+        "webhooks",
+        "webhook_deliveries",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"
@@ -132,6 +148,12 @@ async fn prepare(w: &World, f: Fixture) -> Option<String> {
             world::offer(&w.app, &l, p, "buyer", p).await
         }
         F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
+        F::ApiKey => world::api_key(w).await,
+        F::Webhook => world::webhook(w).await,
+        F::Delivery => {
+            let (hook, delivery) = world::delivery(w).await;
+            format!("{hook}|{delivery}")
+        }
     })
 }
 
@@ -155,7 +177,10 @@ async fn every_form_without_its_csrf_token_is_refused_and_changes_nothing(pool: 
     let mut wrong = Vec::new();
     for &(path, who, fixture, fields) in FORMS {
         let uri = match prepare(&w, fixture).await {
-            Some(id) => path.replace("{id}", &id),
+            Some(id) => {
+                let (id, delivery) = id.split_once('|').unwrap_or((&id, ""));
+                path.replace("{id}", id).replace("{delivery}", delivery)
+            }
             None => path.to_string(),
         };
         let (cookies, token) = session(&w, who).await;

@@ -32,7 +32,13 @@ enum Fixture {
     /// An open offer that the party made on the counterparty's listing (the party withdraws it).
     OfferByParty,
     /// A trade in which the party bought from the counterparty; paid or not.
-    Bought { paid: bool },
+    Bought {
+        paid: bool,
+    },
+    /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
+    ApiKey,
+    Webhook,
+    Delivery,
 }
 
 /// The body a cell sends.
@@ -112,13 +118,27 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/offers/{id}/withdraw", W, F::OfferByParty, Body::Empty,                     [401, 404, 200, 403, 403, 200, 200]),
     row(Method::POST, "/api/v1/listings/{id}/buy", O, F::Listing("listed", "fixed"), Body::Fixed(r#"{"transaction_mode":"transfer"}"#),
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
-    row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000}"#),
+    row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000,"transaction_mode":"transfer"}"#),
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
     row(Method::POST, "/api/v1/admin/trades/{id}/payment-received", W, F::Bought { paid: false }, Body::Empty,
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/confirm-delivery", W, F::Bought { paid: true }, Body::Empty,    [401, 404, 200, 403, 403, 200, 200]),
+    // Delivery is the seller's; the party here is the buyer.
+    row(Method::POST, "/api/v1/trades/{id}/delivery", W, F::Bought { paid: true }, Body::Fixed(r#"{"note":"资料已交付"}"#),
+                                                                                                           [401, 404, 403, 403, 403, 403, 403]),
+    row(Method::PUT, "/api/v1/admin/settlement-account", O, F::Nothing, Body::Fixed(r#"{"bank":"示例银行","account_name":"结算专户","account_number":"6222 0001"}"#),
+                                                                                                           [401, 403, 403, 200, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),
                                                                                                            [401, 404, 200, 403, 403, 200, 200]),
+    // The exchanges' systems: an admin of another exchange makes keys and webhooks for their own.
+    row(Method::POST, "/api/v1/admin/api-keys", O, F::Nothing, Body::Fixed(r#"{"name":"ERP","scopes":["read"]}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::DELETE, "/api/v1/admin/api-keys/{id}", O, F::ApiKey, Body::Empty,                          [401, 403, 403, 403, 204, 403, 403]),
+    row(Method::POST, "/api/v1/admin/webhooks", O, F::Nothing, Body::Fixed(r#"{"url":"http://127.0.0.1:9/hook","events":["trade.paid"]}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::DELETE, "/api/v1/admin/webhooks/{id}", O, F::Webhook, Body::Empty,                         [401, 403, 403, 403, 204, 403, 403]),
+    row(Method::POST, "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", O, F::Delivery, Body::Empty,
+                                                                                                           [401, 403, 403, 403, 200, 403, 403]),
 ];
 
 /// Makes the cell's object; returns the path to call.
@@ -144,6 +164,15 @@ async fn prepare(w: &World, r: &Row, a: Actor) -> String {
             world::offer(&w.app, &l, p, "buyer", p).await
         }
         F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
+        F::ApiKey => world::api_key(w).await,
+        F::Webhook => world::webhook(w).await,
+        F::Delivery => {
+            let (hook, delivery) = world::delivery(w).await;
+            return r
+                .path
+                .replace("{id}", &hook)
+                .replace("{delivery_id}", &delivery);
+        }
     };
     r.path.replace("{id}", &id)
 }

@@ -302,3 +302,48 @@ pub fn register_body() -> Value {
            "organization": {"name": format!("新机构 {n}"), "kind": "enterprise", "province": "sichuan",
                             "exchange": "suaee", "credit_code": credit_code(n)}})
 }
+
+/// An API key of the home exchange, issued by its administrator.
+pub async fn api_key(w: &World) -> String {
+    let r = w
+        .app
+        .post(
+            "/api/v1/admin/api-keys",
+            Some(&w.admin_home),
+            json!({"name": "矩阵测试密钥", "scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// A webhook of the home exchange (nothing listens there; nothing is delivered in these tests).
+pub async fn webhook(w: &World) -> String {
+    let r = w
+        .app
+        .post(
+            "/api/v1/admin/webhooks",
+            Some(&w.admin_home),
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["trade.paid"]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// A failed delivery of a home-exchange webhook: (webhook id, delivery id).
+pub async fn delivery(w: &World) -> (String, String) {
+    let hook = webhook(w).await;
+    let id: i64 = sqlx::query_scalar(
+        "with e as (insert into outbox_events (type, data, exchanges, seq) \
+           values ('trade.paid', '{}', array['suaee'], (select coalesce(max(seq), 0) + 1 from outbox_events)) \
+           returning n, seq) \
+         insert into webhook_deliveries (webhook_id, event_n, seq, status, since, next_attempt_at) \
+         select $1::uuid, e.n, e.seq, 'failed', now(), now() from e returning id",
+    )
+    .bind(&hook)
+    .fetch_one(&w.app.pool)
+    .await
+    .unwrap();
+    (hook, id.to_string())
+}

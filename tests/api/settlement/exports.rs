@@ -94,7 +94,13 @@ async fn the_registration_csv_has_one_safely_quoted_row_per_settled_trade(pool: 
     assert_eq!(row[8], "1234567.89");
     assert_eq!(row[9], "123456789");
     assert_eq!(row[10].len(), 10);
-    assert_eq!(row[12], id);
+    let number: String = sqlx::query_scalar("select number from trades where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(number.starts_with("TM-"), "{number}");
+    assert_eq!(row[12], number, "the readable trade number");
     assert_eq!(row[13], format!("'{title}"), "one field, formula defused");
 
     // Filtered by exchange.

@@ -14,9 +14,11 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod certificates;
+mod delivery;
 mod exports;
 pub(crate) mod ledger;
 mod pages;
+mod payments;
 mod restrictions;
 mod trades;
 

@@ -14,6 +14,7 @@ mod offers;
 mod pages;
 mod purchase;
 mod restrictions;
+mod safety;
 
 // ---------------------------------------------------------------- fixtures
 

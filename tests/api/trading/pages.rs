@@ -42,6 +42,23 @@ async fn the_negotiation_page_shows_the_thread_and_the_right_forms(pool: PgPool)
             &[("_csrf", &csrf), ("amount", "130万")],
         )
         .await;
+    // First the confirmation (amount in 万元 and capitals), then the counter-offer itself.
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("壹佰叁拾万元整"));
+    // 130万 answers ¥123,456: 10.5 times, so the box confirming the outlier must be ticked.
+    assert!(r.text.contains("data-outlier"));
+    let r = app
+        .form(
+            &format!("/offers/{oid}/counter"),
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("amount", "130万"),
+                ("confirmed", "1"),
+                ("confirm_outlier", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let bc = web_login(&app, "b@buyer.cn").await;
     let page = app.page(&format!("/offers/{thread}?lang=en"), &bc).await;
@@ -96,6 +113,7 @@ async fn bidding_through_the_form_redirects_back_to_the_listing(pool: PgPool) {
                 ("_csrf", &csrf),
                 ("amount", "1000"),
                 ("idempotency_key", "k1"),
+                ("confirmed", "1"),
             ],
         )
         .await;
@@ -108,7 +126,7 @@ async fn bidding_through_the_form_redirects_back_to_the_listing(pool: PgPool) {
         .form(
             &format!("/listings/{id}/bids"),
             &cookies,
-            &[("_csrf", &csrf), ("amount", "1000")],
+            &[("_csrf", &csrf), ("amount", "1000"), ("confirmed", "1")],
         )
         .await;
     assert_eq!(
@@ -187,6 +205,7 @@ fn page_ctx(
         role: techmarket::domain::codes::Role::Member,
         organization_id: Some(m.org_id.parse().unwrap()),
         admin_exchange: None,
+        api_key: None,
     });
     PageCtx::from_request(&RequestCtx {
         lang,
@@ -455,6 +474,22 @@ async fn buying_and_confirming_delivery_on_the_pages_need_the_amount_confirmed(p
                 ("_csrf", &csrf),
                 ("transaction_mode", "transfer"),
                 ("confirm", "1"),
+            ],
+        )
+        .await;
+    // The confirmation shows price, both fees and the total before the purchase is sent.
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("data-buyer-total"), "{}", r.text);
+    assert!(r.text.contains("data-seller-fee"));
+    let r = app
+        .form(
+            &buy,
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("transaction_mode", "transfer"),
+                ("confirm", "1"),
+                ("confirmed", "1"),
             ],
         )
         .await;

@@ -40,7 +40,7 @@ pub(super) fn vertical(frame: Frame, x: Categories) -> Chart {
     let band = plot.w.0 / n as f64;
     let centre = |i: usize| plot.x.0 + band * (i as f64 + 0.5);
     let centres: Vec<f64> = (0..x.cats.len()).map(centre).collect();
-    let x_ticks = axis_ticks(&x, &centres);
+    let x_ticks = axis_ticks(&x, &centres, plot.x.0);
     let zero = ys.px(0);
     let bar_series: Vec<_> = x.series.iter().filter(|s| s.bars).collect();
     let group = band * 0.8;
@@ -495,8 +495,10 @@ fn widest(labels: &[String]) -> f64 {
     labels.iter().map(|l| text_em(l)).fold(0.0, f64::max)
 }
 
-/// The category labels beneath a vertical chart.
-fn axis_ticks(x: &Categories, centres: &[f64]) -> Vec<Tick> {
+/// The category labels beneath a vertical chart. A label that would reach left of the plot at the
+/// largest font (the first month with its year, in a narrow band) reads inwards from its tick
+/// instead, clear of the value labels at the corner.
+fn axis_ticks(x: &Categories, centres: &[f64], left: f64) -> Vec<Tick> {
     let pairs: Vec<(String, String)> = x
         .cats
         .iter()
@@ -504,7 +506,19 @@ fn axis_ticks(x: &Categories, centres: &[f64]) -> Vec<Tick> {
         .collect();
     let keys: Vec<i64> = x.cats.iter().map(|c| c.key).collect();
     let keep_first = x.cats.first().is_some_and(|c| !c.sub.is_empty());
-    let anchors = vec!["middle"; centres.len()];
+    let anchors: Vec<&'static str> = x
+        .cats
+        .iter()
+        .zip(centres)
+        .map(|(c, &p)| {
+            let w = text_em(&c.label).max(text_em(&c.sub)) * NARROW_FONT;
+            if p - w / 2.0 < left {
+                "start"
+            } else {
+                "middle"
+            }
+        })
+        .collect();
     thinned(&pairs, centres, &anchors, &keys, &x.strides, keep_first)
 }
 

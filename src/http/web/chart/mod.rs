@@ -40,6 +40,9 @@
 //! assert_eq!(horizontal.y_ticks[1].label, "新能源汽车");
 //! ```
 //!
+//! A flow between categories (sellers' province × buyers' province) is a [`Matrix`]: a table
+//! whose cells are shaded by their size.
+//!
 //! In the page's template:
 //!
 //! ```text
@@ -54,9 +57,11 @@
 //! font, so no label collides at any width.
 mod label;
 mod layout;
+mod matrix;
 mod scale;
 
 pub use label::Unit;
+pub use matrix::{Matrix, MatrixCell, MatrixRow, MatrixTable};
 pub use scale::{decades, nice_range, NiceRange, Scale};
 
 use crate::i18n::Lang;
@@ -507,6 +512,16 @@ impl Builder<Categories> {
             bars: true,
             values: values.to_vec(),
         });
+        self
+    }
+
+    /// The categories' names in full, for the table beneath the chart and the tooltips, when the
+    /// chart itself shows short ones (a phone has room for about 12 Chinese characters or 20 Latin
+    /// letters beside a horizontal bar). Names beyond the categories are left out.
+    pub fn full_labels<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        for (c, n) in self.x.cats.iter_mut().zip(names) {
+            c.full = n.into();
+        }
         self
     }
 

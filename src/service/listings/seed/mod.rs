@@ -470,9 +470,11 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
         done += n as u32;
         bar.inc(n as u64);
     }
+    bar.set_message("profiles");
+    super::profiles::refresh_all(pool).await?;
     // Statistics for the planner, and the visibility map for index-only counts.
     bar.finish_with_message("vacuum");
-    for table in ["listings", "auctions", "demands"] {
+    for table in ["listings", "auctions", "demands", "listing_match_profiles"] {
         sqlx::query(&format!("vacuum analyze {table}"))
             .execute(pool)
             .await?;

@@ -16,17 +16,23 @@ use uuid::Uuid;
 use crate::db;
 use crate::db::trading::AuctionEvent;
 use crate::domain::error::FieldErrors;
-use crate::domain::money::{parse_yuan, FEN_PER_YUAN};
+use crate::domain::money::{format_yuan, parse_yuan, MAX_AMOUNT_FEN};
 use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Ctx, Form, WebUser};
 use crate::http::state::AppState;
+use crate::http::web::confirm::{self, Step};
 use crate::http::web::render;
 use crate::i18n;
 use crate::service::trading::{
-    self, AuctionView, BidInput, BuyInput, CounterInput, OfferInput, OfferView, Thread,
+    self, BidInput, BuyInput, CounterInput, OfferInput, OfferView, PreviewOf, Thread,
 };
 use crate::service::PageQuery;
+
+/// The trading panel of the listing page.
+mod panel;
+
+pub use panel::*;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,77 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/listings/{id}/auction/events", get(auction_events))
 }
 
-/// What the listing page (`/listings/{id}`, owned by the listings pages) shows about trading:
-/// the offer form, the buy button, or the live auction. Rendered by `templates/trading/_listing_panel.html`,
-/// which the listing page includes with `panel` in scope.
-#[derive(Debug, Clone, Default)]
-pub struct ListingPanel {
-    pub listing_id: String,
-    /// `negotiable` | `fixed` | `auction` ("" when the listing is unknown).
-    pub pricing_mode: String,
-    /// Open for trading (`listed`).
-    pub listed: bool,
-    pub sold: bool,
-    pub signed_in: bool,
-    pub is_owner: bool,
-    /// Why the viewer may not trade, already translated ("" when they may).
-    pub guard: String,
-    /// The listing's transaction modes (codes).
-    pub modes: Vec<String>,
-    /// Fixed price, or the indicative price of a negotiable listing.
-    pub price_fen: Option<i64>,
-    /// The buyer's transaction service fee at that price (fixed) or at the next minimum bid (auction).
-    pub buyer_fee_fen: Option<i64>,
-    pub auction: Option<AuctionView>,
-    /// The next minimum bid in yuan, to prefill the bid form.
-    pub min_next_yuan: String,
-    /// RFC 3339 end of the auction, for the countdown script.
-    pub ends_at_iso: String,
-    /// The viewer's negotiation thread on this listing.
-    pub my_thread: Option<String>,
-    /// The viewer's organisation leads the auction.
-    pub you_lead: bool,
-    /// What a purchase at the listed price costs the buyer (price + buyer fee), for the confirm box.
-    pub buy_total_fen: Option<i64>,
-    /// The viewer's pseudonym in this auction (Chinese form, as the live events carry it), if it
-    /// has bid: the live panel compares it with the newest bid to say "you lead" or "outbid".
-    pub my_bidder: String,
-    /// A message after a form was sent (`?trading=…` / `?trading_error=…`), translated.
-    pub notice: String,
-    pub error: String,
-    /// A fresh `Idempotency-Key` for the forms, so a double submit has one effect.
-    pub form_key: String,
-}
-
-impl ListingPanel {
-    /// What buying at the listed price costs (0 when not for sale at a fixed price).
-    pub fn buy_total(&self) -> i64 {
-        self.buy_total_fen.unwrap_or(0)
-    }
-
-    pub fn is_auction(&self) -> bool {
-        self.pricing_mode == "auction"
-    }
-    pub fn is_fixed(&self) -> bool {
-        self.pricing_mode == "fixed"
-    }
-    pub fn is_negotiable(&self) -> bool {
-        self.pricing_mode == "negotiable"
-    }
-    /// The viewer may use the forms (signed in, not the owner, organisation in good standing, listed).
-    pub fn can_act(&self) -> bool {
-        self.signed_in && !self.is_owner && self.guard.is_empty() && self.listed
-    }
-    pub fn auction_open(&self) -> bool {
-        self.auction.as_ref().is_some_and(|a| a.is_open())
-    }
-    pub fn single_mode(&self) -> bool {
-        self.modes.len() == 1
-    }
-}
-
 /// The translated message of an error code passed back in a redirect, if it is one we know.
-fn error_text(ctx: &PageCtx, code: &str, args: &[(&str, String)]) -> String {
+pub(super) fn error_text(ctx: &PageCtx, code: &str, args: &[(&str, String)]) -> String {
     let key = if code.starts_with("err.") {
         code.to_string()
     } else {
@@ -122,106 +59,23 @@ fn error_text(ctx: &PageCtx, code: &str, args: &[(&str, String)]) -> String {
     if code.len() > 80 || !i18n::catalog(ctx.lang).contains_key(&key) {
         return String::new();
     }
-    i18n::tf(ctx.lang, &key, args)
-}
-
-fn yuan_input(fen: i64) -> String {
-    let (y, f) = (fen / FEN_PER_YUAN, fen % FEN_PER_YUAN);
-    if f == 0 {
-        y.to_string()
-    } else {
-        format!("{y}.{f:02}")
+    // Limits every amount message may name (`{max}`), filled in whatever the form, and an
+    // outlier's factor and reference passed back by the redirect (digits only).
+    let mut all = args.to_vec();
+    all.push(("max", format_yuan(MAX_AMOUNT_FEN)));
+    if let Some(f) = ctx
+        .query_param("factor")
+        .filter(|f| f.len() <= 24 && f.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        all.push(("factor", f));
     }
-}
-
-/// Builds the panel for one listing and the current viewer.
-pub async fn listing_panel(
-    state: &AppState,
-    ctx: &PageCtx,
-    listing_id: Uuid,
-) -> Result<ListingPanel> {
-    let mut conn = state.pool.acquire().await?;
-    let Some(listing) = db::trading::listing(&mut conn, listing_id).await? else {
-        return Ok(ListingPanel {
-            listing_id: listing_id.to_string(),
-            ..Default::default()
-        });
-    };
-    let org = ctx.user.as_ref().and_then(|u| u.organization_id);
-    let is_owner = org == Some(listing.organization_id);
-    let mut guard = String::new();
-    if let Some(u) = &ctx.user {
-        match u.organization_id {
-            None => guard = ctx.t("error.organization_required").to_string(),
-            Some(o) if !is_owner => {
-                if let Err(e) = crate::service::guards::require_active_org(&mut conn, o).await {
-                    guard = error_text(ctx, e.code(), &[]);
-                }
-            }
-            _ => {}
-        }
+    if let Some(r) = ctx
+        .query_param("reference_fen")
+        .and_then(|r| r.parse::<i64>().ok())
+    {
+        all.push(("reference", format_yuan(r)));
     }
-    let mut panel = ListingPanel {
-        listing_id: listing_id.to_string(),
-        pricing_mode: listing.pricing_mode.clone(),
-        listed: listing.status == "listed",
-        sold: listing.status == "sold",
-        signed_in: ctx.user.is_some(),
-        is_owner,
-        guard,
-        modes: listing.transaction_modes.clone(),
-        price_fen: listing.price_fen,
-        form_key: Uuid::new_v4().to_string(),
-        ..Default::default()
-    };
-    let mut fee_on = listing.price_fen;
-    if listing.pricing_mode == "auction" {
-        drop(conn);
-        if let Ok(a) = trading::auction_view(&state.pool, org, listing_id).await {
-            panel.min_next_yuan = yuan_input(a.min_next_bid_fen);
-            panel.ends_at_iso = a.ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            fee_on = Some(a.min_next_bid_fen);
-            panel.auction = Some(a);
-        }
-        conn = state.pool.acquire().await?;
-        if let Some(o) = org {
-            let (leads, bidder_no) = db::trading::bidder_standing(&mut conn, listing_id, o).await?;
-            panel.you_lead = leads;
-            if let Some(n) = bidder_no {
-                panel.my_bidder = trading::pseudonym_zh(n);
-            }
-        }
-    }
-    if let Some(amount) = fee_on {
-        if let Some(s) = db::fees::in_force(&mut conn, chrono::Utc::now()).await? {
-            panel.buyer_fee_fen = Some(s.schedule().quote(amount).buyer_fee_fen);
-        }
-    }
-    if listing.pricing_mode == "fixed" {
-        panel.buy_total_fen = listing
-            .price_fen
-            .map(|p| p.saturating_add(panel.buyer_fee_fen.unwrap_or(0)));
-    }
-    if let (Some(o), false) = (org, is_owner) {
-        panel.my_thread = db::trading::thread_of(&mut conn, listing_id, o)
-            .await?
-            .map(|t| t.to_string());
-    }
-    if let Some(done) = ctx.query_param("trading") {
-        let key = format!("trading.done.{done}");
-        if i18n::catalog(ctx.lang).contains_key(&key) {
-            panel.notice = i18n::t(ctx.lang, &key).to_string();
-        }
-    }
-    if let Some(code) = ctx.query_param("trading_error") {
-        let min = panel
-            .auction
-            .as_ref()
-            .map(|a| ctx.money(&a.min_next_bid_fen))
-            .unwrap_or_default();
-        panel.error = error_text(ctx, &code, &[("min", min)]);
-    }
-    Ok(panel)
+    i18n::tf(ctx.lang, &key, &all)
 }
 
 // ---------------------------------------------------------------- forms
@@ -230,11 +84,25 @@ pub async fn listing_panel(
 /// error's key) in `trading_error`, and what was `typed` in the form to fill it in again.
 fn back_with_error(base: &str, e: &Error, typed: &[(&str, &str)]) -> Response {
     let code = match e {
-        Error::Validation(f) => f.0.first().map(|fe| fe.key).unwrap_or("validation_failed"),
+        Error::Validation(f) | Error::Unprocessable { fields: f, .. } => {
+            f.0.first().map(|fe| fe.key).unwrap_or("validation_failed")
+        }
         other => other.code(),
     };
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("trading_error", code);
+    // An outlier's factor and reference, so the page names them.
+    if let Error::Unprocessable {
+        extra: Some(extra), ..
+    } = e
+    {
+        if let Some(f) = extra["factor"].as_str() {
+            q.append_pair("factor", f);
+        }
+        if let Some(r) = extra["reference_fen"].as_i64() {
+            q.append_pair("reference_fen", &r.to_string());
+        }
+    }
     for (name, v) in typed.iter().filter(|(_, v)| !v.is_empty()) {
         q.append_pair(name, &v.chars().take(2000).collect::<String>());
     }
@@ -246,6 +114,7 @@ fn is_user_error(e: &Error) -> bool {
     matches!(
         e,
         Error::Validation(_)
+            | Error::Unprocessable { .. }
             | Error::Conflict { .. }
             | Error::Forbidden(_)
             | Error::BadRequest { .. }
@@ -279,6 +148,18 @@ fn finish_form_keeping(result: Result<Response>, back: &str, form: &Form) -> Res
     }
 }
 
+/// `back` with what was typed (amount, mode, message), for "change" on a confirmation page.
+fn back_typed(back: &str, form: &Form) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for n in ["amount", "transaction_mode", "message"] {
+        let v = form.get(n);
+        if !v.is_empty() {
+            q.append_pair(n, &v.chars().take(2000).collect::<String>());
+        }
+    }
+    format!("{back}?{}#trading", q.finish())
+}
+
 fn form_key(form: &Form) -> Option<String> {
     let k = form.get("idempotency_key").trim();
     (!k.is_empty() && k.len() <= 200).then(|| k.to_string())
@@ -286,7 +167,7 @@ fn form_key(form: &Form) -> Option<String> {
 
 async fn offer_submit(
     State(state): State<AppState>,
-    WebUser(user, _): WebUser,
+    WebUser(user, ctx): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
@@ -294,11 +175,25 @@ async fn offer_submit(
     let back = format!("/listings/{id}");
     let result = async {
         let amount_fen = parse_amount(&form, "amount")?;
+        if !confirm::confirmed(&form) {
+            let of = PreviewOf::Offer {
+                listing_id: id,
+                amount_fen,
+            };
+            let step = Step {
+                kind: "offer",
+                action: format!("/listings/{id}/offers"),
+                back: back_typed(&back, &form),
+                of,
+            };
+            return confirm::page(&state, ctx, &user, &form, step).await;
+        }
         let message = form.get("message").to_string();
         let input = OfferInput {
             amount_fen,
             transaction_mode: form.get("transaction_mode").to_string(),
             message: (!message.trim().is_empty()).then_some(message),
+            confirm_outlier: confirm::outlier_confirmed(&form),
         };
         let (_, body) = trading::make_offer(&state.pool, &user, id, input, form_key(&form)).await?;
         let thread = body["thread_id"].as_str().unwrap_or_default().to_string();
@@ -310,18 +205,28 @@ async fn offer_submit(
 
 async fn buy_submit(
     State(state): State<AppState>,
-    WebUser(user, _): WebUser,
+    WebUser(user, ctx): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let back = format!("/listings/{id}");
     let result = async {
-        // A purchase is binding at once: the buyer ticks that they confirm the total.
+        // A purchase is binding at once: the buyer ticks that they confirm the total, then sees
+        // price, both fees and the total before the purchase is sent.
         if form.get("confirm") != "1" {
             let mut f = FieldErrors::new();
             f.push("confirm", "err.trading.confirm_buy", vec![]);
             return Err(Error::Validation(f));
+        }
+        if !confirm::confirmed(&form) {
+            let step = Step {
+                kind: "buy",
+                action: format!("/listings/{id}/buy"),
+                back: back.clone(),
+                of: PreviewOf::Buy { listing_id: id },
+            };
+            return confirm::page(&state, ctx, &user, &form, step).await;
         }
         let input = BuyInput {
             transaction_mode: form.get("transaction_mode").to_string(),
@@ -336,7 +241,7 @@ async fn buy_submit(
 
 async fn bid_submit(
     State(state): State<AppState>,
-    WebUser(user, _): WebUser,
+    WebUser(user, ctx): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
@@ -344,14 +249,26 @@ async fn bid_submit(
     let back = format!("/listings/{id}");
     let result = async {
         let amount_fen = parse_amount(&form, "amount")?;
-        trading::place_bid(
-            &state.pool,
-            &user,
-            id,
-            BidInput { amount_fen },
-            form_key(&form),
-        )
-        .await?;
+        if !confirm::confirmed(&form) {
+            let of = PreviewOf::Bid {
+                listing_id: id,
+                amount_fen,
+            };
+            let step = Step {
+                kind: "bid",
+                action: format!("/listings/{id}/bids"),
+                back: back_typed(&back, &form),
+                of,
+            };
+            return confirm::page(&state, ctx, &user, &form, step).await;
+        }
+        let mode = form.get("transaction_mode").trim();
+        let input = BidInput {
+            amount_fen,
+            transaction_mode: (!mode.is_empty()).then(|| mode.to_string()),
+            confirm_outlier: confirm::outlier_confirmed(&form),
+        };
+        trading::place_bid(&state.pool, &user, id, input, form_key(&form)).await?;
         Ok(Redirect::to(&format!("/listings/{id}?trading=bid#trading")).into_response())
     }
     .await;
@@ -368,7 +285,7 @@ async fn thread_of_offer(state: &AppState, user: &crate::auth::CurrentUser, offe
 
 async fn counter_submit(
     State(state): State<AppState>,
-    WebUser(user, _): WebUser,
+    WebUser(user, ctx): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
@@ -376,10 +293,24 @@ async fn counter_submit(
     let back = thread_of_offer(&state, &user, id).await;
     let result = async {
         let amount_fen = parse_amount(&form, "amount")?;
+        if !confirm::confirmed(&form) {
+            let of = PreviewOf::Counter {
+                offer_id: id,
+                amount_fen,
+            };
+            let step = Step {
+                kind: "counter",
+                action: format!("/offers/{id}/counter"),
+                back: back_typed(&back, &form),
+                of,
+            };
+            return confirm::page(&state, ctx, &user, &form, step).await;
+        }
         let message = form.get("message").to_string();
         let input = CounterInput {
             amount_fen,
             message: (!message.trim().is_empty()).then_some(message),
+            confirm_outlier: confirm::outlier_confirmed(&form),
         };
         trading::counter(&state.pool, &user, id, input, form_key(&form)).await?;
         Ok(Redirect::to(&format!("{back}?trading=counter")).into_response())
@@ -390,13 +321,22 @@ async fn counter_submit(
 
 async fn accept_submit(
     State(state): State<AppState>,
-    WebUser(user, _): WebUser,
+    WebUser(user, ctx): WebUser,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let back = thread_of_offer(&state, &user, id).await;
     let result = async {
+        if !confirm::confirmed(&form) {
+            let step = Step {
+                kind: "accept",
+                action: format!("/offers/{id}/accept"),
+                back: back.clone(),
+                of: PreviewOf::Accept { offer_id: id },
+            };
+            return confirm::page(&state, ctx, &user, &form, step).await;
+        }
         let (_, body) = trading::accept(&state.pool, &user, id, form_key(&form)).await?;
         let trade = body["trade"]["id"].as_str().unwrap_or_default().to_string();
         Ok(Redirect::to(&format!("/trades/{trade}")).into_response())
@@ -641,6 +581,7 @@ mod tests {
     use super::*;
     use crate::http::context::RequestCtx;
     use crate::i18n::Lang;
+    use crate::service::trading::AuctionView;
 
     #[derive(Template)]
     #[template(source = "{% include \"trading/_listing_panel.html\" %}", ext = "html")]

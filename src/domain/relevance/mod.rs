@@ -17,10 +17,12 @@
 //! - Relevance = Σ weight × answer / Σ weight. A listing that answers no unit with at least
 //!   [`SHARED_MIN`] through a specific concept or a known word shares nothing with the demand.
 
-use std::collections::HashMap;
-
 use super::text::{build_tsquery, index_tokens, is_cjk};
 use super::vocabulary::{fold_english_word, ConceptId, Relation, Vocabulary};
+
+/// The listing side and its stored form.
+mod profile;
+pub use profile::{profile_version, token_key, Profile, StoredProfile, PROFILE_FORMAT};
 
 /// Where a piece of text sits in a demand or a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,98 +270,91 @@ impl Query {
         }
         out
     }
-}
 
-/// A concept the listing has or reaches: how strongly (per mille) and as it wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
-    weight: u32,
-    surface: String,
-}
-
-/// The listing side: its concepts, the concepts they reach, and all its tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Profile {
-    direct: HashMap<ConceptId, Seen>,
-    reach: HashMap<ConceptId, Seen>,
-    tokens: HashMap<String, u32>,
-}
-
-fn keep_max(map: &mut HashMap<ConceptId, Seen>, c: ConceptId, weight: u32, surface: &str) {
-    match map.get_mut(&c) {
-        Some(s) if s.weight >= weight => {}
-        Some(s) => {
-            s.weight = weight;
-            s.surface = surface.to_string();
+    /// Everything [`relevance`] may look up in a profile for this query: the concepts its units may meet
+    /// and the keys of its tokens (a stored profile need only bring these entries).
+    pub fn lookups(&self, vocab: &Vocabulary) -> Lookups {
+        let mut concepts: Vec<i64> = Vec::new();
+        let mut tokens: Vec<i64> = Vec::new();
+        for u in &self.units {
+            match &u.kind {
+                UnitKind::Concepts(cs) => concepts.extend(
+                    cs.iter()
+                        .flat_map(|&c| vocab.neighbours(c))
+                        .map(|n| i64::from(n.concept)),
+                ),
+                UnitKind::Token(t) => tokens.extend(profile::token_keys_of(t)),
+            }
         }
-        None => {
-            map.insert(
-                c,
-                Seen {
-                    weight,
-                    surface: surface.to_string(),
-                },
-            );
-        }
+        concepts.sort_unstable();
+        concepts.dedup();
+        tokens.sort_unstable();
+        tokens.dedup();
+        Lookups { concepts, tokens }
     }
-}
 
-impl Profile {
-    /// The profile of a listing's texts.
-    pub fn of(vocab: &Vocabulary, texts: &[(Zone, &str)]) -> Profile {
-        let mut p = Profile::default();
-        for &(zone, text) in texts {
-            let zw = zone.listing_weight();
-            for hit in vocab.analyze(text).hits {
-                for &c in &hit.concepts {
-                    keep_max(&mut p.direct, c, zw, &hit.surface);
+    /// The concept units, heaviest first, as the specific concepts a listing must have or reach to answer
+    /// them fully (`strong`), and the specific concepts where it may meet them at all (`near`: broader and
+    /// related ones too); for retrieval by overlap with [`StoredProfile::retrieval`].
+    pub fn retrieval_sets(&self, vocab: &Vocabulary) -> Vec<RetrievalSet> {
+        let mut out: Vec<RetrievalSet> = Vec::new();
+        for u in &self.units {
+            let UnitKind::Concepts(cs) = &u.kind else {
+                continue;
+            };
+            let mut strong: Vec<i32> = Vec::new();
+            let mut near: Vec<i32> = Vec::new();
+            for &c in cs {
+                for n in vocab.neighbours(c) {
+                    if vocab.concept(n.concept).generic {
+                        continue;
+                    }
+                    let Ok(id) = i32::try_from(n.concept) else {
+                        continue;
+                    };
+                    if n.relation == Relation::Same {
+                        strong.push(id);
+                    }
+                    near.push(id);
                 }
             }
-            for t in tokens(text) {
-                let e = p.tokens.entry(t).or_insert(0);
-                *e = (*e).max(zw);
+            strong.sort_unstable();
+            strong.dedup();
+            near.sort_unstable();
+            near.dedup();
+            if !strong.is_empty() && !out.iter().any(|s| s.strong == strong) {
+                out.push(RetrievalSet {
+                    strong,
+                    near,
+                    weight: u.weight,
+                });
             }
         }
-        for (&c, seen) in &p.direct {
-            for n in vocab.neighbours(c) {
-                let f = match n.relation {
-                    Relation::Same => continue,
-                    Relation::Broader(1) => 800,
-                    Relation::Broader(_) => 600,
-                    Relation::Related => 600,
-                };
-                keep_max(
-                    &mut p.reach,
-                    n.concept,
-                    seen.weight * f / 1000,
-                    &seen.surface,
-                );
-            }
-        }
-        p
+        out
     }
 
-    /// How strongly the listing has a token; a Chinese word longer than two characters when it has
-    /// every bigram of it.
-    fn token(&self, t: &str) -> Option<u32> {
-        let chars: Vec<char> = t.chars().collect();
-        if chars.len() > 2 && chars.iter().all(|&c| is_cjk(c)) {
-            chars
-                .windows(2)
-                .map(|w| self.tokens.get(&w.iter().collect::<String>()).copied())
-                .try_fold(u32::MAX, |m, w| w.map(|w| m.min(w)))
-        } else {
-            self.tokens.get(t).copied()
-        }
+    /// The token units, heaviest first.
+    pub fn token_units(&self) -> impl Iterator<Item = &str> {
+        self.units.iter().filter_map(|u| match &u.kind {
+            UnitKind::Token(t) => Some(t.as_str()),
+            UnitKind::Concepts(_) => None,
+        })
     }
+}
 
-    fn concept(&self, c: ConceptId) -> Option<&Seen> {
-        match (self.direct.get(&c), self.reach.get(&c)) {
-            (Some(d), Some(r)) if r.weight > d.weight => Some(r),
-            (Some(d), _) => Some(d),
-            (None, r) => r,
-        }
-    }
+/// What a query looks up in a profile (see [`Query::lookups`]): concept ids and token keys, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lookups {
+    pub concepts: Vec<i64>,
+    pub tokens: Vec<i64>,
+}
+
+/// One concept unit of a query for retrieval (see [`Query::retrieval_sets`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrievalSet {
+    pub strong: Vec<i32>,
+    pub near: Vec<i32>,
+    pub weight: u32,
 }
 
 /// A unit of the demand that the listing answers, and how.
@@ -412,10 +407,10 @@ pub fn relevance(vocab: &Vocabulary, query: &Query, profile: &Profile) -> Releva
                 None => (0, String::new(), false),
             },
             UnitKind::Concepts(cs) => {
-                let mut best: (u32, Option<&Seen>, bool) = (0, None, false);
+                let mut best: (u32, &str, bool) = (0, "", false);
                 for &c in cs {
                     for n in vocab.neighbours(c) {
-                        let Some(seen) = profile.concept(n.concept) else {
+                        let Some((weight, surface)) = profile.concept(n.concept) else {
                             continue;
                         };
                         let f = match n.relation {
@@ -430,17 +425,13 @@ pub fn relevance(vocab: &Vocabulary, query: &Query, profile: &Profile) -> Releva
                         } else {
                             spec
                         };
-                        let a = f * seen.weight / 1000 * meet / 1000;
+                        let a = f * weight / 1000 * meet / 1000;
                         if a > best.0 {
-                            best = (a, Some(seen), !vocab.concept(n.concept).generic);
+                            best = (a, surface, !vocab.concept(n.concept).generic);
                         }
                     }
                 }
-                (
-                    best.0,
-                    best.1.map(|s| s.surface.clone()).unwrap_or_default(),
-                    best.2,
-                )
+                (best.0, best.1.to_string(), best.2)
             }
         };
         if answer == 0 {
