@@ -18,10 +18,7 @@ One worker: with two, hypothesis describes strategies by parsing their source in
 which CPython 3.11 can fail ("AST constructor recursion depth mismatch"), a crash of the tool, not a
 finding, that made the run fail now and then.
 """
-import hashlib
-import hmac
 import json
-import struct
 import os
 import random
 import subprocess
@@ -30,6 +27,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from demo_otp import demo_otp
+
 PASSWORD = "demo-password-2026"
 CALLERS = [
     ("anonymous", None),
@@ -37,16 +36,6 @@ CALLERS = [
     ("admin", "admin-cquaee@demo.techmarket.cn"),
 ]
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
-
-
-def demo_otp(email: str) -> str:
-    """The current TOTP code (RFC 6238, SHA-1, 6 digits, 30 s) of a demo administrator, whose secret
-    the demo publishes: SHA-256 of 'techmarket demo two-factor <email>', first 20 bytes
-    (techmarket::demo::demo_otp_secret)."""
-    secret = hashlib.sha256(f"techmarket demo two-factor {email}".encode()).digest()[:20]
-    mac = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
-    offset = mac[-1] & 15
-    return f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def login(base: str, email: str) -> str:

@@ -17,10 +17,10 @@ pub mod fees;
 pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
-/// QR codes as inline SVG (the one markup templates insert unescaped).
-pub mod qr;
 /// Pages: the settlement account of an admin's exchange.
 pub mod payments;
+/// QR codes as inline SVG (the one markup templates insert unescaped).
+pub mod qr;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Pages: the public statistics dashboard.

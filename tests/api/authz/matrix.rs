@@ -209,7 +209,9 @@ fn document_request(uri: &str, token: Option<&str>) -> axum::http::Request<axum:
          Content-Type: application/pdf\r\n\r\n"
     )
     .into_bytes();
-    body.extend_from_slice(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n");
+    body.extend_from_slice(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
+    );
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let mut b = axum::http::Request::builder()
         .method(Method::POST)
