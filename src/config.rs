@@ -20,6 +20,11 @@ pub struct Config {
     pub static_dir: String,
     /// Run background jobs (auction closing, expiries, purges) in this process.
     pub run_jobs: bool,
+    /// The market's public address (`https://market.example.cn`), for links that leave the site,
+    /// such as a certificate's QR code.
+    pub public_url: String,
+    /// Keep listing documents in this directory instead of PostgreSQL.
+    pub documents_dir: Option<String>,
     /// Where webhooks may post (`TECHMARKET_WEBHOOK_ALLOW`: hosts, `*.domain`, addresses or
     /// ranges; loopback only by default).
     pub webhook_allow: AllowList,
@@ -64,6 +69,11 @@ impl Config {
             run_jobs: std::env::var("TECHMARKET_JOBS")
                 .map(|v| v != "0")
                 .unwrap_or(true),
+            public_url: std::env::var("TECHMARKET_PUBLIC_URL")
+                .unwrap_or_else(|_| format!("http://{addr}")),
+            documents_dir: std::env::var("TECHMARKET_DOCUMENTS_DIR")
+                .ok()
+                .filter(|d| !d.trim().is_empty()),
             webhook_allow,
         })
     }
@@ -78,6 +88,8 @@ impl Config {
             pool_size: 8,
             static_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_string(),
             run_jobs: false,
+            public_url: "http://127.0.0.1:8080".to_string(),
+            documents_dir: None,
             webhook_allow: AllowList::default(),
         }
     }

@@ -55,6 +55,12 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Give an administrator a new two-factor secret and recovery codes (the old ones stop
+    /// working): for an admin made before two-factor sign-in, or one who lost the authenticator.
+    TwoFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,8 +118,13 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
             {
-                Ok(id) => {
-                    println!("admin {email} created for {} ({id})", exchange.code());
+                Ok(created) => {
+                    println!(
+                        "admin {email} created for {} ({})",
+                        exchange.code(),
+                        created.id
+                    );
+                    print_two_factor(&created.two_factor);
                     Ok(())
                 }
                 Err(techmarket::error::Error::Validation(f)) => {
@@ -128,6 +139,28 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Err(techmarket::error::Error::Conflict { .. }) => {
                     anyhow::bail!("an account with the e-mail {email} exists already")
+                }
+                Err(e) => Err(anyhow::Error::new(e)),
+            }
+        }
+        Command::Admin {
+            command: AdminCommand::TwoFactor { email },
+        } => {
+            let pool = prepare(&config).await?;
+            match techmarket::service::two_factor::reissue_for_admin(
+                &pool,
+                &email,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(issued) => {
+                    println!("new two-factor secret for {email}");
+                    print_two_factor(&issued);
+                    Ok(())
+                }
+                Err(techmarket::error::Error::NotFound) => {
+                    anyhow::bail!("no administrator with the e-mail {email}")
                 }
                 Err(e) => Err(anyhow::Error::new(e)),
             }
@@ -152,4 +185,15 @@ async fn prepare(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let pool = startup::connect(config).await?;
     startup::migrate(&pool).await?;
     Ok(pool)
+}
+
+/// What an administrator needs for two-factor sign-in, printed once: the authenticator URI (SHA-1,
+/// 6 digits, 30 s) and the ten recovery codes.
+fn print_two_factor(issued: &techmarket::service::two_factor::Issued) {
+    println!("two-factor sign-in (add to an authenticator app):");
+    println!("{}", issued.otpauth_uri);
+    println!("recovery codes (each works once; keep them safe):");
+    for c in &issued.recovery_codes {
+        println!("  {c}");
+    }
 }

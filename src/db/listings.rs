@@ -715,3 +715,18 @@ pub async fn lock_auction(conn: &mut PgConnection, listing_id: Uuid) -> sqlx::Re
         .await?;
     Ok(())
 }
+
+/// (id, organisation, title, status) of every listing of these organisations but withdrawn ones:
+/// what likely duplicates are looked for among.
+pub async fn titles_of_orgs(
+    conn: &mut PgConnection,
+    orgs: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, Uuid, String, String)>> {
+    sqlx::query_as(
+        "select id, organization_id, title, status from listings \
+         where organization_id = any($1) and status <> 'withdrawn' order by created_at limit 5000",
+    )
+    .bind(orgs)
+    .fetch_all(conn)
+    .await
+}

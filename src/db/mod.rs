@@ -8,10 +8,14 @@
 //! of Postgres's CPU in the settlement benchmark: planning, foreign-key checks included.)
 /// The audit log of admin actions.
 pub mod audit;
+/// Transaction certificates (交易鉴证书).
+pub mod certificates;
 /// Delivery and acceptance of paid trades.
 pub mod delivery;
 /// Technology demands and matching.
 pub mod demands;
+/// Listing documents (metadata, and bytes kept in PostgreSQL).
+pub mod documents;
 /// Fee schedule versions.
 pub mod fees;
 /// Idempotency keys and saved responses.
@@ -38,6 +42,8 @@ pub mod stats;
 pub mod throttle;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
+/// Two-factor sign-in: TOTP secrets and recovery codes.
+pub mod two_factor;
 /// Users and their sessions/tokens.
 pub mod users;
 

@@ -4,10 +4,16 @@
 pub mod amounts;
 /// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
 pub mod auction;
+/// Transaction certificates (交易鉴证书): canonical content, HMAC seal, numbers.
+pub mod certificate;
 /// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.
 pub mod codes;
 /// 统一社会信用代码 (GB 32100-2015): parsing and the check character.
 pub mod credit_code;
+/// Listing documents: accepted kinds by content, limits, download names.
+pub mod documents;
+/// Likely duplicate listings: how alike two titles are.
+pub mod duplicates;
 /// Field-level validation errors carrying translation keys.
 pub mod error;
 /// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
@@ -24,6 +30,8 @@ pub mod matching;
 pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
+/// Two-factor sign-in: TOTP codes (RFC 6238), their window and replay rule, recovery codes.
+pub mod otp;
 /// Chinese patent application numbers: parsing, check character, fit with the IP type.
 pub mod patent;
 /// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.

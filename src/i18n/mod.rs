@@ -110,6 +110,9 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("demands.zh-CN.toml"),
     include_str!("trading.zh-CN.toml"),
     include_str!("settlement.zh-CN.toml"),
+    include_str!("two_factor.zh-CN.toml"),
+    include_str!("duplicates.zh-CN.toml"),
+    include_str!("documents.zh-CN.toml"),
     include_str!("interconnect.zh-CN.toml"),
     include_str!("stats.zh-CN.toml"),
 ];
@@ -120,6 +123,9 @@ pub static EN_SRC: &[&str] = &[
     include_str!("demands.en.toml"),
     include_str!("trading.en.toml"),
     include_str!("settlement.en.toml"),
+    include_str!("two_factor.en.toml"),
+    include_str!("duplicates.en.toml"),
+    include_str!("documents.en.toml"),
     include_str!("interconnect.en.toml"),
     include_str!("stats.en.toml"),
 ];

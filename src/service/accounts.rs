@@ -10,6 +10,7 @@ use crate::domain::codes::{Exchange, OrgKind, Province, Role};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::error::{check_text, ErrorKey, FieldErrors};
 use crate::error::{Error, OnConstraint, Result};
+use crate::service::two_factor::{self, Outcome, SecondFactor};
 
 pub const API_TOKEN_DAYS: i64 = 30;
 pub const WEB_SESSION_DAYS: i64 = 14;
@@ -291,7 +292,7 @@ pub async fn create_admin(
     exchange: Exchange,
     password_text: &str,
     display_name: &str,
-) -> Result<Uuid> {
+) -> Result<AdminCreated> {
     let mut errs = FieldErrors::default();
     if !valid_email(email) {
         errs.push("email", "err.email.invalid", vec![]);
@@ -302,9 +303,9 @@ pub async fn create_admin(
         .await
         .map_err(hashing_failed)?;
     let id = Uuid::now_v7();
-    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
     db::users::insert(
-        &mut conn,
+        &mut tx,
         &db::users::NewUser {
             id,
             email: email.trim(),
@@ -317,7 +318,17 @@ pub async fn create_admin(
     )
     .await
     .on_constraint("users_email_key", "duplicate_email")?;
-    Ok(id)
+    // Two-factor sign-in is mandatory for administrators: the secret comes with the account.
+    let two_factor = two_factor::issue(&mut tx, id, email.trim(), Utc::now()).await?;
+    tx.commit().await?;
+    Ok(AdminCreated { id, two_factor })
+}
+
+/// A new administrator: the id, and the authenticator URI and recovery codes to hand over (shown once).
+#[derive(Debug, Clone)]
+pub struct AdminCreated {
+    pub id: Uuid,
+    pub two_factor: two_factor::Issued,
 }
 
 pub struct LoggedIn {
@@ -350,6 +361,7 @@ pub async fn login(
     pool: &PgPool,
     email: &str,
     password_text: &str,
+    second: SecondFactor<'_>,
     client: &str,
     kind: SessionKind,
 ) -> Result<LoggedIn> {
@@ -401,6 +413,19 @@ pub async fn login(
             return Err(Error::Unauthorized("invalid_credentials"));
         }
     };
+    // The second factor, once the password is right: a wrong code is a failed login; no code at
+    // all is not (the client is asked for one).
+    match two_factor::check(&mut conn, &user, second, Utc::now()).await? {
+        Outcome::NotRequired | Outcome::Passed => {}
+        Outcome::Missing => {
+            db::throttle::forget_attempt(&mut conn, attempt).await?;
+            return Err(Error::Unauthorized("otp_required"));
+        }
+        Outcome::Wrong => {
+            db::throttle::record_failure(&mut conn, attempt).await?;
+            return Err(Error::Unauthorized("otp_required"));
+        }
+    }
     db::throttle::forget_attempt(&mut conn, attempt).await?;
     let secret = token::generate(kind.prefix());
     let csrf = match kind {

@@ -158,7 +158,24 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo administrators' two-factor secret, derived from the e-mail so the demo's users (and its
+/// tests) can compute codes; like the demo password, it is public.
+pub fn demo_otp_secret(email: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(format!("techmarket demo two-factor {email}").as_bytes())
+        [..crate::domain::otp::SECRET_BYTES]
+        .to_vec()
+}
+
 async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
+    // Administrators sign in with two factors: the demo's get their published secret (also where
+    // the demo was loaded before two-factor sign-in existed).
+    {
+        let mut conn = pool.acquire().await?;
+        for (_, email) in ADMINS {
+            db::two_factor::put_if_missing(&mut conn, email, &demo_otp_secret(email)).await?;
+        }
+    }
     let complete: bool =
         sqlx::query_scalar("select exists(select 1 from demo_state where step = 'complete')")
             .fetch_one(pool)
@@ -192,6 +209,9 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
             )
             .await
             .context("demo admin")?;
+        }
+        for (_, email) in ADMINS {
+            db::two_factor::put_if_missing(&mut tx, email, &demo_otp_secret(email)).await?;
         }
         for o in ORGS {
             let org_id = Uuid::now_v7();
@@ -335,6 +355,9 @@ pub fn print_logins() {
     println!("演示账户 / demo logins (password 密码: {DEMO_PASSWORD})");
     for (ex, email) in ADMINS {
         println!("  admin  {ex:<8} {email}");
+        if let Some(uri) = crate::domain::otp::uri(&demo_otp_secret(email), email) {
+            println!("         two-factor 两步验证: {uri}");
+        }
     }
     for o in ORGS {
         println!("  member {:<8} {:<32} {}", o.exchange, o.email, o.name);

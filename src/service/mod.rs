@@ -12,6 +12,8 @@ pub mod clock;
 pub mod demands;
 /// The demo data of DOMAIN.md (`serve --demo`), loaded through the use cases; bulk data for benchmarks.
 pub mod demo;
+/// Listing documents: upload (checked by content), storage behind a small trait, downloads.
+pub mod documents;
 /// Every state change that others react to, and its fan-out: inbox notices, live events.
 pub mod events;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
@@ -36,6 +38,8 @@ pub mod stats;
 pub mod trades;
 /// Offers, fixed-price purchases and auctions.
 pub mod trading;
+/// Two-factor sign-in (TOTP): checking codes, enrolment, recovery codes.
+pub mod two_factor;
 
 pub use clock::Clock;
 pub use page::{Page, PageQuery};

@@ -77,6 +77,9 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
     let page = app.page("/login", "").await;
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
+    let otp = otp_for(&app.pool, "admin-nttc_sw@test.example")
+        .await
+        .unwrap();
     let r = app
         .form(
             "/login",
@@ -85,6 +88,7 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
                 ("_csrf", &csrf),
                 ("email", "admin-nttc_sw@test.example"),
                 ("password", PASSWORD),
+                ("otp", &otp),
                 ("next", "/admin"),
             ],
         )

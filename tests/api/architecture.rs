@@ -1,5 +1,5 @@
 //! The architecture of ARCHITECTURE.md, checked: no import against the direction of the layers,
-//! no source file over 800 lines. Reads `src/` and `tests/` as text (no database).
+//! no source file over 800 lines, no unescaped output in templates but the allowed QR codes. Reads `src/` and `tests/` as text (no database).
 //!
 //! Imports are the `crate::…` and `super::…` paths in code (comments are skipped; `use` lists in
 //! braces are followed), so a re-export or a path written inline counts as much as a `use`.
@@ -22,6 +22,19 @@ const IMPURE_CRATES: &[&str] = &[
     "tower",
     "tower_http",
     "reqwest",
+];
+
+/// The only unescaped insertions allowed in templates: (template, the exact expression). Each is
+/// the SVG of `http::web::qr::QrSvg`, whose markup is elements and numbers only (tested there). An
+/// entry no longer found in its template fails the test, so the list cannot go stale.
+const UNESCAPED: &[(&str, &str)] = &[
+    // A certificate's QR code of its public verification page.
+    (
+        "templates/settlement/certificate.html",
+        "{{ qr.svg()|safe }}",
+    ),
+    // The otpauth:// URI of a two-factor enrolment, for the authenticator app.
+    ("templates/accounts/two_factor.html", "{{ qr.svg()|safe }}"),
 ];
 
 fn segment(path: &[String], i: usize) -> &str {
@@ -322,4 +335,84 @@ fn the_checker_sees_imports_in_braces_inline_and_through_super() {
         "use crate::domain::money;\nuse crate::service::{self, events};\nuse super::respond;\n";
     assert!(violations("src/http/api/z.rs", fine).is_empty());
     assert!(violations("src/jobs/mod.rs", "use crate::service::AppState;").is_empty());
+}
+
+fn template_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            template_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push(p);
+        }
+    }
+}
+
+/// The askama expressions (`{{ … }}`) of a template that use the `safe` filter.
+fn unescaped(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let expr = &rest[start..start + len + 2];
+        let filters: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+        if filters.contains("|safe")
+            || filters.contains("|escape(\"none\")")
+            || filters.contains("|e(\"none\")")
+        {
+            found.push(expr.to_string());
+        }
+        rest = &rest[start + len + 2..];
+    }
+    found
+}
+
+#[test]
+fn templates_escape_everything_but_the_allowed_qr_codes() {
+    let mut files = Vec::new();
+    template_files(&root().join("templates"), &mut files);
+    files.sort();
+    let mut bad = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in &files {
+        let rel = relative(f);
+        let text = std::fs::read_to_string(f).unwrap();
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        for block in ["{%autoescape", "{%-autoescape", "filtersafe", "filter|safe"] {
+            if squeezed.contains(block) {
+                bad.push(format!("{rel}: {block}"));
+            }
+        }
+        for expr in unescaped(&text) {
+            if UNESCAPED.contains(&(rel.as_str(), expr.as_str())) {
+                seen.insert((rel.clone(), expr));
+            } else {
+                bad.push(format!("{rel}: {expr}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "unescaped output in templates (only QR codes of http::web::qr may be):\n{}",
+        bad.join("\n")
+    );
+    let stale: Vec<_> = UNESCAPED
+        .iter()
+        .filter(|(f, e)| !seen.contains(&(f.to_string(), e.to_string())))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "allowed but not found, remove from UNESCAPED: {stale:?}"
+    );
+}
+
+#[test]
+fn the_template_checker_sees_safe_filters_however_spaced() {
+    assert_eq!(
+        unescaped("<p>{{ a }}</p>{{ b|safe }}{{ c | safe }}{{d|e(\"none\")}}").len(),
+        3
+    );
+    assert!(unescaped("{{ safe_name }} {{ x|escape }}").is_empty());
 }

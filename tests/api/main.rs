@@ -27,3 +27,4 @@ mod settlement;
 mod stats;
 mod stories;
 mod trading;
+mod two_factor;

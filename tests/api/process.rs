@@ -168,6 +168,43 @@ async fn admin_create_reads_the_password_from_stdin_and_refuses_bad_input() {
     .await
     .unwrap();
     assert_eq!((role.as_str(), exchange.as_str()), ("admin", "cquaee"));
+    // The new admin's authenticator URI and recovery codes are printed once; the URI carries the
+    // stored secret (SHA-1, 6 digits, 30 s are the defaults it leaves out).
+    let out = String::from_utf8_lossy(&ok.stdout).to_string();
+    let uri = out
+        .lines()
+        .find(|l| l.starts_with("otpauth://totp/"))
+        .unwrap_or_else(|| panic!("no otpauth URI printed: {out}"));
+    assert!(uri.contains("issuer=techmarket"), "{uri}");
+    let stored: Vec<u8> = sqlx::query_scalar(
+        "select f.secret from user_two_factor f join users u on u.id = f.user_id \
+         where lower(u.email) = 'admin@exchange.cn' and f.enabled_at is not null",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        uri.contains(&format!(
+            "secret={}",
+            techmarket::domain::otp::secret_base32(&stored)
+        )),
+        "{uri}"
+    );
+    let recovery: i64 = sqlx::query_scalar(
+        "select count(*) from user_recovery_codes r join users u on u.id = r.user_id \
+         where lower(u.email) = 'admin@exchange.cn'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(recovery, 10);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.trim().len() == 11 && l.trim().chars().nth(5) == Some('-'))
+            .count(),
+        10,
+        "ten recovery codes printed: {out}"
+    );
     let n: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&mut conn)
         .await
@@ -241,7 +278,8 @@ async fn two_instances_started_together_on_a_fresh_database_migrate_and_load_the
     // A session made on one instance works on the other (sessions live in Postgres).
     let login = client
         .post(format!("http://127.0.0.1:{}/api/v1/auth/login", ports[0]))
-        .json(&serde_json::json!({"email": "admin-suaee@demo.techmarket.cn", "password": techmarket::demo::DEMO_PASSWORD}))
+        .json(&serde_json::json!({"email": "admin-suaee@demo.techmarket.cn", "password": techmarket::demo::DEMO_PASSWORD,
+            "otp": demo_admin_code("admin-suaee@demo.techmarket.cn")}))
         .send()
         .await
         .unwrap();
@@ -268,4 +306,11 @@ async fn two_instances_started_together_on_a_fresh_database_migrate_and_load_the
     }
     drop(conn);
     drop_db(&db).await;
+}
+
+/// The current code of a demo administrator's authenticator (the demo's secrets are published).
+fn demo_admin_code(email: &str) -> String {
+    let step = techmarket::domain::otp::step_of(chrono::Utc::now().timestamp());
+    techmarket::domain::otp::code_at_step(&techmarket::demo::demo_otp_secret(email), step)
+        .unwrap_or_default()
 }

@@ -27,6 +27,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from demo_otp import demo_otp
+
 PASSWORD = "demo-password-2026"
 CALLERS = [
     ("anonymous", None),
@@ -37,9 +39,12 @@ CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance
 
 
 def login(base: str, email: str) -> str:
+    body = {"email": email, "password": PASSWORD}
+    if email.startswith("admin-"):
+        body["otp"] = demo_otp(email)
     req = urllib.request.Request(
         f"{base}/api/v1/auth/login",
-        data=json.dumps({"email": email, "password": PASSWORD}).encode(),
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)["token"]

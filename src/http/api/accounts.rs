@@ -11,6 +11,7 @@ use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{ApiJson, ApiUser, BearerToken, ClientAddr};
 use crate::http::state::AppState;
 use crate::service::accounts::{self, Me, RegisterInput, Registered, SessionKind, UserView};
+use crate::service::two_factor::SecondFactor;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,8 +35,11 @@ async fn register(
 pub struct LoginInput {
     pub email: String,
     pub password: String,
-    /// 6-digit TOTP (planned: required for admins once two-factor sign-in is on).
+    /// 6-digit TOTP code of the authenticator app: required for administrators and for members who
+    /// turned two-factor sign-in on (401 `otp_required` without a valid one). Accepted once.
     pub otp: Option<String>,
+    /// One of the ten one-time recovery codes, instead of `otp`.
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,17 +51,20 @@ pub struct LoginOutput {
 
 /// Exchanges e-mail and password for a bearer token. 10 failures per e-mail or address in 15 minutes → 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginInput,
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody, description = "`invalid_credentials`"), (status = 429, body = ErrorBody, description = "`too_many_requests`"), (status = 503, body = ErrorBody, description = "`busy`")))]
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody, description = "`invalid_credentials`, `otp_required`"), (status = 429, body = ErrorBody, description = "`too_many_requests`"), (status = 503, body = ErrorBody, description = "`busy`")))]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<LoginOutput>> {
-    let _ = input.otp;
     let l = accounts::login(
         &state.pool,
         &input.email,
         &input.password,
+        SecondFactor {
+            otp: input.otp.as_deref(),
+            recovery_code: input.recovery_code.as_deref(),
+        },
         &client,
         SessionKind::Api,
     )

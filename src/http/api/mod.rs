@@ -7,6 +7,8 @@ pub mod admin;
 pub mod demands;
 /// The OpenAPI document's frame and the error responses every route shares.
 pub mod doc;
+/// Listing documents: upload and download.
+pub mod documents;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
@@ -67,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(trading::routes())
         .merge(demands::routes())
         .merge(listings::routes())
+        .merge(documents::routes())
         .merge(fees::routes())
         .merge(interconnect::routes())
         .merge(stats::routes())

@@ -13,8 +13,8 @@ use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser};
 use crate::http::state::AppState;
 use crate::service::settlement::{
-    self, Action, Balances, EntryView, Restriction, RestrictionInput, Revenue, Statement,
-    TradeView, VerifyReport,
+    self, Action, Balances, CertificateView, EntryView, Restriction, RestrictionInput, Revenue,
+    Statement, TradeView, Verification, VerifyReport,
 };
 use crate::service::{Page, PageQuery};
 
@@ -26,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_delivery))
         .routes(routes!(cancel))
         .routes(routes!(statement))
+        .routes(routes!(certificate))
+        .routes(routes!(verify_certificate))
         .routes(routes!(verify_ledger))
         .routes(routes!(balances))
         .routes(routes!(entries))
@@ -167,6 +169,32 @@ async fn statement(
 ) -> Result<Json<Statement>> {
     let id = parse_id(&id)?;
     Ok(Json(settlement::statement(&state.pool, &user, id).await?))
+}
+
+/// The transaction certificate (交易鉴证书) of a settled trade: its number, the ledger hash of the
+/// settlement and the public verification address (parties and admins; 404 before settlement).
+#[utoipa::path(get, path = "/api/v1/trades/{id}/certificate", tag = "trades", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = CertificateView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn certificate(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<CertificateView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(settlement::for_trade(&state, &user, id).await?))
+}
+
+/// Public verification of a certificate by its number: `genuine` and, only if genuine, what the
+/// certificate shows. 404 for an unknown number.
+#[utoipa::path(get, path = "/api/v1/certificates/{number}", tag = "trades",
+    params(("number" = String, Path)),
+    responses((status = 200, body = Verification), (status = 404, body = ErrorBody)))]
+async fn verify_certificate(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Verification>> {
+    Ok(Json(settlement::verify(&state, &number).await?))
 }
 
 /// Recomputes the ledger's hash chain from the first entry (any exchange admin).

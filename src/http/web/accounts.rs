@@ -12,6 +12,7 @@ use crate::http::extract::{ClientAddr, Ctx, Form, WebUser};
 use crate::http::state::AppState;
 use crate::http::web::{render, safe_next, FormErrors};
 use crate::service::accounts::{self, Me, OrgInput, RegisterInput, SessionKind};
+use crate::service::two_factor::SecondFactor;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -102,8 +103,15 @@ pub async fn register_submit(
             if let Some(old) = r.session_secret {
                 accounts::logout(&state.pool, &old).await?;
             }
-            let l =
-                accounts::login(&state.pool, &email, &password, &client, SessionKind::Web).await?;
+            let l = accounts::login(
+                &state.pool,
+                &email,
+                &password,
+                SecondFactor::default(),
+                &client,
+                SessionKind::Web,
+            )
+            .await?;
             let mut resp = Redirect::to("/account?welcome=1").into_response();
             resp.headers_mut()
                 .append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
@@ -142,6 +150,8 @@ struct LoginPage {
     email: String,
     next: String,
     message: String,
+    /// The password was right and a two-factor code is needed (the code fields come first).
+    ask_code: bool,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +165,7 @@ pub async fn login_page(Ctx(ctx, _): Ctx, Query(q): Query<NextQuery>) -> Result<
         email: String::new(),
         next: q.next.as_deref().and_then(safe_next).unwrap_or_default(),
         message: String::new(),
+        ask_code: false,
     })
 }
 
@@ -170,6 +181,10 @@ pub async fn login_submit(
         &state.pool,
         &email,
         form.get("password"),
+        SecondFactor {
+            otp: Some(form.get("otp")),
+            recovery_code: Some(form.get("recovery_code")),
+        },
         &client,
         SessionKind::Web,
     )
@@ -187,11 +202,13 @@ pub async fn login_submit(
         }
         Err(e @ (Error::Unauthorized(_) | Error::TooManyRequests | Error::Busy)) => {
             let message = crate::i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string();
+            let ask_code = e.code() == "otp_required";
             let mut resp = render(&LoginPage {
                 ctx,
                 email,
                 next,
                 message,
+                ask_code,
             })?;
             *resp.status_mut() = e.status();
             if matches!(e, Error::Busy) {

@@ -3,6 +3,8 @@
 pub mod accounts;
 /// Administration pages.
 pub mod admin;
+/// Pages: transaction certificates (交易鉴证书) and their public verification.
+pub mod certificates;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
 pub mod chart;
 /// The confirmation step of the forms that bind money (amounts in 元, 万元 and 大写, fees, totals).
@@ -17,12 +19,16 @@ pub mod interconnect;
 pub mod listings;
 /// Pages: the settlement account of an admin's exchange.
 pub mod payments;
+/// QR codes as inline SVG (the one markup templates insert unescaped).
+pub mod qr;
 /// Pages: Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Pages: the public statistics dashboard.
 pub mod stats;
 /// Pages: Offers, fixed-price purchases and auctions.
 pub mod trading;
+/// Page: two-factor sign-in (enrolment, recovery codes).
+pub mod two_factor;
 
 use askama::Template;
 use axum::http::header;
@@ -51,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/organizations/{id}/verify", post(admin::verify))
         .route("/admin/audit", get(admin::audit))
         .merge(settlement::router())
+        .merge(certificates::router())
+        .merge(two_factor::router())
         .merge(payments::router())
         .merge(trading::router())
         .merge(demands::router())

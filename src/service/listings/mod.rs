@@ -16,12 +16,14 @@ use crate::db::listings::ListingRow;
 use crate::domain::auction::DEFAULT_EXTENSION_SECONDS;
 
 pub mod cache;
+mod duplicates;
 pub mod profiles;
 mod search;
 mod seed;
 mod validation;
 mod workflow;
 
+pub use duplicates::*;
 pub use search::*;
 pub use seed::{patent_number, seed_bulk, seed_demo};
 pub use validation::*;

@@ -8,7 +8,7 @@
 //! (settlement accounts, payment instructions, reminders), `delivery` (the seller's delivery,
 //! the buyer's acceptance period and the job that settles at its end), `posting` (writing
 //! the ledger: pending postings chained by group commit), `reports` (verifying and reading it),
-//! `statements` (a trade's printable statement), `exports` (the contract registration CSV),
+//! `statements` (a trade's printable statement), `certificates` (its certificate), `exports` (the contract registration CSV),
 //! `restrictions` (credit restrictions).
 
 use uuid::Uuid;
@@ -17,6 +17,8 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::service::AppState;
 
+/// Transaction certificates (交易鉴证书): issue, seal, verify.
+mod certificates;
 /// Delivery and acceptance: the seller's delivery, the acceptance period and its job.
 mod delivery;
 /// The contract registration CSV (技术合同认定登记).
@@ -34,6 +36,7 @@ mod statements;
 /// Trades: views, lists, payment, delivery, cancellation, the unpaid-trade deadline.
 mod trades;
 
+pub use certificates::*;
 pub use delivery::*;
 pub use exports::*;
 pub use payments::*;

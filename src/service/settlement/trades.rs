@@ -335,6 +335,7 @@ pub async fn act(
                 return Err(invalid_state(&t));
             }
             sdb::set_settled(&mut tx, t.id, now).await?;
+            super::issue(&mut tx, t.id, now).await?;
             db::delivery::set_settled_by(&mut tx, t.id, "buyer").await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);

@@ -59,6 +59,7 @@ const FORMS: &[FormRow] = &[
         ("organization.name", "新机构"), ("organization.kind", "individual"), ("organization.province", "sichuan"), ("organization.exchange", "suaee")]),
     ("/login", Who::Visitor, F::Nothing, &[("email", "owner@authz.example"), ("password", PASSWORD)]),
     ("/logout", Who::Owner, F::Nothing, &[]),
+    ("/account/two-factor", Who::Owner, F::Nothing, &[("action", "confirm"), ("otp", "000000")]),
     ("/inbox", Who::Owner, F::Nothing, &[("all", "1")]),
     ("/admin/organizations/{id}/verify", Who::AdminHome, F::UnverifiedOrg, &[]),
     ("/admin/fees/new", Who::AdminHome, F::Nothing, &[("name", "新收费标准"), ("action", "save")]),

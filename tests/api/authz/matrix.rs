@@ -52,6 +52,8 @@ enum Body {
     Listing,
     Demand,
     FeeSchedule,
+    /// A small PDF, sent as `multipart/form-data` (listing documents).
+    Document,
 }
 
 struct Row {
@@ -105,6 +107,8 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/listings", W, F::Nothing, Body::Listing,                                    [401, 201, 201, 403, 403, 201, 201]),
     row(Method::PATCH, "/api/v1/listings/{id}", W, F::Listing("draft", "negotiable"), Body::Fixed(r#"{"title":"改过的标题"}"#),
                                                                                                            [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/listings/{id}/documents", W, F::Listing("draft", "negotiable"), Body::Document,
+                                                                                                           [401, 404, 201, 403, 403, 201, 201]),
     row(Method::POST, "/api/v1/listings/{id}/submit", W, F::Listing("draft", "negotiable"), Body::Empty,   [401, 404, 200, 403, 403, 403, 403]),
     row(Method::POST, "/api/v1/listings/{id}/withdraw", W, F::Listing("listed", "negotiable"), Body::Empty, [401, 403, 200, 403, 403, 200, 200]),
     row(Method::POST, "/api/v1/admin/listings/{id}/review", O, F::Listing("pending_review", "negotiable"), Body::Fixed(r#"{"decision":"approve"}"#),
@@ -177,16 +181,49 @@ async fn prepare(w: &World, r: &Row, a: Actor) -> String {
     r.path.replace("{id}", &id)
 }
 
-fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
+async fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
     match r.body {
         Body::Empty => None,
         Body::Fixed(s) => Some(serde_json::from_str(s).unwrap()),
         Body::Register => Some(world::register_body()),
-        Body::Login => Some(json!({"email": w.email(a), "password": PASSWORD})),
+        Body::Login => {
+            let mut b = json!({"email": w.email(a), "password": PASSWORD});
+            // Administrators sign in with their authenticator's code (issue 16).
+            if let Some(code) = otp_for(&w.app.pool, &w.email(a)).await {
+                b["otp"] = json!(code);
+            }
+            Some(b)
+        }
         Body::Listing => Some(world::listing_body()),
         Body::Demand => Some(world::demand_body()),
         Body::FeeSchedule => Some(world::fee_schedule_body()),
+        Body::Document => None,
     }
+}
+
+/// A one-page PDF as the upload form sends it.
+fn document_request(uri: &str, token: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    let boundary = "authz-matrix-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"证书.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
+    );
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut b = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+    if let Some(t) = token {
+        b = b.header(axum::http::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(axum::body::Body::from(body)).unwrap()
 }
 
 async fn audit_rows(w: &World) -> i64 {
@@ -213,10 +250,13 @@ async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: P
                 w.token(a)
             };
             let audited_before = audit_rows(&w).await;
-            let resp = w
-                .app
-                .call(r.method.clone(), &uri, token, body(&w, r, a))
-                .await;
+            let resp = if matches!(r.body, Body::Document) {
+                w.app.send(document_request(&uri, token)).await
+            } else {
+                w.app
+                    .call(r.method.clone(), &uri, token, body(&w, r, a).await)
+                    .await
+            };
             // Every admin action that went through is in the audit log (the same transaction).
             if r.path.starts_with("/api/v1/admin/")
                 && resp.status.is_success()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{Behaviour, Receiver};
-use crate::helpers::{credit_code, PASSWORD};
+use crate::helpers::{credit_code, otp_for, PASSWORD};
 use crate::server::{Database, Server, ServerOptions};
 
 async fn post(c: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> (u16, Value) {
@@ -44,7 +44,8 @@ async fn two_server_processes_deliver_each_event_once_in_order() {
         &c,
         a.url("/api/v1/auth/login"),
         None,
-        json!({"email": "admin-hooks@test.example", "password": PASSWORD}),
+        json!({"email": "admin-hooks@test.example", "password": PASSWORD,
+               "otp": otp_for(&pool, "admin-hooks@test.example").await.unwrap()}),
     )
     .await;
     assert_eq!(s, 200, "{login}");

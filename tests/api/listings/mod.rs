@@ -7,6 +7,8 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
+mod documents;
+mod duplicates;
 mod pages;
 mod search;
 mod workflow;
@@ -143,11 +145,17 @@ async fn browser_login(app: &TestApp, email: &str) -> String {
     let page = app.page("/login", "").await;
     let cookies = cookies_from(&page.headers);
     let csrf = input_value(&page.text, "_csrf").unwrap();
+    let code = otp_for(&app.pool, email).await.unwrap_or_default();
     let r = app
         .form(
             "/login",
             &cookies,
-            &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
+            &[
+                ("_csrf", &csrf),
+                ("email", email),
+                ("password", PASSWORD),
+                ("otp", &code),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);

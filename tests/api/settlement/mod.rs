@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod certificates;
 mod delivery;
 mod exports;
 pub(crate) mod ledger;

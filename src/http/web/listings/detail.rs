@@ -9,6 +9,7 @@ use crate::http::extract::{parse_id, Ctx, Form, WebUser};
 use crate::http::state::AppState;
 use crate::http::web::render;
 use crate::http::web::trading::{listing_panel, ListingPanel};
+use crate::service::documents::{self, DocumentView};
 use crate::service::listings::{self, ListingView};
 
 use super::{paragraphs, price_label, status_class, status_name, trl_label};
@@ -29,6 +30,8 @@ struct ListingPage {
     /// Why the last action on this page was refused ("" otherwise); `?done=` confirmations are
     /// shown by the base layout.
     notice: String,
+    /// Its documents, as the viewer may see them (everyone once approved).
+    documents: Vec<DocumentView>,
 }
 
 impl ListingPage {
@@ -59,6 +62,7 @@ pub(super) async fn listing_page(
         .is_some_and(|u| u.organization_id == Some(l.organization.id));
     let status = crate::domain::listing::ListingStatus::parse(&l.status);
     let panel = listing_panel(&state, &ctx, id).await?;
+    let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
     render(&ListingPage {
         paragraphs: paragraphs(&l.description),
         can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
@@ -69,6 +73,7 @@ pub(super) async fn listing_page(
         l,
         panel,
         notice: String::new(),
+        documents,
     })
 }
 
@@ -129,6 +134,7 @@ async fn action_error(
         .is_some_and(|u| u.organization_id == Some(l.organization.id));
     let status = crate::domain::listing::ListingStatus::parse(&l.status);
     let panel = listing_panel(state, &ctx, id).await?;
+    let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
     let mut resp = render(&ListingPage {
         paragraphs: paragraphs(&l.description),
         can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
@@ -139,7 +145,19 @@ async fn action_error(
         l,
         panel,
         notice: message,
+        documents,
     })?;
     *resp.status_mut() = e.status();
     Ok(resp)
+}
+
+/// A listing document as a download (the page's session decides who may see it).
+pub(super) async fn document_download(
+    State(state): State<AppState>,
+    Ctx(ctx, _): Ctx,
+    Path((id, doc)): Path<(String, String)>,
+) -> Result<Response> {
+    let (id, doc) = (parse_id(&id)?, parse_id(&doc)?);
+    let (d, data) = documents::download(&state, ctx.user.as_ref(), id, doc).await?;
+    Ok(crate::http::respond::document_response(&d, data))
 }

@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/listings", get(search_page))
         .route("/listings/new", get(new_page).post(new_submit))
         .route("/listings/{id}", get(listing_page))
+        .route(
+            "/listings/{id}/documents/{doc}",
+            get(detail::document_download),
+        )
         .route("/listings/{id}/edit", get(edit_page).post(edit_submit))
         .route("/listings/{id}/submit", post(submit_action))
         .route("/listings/{id}/withdraw", post(withdraw_action))

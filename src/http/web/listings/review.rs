@@ -8,7 +8,7 @@ use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Form, WebAdmin};
 use crate::http::state::AppState;
 use crate::http::web::{render, FormErrors};
-use crate::service::listings::{self, ListingView, ReviewInput};
+use crate::service::listings::{self, LikelyDuplicate, ListingView, ReviewInput};
 use crate::service::{Page, PageQuery};
 
 use super::{page_number, paragraphs, price_label, status_name, trl_label, PageOnly};
@@ -19,11 +19,16 @@ struct AdminQueuePage {
     ctx: PageCtx,
     exchange: String,
     result: Page<ListingView>,
+    /// Likely duplicates of the queue's listings (same owner, very similar title).
+    duplicates: std::collections::HashMap<uuid::Uuid, Vec<LikelyDuplicate>>,
 }
 
 impl AdminQueuePage {
     fn price(&self, l: &ListingView) -> String {
         price_label(&self.ctx, l)
+    }
+    fn duplicates_of(&self, l: &ListingView) -> &[LikelyDuplicate] {
+        self.duplicates.get(&l.id).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 
@@ -43,10 +48,13 @@ pub(super) async fn admin_queue(
         },
     )
     .await?;
+    let items: Vec<&ListingView> = result.items.iter().collect();
+    let duplicates = listings::likely_duplicates(&state.pool, &user, &items).await?;
     render(&AdminQueuePage {
         ctx,
         exchange: exchange.code().to_string(),
         result,
+        duplicates,
     })
 }
 
@@ -59,9 +67,20 @@ struct AdminReviewPage {
     errors: FormErrors,
     message: String,
     reason: String,
+    /// Likely duplicates (same owner, very similar title), and the one shown side by side.
+    duplicates: Vec<LikelyDuplicate>,
+    compare: Option<ListingView>,
+    /// The documents the owner attached (reviewers see them before approval).
+    documents: Vec<crate::service::documents::DocumentView>,
 }
 
 impl AdminReviewPage {
+    fn price_of(&self, l: &ListingView) -> String {
+        price_label(&self.ctx, l)
+    }
+    fn status_of(&self, l: &ListingView) -> &'static str {
+        status_name(&self.ctx, &l.status)
+    }
     fn price(&self) -> String {
         price_label(&self.ctx, &self.l)
     }
@@ -73,13 +92,46 @@ impl AdminReviewPage {
     }
 }
 
+#[derive(serde::Deserialize)]
+pub(super) struct CompareQuery {
+    compare: Option<String>,
+}
+
+/// The likely duplicates of `l` and the one to show beside it: `compare` if it is one of them,
+/// else the most alike.
+async fn duplicates_and_comparison(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    l: &ListingView,
+    compare: Option<&str>,
+) -> Result<(Vec<LikelyDuplicate>, Option<ListingView>)> {
+    let duplicates = listings::likely_duplicates(&state.pool, user, &[l])
+        .await?
+        .remove(&l.id)
+        .unwrap_or_default();
+    let wanted = compare.and_then(|c| uuid::Uuid::parse_str(c.trim()).ok());
+    let pick = duplicates
+        .iter()
+        .find(|d| Some(d.id) == wanted)
+        .or(duplicates.first())
+        .map(|d| d.id);
+    let compare = match pick {
+        Some(other) => Some(listings::get(&state.pool, Some(user), other).await?),
+        None => None,
+    };
+    Ok((duplicates, compare))
+}
+
 pub(super) async fn admin_listing(
     State(state): State<AppState>,
     WebAdmin(user, ctx): WebAdmin,
     Path(id): Path<String>,
+    Query(q): Query<CompareQuery>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let l = listings::get(&state.pool, Some(&user), id).await?;
+    let (duplicates, compare) =
+        duplicates_and_comparison(&state, &user, &l, q.compare.as_deref()).await?;
     render(&AdminReviewPage {
         paragraphs: paragraphs(&l.description),
         ctx,
@@ -87,6 +139,9 @@ pub(super) async fn admin_listing(
         errors: FormErrors::default(),
         message: String::new(),
         reason: String::new(),
+        documents: crate::service::documents::list(&state.pool, Some(&user), id).await?,
+        duplicates,
+        compare,
     })
 }
 
@@ -105,6 +160,7 @@ pub(super) async fn admin_review(
         Ok(_) => Ok(Redirect::to("/admin/listings?done=reviewed").into_response()),
         Err(e @ (Error::Validation(_) | Error::Conflict { .. })) => {
             let l = listings::get(&state.pool, Some(&user), id).await?;
+            let (duplicates, compare) = duplicates_and_comparison(&state, &user, &l, None).await?;
             let message = match &e {
                 Error::Validation(_) => ctx.t("form.fix_errors").to_string(),
                 _ => crate::i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string(),
@@ -116,6 +172,9 @@ pub(super) async fn admin_review(
                 l,
                 message,
                 reason: form.get("reason").to_string(),
+                documents: crate::service::documents::list(&state.pool, Some(&user), id).await?,
+                duplicates,
+                compare,
             })?;
             *resp.status_mut() = e.status();
             Ok(resp)

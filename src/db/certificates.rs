@@ -1,0 +1,138 @@
+//! Transaction certificates (table `certificates`).
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateRow {
+    pub number: String,
+    pub trade_id: Uuid,
+    pub issued_at: DateTime<Utc>,
+    pub seller_name: String,
+    pub seller_exchange: String,
+    pub buyer_name: String,
+    pub buyer_exchange: String,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub ip_numbers: Vec<String>,
+    pub transaction_mode: String,
+    pub price_fen: i64,
+    pub buyer_fee_fen: i64,
+    pub seller_fee_fen: i64,
+    pub fee_schedule_id: Uuid,
+    pub fee_schedule_name: String,
+    pub ledger_hash: Option<Vec<u8>>,
+    pub seal: Option<Vec<u8>>,
+}
+
+const COLUMNS: &str = "number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
+    buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
+    seller_fee_fen, fee_schedule_id, fee_schedule_name, ledger_hash, seal";
+
+/// The next serial number of certificates.
+pub async fn next_serial(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select nextval('certificate_serial')")
+        .fetch_one(conn)
+        .await
+}
+
+/// Writes the certificate of settled trade `trade_id` under `number`, from the trade, its listing,
+/// its parties and its fee schedule as they are now; issued at the trade's settlement. Does nothing
+/// if the trade has one or is not settled. Returns whether it wrote one.
+pub async fn insert_for_trade(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+    number: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "insert into certificates (number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
+         buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
+         seller_fee_fen, fee_schedule_id, fee_schedule_name) \
+         select $2, t.id, t.settled_at, so.name, t.seller_exchange, bo.name, t.buyer_exchange, l.id, l.title, \
+                l.ip_numbers, t.transaction_mode, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, f.name \
+         from trades t join listings l on l.id = t.listing_id \
+         join organizations so on so.id = t.seller_organization_id \
+         join organizations bo on bo.id = t.buyer_organization_id \
+         join fee_schedules f on f.id = t.fee_schedule_id \
+         where t.id = $1 and t.status = 'settled' and t.settled_at is not null \
+         on conflict (trade_id) do nothing",
+    )
+    .bind(trade_id)
+    .bind(number)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn by_trade(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+) -> sqlx::Result<Option<CertificateRow>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from certificates where trade_id = $1"
+    ))
+    .bind(trade_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> sqlx::Result<Option<CertificateRow>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from certificates where number = $1"
+    ))
+    .bind(number)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The hash of the last ledger entry of `trade_id` written at or before `at` (its settlement).
+pub async fn settlement_hash(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(
+        "select hash from ledger_entries where trade_id = $1 and created_at <= $2 \
+         order by id desc limit 1",
+    )
+    .bind(trade_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Whether `hash` is the hash of a ledger entry of `trade_id`.
+pub async fn ledger_has(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+    hash: &[u8],
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists(select 1 from ledger_entries where trade_id = $1 and hash = $2)",
+    )
+    .bind(trade_id)
+    .bind(hash)
+    .fetch_one(conn)
+    .await
+}
+
+/// Seals a certificate once (a second sealer finds it sealed and changes nothing).
+pub async fn set_seal(
+    conn: &mut PgConnection,
+    number: &str,
+    ledger_hash: &[u8],
+    seal: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update certificates set ledger_hash = $2, seal = $3 where number = $1 and seal is null",
+    )
+    .bind(number)
+    .bind(ledger_hash)
+    .bind(seal)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
