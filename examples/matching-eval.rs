@@ -8,49 +8,15 @@
 //!   cargo run --release --example matching-eval -- X01     # one demand's top ten
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use techmarket::domain::codes::{Field, Province};
 use techmarket::domain::matching::{score, DemandFacts, ListingFacts, Match};
 use techmarket::domain::relevance::{Profile, Query, Zone};
 use techmarket::domain::vocabulary::vocabulary;
 use techmarket::i18n::{self, Lang};
 
-#[derive(Deserialize)]
-struct Fixture {
-    listings: Vec<FxListing>,
-    demands: Vec<FxDemand>,
-}
-
-#[derive(Deserialize)]
-struct FxListing {
-    key: String,
-    title: String,
-    summary: String,
-    description: String,
-    field: String,
-    keywords: Vec<String>,
-    province: String,
-    trl: u8,
-    price_fen: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct FxDemand {
-    key: String,
-    title: String,
-    description: String,
-    field: String,
-    keywords: Vec<String>,
-    province: String,
-    budget_min_fen: Option<i64>,
-    budget_max_fen: Option<i64>,
-    expected: String,
-}
-
-fn load(name: &str) -> Result<Fixture, Box<dyn std::error::Error>> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
-}
+#[path = "../tests/fixtures/matching_set.rs"]
+mod matching_set;
+use matching_set::{load, FxListing};
 
 fn keywords_detail(m: &Match) -> String {
     m.reasons

@@ -12,48 +12,18 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::demands::{insert_listing, ListingSpec};
 use crate::helpers::*;
 
-#[derive(Deserialize)]
-struct Fixture {
-    listings: Vec<FxListing>,
-    demands: Vec<FxDemand>,
-}
-
-#[derive(Deserialize)]
-struct FxListing {
-    key: String,
-    title: String,
-    summary: String,
-    description: String,
-    field: String,
-    keywords: Vec<String>,
-    province: String,
-    trl: i16,
-    price_fen: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct FxDemand {
-    key: String,
-    title: String,
-    description: String,
-    field: String,
-    keywords: Vec<String>,
-    province: String,
-    budget_min_fen: Option<i64>,
-    budget_max_fen: Option<i64>,
-    expected: String,
-}
+#[path = "../fixtures/matching_set.rs"]
+mod matching_set;
+use matching_set::Fixture;
 
 fn fixture(name: &str) -> Fixture {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    matching_set::load(name).unwrap()
 }
 
 /// The figures of one part.
@@ -123,7 +93,7 @@ async fn the_labelled_set_finds_the_expected_listing_first(pool: PgPool) {
                 description: &l.description,
                 field: &l.field,
                 keywords: &kws,
-                trl: l.trl,
+                trl: i16::from(l.trl),
                 price_fen: l.price_fen,
             },
         )
