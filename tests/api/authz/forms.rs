@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use sqlx::PgPool;
 
-use super::world::{self, World};
+use super::world::{self, Fixture, World};
 use crate::helpers::*;
 
 /// Who sends the form.
@@ -21,26 +21,6 @@ enum Who {
     Other,
     AdminHome,
     AdminOther,
-}
-
-/// What the form acts on; `{id}` in the path is its id.
-#[derive(Debug, Clone, Copy)]
-enum Fixture {
-    Nothing,
-    UnverifiedOrg,
-    RestrictedOrg,
-    FeeDraft,
-    Demand,
-    Listing(&'static str, &'static str),
-    OfferToOwner,
-    OfferByOwner,
-    Bought {
-        paid: bool,
-    },
-    ApiKey,
-    Webhook,
-    /// A webhook's delivery: `{id}` the webhook, `{delivery}` the delivery.
-    Delivery,
 }
 
 use Fixture as F;
@@ -78,10 +58,10 @@ const FORMS: &[FormRow] = &[
     ("/listings/{id}/offers", Who::Other, F::Listing("listed", "negotiable"), &[("amount", "200万"), ("transaction_mode", "transfer")]),
     ("/listings/{id}/buy", Who::Other, F::Listing("listed", "fixed"), &[("transaction_mode", "transfer"), ("confirm", "1")]),
     ("/listings/{id}/bids", Who::Other, F::Listing("listed", "auction"), &[("amount", "100万")]),
-    ("/offers/{id}/counter", Who::Owner, F::OfferToOwner, &[("amount", "250万")]),
-    ("/offers/{id}/accept", Who::Owner, F::OfferToOwner, &[]),
-    ("/offers/{id}/reject", Who::Owner, F::OfferToOwner, &[]),
-    ("/offers/{id}/withdraw", Who::Owner, F::OfferByOwner, &[]),
+    ("/offers/{id}/counter", Who::Owner, F::OfferToParty, &[("amount", "250万")]),
+    ("/offers/{id}/accept", Who::Owner, F::OfferToParty, &[]),
+    ("/offers/{id}/reject", Who::Owner, F::OfferToParty, &[]),
+    ("/offers/{id}/withdraw", Who::Owner, F::OfferByParty, &[]),
     ("/trades/{id}/confirm-delivery", Who::Owner, F::Bought { paid: true }, &[("confirm", "1")]),
     ("/trades/{id}/delivery", Who::Other, F::Bought { paid: true }, &[("note", "资料已交付")]),
     ("/admin/settlement-account", Who::AdminHome, F::Nothing, &[("bank", "示例银行"), ("account_name", "结算专户"), ("account_number", "6222 0001")]),
@@ -127,37 +107,6 @@ async fn digest(app: &TestApp) -> String {
     out
 }
 
-async fn prepare(w: &World, f: Fixture) -> Option<String> {
-    let p = &w.owner;
-    Some(match f {
-        F::Nothing => return None,
-        F::UnverifiedOrg => world::organization(&w.app).await,
-        F::RestrictedOrg => {
-            let id = world::organization(&w.app).await;
-            world::restrict(&w.app, &id).await;
-            id
-        }
-        F::FeeDraft => world::fee_draft(w).await,
-        F::Demand => world::demand(&w.app, p).await,
-        F::Listing(status, pricing) => world::listing(&w.app, p, status, pricing).await,
-        F::OfferToOwner => {
-            let l = world::listing(&w.app, p, "listed", "negotiable").await;
-            world::offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
-        }
-        F::OfferByOwner => {
-            let l = world::listing(&w.app, &w.counterparty, "listed", "negotiable").await;
-            world::offer(&w.app, &l, p, "buyer", p).await
-        }
-        F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
-        F::ApiKey => world::api_key(w).await,
-        F::Webhook => world::webhook(w).await,
-        F::Delivery => {
-            let (hook, delivery) = world::delivery(w).await;
-            format!("{hook}|{delivery}")
-        }
-    })
-}
-
 /// The cookies of `who` and the CSRF token their pages carry.
 async fn session(w: &World, who: Who) -> (String, String) {
     let cookies = match who {
@@ -177,13 +126,7 @@ async fn every_form_without_its_csrf_token_is_refused_and_changes_nothing(pool: 
     let w = World::new(TestApp::new(pool)).await;
     let mut wrong = Vec::new();
     for &(path, who, fixture, fields) in FORMS {
-        let uri = match prepare(&w, fixture).await {
-            Some(id) => {
-                let (id, delivery) = id.split_once('|').unwrap_or((&id, ""));
-                path.replace("{id}", id).replace("{delivery}", delivery)
-            }
-            None => path.to_string(),
-        };
+        let uri = world::prepare(&w, fixture, &w.owner, path).await;
         let (cookies, token) = session(&w, who).await;
         let before = digest(&w.app).await;
         for csrf in [None, Some("forged-token")] {

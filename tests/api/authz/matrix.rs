@@ -9,37 +9,8 @@ use axum::http::Method;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use super::world::{self, Actor, Party, World, ACTORS};
+use super::world::{self, Actor, Fixture, Party, World, ACTORS};
 use crate::helpers::*;
-
-/// What a cell needs before the call; `{id}` in the path is replaced by its id.
-#[derive(Debug, Clone, Copy)]
-enum Fixture {
-    /// Nothing: the route creates.
-    Nothing,
-    /// A fresh unverified organisation of the home exchange.
-    UnverifiedOrg,
-    /// A fresh organisation under a restriction.
-    RestrictedOrg,
-    /// A draft fee schedule by the home exchange's administrator.
-    FeeDraft,
-    /// An open demand of the party.
-    Demand,
-    /// A listing of the party: status and pricing mode.
-    Listing(&'static str, &'static str),
-    /// An open offer that the counterparty made on the party's listing (the party answers it).
-    OfferToParty,
-    /// An open offer that the party made on the counterparty's listing (the party withdraws it).
-    OfferByParty,
-    /// A trade in which the party bought from the counterparty; paid or not.
-    Bought {
-        paid: bool,
-    },
-    /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
-    ApiKey,
-    Webhook,
-    Delivery,
-}
 
 /// The body a cell sends.
 #[derive(Debug, Clone, Copy)]
@@ -145,42 +116,6 @@ const TABLE: &[Row] = &[
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
 ];
 
-/// Makes the cell's object; returns the path to call.
-async fn prepare(w: &World, r: &Row, a: Actor) -> String {
-    let p = w.party(r.party, a);
-    let id = match r.fixture {
-        F::Nothing => return r.path.to_string(),
-        F::UnverifiedOrg => world::organization(&w.app).await,
-        F::RestrictedOrg => {
-            let id = world::organization(&w.app).await;
-            world::restrict(&w.app, &id).await;
-            id
-        }
-        F::FeeDraft => world::fee_draft(w).await,
-        F::Demand => world::demand(&w.app, p).await,
-        F::Listing(status, pricing) => world::listing(&w.app, p, status, pricing).await,
-        F::OfferToParty => {
-            let l = world::listing(&w.app, p, "listed", "negotiable").await;
-            world::offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
-        }
-        F::OfferByParty => {
-            let l = world::listing(&w.app, &w.counterparty, "listed", "negotiable").await;
-            world::offer(&w.app, &l, p, "buyer", p).await
-        }
-        F::Bought { paid } => world::trade(w, &w.counterparty, p, paid).await,
-        F::ApiKey => world::api_key(w).await,
-        F::Webhook => world::webhook(w).await,
-        F::Delivery => {
-            let (hook, delivery) = world::delivery(w).await;
-            return r
-                .path
-                .replace("{id}", &hook)
-                .replace("{delivery_id}", &delivery);
-        }
-    };
-    r.path.replace("{id}", &id)
-}
-
 async fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
     match r.body {
         Body::Empty => None,
@@ -239,7 +174,7 @@ async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: P
     let mut wrong = Vec::new();
     for r in TABLE {
         for (i, &a) in ACTORS.iter().enumerate() {
-            let uri = prepare(&w, r, a).await;
+            let uri = world::prepare(&w, r.fixture, w.party(r.party, a), r.path).await;
             // Logging out ends the token: the caller signs in afresh for it.
             let fresh;
             let token = if r.path == "/api/v1/auth/logout" && a != Actor::Anon {

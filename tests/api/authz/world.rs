@@ -347,3 +347,70 @@ pub async fn delivery(w: &World) -> (String, String) {
     .unwrap();
     (hook, id.to_string())
 }
+
+/// What a route acts on, made fresh before each call (the API matrix and the forms table share
+/// it); `{id}` (and `{delivery_id}`) in the path are replaced by its ids
+/// (the pages name the latter `{delivery}`).
+#[derive(Debug, Clone, Copy)]
+pub enum Fixture {
+    /// Nothing: the route creates.
+    Nothing,
+    /// A fresh unverified organisation of the home exchange.
+    UnverifiedOrg,
+    /// A fresh organisation under a restriction.
+    RestrictedOrg,
+    /// A draft fee schedule by the home exchange's administrator.
+    FeeDraft,
+    /// An open demand of the party.
+    Demand,
+    /// A listing of the party: status and pricing mode.
+    Listing(&'static str, &'static str),
+    /// An open offer that the counterparty made on the party's listing (the party answers it).
+    OfferToParty,
+    /// An open offer that the party made on the counterparty's listing (the party withdraws it).
+    OfferByParty,
+    /// A trade in which the party bought from the counterparty; paid or not.
+    Bought {
+        paid: bool,
+    },
+    /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
+    ApiKey,
+    Webhook,
+    Delivery,
+}
+
+/// Makes `f` for party `p`; returns `path` with its ids filled in.
+pub async fn prepare(w: &World, f: Fixture, p: &Member, path: &str) -> String {
+    use Fixture as F;
+    let id = match f {
+        F::Nothing => return path.to_string(),
+        F::UnverifiedOrg => organization(&w.app).await,
+        F::RestrictedOrg => {
+            let id = organization(&w.app).await;
+            restrict(&w.app, &id).await;
+            id
+        }
+        F::FeeDraft => fee_draft(w).await,
+        F::Demand => demand(&w.app, p).await,
+        F::Listing(status, pricing) => listing(&w.app, p, status, pricing).await,
+        F::OfferToParty => {
+            let l = listing(&w.app, p, "listed", "negotiable").await;
+            offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
+        }
+        F::OfferByParty => {
+            let l = listing(&w.app, &w.counterparty, "listed", "negotiable").await;
+            offer(&w.app, &l, p, "buyer", p).await
+        }
+        F::Bought { paid } => trade(w, &w.counterparty, p, paid).await,
+        F::ApiKey => api_key(w).await,
+        F::Webhook => webhook(w).await,
+        F::Delivery => {
+            let (hook, delivery) = delivery(w).await;
+            return path
+                .replace("{id}", &hook)
+                .replace("{delivery_id}", &delivery)
+                .replace("{delivery}", &delivery);
+        }
+    };
+    path.replace("{id}", &id)
+}
