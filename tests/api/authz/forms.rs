@@ -2,7 +2,7 @@
 //! nothing in the database changes. The same form with the page's token is not refused, so the
 //! token is what made the difference. A second test fails when a POST route of `src/http/web`
 //! has no row here.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use sqlx::PgPool;
@@ -11,7 +11,7 @@ use super::world::{self, Fixture, World};
 use crate::helpers::*;
 
 /// Who sends the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Who {
     /// A visitor who is not signed in.
     Visitor,
@@ -107,27 +107,48 @@ async fn digest(app: &TestApp) -> String {
     out
 }
 
-/// The cookies of `who` and the CSRF token their pages carry.
-async fn session(w: &World, who: Who) -> (String, String) {
+/// The cookies of `who` and the CSRF token their pages carry. Members and visitors get a fresh
+/// session for every row (a row may sign them out); administrators keep theirs (`admins`).
+async fn session(w: &World, who: Who, admins: &mut HashMap<Who, String>) -> (String, String) {
     let cookies = match who {
         Who::Visitor => cookies_from(&w.app.page("/login", "").await.headers),
         Who::Owner => web_login(&w.app, &w.owner.email).await,
         Who::Other => web_login(&w.app, &w.other.email).await,
-        Who::AdminHome => web_login(&w.app, "admin-suaee@test.example").await,
-        Who::AdminOther => web_login(&w.app, "admin-cquaee@test.example").await,
+        Who::AdminHome => admin_session(w, who, "admin-suaee@test.example", admins).await,
+        Who::AdminOther => admin_session(w, who, "admin-cquaee@test.example", admins).await,
     };
     let page = w.app.page("/login", &cookies).await;
     let token = input_value(&page.text, "_csrf").expect("a page carries the CSRF token");
     (cookies, token)
 }
 
+/// An administrator signs in once per test and keeps the session while it still opens /admin:
+/// every sign-in takes a new step of their authenticator, so signing in for each row waited 30 s
+/// a time (the test took five minutes).
+async fn admin_session(
+    w: &World,
+    who: Who,
+    email: &str,
+    admins: &mut HashMap<Who, String>,
+) -> String {
+    if let Some(c) = admins.get(&who) {
+        if w.app.page("/admin", c).await.status == StatusCode::OK {
+            return c.clone();
+        }
+    }
+    let c = web_login(&w.app, email).await;
+    admins.insert(who, c.clone());
+    c
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn every_form_without_its_csrf_token_is_refused_and_changes_nothing(pool: PgPool) {
     let w = World::new(TestApp::new(pool)).await;
     let mut wrong = Vec::new();
+    let mut admins = HashMap::new();
     for &(path, who, fixture, fields) in FORMS {
         let uri = world::prepare(&w, fixture, &w.owner, path).await;
-        let (cookies, token) = session(&w, who).await;
+        let (cookies, token) = session(&w, who, &mut admins).await;
         let before = digest(&w.app).await;
         for csrf in [None, Some("forged-token")] {
             let mut sent = fields.to_vec();
