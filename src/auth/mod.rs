@@ -4,7 +4,7 @@ pub mod token;
 
 use uuid::Uuid;
 
-use crate::domain::codes::{Exchange, Role};
+use crate::domain::codes::{Exchange, OrgRole, Role};
 use crate::domain::interconnect::Scope;
 
 /// The signed-in user as the service layer sees it.
@@ -15,6 +15,9 @@ pub struct CurrentUser {
     pub display_name: String,
     pub role: Role,
     pub organization_id: Option<Uuid>,
+    /// The member's role in their organisation as the request began (the service checks it again
+    /// under lock where it decides on it).
+    pub org_role: Option<OrgRole>,
     pub admin_exchange: Option<Exchange>,
     /// Set when the caller is an exchange's system with an API key (then `id` is the key's id,
     /// `role` is admin of the key's exchange, and there is no organisation): never a person.
@@ -63,6 +66,11 @@ impl CurrentUser {
             Some(_) => Err(crate::error::Error::Forbidden("scope_missing")),
             None => Ok(()),
         }
+    }
+
+    /// Whether the member owns their organisation (may invite, set roles, remove colleagues).
+    pub fn is_owner(&self) -> bool {
+        self.organization_id.is_some() && self.org_role == Some(OrgRole::Owner)
     }
 
     /// The member's organisation, or 403 (admins act for their exchange, not an organisation).

@@ -22,6 +22,8 @@ pub mod fees;
 pub mod idempotency;
 /// API keys, the outbox of events, webhooks and their deliveries.
 pub mod interconnect;
+/// Invitations to join an organisation.
+pub mod invitations;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Listings' stored matching profiles and retrieval by concept overlap.

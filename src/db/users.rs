@@ -9,6 +9,8 @@ pub struct UserRow {
     pub display_name: String,
     pub role: String,
     pub organization_id: Option<Uuid>,
+    /// `owner` | `member` in the organisation; none for administrators and removed members.
+    pub org_role: Option<String>,
     pub admin_exchange: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -20,15 +22,18 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub role: &'a str,
     pub organization_id: Option<Uuid>,
+    /// `owner` | `member`, with an organisation.
+    pub org_role: Option<&'a str>,
     pub admin_exchange: Option<&'a str>,
 }
 
-const COLUMNS: &str = "id, email, display_name, role, organization_id, admin_exchange, created_at";
+const COLUMNS: &str =
+    "id, email, display_name, role, organization_id, org_role, admin_exchange, created_at";
 
 pub async fn insert(conn: &mut PgConnection, u: &NewUser<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into users (id, email, password_hash, display_name, role, organization_id, admin_exchange) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into users (id, email, password_hash, display_name, role, organization_id, admin_exchange, org_role) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(u.id)
     .bind(u.email)
@@ -37,6 +42,7 @@ pub async fn insert(conn: &mut PgConnection, u: &NewUser<'_>) -> sqlx::Result<()
     .bind(u.role)
     .bind(u.organization_id)
     .bind(u.admin_exchange)
+    .bind(u.org_role)
     .execute(conn)
     .await?;
     Ok(())
@@ -86,6 +92,86 @@ pub async fn ids_of_org(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Vec<
         .await
 }
 
+/// The people of an organisation, owners first, then in the order they joined.
+pub async fn members_of(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from users where organization_id = $1 \
+         order by org_role = 'owner' desc, created_at, id"
+    ))
+    .bind(org)
+    .fetch_all(conn)
+    .await
+}
+
+/// One member of `org` (none if the user is not in it), its row locked until the transaction ends.
+pub async fn member_for_update(
+    conn: &mut PgConnection,
+    org: Uuid,
+    user: Uuid,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from users where id = $1 and organization_id = $2 for update"
+    ))
+    .bind(user)
+    .bind(org)
+    .fetch_optional(conn)
+    .await
+}
+
+/// How many owners `org` has.
+pub async fn count_owners(conn: &mut PgConnection, org: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from users where organization_id = $1 and org_role = 'owner'",
+    )
+    .bind(org)
+    .fetch_one(conn)
+    .await
+}
+
+/// Sets a member's role in their organisation.
+pub async fn set_org_role(conn: &mut PgConnection, user: Uuid, role: &str) -> sqlx::Result<()> {
+    sqlx::query("update users set org_role = $2 where id = $1 and organization_id is not null")
+        .bind(user)
+        .bind(role)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Puts a member without an organisation into `org` with `role`; false if they are in one.
+pub async fn join_org(
+    conn: &mut PgConnection,
+    user: Uuid,
+    org: Uuid,
+    role: &str,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "update users set organization_id = $2, org_role = $3 \
+         where id = $1 and role = 'member' and organization_id is null",
+    )
+    .bind(user)
+    .bind(org)
+    .bind(role)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Takes a member out of their organisation and ends every session and token of theirs: from the
+/// commit on, nothing they send acts for the organisation.
+pub async fn leave_org(conn: &mut PgConnection, user: Uuid) -> sqlx::Result<()> {
+    sqlx::query("update users set organization_id = null, org_role = null where id = $1")
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 // ---- sessions and tokens ----
 
 pub async fn insert_session(
@@ -131,7 +217,7 @@ pub async fn session_user(
         "0::bigint"
     };
     sqlx::query_as(&format!(
-        "select u.id, u.email, u.display_name, u.role, u.organization_id, u.admin_exchange, u.created_at, \
+        "select u.id, u.email, u.display_name, u.role, u.organization_id, u.org_role, u.admin_exchange, u.created_at, \
                 s.csrf_token, {unread} as unread \
          from sessions s join users u on u.id = s.user_id \
          where s.token_hash = $1 and s.kind = $2 and s.expires_at > now()"

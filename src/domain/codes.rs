@@ -221,6 +221,14 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// A member's role in their organisation: owners invite, set roles and remove colleagues.
+    OrgRole {
+        Owner => "owner", "负责人", "Owner";
+        Member => "member", "成员", "Member";
+    }
+}
+
 const TRL_ZH: [&str; 9] = [
     "基本原理",
     "技术概念",
@@ -292,6 +300,7 @@ mod tests {
         check_codes(ContractType::ALL, ContractType::code, ContractType::parse);
         check_codes(PricingMode::ALL, PricingMode::code, PricingMode::parse);
         check_codes(Role::ALL, Role::code, Role::parse);
+        check_codes(OrgRole::ALL, OrgRole::code, OrgRole::parse);
     }
 
     #[test]

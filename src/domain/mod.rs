@@ -30,6 +30,8 @@ pub mod matching;
 pub mod money;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
+/// Colleagues in one organisation: invitations (once, 7 days, their address) and the last owner.
+pub mod organization;
 /// Two-factor sign-in: TOTP codes (RFC 6238), their window and replay rule, recovery codes.
 pub mod otp;
 /// Chinese patent application numbers: parsing, check character, fit with the IP type.

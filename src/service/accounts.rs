@@ -6,11 +6,12 @@ use uuid::Uuid;
 
 use crate::auth::{password, token, CurrentUser};
 use crate::db;
-use crate::domain::codes::{Exchange, OrgKind, Province, Role};
+use crate::domain::codes::{Exchange, OrgKind, OrgRole, Province, Role};
 use crate::domain::credit_code::CreditCode;
 use crate::domain::error::{check_text, ErrorKey, FieldErrors};
 use crate::error::{Error, OnConstraint, Result};
 use crate::service::two_factor::{self, Outcome, SecondFactor};
+use crate::service::AppState;
 
 pub const API_TOKEN_DAYS: i64 = 30;
 pub const WEB_SESSION_DAYS: i64 = 14;
@@ -20,7 +21,12 @@ pub struct RegisterInput {
     pub email: String,
     pub password: String,
     pub display_name: String,
-    pub organization: OrgInput,
+    /// The new organisation; left out when joining one with `invitation`.
+    pub organization: Option<OrgInput>,
+    /// The secret of an invitation link (`/join/{token}`): the account joins the inviting
+    /// organisation (in place of `organization`). 409 `invitation_invalid` when it was used, has
+    /// expired, was revoked or is for another e-mail address.
+    pub invitation: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -79,6 +85,9 @@ pub struct Registered {
 pub struct Me {
     pub user: UserView,
     pub organization: Option<OrgView>,
+    /// The caller's role in their organisation: `owner` | `member` (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_role: Option<String>,
 }
 
 impl From<&db::users::UserRow> for UserView {
@@ -119,6 +128,7 @@ impl From<&db::users::UserRow> for CurrentUser {
             display_name: u.display_name.clone(),
             role: Role::parse(&u.role).unwrap_or(Role::Member),
             organization_id: u.organization_id,
+            org_role: u.org_role.as_deref().and_then(OrgRole::parse),
             admin_exchange: u.admin_exchange.as_deref().and_then(Exchange::parse),
             api_key: None,
         }
@@ -157,6 +167,16 @@ pub fn check_password(password: &str, path: &str, errs: &mut FieldErrors) {
 struct ValidRegistration {
     email: String,
     display_name: String,
+    joins: Joins,
+}
+
+/// What a new account belongs to.
+enum Joins {
+    NewOrg(ValidOrg),
+    Invitation(String),
+}
+
+struct ValidOrg {
     org_name: String,
     kind: OrgKind,
     province: Province,
@@ -171,8 +191,36 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
     }
     check_password(&input.password, "password", &mut errs);
     check_text(&input.display_name, "display_name", 1, 100, &mut errs);
-    let o = &input.organization;
-    check_text(&o.name, "organization.name", 2, 200, &mut errs);
+    let invitation = input
+        .invitation
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let joins = match (invitation, &input.organization) {
+        (Some(_), Some(_)) => {
+            errs.push("organization", "err.organization.with_invitation", vec![]);
+            None
+        }
+        (Some(t), None) => Some(Joins::Invitation(t.to_string())),
+        (None, Some(o)) => validate_org(o, &mut errs).map(Joins::NewOrg),
+        (None, None) => {
+            errs.push("organization", "err.organization.required", vec![]);
+            None
+        }
+    };
+    errs.into_result()?;
+    match joins {
+        Some(joins) => Ok(ValidRegistration {
+            email: input.email.trim().to_string(),
+            display_name: input.display_name.clone(),
+            joins,
+        }),
+        None => Err(FieldErrors::default()),
+    }
+}
+
+fn validate_org(o: &OrgInput, errs: &mut FieldErrors) -> Option<ValidOrg> {
+    check_text(&o.name, "organization.name", 2, 200, errs);
     let kind = OrgKind::parse(&o.kind);
     if kind.is_none() {
         errs.push(
@@ -220,40 +268,51 @@ fn validate(input: &RegisterInput) -> std::result::Result<ValidRegistration, Fie
             None
         }
     };
-    errs.into_result()?;
     match (kind, province, exchange) {
-        (Some(kind), Some(province), Some(exchange)) => Ok(ValidRegistration {
-            email: input.email.trim().to_string(),
-            display_name: input.display_name.clone(),
+        (Some(kind), Some(province), Some(exchange)) => Some(ValidOrg {
             org_name: o.name.clone(),
             kind,
             province,
             exchange,
             credit_code,
         }),
-        _ => Err(FieldErrors::default()),
+        _ => None,
     }
 }
 
-/// Creates the member and the organisation (unverified).
+/// Creates the member and the organisation (unverified), whose owner they are; or, with an
+/// invitation, the member of the inviting organisation.
 #[tracing::instrument(skip_all)]
-pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<Registered> {
+pub async fn register(state: &AppState, input: RegisterInput) -> Result<Registered> {
     let v = validate(&input)?;
+    let o = match v.joins {
+        Joins::NewOrg(o) => o,
+        Joins::Invitation(secret) => {
+            return crate::service::organization::register_invited(
+                state,
+                &v.email,
+                &v.display_name,
+                input.password,
+                &secret,
+            )
+            .await
+        }
+    };
     let hash = password::hash(input.password.clone())
         .await
         .map_err(hashing_failed)?;
     let org_id = Uuid::now_v7();
     let user_id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
+    let mut tx = state.pool.begin().await?;
     db::organizations::insert(
         &mut tx,
         &db::organizations::NewOrg {
             id: org_id,
-            name: &v.org_name,
-            kind: v.kind.code(),
-            province: v.province.code(),
-            exchange: v.exchange.code(),
-            credit_code: v.credit_code.as_ref().map(|c| c.as_str()),
+            name: &o.org_name,
+            kind: o.kind.code(),
+            province: o.province.code(),
+            exchange: o.exchange.code(),
+            credit_code: o.credit_code.as_ref().map(|c| c.as_str()),
         },
     )
     .await
@@ -267,6 +326,8 @@ pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<Registered>
             display_name: &v.display_name,
             role: Role::Member.code(),
             organization_id: Some(org_id),
+            // The first member of an organisation is its owner.
+            org_role: Some(OrgRole::Owner.code()),
             admin_exchange: None,
         },
     )
@@ -313,6 +374,7 @@ pub async fn create_admin(
             display_name,
             role: Role::Admin.code(),
             organization_id: None,
+            org_role: None,
             admin_exchange: Some(exchange.code()),
         },
     )
@@ -339,7 +401,7 @@ pub struct LoggedIn {
 }
 
 /// A failure of the hashing threads: their queue is full (503, try again), or something broke.
-fn hashing_failed(e: anyhow::Error) -> Error {
+pub(crate) fn hashing_failed(e: anyhow::Error) -> Error {
     if e.is::<password::Busy>() {
         Error::Busy
     } else {
@@ -525,5 +587,6 @@ pub async fn me(pool: &PgPool, user: &CurrentUser) -> Result<Me> {
     Ok(Me {
         user: UserView::from(&row),
         organization: org.as_ref().map(OrgView::from),
+        organization_role: row.org_role.clone(),
     })
 }

@@ -204,6 +204,7 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
                     display_name: &name,
                     role: "admin",
                     organization_id: None,
+                    org_role: None,
                     admin_exchange: Some(ex),
                 },
             )
@@ -241,6 +242,7 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
                     display_name: o.person,
                     role: "member",
                     organization_id: Some(org_id),
+                    org_role: Some("owner"),
                     admin_exchange: None,
                 },
             )

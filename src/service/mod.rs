@@ -26,6 +26,8 @@ pub mod idempotency;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Colleagues in one organisation: members and roles, invitations, joining, removal.
+pub mod organization;
 /// Pagination shared by lists.
 pub mod page;
 /// Payment, delivery, the ledger, statements, exports, credit restrictions.

@@ -21,14 +21,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
 }
 
-/// Registers a member and their organisation (unverified).
+/// Registers a member and their organisation (unverified), whose owner they are; or, with
+/// `invitation` in place of `organization`, a member of the inviting organisation. A credit code
+/// already registered is `duplicate_credit_code`: ask that organisation's owner for an invitation.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
-    responses((status = 201, body = Registered), (status = 409, body = ErrorBody, description = "`duplicate_email`, `duplicate_credit_code`"), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody, description = "`busy`")))]
+    responses((status = 201, body = Registered), (status = 409, body = ErrorBody, description = "`duplicate_email`, `duplicate_credit_code`, `invitation_invalid` (used, expired, revoked or for another e-mail address; `reason` says which)"), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody, description = "`busy`")))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RegisterInput>,
 ) -> Result<(StatusCode, Json<Registered>)> {
-    Ok(created(accounts::register(&state.pool, input).await?))
+    Ok(created(accounts::register(&state, input).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -17,6 +17,8 @@ pub mod health;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// Colleagues in one organisation: members, roles, invitations.
+pub mod organization;
 /// Paying in: payment instructions, settlement accounts.
 pub mod payments;
 /// Payment, delivery, the ledger, statements, credit restrictions.
@@ -63,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(accounts::routes())
+        .merge(organization::routes())
         .merge(admin::routes())
         .merge(settlement::routes())
         .merge(payments::routes())

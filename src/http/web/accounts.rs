@@ -65,7 +65,7 @@ pub async fn register_page(Ctx(ctx, _): Ctx) -> Result<Response> {
     })
 }
 
-fn session_cookie(state: &AppState, secret: String) -> Result<HeaderValue> {
+pub(crate) fn session_cookie(state: &AppState, secret: String) -> Result<HeaderValue> {
     let name = CookieNames::new(state.config.cookie_secure).session;
     let c = Cookie::build((name, secret))
         .path("/")
@@ -88,17 +88,18 @@ pub async fn register_submit(
         email: form.get("email").to_string(),
         password: form.get("password").to_string(),
         display_name: form.get("display_name").to_string(),
-        organization: OrgInput {
+        organization: Some(OrgInput {
             name: form.get("organization.name").to_string(),
             kind: form.get("organization.kind").to_string(),
             province: form.get("organization.province").to_string(),
             exchange: form.get("organization.exchange").to_string(),
             credit_code: (!credit.is_empty()).then_some(credit),
-        },
+        }),
+        invitation: None,
     };
     let password = input.password.clone();
     let email = input.email.clone();
-    match accounts::register(&state.pool, input).await {
+    match accounts::register(&state, input).await {
         Ok(_) => {
             if let Some(old) = r.session_secret {
                 accounts::logout(&state.pool, &old).await?;
@@ -244,6 +245,13 @@ struct AccountPage {
     ctx: PageCtx,
     me: Me,
     welcome: bool,
+}
+
+impl AccountPage {
+    fn org_role_name(&self) -> &'static str {
+        let code = self.me.organization_role.as_deref().unwrap_or_default();
+        self.ctx.name_of::<crate::domain::codes::OrgRole>(code)
+    }
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,8 @@ pub mod fees;
 pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
 pub mod listings;
+/// Pages: colleagues in one organisation (members, roles, invitations) and joining by invitation.
+pub mod organization;
 /// Pages: the settlement account of an admin's exchange.
 pub mod payments;
 /// QR codes as inline SVG (the one markup templates insert unescaped).
@@ -59,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .merge(settlement::router())
         .merge(certificates::router())
         .merge(two_factor::router())
+        .merge(organization::router())
         .merge(payments::router())
         .merge(trading::router())
         .merge(demands::router())

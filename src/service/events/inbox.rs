@@ -6,9 +6,12 @@ use chrono::Offset;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Event, MatchSide, OffersClosedBecause, TradeFacts, TradeParty};
+use super::{
+    ColleagueChange, ColleagueWhat, Event, MatchSide, OffersClosedBecause, TradeFacts, TradeParty,
+};
 use crate::db;
 use crate::db::notifications::NewNotification;
+use crate::domain::codes::OrgRole;
 use crate::domain::money::format_yuan;
 use crate::error::Result;
 use crate::i18n::{self, Lang};
@@ -350,7 +353,63 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
             link: Some("/account".into()),
             dedupe_key: Some(format!("restriction:{restriction_id}:lifted")),
         }],
+
+        Event::Colleague(c) => colleague(c),
     })
+}
+
+/// A colleague's change, to their organisation; a removed person is also told themselves (they
+/// no longer see the organisation's notices).
+fn colleague(c: &ColleagueChange) -> Vec<NewNotification<'static>> {
+    let role = |r: &OrgRole| [("role_zh", r.name_zh()), ("role_en", r.name_en())];
+    let (what, roles) = match &c.what {
+        ColleagueWhat::Joined(r) => ("joined", Some(role(r))),
+        ColleagueWhat::RoleSet(r) => ("role", Some(role(r))),
+        ColleagueWhat::Removed => ("removed", None),
+    };
+    let args = |lang: Lang| {
+        let mut a = vec![
+            ("name", c.display_name.clone()),
+            ("organization", c.organization_name.clone()),
+        ];
+        if let Some([(_, zh), (_, en)]) = roles {
+            a.push(("role", if lang.is_zh() { zh } else { en }.to_string()));
+        }
+        a
+    };
+    let words = |key: &str| {
+        (
+            i18n::tf(Lang::Zh, key, &args(Lang::Zh)),
+            i18n::tf(Lang::En, key, &args(Lang::En)),
+        )
+    };
+    let (title_zh, title_en) = words(&format!("organization.notify.{what}"));
+    let mut out = vec![NewNotification {
+        user_id: None,
+        organization_id: Some(c.organization_id),
+        kind: "colleague",
+        title_zh,
+        title_en,
+        body_zh: String::new(),
+        body_en: String::new(),
+        link: Some("/organization".into()),
+        dedupe_key: None,
+    }];
+    if c.what == ColleagueWhat::Removed {
+        let (title_zh, title_en) = words("organization.notify.you_were_removed");
+        out.push(NewNotification {
+            user_id: Some(c.user_id),
+            organization_id: None,
+            kind: "colleague",
+            title_zh,
+            title_en,
+            body_zh: String::new(),
+            body_en: String::new(),
+            link: Some("/account".into()),
+            dedupe_key: None,
+        });
+    }
+    out
 }
 
 fn title_price(title: &str, amount_fen: i64) -> [(&'static str, String); 2] {
@@ -435,6 +494,10 @@ mod tests {
             "settlement.notify.restricted_title",
             "settlement.notify.restricted_body",
             "settlement.notify.lifted_title",
+            "organization.notify.joined",
+            "organization.notify.role",
+            "organization.notify.removed",
+            "organization.notify.you_were_removed",
         ] {
             keys.push(key.to_string());
         }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::db::settlement::TradeRow;
 use crate::db::trading::{AuctionEvent, AuctionRow};
-use crate::domain::codes::Exchange;
+use crate::domain::codes::{Exchange, OrgRole};
 use crate::error::{Error, Result};
 
 /// Inbox notices: who is told of which event, in which words (both languages).
@@ -166,6 +166,30 @@ pub enum Event {
         restriction_id: Uuid,
         organization_id: Uuid,
     },
+
+    // ---------------------------------------------------------------- colleagues
+    /// A colleague joined an organisation, had their role set, or was removed from it.
+    Colleague(ColleagueChange),
+}
+
+/// A change to one person's place in an organisation.
+#[derive(Debug, Clone)]
+pub struct ColleagueChange {
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub what: ColleagueWhat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColleagueWhat {
+    /// Joined through an invitation, with this role.
+    Joined(OrgRole),
+    /// An owner set their role.
+    RoleSet(OrgRole),
+    /// An owner removed them.
+    Removed,
 }
 
 /// Which side of a match is new.

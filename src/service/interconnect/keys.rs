@@ -228,6 +228,7 @@ pub async fn authenticate(
         display_name: key.name.clone(),
         role: Role::Admin,
         organization_id: None,
+        org_role: None,
         admin_exchange: Some(exchange),
         api_key: Some(KeyActor {
             id: key.id,

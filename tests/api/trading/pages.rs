@@ -204,6 +204,7 @@ fn page_ctx(
         display_name: "测试用户".into(),
         role: techmarket::domain::codes::Role::Member,
         organization_id: Some(m.org_id.parse().unwrap()),
+        org_role: Some(techmarket::domain::codes::OrgRole::Owner),
         admin_exchange: None,
         api_key: None,
     });

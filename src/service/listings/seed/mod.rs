@@ -184,6 +184,7 @@ async fn bulk_org(pool: &PgPool, ex: Exchange, n: usize) -> anyhow::Result<(Uuid
             display_name: "批量数据",
             role: "member",
             organization_id: Some(org_id),
+            org_role: Some("owner"),
             admin_exchange: None,
         },
     )
