@@ -171,6 +171,47 @@ impl TestApp {
         m
     }
 
+    /// An invitation of `owner`'s organisation for `email` with `role` (`owner` | `member`), made
+    /// through the API: the answer's body (`token` is the link's secret).
+    pub async fn invite(&self, owner: &Member, email: &str, role: &str) -> Value {
+        let r = self
+            .post(
+                "/api/v1/organization/invitations",
+                Some(&owner.token),
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "invite {email}: {}", r.text);
+        r.body
+    }
+
+    /// A colleague in `owner`'s organisation with `role`: invited by the owner, registered through
+    /// the invitation and signed in.
+    pub async fn colleague(&self, owner: &Member, email: &str, role: &str) -> Member {
+        let inv = self.invite(owner, email, role).await;
+        let r = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "display_name": "同事",
+                       "invitation": inv["token"]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "join {email}: {}", r.text);
+        assert_eq!(
+            r.body["organization"]["id"].as_str(),
+            Some(owner.org_id.as_str())
+        );
+        let l = self.login(email, PASSWORD).await;
+        assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+        Member {
+            token: l.body["token"].as_str().unwrap().to_string(),
+            user_id: r.body["user"]["id"].as_str().unwrap().to_string(),
+            org_id: owner.org_id.clone(),
+            email: email.to_string(),
+        }
+    }
+
     /// An exchange administrator's token.
     pub async fn admin(&self, exchange: &str) -> String {
         let email = format!("admin-{exchange}@test.example");

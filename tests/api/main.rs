@@ -19,6 +19,7 @@ mod listings;
 mod login_flood;
 mod match_profiles;
 mod matching_eval;
+mod organization;
 mod outside;
 mod process;
 mod resilience;

@@ -13,6 +13,7 @@ use crate::db::trading::{ListingRow, OfferRow};
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
 use crate::error::{Error, Result};
+use crate::service::admin::audit;
 use crate::service::events::{self, Event, OffersClosedBecause};
 use crate::service::idempotency::{self, Claim};
 use crate::service::{guards, Page, PageQuery};
@@ -363,6 +364,18 @@ pub async fn accept(
         };
         let trade = make_trade(&mut tx, &listing, sale).await?;
         db::trading::set_offer_status(&mut tx, offer.id, "accepted", now).await?;
+        // The organisation traded; the audit log names the colleague who accepted.
+        let after = serde_json::json!({ "organization_id": org, "trade_id": trade.id });
+        audit(
+            &mut tx,
+            &user,
+            "offer.accept",
+            "offer",
+            offer.id,
+            None,
+            Some(after),
+        )
+        .await?;
         if mode.is_exclusive() {
             let closed = db::trading::close_open_offers(&mut tx, listing.id, now).await?;
             let closed = Event::OffersClosed {
@@ -421,6 +434,13 @@ pub async fn decline(
         require_open(&offer, now)?;
         let status = if withdraw { "withdrawn" } else { "rejected" };
         db::trading::set_offer_status(&mut tx, offer.id, status, now).await?;
+        let action = if withdraw {
+            "offer.withdraw"
+        } else {
+            "offer.reject"
+        };
+        let after = serde_json::json!({ "organization_id": org, "status": status });
+        audit(&mut tx, &user, action, "offer", offer.id, None, Some(after)).await?;
         let declined = Event::OfferDeclined {
             offer_id: offer.id,
             thread_id: offer.thread_id,

@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::codes::PricingMode;
 use crate::domain::error::FieldErrors;
 use crate::error::{Error, Result};
+use crate::service::admin::audit;
 use crate::service::guards;
 use crate::service::idempotency::{self, Claim};
 
@@ -68,6 +69,18 @@ pub async fn buy(
             now,
         };
         let trade = make_trade(&mut tx, &listing, sale).await?;
+        // The organisation bought; the audit log names the colleague who did.
+        let after = serde_json::json!({ "organization_id": org, "trade_id": trade.id });
+        audit(
+            &mut tx,
+            &user,
+            "listing.buy",
+            "listing",
+            listing.id,
+            None,
+            Some(after),
+        )
+        .await?;
         if mode.is_exclusive() {
             db::trading::close_open_offers(&mut tx, listing.id, now).await?;
         }
