@@ -65,6 +65,14 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/auth/register", O, F::Nothing, Body::Register,                              [201, 201, 201, 201, 201, 201, 201]),
     row(Method::POST, "/api/v1/auth/login", O, F::Nothing, Body::Login,                                    [200, 200, 200, 200, 200, 200, 200]),
     row(Method::POST, "/api/v1/auth/logout", O, F::Nothing, Body::Empty,                                   [401, 204, 204, 204, 204, 204, 204]),
+    // Colleagues: the owner of an organisation manages its members (a restriction or a missing
+    // verification does not stop that); administrators belong to none.
+    row(Method::POST, "/api/v1/organization/invitations", W, F::Nothing, Body::Fixed(r#"{"email":"colleague@authz.example","role":"member"}"#),
+                                                                                                           [401, 201, 201, 403, 403, 201, 201]),
+    row(Method::DELETE, "/api/v1/organization/invitations/{id}", W, F::Invitation, Body::Empty,            [401, 404, 204, 403, 403, 204, 204]),
+    row(Method::PATCH, "/api/v1/organization/members/{user_id}", W, F::Colleague, Body::Fixed(r#"{"role":"owner"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::DELETE, "/api/v1/organization/members/{user_id}", W, F::Colleague, Body::Empty,            [401, 404, 204, 403, 403, 204, 204]),
     row(Method::POST, "/api/v1/admin/organizations/{id}/verify", O, F::UnverifiedOrg, Body::Empty,         [401, 403, 403, 403, 200, 403, 403]),
     row(Method::POST, "/api/v1/admin/organizations/{id}/restrictions", O, F::UnverifiedOrg, Body::Fixed(r#"{"reason":"逾期未付款"}"#),
                                                                                                            [401, 403, 403, 201, 201, 403, 403]),

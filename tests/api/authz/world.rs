@@ -348,6 +348,43 @@ pub async fn delivery(w: &World) -> (String, String) {
     (hook, id.to_string())
 }
 
+/// A member (not an owner) of `m`'s organisation, made straight in the database: its id.
+pub async fn colleague(app: &TestApp, m: &Member) -> String {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into users (id, email, password_hash, display_name, role, organization_id, org_role) \
+         values ($1, $2, 'not a hash: never signs in', '同事', 'member', $3::uuid, 'member')",
+    )
+    .bind(id)
+    .bind(format!("colleague-{id}@authz.example"))
+    .bind(&m.org_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// An unused invitation of `m`'s organisation for `email`, made straight in the database: its id
+/// and the link's secret.
+pub async fn invitation(app: &TestApp, m: &Member, email: &str) -> (String, String) {
+    let id = Uuid::now_v7();
+    let secret = techmarket::auth::token::generate("inv_");
+    sqlx::query(
+        "insert into organization_invitations \
+         (id, organization_id, email, role, token_hash, created_by, created_at, expires_at) \
+         values ($1, $2::uuid, $3, 'member', $4, $5::uuid, now(), now() + interval '7 days')",
+    )
+    .bind(id)
+    .bind(&m.org_id)
+    .bind(email)
+    .bind(techmarket::auth::token::hash(&secret))
+    .bind(&m.user_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    (id.to_string(), secret)
+}
+
 /// What a route acts on, made fresh before each call (the API matrix and the forms table share
 /// it); `{id}` (and `{delivery_id}`) in the path are replaced by its ids
 /// (the pages name the latter `{delivery}`).
@@ -377,6 +414,13 @@ pub enum Fixture {
     ApiKey,
     Webhook,
     Delivery,
+    /// A member (not an owner) of the party's organisation (`{user_id}`, or `{id}` on the pages).
+    Colleague,
+    /// An unused invitation of the party's organisation (`{id}`).
+    Invitation,
+    /// An unused invitation of the party's organisation for `join@authz.example`: the link's
+    /// secret is `{token}`.
+    InvitationLink,
 }
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
@@ -404,6 +448,15 @@ pub async fn prepare(w: &World, f: Fixture, p: &Member, path: &str) -> String {
         F::Bought { paid } => trade(w, &w.counterparty, p, paid).await,
         F::ApiKey => api_key(w).await,
         F::Webhook => webhook(w).await,
+        F::Colleague => {
+            let id = colleague(&w.app, p).await;
+            return path.replace("{user_id}", &id).replace("{id}", &id);
+        }
+        F::Invitation => invitation(&w.app, p, "invited@authz.example").await.0,
+        F::InvitationLink => {
+            let (_, secret) = invitation(&w.app, p, "join@authz.example").await;
+            return path.replace("{token}", &secret);
+        }
         F::Delivery => {
             let (hook, delivery) = delivery(w).await;
             return path

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod auctions;
+mod colleagues;
 mod offers;
 mod pages;
 mod purchase;
