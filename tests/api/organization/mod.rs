@@ -464,3 +464,52 @@ async fn registering_a_registered_credit_code_again_says_to_ask_the_owner(pool: 
     let en = en.body["error"]["message"].as_str().unwrap();
     assert!(en.contains("ask its owner to invite you"), "{en}");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn two_owners_demoting_or_removing_each_other_at_once_leave_one_owner(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let a = app.verified_member("a@chip.cn", "suaee").await;
+    let b = app.colleague(&a, "b@chip.cn", "owner").await;
+    for remove in [false, true] {
+        let (path_a, path_b) = (
+            format!("/api/v1/organization/members/{}", a.user_id),
+            format!("/api/v1/organization/members/{}", b.user_id),
+        );
+        let (method, body) = if remove {
+            (axum::http::Method::DELETE, None)
+        } else {
+            (axum::http::Method::PATCH, Some(json!({"role": "member"})))
+        };
+        let (ra, rb) = tokio::join!(
+            app.call(method.clone(), &path_b, Some(&a.token), body.clone()),
+            app.call(method.clone(), &path_a, Some(&b.token), body.clone()),
+        );
+        let ok = [&ra, &rb].iter().filter(|r| r.status.is_success()).count();
+        assert_eq!(ok, 1, "{} / {}", ra.text, rb.text);
+        let owners: i64 = sqlx::query_scalar(
+            "select count(*) from users where organization_id = $1::uuid and org_role = 'owner'",
+        )
+        .bind(&a.org_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(owners, 1, "remove: {remove}");
+        if !remove {
+            // Make both owners again for the removal round.
+            let (owner, other) = if ra.status.is_success() {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
+            let r = app
+                .call(
+                    axum::http::Method::PATCH,
+                    &format!("/api/v1/organization/members/{}", other.user_id),
+                    Some(&owner.token),
+                    Some(json!({"role": "owner"})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+    }
+}
