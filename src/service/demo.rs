@@ -133,6 +133,10 @@ pub const ORGS: &[DemoOrg] = &[
     },
 ];
 
+/// Colleagues (members, not owners) of demo organisations: (organisation key, e-mail, name).
+pub const COLLEAGUES: &[(&str, &str, &str)] =
+    &[("carmaker", "buyer-auto-2@demo.techmarket.cn", "周采购")];
+
 pub const ADMINS: &[(&str, &str)] = &[
     ("suaee", "admin-suaee@demo.techmarket.cn"),
     ("cdipex", "admin-cdipex@demo.techmarket.cn"),
@@ -248,6 +252,23 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
             )
             .await
             .context("demo member")?;
+            for (_, email, person) in COLLEAGUES.iter().filter(|(k, ..)| *k == o.key) {
+                db::users::insert(
+                    &mut tx,
+                    &db::users::NewUser {
+                        id: Uuid::now_v7(),
+                        email,
+                        password_hash: &hash,
+                        display_name: person,
+                        role: "member",
+                        organization_id: Some(org_id),
+                        org_role: Some("member"),
+                        admin_exchange: None,
+                    },
+                )
+                .await
+                .context("demo colleague")?;
+            }
         }
     }
     tx.commit().await?;
@@ -363,6 +384,9 @@ pub fn print_logins() {
     }
     for o in ORGS {
         println!("  member {:<8} {:<32} {}", o.exchange, o.email, o.name);
+        for (_, email, person) in COLLEAGUES.iter().filter(|(k, ..)| *k == o.key) {
+            println!("         colleague 同事 {email} {person}");
+        }
     }
 }
 

@@ -513,3 +513,43 @@ async fn two_owners_demoting_or_removing_each_other_at_once_leave_one_owner(pool
         }
     }
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_demo_car_maker_has_an_owner_and_a_colleague_who_sees_its_trades(pool: PgPool) {
+    techmarket::demo::load(&pool).await.unwrap();
+    let app = TestApp::new(pool);
+    let l = app
+        .login(
+            "buyer-auto-2@demo.techmarket.cn",
+            techmarket::demo::DEMO_PASSWORD,
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+    let token = l.body["token"].as_str().unwrap();
+    let members = app.get("/api/v1/organization/members", Some(token)).await;
+    let roles: Vec<(&str, &str)> = members.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("buyer-auto@demo.techmarket.cn", "owner"),
+            ("buyer-auto-2@demo.techmarket.cn", "member")
+        ]
+    );
+    let owner = app
+        .login(
+            "buyer-auto@demo.techmarket.cn",
+            techmarket::demo::DEMO_PASSWORD,
+        )
+        .await;
+    let owner = owner.body["token"].as_str().unwrap();
+    let mine = app.get("/api/v1/trades?role=buyer", Some(owner)).await;
+    let theirs = app.get("/api/v1/trades?role=buyer", Some(token)).await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text);
+    assert!(mine.body["total"].as_i64().unwrap() >= 1, "{}", mine.text);
+    assert_eq!(mine.body["total"], theirs.body["total"]);
+}
