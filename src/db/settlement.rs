@@ -36,14 +36,35 @@ pub struct TradeRow {
     pub delivered_at: Option<DateTime<Utc>>,
     pub delivery_note: Option<String>,
     pub acceptance_due_at: Option<DateTime<Utc>>,
+    /// What the party who cancelled wrote (`cancel_reason` says who: buyer, seller, payment_timeout).
+    pub cancel_note: Option<String>,
+    /// The trade's dispute, if one was opened (at most one).
+    pub dispute_id: Option<Uuid>,
+    pub dispute_status: Option<String>,
+    pub dispute_opened_by: Option<String>,
+    pub dispute_reason: Option<String>,
+    pub dispute_opened_at: Option<DateTime<Utc>>,
+    pub dispute_outcome: Option<String>,
+    pub dispute_seller_share_fen: Option<i64>,
+    pub dispute_seller_receives_fen: Option<i64>,
+    pub dispute_buyer_refund_fen: Option<i64>,
+    pub dispute_resolution_reason: Option<String>,
+    pub dispute_resolved_at: Option<DateTime<Utc>>,
+    pub dispute_resolved_by_exchange: Option<String>,
 }
 
 const TRADE_COLUMNS: &str = "t.id, t.number, t.listing_id, l.title as listing_title, t.seller_organization_id, \
     so.name as seller_name, t.buyer_organization_id, bo.name as buyer_name, t.price_fen, t.transaction_mode, t.contract_type, t.exclusive, t.status, \
     t.fee_schedule_id, t.buyer_fee_fen, t.seller_fee_fen, t.seller_exchange, t.buyer_exchange, t.created_at, \
-    t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason, t.delivered_at, t.delivery_note, t.acceptance_due_at";
+    t.paid_at, t.settled_at, t.cancelled_at, t.cancel_reason, t.delivered_at, t.delivery_note, t.acceptance_due_at, \
+    t.cancel_note, d.id as dispute_id, d.status as dispute_status, d.opened_by_party as dispute_opened_by, \
+    d.reason as dispute_reason, d.opened_at as dispute_opened_at, d.outcome as dispute_outcome, \
+    d.seller_share_fen as dispute_seller_share_fen, d.seller_receives_fen as dispute_seller_receives_fen, \
+    d.buyer_refund_fen as dispute_buyer_refund_fen, d.resolution_reason as dispute_resolution_reason, \
+    d.resolved_at as dispute_resolved_at, d.resolved_by_exchange as dispute_resolved_by_exchange";
 const TRADE_FROM: &str = "trades t join listings l on l.id = t.listing_id \
-    join organizations so on so.id = t.seller_organization_id join organizations bo on bo.id = t.buyer_organization_id";
+    join organizations so on so.id = t.seller_organization_id join organizations bo on bo.id = t.buyer_organization_id \
+    left join disputes d on d.trade_id = t.id";
 
 pub async fn get_trade(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<TradeRow>> {
     sqlx::query_as(&format!(
@@ -208,18 +229,22 @@ pub async fn set_settled(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -
 }
 
 /// Cancels the trade; an exclusive listing that the trade had sold is listed again.
+/// `reason` says who (`buyer`, `seller`, `payment_timeout`), `note` what they wrote.
 pub async fn set_cancelled(
     conn: &mut PgConnection,
     trade: &TradeRow,
     reason: &str,
+    note: Option<&str>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update trades set status = 'cancelled', cancelled_at = $2, cancel_reason = $3 where id = $1",
+        "update trades set status = 'cancelled', cancelled_at = $2, cancel_reason = $3, cancel_note = $4 \
+         where id = $1",
     )
     .bind(trade.id)
     .bind(at)
     .bind(reason)
+    .bind(note)
     .execute(&mut *conn)
     .await?;
     if trade.exclusive {
@@ -231,6 +256,22 @@ pub async fn set_cancelled(
         .await?;
     }
     Ok(())
+}
+
+/// Trades the organisation, as buyer, cancelled or left unpaid past the deadline since `since`.
+pub async fn buyer_cancellations(
+    conn: &mut PgConnection,
+    org: Uuid,
+    since: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from trades where buyer_organization_id = $1 and status = 'cancelled' \
+         and cancel_reason in ('buyer', 'payment_timeout') and cancelled_at > $2",
+    )
+    .bind(org)
+    .bind(since)
+    .fetch_one(conn)
+    .await
 }
 
 /// An unpaid trade past its deadline, as listed (unlocked) for the cancelling job.

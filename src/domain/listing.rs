@@ -69,7 +69,9 @@ code_enum! {
         AwaitingPayment => "awaiting_payment", "待付款", "Awaiting payment";
         Paid => "paid", "已付款", "Paid";
         Delivered => "delivered", "已交付", "Delivered";
+        Disputed => "disputed", "争议处理中", "Disputed";
         Settled => "settled", "已结算", "Settled";
+        Refunded => "refunded", "已退款", "Refunded";
         Cancelled => "cancelled", "已取消", "Cancelled";
     }
 }
@@ -90,9 +92,15 @@ impl TradeStatus {
         matches!(self, Self::Paid | Self::Delivered)
     }
 
-    /// Either party may cancel.
+    /// Either party may cancel (after payment only a dispute can undo a trade).
     pub fn can_cancel(&self) -> bool {
         matches!(self, Self::AwaitingPayment)
+    }
+
+    /// A party may open a dispute: once paid, until the trade settles (a delivered trade only
+    /// within its acceptance period, which the service checks against the clock).
+    pub fn can_dispute(&self) -> bool {
+        matches!(self, Self::Paid | Self::Delivered)
     }
 }
 
@@ -162,6 +170,12 @@ mod tests {
         assert!(!AwaitingPayment.can_settle());
         assert!(Paid.can_settle() && !Paid.can_cancel() && !Paid.can_pay());
         assert!(!Settled.can_cancel() && !Cancelled.can_pay());
+        let disputable: Vec<_> = TradeStatus::ALL
+            .iter()
+            .filter(|s| s.can_dispute())
+            .collect();
+        assert_eq!(disputable, [&Paid, &Delivered]);
+        assert!(!Disputed.can_settle() && !Disputed.can_cancel() && !Disputed.can_deliver());
         assert_eq!(
             TradeStatus::parse("awaiting_payment"),
             Some(AwaitingPayment)

@@ -10,6 +10,8 @@ pub mod certificate;
 pub mod codes;
 /// 统一社会信用代码 (GB 32100-2015): parsing and the check character.
 pub mod credit_code;
+/// Disputes and payouts: what each decision gives each party, and their ledger postings.
+pub mod dispute;
 /// Listing documents: accepted kinds by content, limits, download names.
 pub mod documents;
 /// Likely duplicate listings: how alike two titles are.

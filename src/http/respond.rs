@@ -5,14 +5,19 @@ use axum::response::{IntoResponse, Response};
 
 /// The contract registration CSV (UTF-8 with BOM, made by `service::settlement`) as a download.
 pub fn csv_response(csv: String) -> Response {
+    csv_download(csv, "contract-registration.csv")
+}
+
+/// A CSV made by the service (UTF-8 with BOM) as a download named `filename` (ASCII, no quotes).
+pub fn csv_download(csv: String, filename: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"contract-registration.csv\"",
+                format!("attachment; filename=\"{filename}\""),
             ),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         csv,
     )

@@ -399,3 +399,218 @@ async fn an_interrupted_demo_load_is_finished_by_the_next_start(pool: PgPool) {
     techmarket::demo::load(&pool).await.unwrap();
     assert_eq!(counts(&pool).await[..9], again[..9]);
 }
+
+/// Issue 15's "Done when": a Chongqing buyer wins an auction in the mode it chose, sees where and how
+/// much to pay with the reference, pays; the seller records delivery; the buyer disputes; the
+/// buyer's exchange refunds half; both see the outcome; the payout list shows what the bank must
+/// send; both transfers are recorded and the ledger verifies, the payables back at zero.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_won_auction_is_disputed_half_refunded_and_paid_out_and_the_ledger_verifies(
+    pool: PgPool,
+) {
+    let clock = techmarket::service::Clock::manual(chrono::Utc::now());
+    let app = TestApp::with_clock(pool, clock.clone());
+    let suaee = app.admin("suaee").await;
+    let cquaee = app.admin("cquaee").await;
+    let seller = app.verified_member("tto@institute.example", "suaee").await;
+    let buyer = app
+        .verified_member("buyer@carmaker.example", "cquaee")
+        .await;
+    let rival = app.verified_member("rival@chengdu.example", "cdipex").await;
+
+    let ends_at = (clock.now() + chrono::Duration::days(1)).to_rfc3339();
+    let l = app
+        .post(
+            "/api/v1/listings",
+            Some(&seller.token),
+            json!({
+                "title": "自动紧急制动系统感知融合算法", "summary": "多传感器融合的AEB感知算法。",
+                "description": "毫米波雷达与摄像头融合，已完成实车验证。", "field": "auto",
+                "ip_type": "know_how", "ip_numbers": [], "trl": 7,
+                "transaction_modes": ["transfer", "nonexclusive_license"], "keywords": ["AEB"],
+                "pricing": {"mode": "auction", "auction": {"start_price_fen": 300_000_000i64,
+                    "increment_fen": 10_000_000, "ends_at": ends_at}}
+            }),
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::CREATED, "{}", l.text);
+    let id = l.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/submit"),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/admin/listings/{id}/review"),
+            Some(&suaee),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // The buyer bids for a non-exclusive licence; the rival for the transfer; the buyer wins.
+    let bids = format!("/api/v1/listings/{id}/bids");
+    for (who, amount, mode) in [
+        (&buyer, 300_000_000i64, Some("nonexclusive_license")),
+        (&rival, 310_000_000, Some("transfer")),
+        (&buyer, 350_000_000, None),
+    ] {
+        let mut body = json!({ "amount_fen": amount });
+        if let Some(m) = mode {
+            body["transaction_mode"] = json!(m);
+        }
+        let r = app.post(&bids, Some(&who.token), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    techmarket::jobs::fast_tick(&app.state).await.unwrap();
+    let a = app
+        .get(&format!("/api/v1/listings/{id}/auction"), None)
+        .await;
+    assert_eq!(a.body["status"], json!("closed"), "{}", a.text);
+    let tid = a.body["trade_id"].as_str().unwrap().to_string();
+    let trade = app
+        .get(&format!("/api/v1/trades/{tid}"), Some(&buyer.token))
+        .await;
+    assert_eq!(
+        trade.body["transaction_mode"],
+        json!("nonexclusive_license")
+    );
+    assert_eq!(trade.body["price_fen"], json!(350_000_000));
+    let (buyer_fee, seller_fee) = (4_000_000i64, 4_000_000i64);
+    assert_eq!(trade.body["buyer_fee_fen"], json!(buyer_fee));
+
+    // Where, how much, with which reference, by when.
+    let pay = app
+        .get(
+            &format!("/api/v1/trades/{tid}/payment-instructions"),
+            Some(&buyer.token),
+        )
+        .await;
+    assert_eq!(pay.status, StatusCode::OK, "{}", pay.text);
+    assert_eq!(pay.body["amount_fen"], json!(350_000_000 + buyer_fee));
+    assert_eq!(pay.body["reference"], trade.body["number"]);
+    assert_eq!(pay.body["exchange"], json!("cquaee"));
+    assert!(pay.body["account_number"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
+    let r = app
+        .post(
+            &format!("/api/v1/admin/trades/{tid}/payment-received"),
+            Some(&cquaee),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/trades/{tid}/delivery"),
+            Some(&seller.token),
+            json!({"note": "算法源代码、标定数据与测试报告已交付"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/trades/{tid}/disputes"),
+            Some(&buyer.token),
+            json!({"reason": "标定数据缺少雨雾场景，无法复现报告中的指标"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let dispute = r.body["dispute"]["id"].as_str().unwrap().to_string();
+    let queue = app
+        .get("/api/v1/admin/disputes?status=open", Some(&cquaee))
+        .await;
+    assert_eq!(queue.body["items"][0]["id"], json!(tid));
+
+    // The buyer's exchange refunds half of the price.
+    let r = app
+        .post(
+            &format!("/api/v1/admin/disputes/{dispute}/resolve"),
+            Some(&cquaee),
+            json!({"outcome": "split", "seller_share_fen": 175_000_000, "reason": "部分交付：各承担一半"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], json!("settled"));
+    let seller_gets = 175_000_000 - seller_fee;
+    let buyer_gets = 175_000_000i64;
+
+    // Both see the outcome, in the API and on the trade page.
+    for (m, email) in [
+        (&buyer, "buyer@carmaker.example"),
+        (&seller, "tto@institute.example"),
+    ] {
+        let t = app
+            .get(&format!("/api/v1/trades/{tid}"), Some(&m.token))
+            .await;
+        assert_eq!(t.body["dispute"]["outcome"], json!("split"));
+        assert_eq!(t.body["dispute"]["seller_receives_fen"], json!(seller_gets));
+        assert_eq!(t.body["dispute"]["buyer_refund_fen"], json!(buyer_gets));
+        let cookies = web_login(&app, email).await;
+        let page = app.page(&format!("/trades/{tid}"), &cookies).await;
+        assert!(page.text.contains("data-outcome=\"split\""), "{email}");
+        assert!(page
+            .text
+            .contains(&format!("data-buyer-refund=\"{buyer_gets}\"")));
+        let inbox: i64 = sqlx::query_scalar(
+            "select count(*) from notifications where organization_id = $1::uuid and dedupe_key like 'dispute:%:resolved:%'",
+        )
+        .bind(&m.org_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(inbox, 1);
+    }
+
+    // What the bank must send, from the buyer's exchange's account.
+    let due = app
+        .get("/api/v1/admin/payouts?status=due", Some(&cquaee))
+        .await;
+    assert_eq!(due.status, StatusCode::OK, "{}", due.text);
+    assert_eq!(due.body["total"], json!(2));
+    assert_eq!(
+        due.body["total_amount_fen"],
+        json!(seller_gets + buyer_gets)
+    );
+    let csv = app.get("/api/v1/admin/payouts.csv", Some(&cquaee)).await;
+    assert!(
+        csv.text.contains("1710000.00") && csv.text.contains("1750000.00"),
+        "{}",
+        csv.text
+    );
+    let cookies = web_login(&app, "admin-cquaee@test.example").await;
+    let page = app.page("/admin/payouts", &cookies).await;
+    assert!(page
+        .text
+        .contains(&format!("data-due-total=\"{}\"", seller_gets + buyer_gets)));
+    for (party, amount, reference) in [
+        ("seller", seller_gets, "CQB-20261210-001"),
+        ("buyer", buyer_gets, "CQB-20261210-002"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/admin/payouts",
+                Some(&cquaee),
+                json!({"trade_id": tid, "party": party, "amount_fen": amount, "bank_reference": reference}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let v = app.get("/api/v1/admin/ledger/verify", Some(&suaee)).await;
+    assert_eq!(v.body["ok"], json!(true), "{}", v.text);
+    assert_eq!(v.body["balanced"], json!(true));
+    let b = app.get("/api/v1/admin/ledger/balances", Some(&suaee)).await;
+    assert_eq!(b.body["payable_fen"], json!(0), "{}", b.text);
+    assert_eq!(b.body["escrow_fen"], json!(0));
+    assert_eq!(
+        b.body["bank_fen"],
+        json!(buyer_fee + seller_fee),
+        "the fees stay"
+    );
+}

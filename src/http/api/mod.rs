@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod admin;
 /// Technology demands and matching.
 pub mod demands;
+/// Disputes and payouts.
+pub mod disputes;
 /// The OpenAPI document's frame and the error responses every route shares.
 pub mod doc;
 /// Listing documents: upload and download.
@@ -69,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(settlement::routes())
         .merge(payments::routes())
+        .merge(disputes::routes())
         .merge(trading::routes())
         .merge(demands::routes())
         .merge(listings::routes())

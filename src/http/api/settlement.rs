@@ -13,8 +13,8 @@ use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser};
 use crate::http::state::AppState;
 use crate::service::settlement::{
-    self, Action, Balances, CertificateView, EntryView, Restriction, RestrictionInput, Revenue,
-    Statement, TradeView, Verification, VerifyReport,
+    self, Action, Balances, CancelInput, CertificateView, EntryView, Restriction, RestrictionInput,
+    Revenue, Statement, TradeView, Verification, VerifyReport,
 };
 use crate::service::{Page, PageQuery};
 
@@ -114,8 +114,9 @@ async fn run_action(
     Ok((status, Json(body)).into_response())
 }
 
-/// Records that the buyer's price plus buyer fee arrived in the recording exchange's settlement
-/// account → `paid`. An admin of the buyer's or the listing's exchange (403 for others).
+/// Records that the buyer's price plus buyer fee arrived in the settlement account of the buyer's
+/// exchange (where the payment instructions sent it) → `paid`. An admin of the buyer's or the
+/// listing's exchange (403 for others).
 /// Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/admin/trades/{id}/payment-received", tag = "trades", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
@@ -143,18 +144,29 @@ async fn confirm_delivery(
     run_action(state, user, id, headers, Action::ConfirmDelivery).await
 }
 
-/// Either party cancels while the payment is awaited; an exclusive listing is listed again.
-/// Honours `Idempotency-Key`.
+/// Either party cancels while the payment is awaited, with a reason (422 without one); an
+/// exclusive listing is listed again. A buyer's cancellation counts against its organisation
+/// (`buyer_cancellations_90d`); after payment only a dispute can undo a trade (409
+/// `invalid_trade_state`). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/trades/{id}/cancel", tag = "trades", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`party_only`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`")))]
+    request_body = CancelInput,
+    responses((status = 200, body = TradeView), (status = 403, body = ErrorBody, description = "`party_only`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn cancel(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
     headers: HeaderMap,
+    ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Response> {
-    run_action(state, user, id, headers, Action::Cancel).await
+    let id = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    let (status, body) = tokio::spawn(async move {
+        settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))??;
+    Ok((status, Json(body)).into_response())
 }
 
 /// The settlement statement (结算单) of a trade: parties, listing, fees with the schedule version,

@@ -11,6 +11,8 @@ pub mod chart;
 pub mod confirm;
 /// Pages: Technology demands and matching.
 pub mod demands;
+/// Pages: opening a dispute, the admins' dispute queue and decisions; payouts.
+pub mod disputes;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Pages: the exchanges' own systems (API keys, webhooks, deliveries).
@@ -63,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(two_factor::router())
         .merge(organization::router())
         .merge(payments::router())
+        .merge(disputes::router())
         .merge(trading::router())
         .merge(demands::router())
         .merge(listings::router())

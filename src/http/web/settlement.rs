@@ -189,6 +189,10 @@ struct TradePage {
     can_confirm: bool,
     can_deliver: bool,
     can_cancel: bool,
+    /// A party may open a dispute (paid, or delivered within the acceptance period).
+    can_dispute: bool,
+    /// The buyer's cancellation count is shown to the seller and admins.
+    show_cancellations: bool,
     idem: String,
     buyer_pays: i64,
     seller_receives: i64,
@@ -202,6 +206,24 @@ struct TradePage {
 impl TradePage {
     fn capital(&self, fen: &i64) -> String {
         crate::domain::amounts::capital(*fen)
+    }
+    fn outcome_name(&self, code: &str) -> &'static str {
+        crate::domain::dispute::Outcome::parse(code)
+            .map(|o| {
+                if self.ctx.is_zh() {
+                    o.name_zh()
+                } else {
+                    o.name_en()
+                }
+            })
+            .unwrap_or("—")
+    }
+    fn party_name(&self, code: &str) -> &str {
+        match code {
+            "seller" => self.ctx.t("disputes.party.seller"),
+            "buyer" => self.ctx.t("disputes.party.buyer"),
+            _ => self.ctx.t("cancel.by_payment_timeout"),
+        }
     }
 }
 
@@ -231,6 +253,11 @@ pub async fn trade(
         can_confirm: party == Party::Buyer && matches!(status, "paid" | "delivered"),
         can_deliver: party == Party::Seller && status == "paid",
         can_cancel: matches!(party, Party::Buyer | Party::Seller) && status == "awaiting_payment",
+        show_cancellations: party != Party::Buyer,
+        can_dispute: matches!(party, Party::Buyer | Party::Seller)
+            && (status == "paid"
+                || (status == "delivered"
+                    && t.acceptance_due_at.is_some_and(|d| d > state.clock.now()))),
         ctx,
         buyer_pays: t.buyer_pays_fen(),
         seller_receives: t.seller_receives_fen(),
@@ -287,8 +314,23 @@ pub async fn cancel(
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response> {
-    let id = web_action(state, user, id, form, Action::Cancel).await?;
-    Ok(Redirect::to(&format!("/trades/{id}?done=cancelled")).into_response())
+    let id = parse_id(&id)?;
+    let key = Some(form.get("idem").to_string()).filter(|k| !k.is_empty());
+    let input = settlement::CancelInput {
+        reason: form.get("reason").to_string(),
+    };
+    let result = tokio::spawn(async move {
+        settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/trades/{id}?done=cancelled")).into_response()),
+        Err(Error::Validation(_)) => {
+            Ok(Redirect::to(&format!("/trades/{id}?error=cancel_reason")).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn payment_received(

@@ -320,6 +320,142 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
             }]
         }
 
+        Event::DisputeOpened {
+            trade,
+            dispute_id,
+            by,
+            buyer_exchange,
+            seller_exchange,
+            reason,
+        } => {
+            let by_key = match by {
+                TradeParty::Buyer => "disputes.party.buyer",
+                TradeParty::Seller => "disputes.party.seller",
+            };
+            let link = format!("/trades/{}", trade.trade_id);
+            let mut out = Vec::new();
+            for org in [trade.buyer_organization_id, trade.seller_organization_id] {
+                out.push(notice(
+                    None,
+                    Some(org),
+                    "disputes.notify.opened",
+                    &[
+                        ("title", trade.listing_title.clone()),
+                        ("reason", reason.clone()),
+                    ],
+                    Some(by_key),
+                    link.clone(),
+                    format!("dispute:{dispute_id}:opened:{org}"),
+                ));
+            }
+            let mut exchanges = vec![buyer_exchange.as_str(), seller_exchange.as_str()];
+            exchanges.dedup();
+            for ex in exchanges {
+                for admin in db::disputes::admins_of(conn, ex).await? {
+                    out.push(notice(
+                        Some(admin),
+                        None,
+                        "disputes.notify.queue",
+                        &[
+                            ("title", trade.listing_title.clone()),
+                            ("reason", reason.clone()),
+                        ],
+                        Some(by_key),
+                        "/admin/disputes".into(),
+                        format!("dispute:{dispute_id}:queue:{admin}"),
+                    ));
+                }
+            }
+            out
+        }
+        Event::DisputeResolved {
+            trade,
+            dispute_id,
+            outcome,
+            seller_receives_fen,
+            buyer_refund_fen,
+            ..
+        } => {
+            let key = format!("disputes.notify.resolved_{}", outcome.code());
+            let args = [
+                ("title", trade.listing_title.clone()),
+                ("seller_amount", format_yuan(*seller_receives_fen)),
+                ("buyer_amount", format_yuan(*buyer_refund_fen)),
+            ];
+            [trade.buyer_organization_id, trade.seller_organization_id]
+                .into_iter()
+                .map(|org| {
+                    notice(
+                        None,
+                        Some(org),
+                        &key,
+                        &args,
+                        None,
+                        format!("/trades/{}", trade.trade_id),
+                        format!("dispute:{dispute_id}:resolved:{org}"),
+                    )
+                })
+                .collect()
+        }
+
+        Event::PayoutRecorded {
+            trade,
+            number,
+            payee,
+            organization_id,
+            amount_fen,
+            bank_reference,
+        } => vec![notice(
+            None,
+            Some(*organization_id),
+            "payouts.notify.sent",
+            &[
+                ("title", trade.listing_title.clone()),
+                ("number", number.clone()),
+                ("amount", format_yuan(*amount_fen)),
+                ("reference", bank_reference.clone()),
+            ],
+            None,
+            format!("/trades/{}", trade.trade_id),
+            format!("payout:{}:{}", trade.trade_id, payee.code()),
+        )],
+
+        Event::BuyerDefaulted {
+            trade,
+            number,
+            buyer_name,
+            buyer_exchange,
+            timeout,
+            reason,
+            count,
+        } => {
+            let key = if *timeout {
+                "cancel.notify.timeout"
+            } else {
+                "cancel.notify.repeated"
+            };
+            let args = [
+                ("org", buyer_name.clone()),
+                ("title", trade.listing_title.clone()),
+                ("number", number.clone()),
+                ("reason", reason.clone()),
+                ("count", count.to_string()),
+            ];
+            let mut out = Vec::new();
+            for admin in db::disputes::admins_of(conn, buyer_exchange).await? {
+                out.push(notice(
+                    Some(admin),
+                    None,
+                    key,
+                    &args,
+                    None,
+                    "/admin/restrictions".into(),
+                    format!("default:{}:{admin}", trade.trade_id),
+                ));
+            }
+            out
+        }
+
         Event::OrganizationRestricted {
             restriction_id,
             organization_id,
@@ -443,6 +579,37 @@ fn trading(
     }
 }
 
+/// A notice from the catalogue keys `<key>_title` / `<key>_body` to one user or every member of
+/// an organisation; `by` names a catalogue key whose words fill `{by}`.
+fn notice(
+    user: Option<Uuid>,
+    org: Option<Uuid>,
+    key: &str,
+    args: &[(&str, String)],
+    by: Option<&str>,
+    link: String,
+    dedupe_key: String,
+) -> NewNotification<'static> {
+    let words = |lang: Lang, part: &str| {
+        let mut a: Vec<(&str, String)> = args.to_vec();
+        if let Some(by) = by {
+            a.push(("by", i18n::t(lang, by).to_string()));
+        }
+        i18n::tf(lang, &format!("{key}_{part}"), &a)
+    };
+    NewNotification {
+        user_id: user,
+        organization_id: org,
+        kind: "trade",
+        title_zh: words(Lang::Zh, "title"),
+        title_en: words(Lang::En, "title"),
+        body_zh: words(Lang::Zh, "body"),
+        body_en: words(Lang::En, "body"),
+        link: Some(link),
+        dedupe_key: Some(dedupe_key),
+    }
+}
+
 /// A trade's new state, to both parties, or to the other party when one of them did it.
 fn trade_state(
     t: &TradeFacts,
@@ -491,6 +658,22 @@ mod tests {
             keys.push(format!("settlement.notify.{what}_body"));
         }
         for key in [
+            "disputes.notify.opened_title",
+            "disputes.notify.opened_body",
+            "disputes.notify.queue_title",
+            "disputes.notify.queue_body",
+            "disputes.notify.resolved_seller_title",
+            "disputes.notify.resolved_seller_body",
+            "disputes.notify.resolved_buyer_title",
+            "disputes.notify.resolved_buyer_body",
+            "disputes.notify.resolved_split_title",
+            "disputes.notify.resolved_split_body",
+            "payouts.notify.sent_title",
+            "payouts.notify.sent_body",
+            "cancel.notify.repeated_title",
+            "cancel.notify.repeated_body",
+            "cancel.notify.timeout_title",
+            "cancel.notify.timeout_body",
             "settlement.notify.restricted_title",
             "settlement.notify.restricted_body",
             "settlement.notify.lifted_title",

@@ -155,6 +155,48 @@ pub enum Event {
         due_at: DateTime<Utc>,
     },
 
+    /// A party opened a dispute on a paid trade (`by`); the admins of both exchanges decide it.
+    DisputeOpened {
+        trade: TradeFacts,
+        dispute_id: Uuid,
+        by: TradeParty,
+        buyer_exchange: String,
+        seller_exchange: String,
+        reason: String,
+    },
+    /// An admin decided a dispute: `settled` (to the seller, or a split) or refunded.
+    DisputeResolved {
+        trade: TradeFacts,
+        dispute_id: Uuid,
+        outcome: crate::domain::dispute::Outcome,
+        settled: bool,
+        seller_receives_fen: i64,
+        buyer_refund_fen: i64,
+    },
+
+    /// An admin recorded a bank transfer out of the settlement account to a party of a trade.
+    PayoutRecorded {
+        trade: TradeFacts,
+        number: String,
+        payee: crate::domain::dispute::Payee,
+        organization_id: Uuid,
+        amount_fen: i64,
+        bank_reference: String,
+    },
+
+    /// A buyer cancelled for the second time (or more) within 90 days, or left a trade unpaid past
+    /// its deadline (`timeout`): the admins of the buyer's exchange are told (they may restrict).
+    BuyerDefaulted {
+        trade: TradeFacts,
+        number: String,
+        buyer_name: String,
+        buyer_exchange: String,
+        timeout: bool,
+        reason: String,
+        /// Its cancellations and payment timeouts within 90 days, this one included.
+        count: i64,
+    },
+
     // ---------------------------------------------------------------- credit restrictions
     OrganizationRestricted {
         restriction_id: Uuid,

@@ -97,6 +97,13 @@ fn outgoing(event: &Event) -> Option<Outgoing> {
         },
         Event::TradePaid(f) => trade(EventType::TradePaid, f, None),
         Event::TradeSettled(f) => trade(EventType::TradeSettled, f, None),
+        // A dispute decided for the seller or split settles the trade: the systems hear
+        // `trade.settled` as after a confirmation.
+        Event::DisputeResolved {
+            trade: f,
+            settled: true,
+            ..
+        } => trade(EventType::TradeSettled, f, None),
         Event::TradeCancelled { trade: f, by } => trade(
             EventType::TradeCancelled,
             f,

@@ -23,7 +23,7 @@ pub fn csv_cell(value: &str) -> String {
     }
 }
 
-fn csv_line(cells: &[String]) -> String {
+pub(super) fn csv_line(cells: &[String]) -> String {
     let mut line = cells
         .iter()
         .map(|c| csv_cell(c))
@@ -33,13 +33,13 @@ fn csv_line(cells: &[String]) -> String {
     line
 }
 
-fn shanghai_date(at: &DateTime<Utc>) -> String {
+pub(super) fn shanghai_date(at: &DateTime<Utc>) -> String {
     use chrono::Offset;
     let off = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
     at.with_timezone(&off).format("%Y-%m-%d").to_string()
 }
 
-fn yuan(fen: i64) -> String {
+pub(super) fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let a = fen.unsigned_abs();
     format!("{sign}{}.{:02}", a / 100, a % 100)

@@ -4,9 +4,12 @@
 //! trade row → the domain decides → write the trade, audit, notify → append the ledger postings (the
 //! chain head is locked last and only for a few statements) → store the response and commit.
 //!
-//! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `payments`
+//! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `cancellations`
+//! (a cancellation's reason and what follows a buyer's default), `payments`
 //! (settlement accounts, payment instructions, reminders), `delivery` (the seller's delivery,
-//! the buyer's acceptance period and the job that settles at its end), `posting` (writing
+//! the buyer's acceptance period and the job that settles at its end), `disputes` (a party's
+//! dispute, the admins' queue and decision), `payouts` (the bank
+//! transfers out of the settlement account), `posting` (writing
 //! the ledger: pending postings chained by group commit), `reports` (verifying and reading it),
 //! `statements` (a trade's printable statement), `certificates` (its certificate), `exports` (the contract registration CSV),
 //! `restrictions` (credit restrictions).
@@ -17,14 +20,20 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::service::AppState;
 
+/// Cancellation with consequences: the reason, the buyer's count, the report to its exchange.
+mod cancellations;
 /// Transaction certificates (交易鉴证书): issue, seal, verify.
 mod certificates;
 /// Delivery and acceptance: the seller's delivery, the acceptance period and its job.
 mod delivery;
+/// Disputes: opening one, the admins' queue, the decision and its postings.
+mod disputes;
 /// The contract registration CSV (技术合同认定登记).
 mod exports;
 /// Paying in: settlement accounts, payment instructions, reminders before the deadline.
 mod payments;
+/// Payouts to sellers and refunds to buyers out of the settlement account, and their CSV.
+mod payouts;
 /// Writing the ledger: pending postings chained into `ledger_entries` by group commit.
 mod posting;
 /// Reading the ledger: chain verification, entries, balances, revenue.
@@ -36,10 +45,13 @@ mod statements;
 /// Trades: views, lists, payment, delivery, cancellation, the unpaid-trade deadline.
 mod trades;
 
+pub use cancellations::*;
 pub use certificates::*;
 pub use delivery::*;
+pub use disputes::*;
 pub use exports::*;
 pub use payments::*;
+pub use payouts::*;
 pub use posting::*;
 pub use reports::*;
 pub use restrictions::*;

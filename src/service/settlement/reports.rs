@@ -183,7 +183,7 @@ pub async fn ledger_entries(
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountBalance {
-    /// `bank:{exchange}`, `escrow:*` (all trades' escrow together), `payable:seller:{org}`, `revenue:{exchange}`.
+    /// `bank:{exchange}`, `escrow:*` (all trades' escrow together), `payable:seller:{org}`, `payable:buyer:{org}` (refunds), `revenue:{exchange}`.
     pub account: String,
     /// bank | escrow | payable | revenue
     pub kind: String,
@@ -203,7 +203,7 @@ pub struct Balances {
     pub bank_fen: i64,
     /// Money held for trades that are paid but not yet settled.
     pub escrow_fen: i64,
-    /// What the market owes sellers.
+    /// What the market owes sellers (proceeds) and buyers (refunds decided in disputes).
     pub payable_fen: i64,
     /// The exchanges' fee revenue.
     pub revenue_fen: i64,
@@ -238,6 +238,7 @@ pub async fn balances(pool: &PgPool, user: &CurrentUser) -> Result<Balances> {
                 .unwrap_or_default(),
             "payable" => match rest
                 .strip_prefix("seller:")
+                .or_else(|| rest.strip_prefix("buyer:"))
                 .and_then(|s| Uuid::parse_str(s).ok())
             {
                 Some(org) => sdb::party(&mut conn, org)

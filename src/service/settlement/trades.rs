@@ -40,7 +40,7 @@ pub struct TradeView {
     pub transaction_mode: String,
     /// tech_transfer | tech_license | tech_development
     pub contract_type: String,
-    /// awaiting_payment | paid | delivered | settled | cancelled
+    /// awaiting_payment | paid | delivered | disputed | settled | refunded | cancelled
     pub status: String,
     pub fee_schedule_id: Uuid,
     pub buyer_fee_fen: i64,
@@ -59,6 +59,14 @@ pub struct TradeView {
     pub delivery_note: Option<String>,
     /// End of the buyer's acceptance period: without a confirmation the trade then settles.
     pub acceptance_due_at: Option<DateTime<Utc>>,
+    /// Who cancelled (`buyer` | `seller` | `payment_timeout`), and what they wrote.
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// The trade's dispute, once a party opened one.
+    pub dispute: Option<super::DisputeView>,
+    /// How many trades the buyer organisation cancelled (or left unpaid past the deadline) in the
+    /// last 90 days (`GET /trades/{id}` only; `null` in lists).
+    pub buyer_cancellations_90d: Option<i64>,
 }
 
 impl From<&TradeRow> for TradeView {
@@ -89,6 +97,10 @@ impl From<&TradeRow> for TradeView {
             delivered_at: t.delivered_at,
             delivery_note: t.delivery_note.clone(),
             acceptance_due_at: t.acceptance_due_at,
+            cancelled_by: t.cancel_reason.clone(),
+            cancel_reason: t.cancel_note.clone(),
+            dispute: super::disputes::dispute_of(t),
+            buyer_cancellations_90d: None,
         }
     }
 }
@@ -153,7 +165,12 @@ pub async fn get(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<(TradeVi
         .await?
         .ok_or(Error::NotFound)?;
     let party = party_of(user, &t).ok_or(Error::NotFound)?;
-    Ok((TradeView::from(&t), party))
+    let mut view = TradeView::from(&t);
+    view.buyer_cancellations_90d = Some(
+        super::cancellations::cancellations_90d(&mut conn, t.buyer_organization_id, Utc::now())
+            .await?,
+    );
+    Ok((view, party))
 }
 
 /// `buyer` | `seller` | none (both).
@@ -229,7 +246,8 @@ pub async fn list(
 /// A state change of a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// An admin of the buyer's or the listing's exchange records the payment.
+    /// An admin of the buyer's or the listing's exchange records the payment (into the buyer's
+    /// exchange's settlement account, where the instructions told the buyer to pay).
     PaymentReceived,
     /// The buyer confirms delivery: the trade settles.
     ConfirmDelivery,
@@ -276,7 +294,20 @@ pub async fn act(
     action: Action,
     key: Option<&str>,
 ) -> Result<(StatusCode, serde_json::Value)> {
-    let fp = idempotency::fingerprint(action.route(), &id);
+    transition(pool, user, id, action, None, key).await
+}
+
+/// [`act`] with what the caller wrote: a cancellation's reason (required for `Cancel`, see
+/// [`super::cancel`]).
+pub(super) async fn transition(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: Uuid,
+    action: Action,
+    note: Option<&str>,
+    key: Option<&str>,
+) -> Result<(StatusCode, serde_json::Value)> {
+    let fp = idempotency::fingerprint(action.route(), &(id, note));
     let mut tx = match idempotency::begin(pool, user.id, key, &fp).await? {
         Claim::Replay(status, body) => return Ok((status, body)),
         Claim::Fresh(tx) => tx,
@@ -295,11 +326,15 @@ pub async fn act(
     let now = now_micros();
     let postings = match action {
         Action::PaymentReceived => {
-            let exchange = match party {
-                Party::InvolvedAdmin(ex) => ex,
+            match party {
+                Party::InvolvedAdmin(_) => {}
                 Party::OtherAdmin(_) => return Err(Error::Forbidden("other_exchange")),
                 Party::Buyer | Party::Seller => return Err(Error::Forbidden("admin_required")),
             };
+            // The buyer was told to pay into its own exchange's settlement account (payment
+            // instructions), so that is the account the payment is posted to, whichever involved
+            // exchange's admin records it (API.md lets either do so).
+            let exchange = parse_exchange(&t.buyer_exchange)?;
             user.require_scope(crate::domain::interconnect::Scope::Payments)?;
             if !status.can_pay() {
                 return Err(invalid_state(&t));
@@ -343,9 +378,11 @@ pub async fn act(
             super::delivery::settlement_postings(&t)?
         }
         Action::Cancel => {
+            let note = super::cancellations::required_reason(note)?;
             if !matches!(party, Party::Buyer | Party::Seller) {
                 return Err(Error::Forbidden("party_only"));
             }
+            // After payment only a dispute can undo a trade.
             if !status.can_cancel() {
                 return Err(invalid_state(&t));
             }
@@ -354,15 +391,25 @@ pub async fn act(
             } else {
                 ("seller", TradeParty::Seller)
             };
-            sdb::set_cancelled(&mut tx, &t, reason, now).await?;
+            sdb::set_cancelled(&mut tx, &t, reason, Some(note), now).await?;
             t.status = TradeStatus::Cancelled.code().into();
             t.cancelled_at = Some(now);
             t.cancel_reason = Some(reason.into());
+            t.cancel_note = Some(note.into());
             let cancelled = Event::TradeCancelled {
                 trade: TradeFacts::from(&t),
                 by,
             };
             events::emit(&mut tx, &cancelled).await?;
+            if by == TradeParty::Buyer {
+                super::cancellations::buyer_defaulted(
+                    &mut tx,
+                    &t,
+                    super::cancellations::BuyerDefault::Cancelled,
+                    now,
+                )
+                .await?;
+            }
             Vec::new()
         }
     };
@@ -407,10 +454,19 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
                 tx.rollback().await?;
                 continue;
             };
-            sdb::set_cancelled(&mut tx, &t, "payment_timeout", micros(now)).await?;
+            sdb::set_cancelled(&mut tx, &t, "payment_timeout", None, micros(now)).await?;
             t.status = TradeStatus::Cancelled.code().into();
+            t.cancelled_at = Some(micros(now));
+            t.cancel_reason = Some("payment_timeout".into());
             let timed_out = Event::TradePaymentTimedOut(TradeFacts::from(&t));
             events::emit(&mut tx, &timed_out).await?;
+            super::cancellations::buyer_defaulted(
+                &mut tx,
+                &t,
+                super::cancellations::BuyerDefault::PaymentTimeout,
+                micros(now),
+            )
+            .await?;
             tx.commit().await?;
             done += 1;
         }

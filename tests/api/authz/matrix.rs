@@ -17,6 +17,8 @@ use crate::helpers::*;
 enum Body {
     Empty,
     Fixed(&'static str),
+    /// A fixed body in which `{id}` is replaced by the id of the row's fixture.
+    WithId(&'static str),
     Register,
     /// The caller's own e-mail and password.
     Login,
@@ -113,6 +115,15 @@ const TABLE: &[Row] = &[
                                                                                                            [401, 403, 403, 200, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),
                                                                                                            [401, 404, 200, 403, 403, 200, 200]),
+    // Disputes: a party opens one (restricted or not: it is not trading); either party's
+    // exchange decides (both are the home exchange here); payouts from the buyer's exchange.
+    row(Method::POST, "/api/v1/trades/{id}/disputes", W, F::Bought { paid: true }, Body::Fixed(r#"{"reason":"交付的资料不完整"}"#),
+                                                                                                           [401, 404, 201, 403, 403, 201, 201]),
+    row(Method::POST, "/api/v1/admin/disputes/{id}/resolve", W, F::Disputed, Body::Fixed(r#"{"outcome":"buyer","reason":"卖方未能交付"}"#),
+                                                                                                           [401, 403, 403, 403, 200, 403, 403]),
+    row(Method::POST, "/api/v1/admin/payouts", W, F::Settled,
+        Body::WithId(r#"{"trade_id":"{id}","party":"seller","amount_fen":346000000,"bank_reference":"SU-0001"}"#),
+                                                                                                           [401, 403, 403, 403, 201, 403, 403]),
     // The exchanges' systems: an admin of another exchange makes keys and webhooks for their own.
     row(Method::POST, "/api/v1/admin/api-keys", O, F::Nothing, Body::Fixed(r#"{"name":"ERP","scopes":["read"]}"#),
                                                                                                            [401, 403, 403, 201, 201, 403, 403]),
@@ -124,10 +135,13 @@ const TABLE: &[Row] = &[
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
 ];
 
-async fn body(w: &World, r: &Row, a: Actor) -> Option<Value> {
+async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
     match r.body {
         Body::Empty => None,
         Body::Fixed(s) => Some(serde_json::from_str(s).unwrap()),
+        Body::WithId(s) => {
+            Some(serde_json::from_str(&s.replace("{id}", id.unwrap_or(""))).unwrap())
+        }
         Body::Register => Some(world::register_body()),
         Body::Login => {
             let mut b = json!({"email": w.email(a), "password": PASSWORD});
@@ -182,7 +196,8 @@ async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: P
     let mut wrong = Vec::new();
     for r in TABLE {
         for (i, &a) in ACTORS.iter().enumerate() {
-            let uri = world::prepare(&w, r.fixture, w.party(r.party, a), r.path).await;
+            let (uri, id) =
+                world::prepare_with_id(&w, r.fixture, w.party(r.party, a), r.path).await;
             // Logging out ends the token: the caller signs in afresh for it.
             let fresh;
             let token = if r.path == "/api/v1/auth/logout" && a != Actor::Anon {
@@ -197,7 +212,12 @@ async fn every_mutating_route_answers_each_kind_of_caller_as_api_md_says(pool: P
                 w.app.send(document_request(&uri, token)).await
             } else {
                 w.app
-                    .call(r.method.clone(), &uri, token, body(&w, r, a).await)
+                    .call(
+                        r.method.clone(),
+                        &uri,
+                        token,
+                        body(&w, r, a, id.as_deref()).await,
+                    )
                     .await
             };
             // Every admin action that went through is in the audit log (the same transaction).

@@ -410,6 +410,10 @@ pub enum Fixture {
     Bought {
         paid: bool,
     },
+    /// Such a trade, paid, in dispute (opened by the party); `{id}` is the dispute's.
+    Disputed,
+    /// Such a trade, paid and settled: the seller (the counterparty) is owed its proceeds.
+    Settled,
     /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
     ApiKey,
     Webhook,
@@ -425,9 +429,19 @@ pub enum Fixture {
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
 pub async fn prepare(w: &World, f: Fixture, p: &Member, path: &str) -> String {
+    prepare_with_id(w, f, p, path).await.0
+}
+
+/// [`prepare`], and the id of what was made (for a body that names it).
+pub async fn prepare_with_id(
+    w: &World,
+    f: Fixture,
+    p: &Member,
+    path: &str,
+) -> (String, Option<String>) {
     use Fixture as F;
     let id = match f {
-        F::Nothing => return path.to_string(),
+        F::Nothing => return (path.to_string(), None),
         F::UnverifiedOrg => organization(&w.app).await,
         F::RestrictedOrg => {
             let id = organization(&w.app).await;
@@ -446,6 +460,39 @@ pub async fn prepare(w: &World, f: Fixture, p: &Member, path: &str) -> String {
             offer(&w.app, &l, p, "buyer", p).await
         }
         F::Bought { paid } => trade(w, &w.counterparty, p, paid).await,
+        F::Disputed => {
+            let t = trade(w, &w.counterparty, p, true).await;
+            let d = Uuid::now_v7();
+            sqlx::query(
+                "with d as (insert into disputes (id, trade_id, opened_by_party, reason, opened_from, opened_at) \
+                   values ($1, $2::uuid, 'buyer', '交付不完整', 'paid', now())) \
+                 update trades set status = 'disputed' where id = $2::uuid",
+            )
+            .bind(d)
+            .bind(&t)
+            .execute(&w.app.pool)
+            .await
+            .unwrap();
+            d.to_string()
+        }
+        F::Settled => {
+            let t = trade(w, &w.counterparty, p, true).await;
+            let r = w
+                .app
+                .post(
+                    &format!("/api/v1/trades/{t}/confirm-delivery"),
+                    Some(&p.token),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                r.status.as_u16(),
+                200,
+                "settling the fixture trade: {}",
+                r.text
+            );
+            t
+        }
         F::ApiKey => api_key(w).await,
         F::Webhook => webhook(w).await,
         F::Colleague => {
@@ -459,11 +506,13 @@ pub async fn prepare(w: &World, f: Fixture, p: &Member, path: &str) -> String {
         }
         F::Delivery => {
             let (hook, delivery) = delivery(w).await;
-            return path
-                .replace("{id}", &hook)
-                .replace("{delivery_id}", &delivery)
-                .replace("{delivery}", &delivery);
+            return (
+                path.replace("{id}", &hook)
+                    .replace("{delivery_id}", &delivery)
+                    .replace("{delivery}", &delivery),
+                Some(hook),
+            );
         }
     };
-    path.replace("{id}", &id)
+    (path.replace("{id}", &id), Some(id))
 }

@@ -81,7 +81,7 @@ async fn every_event_type_comes_from_its_real_action_to_the_exchanges_it_concern
         .post(
             &format!("/api/v1/trades/{t2}/cancel"),
             Some(&buyer.token),
-            json!({}),
+            json!({"reason": "预算取消"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

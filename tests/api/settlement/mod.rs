@@ -15,6 +15,7 @@ use crate::helpers::*;
 
 mod certificates;
 mod delivery;
+mod disputes;
 mod exports;
 pub(crate) mod ledger;
 mod pages;
@@ -112,15 +113,19 @@ async fn new_trade(app: &TestApp, seller: &Party, buyer: &Party, price_fen: i64)
     .await
 }
 
+/// A POST with an optional `Idempotency-Key`. The body carries a reason, which a cancellation
+/// requires (API.md) and the other trade actions ignore.
 async fn post_key(app: &TestApp, uri: &str, token: &str, key: Option<&str>) -> Resp {
     let mut b = Request::builder()
         .method(Method::POST)
         .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
     if let Some(k) = key {
         b = b.header("Idempotency-Key", k);
     }
-    app.send(b.body(Body::empty()).unwrap()).await
+    let body = json!({"reason": "计划调整，不再购买"}).to_string();
+    app.send(b.body(Body::from(body)).unwrap()).await
 }
 
 async fn pay(app: &TestApp, id: &str, admin: &str) -> Resp {

@@ -281,10 +281,20 @@ async fn only_an_admin_of_the_buyers_or_the_listings_exchange_records_payment(po
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(nets(&app.pool).await.len(), 0, "nothing posted");
 
-    // The listing's exchange may record it: the money is in its settlement account.
+    // The listing's exchange may record it (API.md), but the money is where the payment
+    // instructions sent the buyer: the settlement account of the buyer's exchange.
     let r = pay(&app, &id, &listing_admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(nets(&app.pool).await["bank:suaee"], 2_000_000 + 30_000);
+    let n = nets(&app.pool).await;
+    assert_eq!(n["bank:cquaee"], 2_000_000 + 30_000);
+    assert!(!n.contains_key("bank:suaee"), "{n:?}");
+    let instructions = app
+        .get(
+            &format!("/api/v1/trades/{id}/payment-instructions"),
+            Some(&buyer.m.token),
+        )
+        .await;
+    assert_eq!(instructions.body["exchange"], json!("cquaee"));
     let r = pay(&app, &id, &listing_admin).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.body["error"]["code"], json!("invalid_trade_state"));
@@ -494,6 +504,7 @@ async fn cancelling_is_for_the_parties_and_only_before_payment(pool: PgPool) {
     assert!(!page.text.contains("/confirm-delivery"));
     let csrf = input_value(&page.text, "_csrf").unwrap();
     let idem = input_value(&page.text, "idem").unwrap();
+    // Without a reason the page comes back saying so, and nothing happens.
     let r = app
         .form(
             &format!("/trades/{id4}/cancel"),
@@ -502,10 +513,36 @@ async fn cancelling_is_for_the_parties_and_only_before_payment(pool: PgPool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let back = r.headers[axum::http::header::LOCATION].to_str().unwrap();
+    assert!(back.ends_with("?error=cancel_reason"), "{back}");
+    let page = app.page(back, &cookies).await;
+    assert!(page.text.contains("请填写取消原因"), "the refusal is shown");
+    let r = app
+        .get(&format!("/api/v1/trades/{id4}"), Some(&buyer.m.token))
+        .await;
+    assert_eq!(r.body["status"], json!("awaiting_payment"));
+    let r = app
+        .form(
+            &format!("/trades/{id4}/cancel"),
+            &cookies,
+            &[
+                ("_csrf", &csrf),
+                ("idem", &idem),
+                ("reason", "董事会未批准"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let r = app
         .get(&format!("/api/v1/trades/{id4}"), Some(&buyer.m.token))
         .await;
     assert_eq!(r.body["status"], json!("cancelled"));
+    assert_eq!(r.body["cancel_reason"], json!("董事会未批准"));
+    let page = app.page(&format!("/trades/{id4}"), &cookies).await;
+    assert_eq!(
+        select_text(&page.text, "[data-cancel-reason]"),
+        vec!["董事会未批准".to_string()]
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
