@@ -497,12 +497,12 @@ pub async fn prepare_with_id(
         F::Webhook => webhook(w).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
-            return path.replace("{user_id}", &id).replace("{id}", &id);
+            return (path.replace("{user_id}", &id).replace("{id}", &id), Some(id));
         }
         F::Invitation => invitation(&w.app, p, "invited@authz.example").await.0,
         F::InvitationLink => {
             let (_, secret) = invitation(&w.app, p, "join@authz.example").await;
-            return path.replace("{token}", &secret);
+            return (path.replace("{token}", &secret), None);
         }
         F::Delivery => {
             let (hook, delivery) = delivery(w).await;
