@@ -1,11 +1,12 @@
-"""What a page looks like at the width it is shown at, measured in the browser (pages.py and
-journeys.py): the elements that stick out past the right edge of the screen outside a table that
-scrolls sideways, tables that scroll without a cue (their shadow), status tags wrapped over
-several lines, and, on a phone, a search form whose filters are not folded away.
+"""What a page looks like at the width it is shown at (pages.py and journeys.py).
 
-`driver.execute_script(MEASURE, phone)` returns {"wider": px the page is wider than the screen,
-"problems": [text]}.
+`screenshot(d, path)` keeps the whole page as a PNG. `d.execute_script(MEASURE, phone)` returns
+{"wider": px the page is wider than the screen, "problems": [text]}: elements that stick out past
+the right edge of the screen outside a table that scrolls sideways, tables that scroll without a
+cue (their shadow) or out of a keyboard's reach, status tags wrapped over several lines, and, on a
+phone, a search form whose filters are not folded away (unless the page answers with an error).
 """
+import base64
 
 # What the page looks like at the width it is shown at: the elements that stick out on the right
 # (outside a sideways-scrolling table), the tables that scroll without a cue, wrapped tags, and a
@@ -47,6 +48,8 @@ for (const el of document.querySelectorAll('main *')) {
   if (!scrolls(el) || el.scrollWidth <= el.clientWidth + 1 || !holdsTable(el)) continue;
   if (!getComputedStyle(el).backgroundImage.includes('gradient'))
     out.problems.push(`${name(el).slice(0, 60)} scrolls sideways without a cue`);
+  if (!el.hasAttribute('tabindex') && !el.querySelector('a[href], button, input, select, textarea, [tabindex]'))
+    out.problems.push(`${name(el).slice(0, 60)} scrolls sideways but a keyboard cannot reach it (tabindex="0")`);
 }
 for (const t of document.querySelectorAll('.tag')) {
   const h = t.getBoundingClientRect().height;
@@ -60,3 +63,10 @@ if (phone && !document.querySelector('.alert.error')) for (const f of document.q
 }
 return out;
 """
+
+
+def screenshot(d, path):
+    """The whole page, not only the part in the window, as a PNG file."""
+    shot = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(shot["data"]))

@@ -27,7 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from demo_otp import demo_otp
 from fee_pages import MEASURE as MEASURE_CHARTS
 from journeys import _stale, browser, ensure_browser
-from layout import MEASURE
+from layout import MEASURE, screenshot
 
 WIDTHS = [390, 1280]
 LANGS = ["zh-CN", "en"]
@@ -102,13 +102,11 @@ class Pages:
         self.problems.extend(f"{where}: {p}" for p in m["problems"])
         charts = d.execute_script(MEASURE_CHARTS, width, 10.0)
         self.problems.extend(f"{where}: chart: {p}" for p in charts["problems"])
-        shot = d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         folder = os.path.join(self.out, str(width), lang)
         os.makedirs(folder, exist_ok=True)
         self.pages += 1
         file = re.sub(r"[^a-z0-9]+", "-", f"{label} {url}".lower()).strip("-")[:80]
-        with open(os.path.join(folder, f"{self.pages:03d}-{file}.png"), "wb") as f:
-            f.write(base64.b64decode(shot["data"]))
+        screenshot(d, os.path.join(folder, f"{self.pages:03d}-{file}.png"))
 
     def print_pdf(self, d, url, lang, label):
         """Prints the page on A4 portrait as chromium's print dialog would."""
