@@ -7,6 +7,7 @@ use uuid::Uuid;
 pub struct CertificateRow {
     pub number: String,
     pub trade_id: Uuid,
+    pub trade_number: String,
     pub issued_at: DateTime<Utc>,
     pub seller_name: String,
     pub seller_exchange: String,
@@ -25,9 +26,12 @@ pub struct CertificateRow {
     pub seal: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
-    buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
-    seller_fee_fen, fee_schedule_id, fee_schedule_name, ledger_hash, seal";
+/// A certificate's columns, and its trade's readable number (`TM-2026-000123`), from
+/// `certificates c join trades t`.
+const COLUMNS: &str = "c.number, c.trade_id, t.number as trade_number, c.issued_at, c.seller_name, \
+    c.seller_exchange, c.buyer_name, c.buyer_exchange, c.listing_id, c.listing_title, c.ip_numbers, \
+    c.transaction_mode, c.price_fen, c.buyer_fee_fen, c.seller_fee_fen, c.fee_schedule_id, \
+    c.fee_schedule_name, c.ledger_hash, c.seal";
 
 /// The next serial number of certificates.
 pub async fn next_serial(conn: &mut PgConnection) -> sqlx::Result<i64> {
@@ -69,7 +73,7 @@ pub async fn by_trade(
     trade_id: Uuid,
 ) -> sqlx::Result<Option<CertificateRow>> {
     sqlx::query_as(&format!(
-        "select {COLUMNS} from certificates where trade_id = $1"
+        "select {COLUMNS} from certificates c join trades t on t.id = c.trade_id where c.trade_id = $1"
     ))
     .bind(trade_id)
     .fetch_optional(conn)
@@ -81,7 +85,7 @@ pub async fn by_number(
     number: &str,
 ) -> sqlx::Result<Option<CertificateRow>> {
     sqlx::query_as(&format!(
-        "select {COLUMNS} from certificates where number = $1"
+        "select {COLUMNS} from certificates c join trades t on t.id = c.trade_id where c.number = $1"
     ))
     .bind(number)
     .fetch_optional(conn)

@@ -358,6 +358,12 @@ impl PageCtx {
         crate::domain::money::format_yuan(*fen)
     }
 
+    /// The amount in capital numerals (大写, `壹佰伍拾万元整`), as contracts and printed documents
+    /// state it in either language.
+    pub fn capital(&self, fen: &i64) -> String {
+        crate::domain::amounts::capital(*fen)
+    }
+
     /// Large amounts the Chinese way (`350万元`) in Chinese, `¥3,500,000.00` in English.
     pub fn wan(&self, fen: &i64) -> String {
         match self.lang {

@@ -21,6 +21,7 @@ mod match_profiles;
 mod matching_eval;
 mod organization;
 mod outside;
+mod pages;
 mod process;
 mod resilience;
 mod robustness;

@@ -1,11 +1,13 @@
-"""Browser journeys in headless chromium (Debian's chromium and chromedriver), once in Chinese and
-once in English: register two organisations, an exchange admin verifies them, the seller lists an
-achievement, the admin approves it, the buyer finds it by search, offers, the seller counters, the
-buyer accepts, the admin records the payment, the buyer confirms delivery and reads the statement;
-then a live auction where a second browser sees the first one's bid without reloading.
+"""Browser journeys in headless chromium (Debian's chromium and chromedriver), in Chinese and in
+English, each on a 1280 px desktop and on a 390 px phone: register two organisations, an exchange
+admin verifies them, the seller lists an achievement, the admin approves it, the buyer finds it by
+search, offers, the seller counters, the buyer accepts, the admin records the payment, the seller
+records the delivery, the buyer confirms acceptance and reads the statement; then a live auction
+where a second browser sees the first one's bid without reloading.
 
-On every page: a screenshot under OUT_DIR, no console errors (CSP violations are reported there
-too), and axe-core finds no serious or critical accessibility violation.
+On every page: a screenshot under OUT_DIR/<width>/<lang>/, no console errors (CSP violations are
+reported there too), axe-core finds no serious or critical accessibility violation, and the page
+does not scroll sideways outside its tables (layout.py).
 
 Usage: journeys.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD AXE_JS OUT_DIR [LANG...]
 (a server started with --demo; ADMIN is the demo admin of suaee, the exchange both organisations
@@ -31,6 +33,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from demo_otp import demo_otp
+from layout import MEASURE, screenshot
 
 PASSWORD = "journey-password-2026"
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -75,12 +78,16 @@ def browser(width):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
     d.set_script_timeout(60)
+    # A phone's screen (a window this narrow is not guaranteed), as the page sees it: its width,
+    # touch and the mobile viewport.
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": width < 500})
     return d
 
 
 class Journey:
-    def __init__(self, base, lang, axe_js, out_dir):
-        self.base, self.lang, self.axe_js, self.out = base, lang, axe_js, out_dir
+    def __init__(self, base, lang, width, axe_js, out_dir):
+        self.base, self.lang, self.width, self.axe_js, self.out = base, lang, width, axe_js, out_dir
         self.problems = []
         self.pages = 0
         os.makedirs(out_dir, exist_ok=True)
@@ -89,8 +96,12 @@ class Journey:
     def check(self, d, name):
         """Screenshot, console errors, CSP violations and axe-core on the page `d` shows now."""
         self.pages += 1
-        where = f"[{self.lang}] {name} ({urllib.parse.urlsplit(d.current_url).path})"
-        d.save_screenshot(os.path.join(self.out, f"{self.pages:02d}-{name}.png"))
+        where = f"[{self.lang} {self.width} px] {name} ({urllib.parse.urlsplit(d.current_url).path})"
+        screenshot(d, os.path.join(self.out, f"{self.pages:02d}-{name}.png"))
+        layout = d.execute_script(MEASURE, self.width < 500)
+        if layout["wider"] > 0:
+            self.problems.append(f"{where}: the page is {layout['wider']} px wider than the screen")
+        self.problems.extend(f"{where}: {p}" for p in layout["problems"])
         for entry in d.get_log("browser"):
             if entry.get("level") == "SEVERE":
                 self.problems.append(f"{where}: console: {entry.get('message')}")
@@ -132,7 +143,7 @@ class Journey:
         WebDriverWait(d, 30).until(lambda d: _stale(old))
         alerts = [e.text for e in d.find_elements(By.CSS_SELECTOR, ".alert.error, [aria-invalid=true]")]
         if alerts:
-            self.problems.append(f"[{self.lang}] {name}: the form answered with errors: {alerts}")
+            self.problems.append(f"[{self.lang} {self.width} px] {name}: the form answered with errors: {alerts}")
         self.check(d, name)
 
     def sign_in(self, d, email, password, name):
@@ -202,10 +213,17 @@ class Journey:
             trade = urllib.parse.urlsplit(b.current_url).path
             assert trade.startswith("/trades/"), b.current_url
 
-            # Payment recorded by the admin, delivery confirmed by the buyer, the statement.
+            # Payment recorded by the admin, delivery recorded by the seller, accepted by the buyer,
+            # the statement.
             self.go(a, trade, "admin-trade")
             self.submit(a, "form[action$='/payment-received']", "paid", checks=["input[name=confirm]"])
+            self.go(s, trade, "seller-trade")
+            self.submit(s, "form[action$='/delivery']", "delivered",
+                        fields={"note": "资料与样机已交付 / documents and prototype handed over"})
+            note = s.find_element(By.CSS_SELECTOR, "[data-delivery-note]").text
+            assert "documents and prototype" in note, note
             self.go(b, trade, "buyer-trade")
+            assert b.find_elements(By.CSS_SELECTOR, "[data-delivery-note]"), "the buyer sees the delivery"
             self.submit(b, "form[action$='/confirm-delivery']", "settled", checks=["input[name=confirm]"])
             status = b.find_element(By.TAG_NAME, "main").text
             assert ("已结算" in status) or ("Settled" in status) or ("settled" in status), status[:500]
@@ -236,14 +254,14 @@ class Journey:
                     and "1,050,000" in d.find_element(By.CSS_SELECTOR, "[data-price]").text)
             except Exception:
                 self.problems.append(
-                    f"[{self.lang}] the watching browser did not see the bids: "
+                    f"[{self.lang} {self.width} px] the watching browser did not see the bids: "
                     f"{s.find_element(By.CSS_SELECTOR, '[data-bid-count]').text} bids, "
                     f"price {s.find_element(By.CSS_SELECTOR, '[data-price]').text}")
             if not s.execute_script("return window.__notReloaded === true;"):
-                self.problems.append(f"[{self.lang}] the watching page was reloaded")
+                self.problems.append(f"[{self.lang} {self.width} px] the watching page was reloaded")
             rows = s.find_elements(By.CSS_SELECTOR, "[data-bids] tr")
             if len(rows) != 2:
-                self.problems.append(f"[{self.lang}] the watching browser lists {len(rows)} bids, not 2")
+                self.problems.append(f"[{self.lang} {self.width} px] the watching browser lists {len(rows)} bids, not 2")
             self.check(s, "auction-seen")
         finally:
             for d in (a, s, b):
@@ -297,14 +315,15 @@ def main():
     with open(axe_path, encoding="utf-8") as f:
         axe_js = f.read()
     problems, pages = [], 0
-    for lang in langs:
-        j = Journey(base, lang, axe_js, os.path.join(out, lang))
-        try:
-            j.run(email, password, 1280)
-        except Exception as e:  # the journey broke off: say where, with what was found so far
-            j.problems.append(f"[{lang}] journey stopped after {j.pages} pages: {type(e).__name__}: {e}")
-        problems += j.problems
-        pages += j.pages
+    for width in (1280, 390):
+        for lang in langs:
+            j = Journey(base, lang, width, axe_js, os.path.join(out, str(width), lang))
+            try:
+                j.run(email, password, width)
+            except Exception as e:  # the journey broke off: say where, with what was found so far
+                j.problems.append(f"[{lang} {width} px] journey stopped after {j.pages} pages: {type(e).__name__}: {e}")
+            problems += j.problems
+            pages += j.pages
     print(json.dumps({"pages": pages, "problems": len(problems)}))
     if problems:
         sys.exit("journeys:\n" + "\n".join(problems))

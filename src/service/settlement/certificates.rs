@@ -25,6 +25,8 @@ use super::{flush, party_of};
 pub struct CertificateView {
     pub number: String,
     pub trade_id: Uuid,
+    /// The trade's readable number (`TM-2026-000123`), which the printed certificate shows.
+    pub trade_number: String,
     pub issued_at: DateTime<Utc>,
     /// Hex SHA-256 of the last ledger entry of the trade's settlement.
     pub ledger_hash: String,
@@ -153,6 +155,7 @@ fn view(state: &AppState, c: &CertificateRow) -> CertificateView {
     CertificateView {
         number: c.number.clone(),
         trade_id: c.trade_id,
+        trade_number: c.trade_number.clone(),
         issued_at: c.issued_at,
         ledger_hash: c
             .ledger_hash

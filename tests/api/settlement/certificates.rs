@@ -46,6 +46,10 @@ async fn a_settled_trade_has_a_certificate_that_a_stranger_can_verify(pool: PgPo
     let number = c["number"].as_str().unwrap().to_string();
     assert!(number.starts_with("TMC-20"), "{number}");
     assert_eq!(c["trade_id"], json!(id));
+    assert!(
+        c["trade_number"].as_str().unwrap().starts_with("TM-20"),
+        "{c}"
+    );
     assert!(c["issued_at"].is_string());
     assert!(c["verify_url"]
         .as_str()
@@ -209,6 +213,11 @@ async fn the_printable_certificate_has_a_qr_code_of_its_verification_page(pool: 
     assert!(!select_text(&page.text, ".certificate-number code")[0].is_empty());
     assert_eq!(select_text(&page.text, "h1")[0], "交易鉴证书");
     assert_eq!(select_text(&page.text, ".price")[0], "¥3,500,000.00");
+    assert_eq!(select_text(&page.text, ".capital")[0], "叁佰伍拾万元整");
+    // The trade by its short number (TM-…), its id nowhere but in the link back to it.
+    let trade_number = select_text(&page.text, ".trade-number")[0].clone();
+    assert!(trade_number.starts_with("TM-20"), "{trade_number}");
+    assert!(!select_text(&page.text, "article")[0].contains(&id));
     let number = select_text(&page.text, ".certificate-number code")[0].clone();
     assert!(select_text(&page.text, ".verify-url")[0].ends_with(&format!("/certificates/{number}")));
     // The trade page links to it once settled.

@@ -200,6 +200,17 @@ async fn a_chongqing_enterprise_buys_a_sichuan_patent_and_everyone_sees_their_sh
     );
     assert!(page.text.contains("ZL201710601862.3"));
     assert!(page.text.contains("/static/settlement.css"));
+    // Amounts in figures and in capitals (大写); the trade by its short number, not its id.
+    assert_eq!(
+        select_text(&page.text, "tr.total .capital"),
+        ["叁佰伍拾肆万元整", "叁佰肆拾陆万元整"]
+    );
+    let number = select_text(&page.text, ".trade-number");
+    assert!(number[0].starts_with("TM-20"), "{number:?}");
+    assert!(
+        !select_text(&page.text, ".statement-head")[0].contains(&id),
+        "the statement shows the trade's id"
+    );
     assert_eq!(select_text(&page.text, "tr.sichuan td").len(), 3);
     // The trade list and page for the buyer.
     let list = app.page("/trades?role=buyer", &cookies).await;

@@ -42,6 +42,26 @@ impl SearchPage {
     fn trl(&self, l: &ListingView) -> String {
         trl_label(&self.ctx, l.trl)
     }
+    /// How many filters besides the search words are set (shown on the folded filters' control).
+    fn active_filters(&self) -> usize {
+        let p = &self.p;
+        [
+            &p.field,
+            &p.province,
+            &p.exchange,
+            &p.ip_type,
+            &p.pricing,
+            &p.trl_min,
+            &p.sort,
+        ]
+        .into_iter()
+        .filter(|o| o.as_deref().is_some_and(|v| !v.is_empty()))
+        .count()
+            + [&self.min_wan, &self.max_wan]
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .count()
+    }
 }
 
 /// The page's query: the API's parameters plus prices in 万元.
