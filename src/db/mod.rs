@@ -14,6 +14,8 @@ pub mod certificates;
 pub mod delivery;
 /// Technology demands and matching.
 pub mod demands;
+/// Auction deposits (保证金).
+pub mod deposits;
 /// Listing documents (metadata, and bytes kept in PostgreSQL).
 pub mod documents;
 /// Fee schedule versions.

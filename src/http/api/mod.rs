@@ -17,6 +17,8 @@ pub mod health;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// The inbox: notices and marking them read.
+pub mod notifications;
 /// Paying in: payment instructions, settlement accounts.
 pub mod payments;
 /// Payment, delivery, the ledger, statements, credit restrictions.
@@ -67,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(settlement::routes())
         .merge(payments::routes())
         .merge(trading::routes())
+        .merge(notifications::routes())
         .merge(demands::routes())
         .merge(listings::routes())
         .merge(documents::routes())

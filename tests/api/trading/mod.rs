@@ -10,6 +10,8 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod auctions;
+mod deposits;
+mod notices;
 mod offers;
 mod pages;
 mod purchase;
