@@ -179,7 +179,7 @@ pub async fn take_bid(
 /// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
 /// transaction, the hot row is locked only for this statement and its commit): take the bid, record
 /// it, tell the organisation it outbid (`notice`), and keep the listing's price for searches current.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 pub async fn take_bid_known_bidder(
     conn: &mut PgConnection,
     listing_id: Uuid,

@@ -6,6 +6,8 @@
 //! seller, and a trade its seller cancels gives it back. Every step is one balanced ledger
 //! transaction, written in the step's own database transaction.
 //!
+//! A listing withdrawn before its auction closes refunds the deposits held for it.
+//!
 //! Lock order: the auction row first (recording and the close both take it), then the deposits.
 
 use chrono::{DateTime, Utc};
@@ -261,6 +263,27 @@ pub async fn settle_at_close(
         }
     }
     Ok(out)
+}
+
+/// A listing withdrawn before its auction closed (in the withdrawal's transaction, the auction
+/// locked): every held deposit goes back, and its organisation is told. Returns whether ledger
+/// postings were written (the caller flushes after its commit).
+pub async fn refund_deposits_of_withdrawn(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    title: &str,
+) -> Result<bool> {
+    let done = settle_at_close(conn, listing_id, None, Utc::now()).await?;
+    for &(org, amount) in &done.refunded {
+        let facts = DepositFacts {
+            listing_id,
+            listing_title: title.to_string(),
+            organization_id: org,
+            amount_fen: amount,
+        };
+        events::emit(conn, &Event::DepositRefunded(facts)).await?;
+    }
+    Ok(!done.refunded.is_empty())
 }
 
 /// The part of a trade's price and buyer fee its applied deposit already covers (0 if none).

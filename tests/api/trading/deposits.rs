@@ -359,3 +359,112 @@ async fn a_listing_may_set_a_deposit_up_to_its_start_price(pool: PgPool) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["pricing"]["auction"]["deposit_fen"], json!(100_000));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn withdrawing_the_listing_before_the_close_refunds_the_deposits(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let a = app.verified_member("a@buyer.cn", "cquaee").await;
+    let admin = app.admin("suaee").await;
+    let id = deposit_auction(&app, &seller).await;
+    assert_eq!(
+        record(&app, &admin, &id, &a.org_id).await.status,
+        StatusCode::CREATED
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/withdraw"),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(deposit_status(&app, &id, &a.org_id).await, "refunded");
+    let n = nets(&app.pool).await;
+    assert_eq!(net(&n, "bank:suaee"), 0);
+    assert_eq!(net(&n, &format!("deposit:{id}:{}", a.org_id)), 0);
+    ledger_ok(&app, &admin, "withdrawn").await;
+    let r = app.get("/api/v1/notifications", Some(&a.token)).await;
+    assert_eq!(
+        r.body["items"][0]["kind"],
+        json!("deposit_refunded"),
+        "{}",
+        r.text
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_pages_show_the_rule_the_bidders_state_and_the_admin_records_it(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let a = app.verified_member("a@buyer.cn", "cquaee").await;
+    app.admin("suaee").await;
+    let id = deposit_auction(&app, &seller).await;
+    let bid_form = format!("action=\"/listings/{id}/bids\"");
+
+    let bidder = web_login(&app, &a.email).await;
+    let page = app.page(&format!("/listings/{id}"), &bidder).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("竞买保证金") && page.text.contains("¥2,000.00"));
+    assert!(
+        page.text.contains("贵机构尚未缴纳"),
+        "the bidder's own state"
+    );
+    assert!(
+        !page.text.contains(&bid_form),
+        "no bid form without a deposit"
+    );
+    let en = app.page(&format!("/listings/{id}?lang=en"), &bidder).await;
+    let i = en.text.find("data-deposit").unwrap_or(0);
+    assert!(
+        en.text[i..].contains("deposit"),
+        "{}",
+        &en.text[i..(i + 400).min(en.text.len())]
+    );
+    assert!(
+        en.text.contains("not paid by your organisation"),
+        "{}",
+        &en.text[i..(i + 400).min(en.text.len())]
+    );
+
+    // The administrator records it on the deposits page, naming the organisation by its credit code.
+    let admin = web_login(&app, "admin-suaee@test.example").await;
+    let uri = format!("/admin/listings/{id}/deposits");
+    let page = app.page(&uri, &admin).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let code: String =
+        sqlx::query_scalar("select credit_code from organizations where id = $1::uuid")
+            .bind(&a.org_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = app
+        .form(
+            &uri,
+            &admin,
+            &[("_csrf", &csrf), ("organization", "91350100M000100Y43")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "an unknown organisation");
+    assert!(r.text.contains("没有这个机构"));
+    let r = app
+        .form(
+            &uri,
+            &admin,
+            &[("_csrf", &csrf), ("organization", &code.to_lowercase())],
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text);
+    let page = app.page(&format!("{uri}?done=1"), &admin).await;
+    assert!(page.text.contains("已到账（可出价）"), "{}", page.text);
+    assert_eq!(deposit_status(&app, &id, &a.org_id).await, "held");
+
+    let page = app.page(&format!("/listings/{id}"), &bidder).await;
+    assert!(page.text.contains("贵机构已缴纳，可出价"));
+    assert!(page.text.contains(&bid_form));
+    // The seller sees the rule, not a state of its own.
+    let own = web_login(&app, &seller.email).await;
+    let page = app.page(&format!("/listings/{id}"), &own).await;
+    assert!(page.text.contains("竞买保证金") && !page.text.contains("贵机构尚未缴纳"));
+}

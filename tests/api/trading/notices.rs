@@ -246,3 +246,53 @@ async fn the_close_tells_winner_losers_and_seller_what_happens_next(pool: PgPool
     assert_eq!(lost[0]["kind"], json!("auction_lost"));
     assert_eq!(lost[1]["kind"], json!("outbid"));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_live_page_tells_the_outbid_bidder_at_once(pool: PgPool) {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let [a, b]: [Member; 2] = buyers(&app, 2, "live").await.try_into().ok().unwrap();
+    let id = auction(&app, &seller, 1_000_000, 100_000, None, 3_600, 300).await;
+    bid(&app, &id, &a, 1_000_000).await;
+    app.state.events.spawn_listener(
+        app.pool.clone(),
+        techmarket::service::events::live::CHANNELS,
+    );
+    let cookies = web_login(&app, &a.email).await;
+    let resp = app
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/listings/{id}/auction/events"))
+                .header(header::COOKIE, cookies)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    bid(&app, &id, &b, 1_100_000).await;
+    let mut seen = String::new();
+    while !seen.contains("\"bid_count\":2") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("the bid arrives within a second or so")
+            .unwrap()
+            .unwrap();
+        if let Some(d) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(d));
+        }
+    }
+    let last = seen.rsplit("event: auction").next().unwrap();
+    assert!(
+        last.contains(r#""you":{"lead":false,"outbid":true}"#),
+        "{last}"
+    );
+}
