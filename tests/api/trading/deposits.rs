@@ -204,6 +204,15 @@ async fn losers_are_refunded_and_the_winners_deposit_counts_toward_its_payment(p
         .await;
     assert_eq!(pi.status, StatusCode::OK, "{}", pi.text);
     assert_eq!(pi.body["amount_fen"], json!(total - DEPOSIT));
+    let st = app
+        .get(&format!("/api/v1/trades/{trade}/statement"), Some(&a.token))
+        .await;
+    assert_eq!(
+        st.body["deposit_applied_fen"],
+        json!(DEPOSIT),
+        "{}",
+        st.text
+    );
     let r = app
         .post(
             &format!("/api/v1/admin/trades/{trade}/payment-received"),
