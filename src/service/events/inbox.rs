@@ -277,7 +277,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
                     }
                     out.push(won);
                     out.push(sold);
-                    out.extend(bidders.into_iter().filter(|o| *o != winner).map(lost));
+                    out.extend(bidders.iter().copied().filter(|o| *o != winner).map(lost));
                 }
                 _ => {
                     out.push(trading(
@@ -287,8 +287,18 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
                         link.clone(),
                         dedupe("seller"),
                     ));
-                    out.extend(bidders.into_iter().map(lost));
+                    out.extend(bidders.iter().copied().map(lost));
                 }
+            }
+            // A deposit paid by an organisation that never bid: told of its refund on its own.
+            for &(org, amount) in refunded.iter().filter(|(o, _)| !bidders.contains(o)) {
+                let d = DepositFacts {
+                    listing_id: a.listing_id,
+                    listing_title: listing_title.clone(),
+                    organization_id: org,
+                    amount_fen: amount,
+                };
+                out.push(deposit(&d, org, "deposit_refunded", None));
             }
             out
         }
@@ -525,6 +535,9 @@ mod tests {
             for part in ["title", "body"] {
                 keys.push(format!("trading.notify.{kind}.{part}"));
             }
+        }
+        for what in NOTES {
+            keys.push(format!("trading.notify.note.{what}"));
         }
         for what in TRADE_STATES {
             keys.push(format!("settlement.notify.{what}_title"));

@@ -143,10 +143,12 @@ async fn losers_are_refunded_and_the_winners_deposit_counts_toward_its_payment(p
     let seller = app.verified_member("seller@chip.cn", "suaee").await;
     let a = app.verified_member("a@buyer.cn", "cquaee").await;
     let b = app.verified_member("b@buyer.cn", "cdipex").await;
+    // c pays a deposit and never bids.
+    let c = app.verified_member("c@buyer.cn", "nttc_sw").await;
     let admin = app.admin("suaee").await;
     let buyer_admin = app.admin("cquaee").await;
     let id = deposit_auction(&app, &seller).await;
-    for m in [&a, &b] {
+    for m in [&a, &b, &c] {
         assert_eq!(
             record(&app, &admin, &id, &m.org_id).await.status,
             StatusCode::CREATED
@@ -173,7 +175,15 @@ async fn losers_are_refunded_and_the_winners_deposit_counts_toward_its_payment(p
         .unwrap()
         .to_string();
     assert_eq!(deposit_status(&app, &id, &b.org_id).await, "refunded");
+    assert_eq!(deposit_status(&app, &id, &c.org_id).await, "refunded");
     assert_eq!(deposit_status(&app, &id, &a.org_id).await, "applied");
+    let told = app.get("/api/v1/notifications", Some(&c.token)).await;
+    assert_eq!(
+        told.body["items"][0]["kind"],
+        json!("deposit_refunded"),
+        "{}",
+        told.text
+    );
     let n = nets(&app.pool).await;
     // The loser's money went back out of the bank; the winner's sits in the trade's escrow.
     assert_eq!(net(&n, &format!("deposit:{id}:{}", b.org_id)), 0);
