@@ -61,8 +61,17 @@
     if (el) { el.hidden = !on; }
   }
 
-  // Who leads now, from the newest bid: the viewer's own pseudonym or someone else's.
-  function leader(a) {
+  // Who leads now. The server says so for a signed-in viewer (`you`: whether its organisation
+  // leads, and whether this very bid outbid it); otherwise the newest bid's pseudonym tells.
+  var hasBid = !!myBidder;
+  function leader(a, you) {
+    if (you) {
+      if (you.outbid) { hasBid = true; }
+      show("[data-you-lead]", you.lead);
+      show("[data-outbid]", hasBid && !you.lead);
+      if (you.lead) { hasBid = true; }
+      return;
+    }
     if (!myBidder || !a.bids || !a.bids.length) { return; }
     var mine = a.bids[0].bidder === myBidder;
     show("[data-you-lead]", mine);
@@ -80,9 +89,9 @@
       .catch(function () {});
   }
 
-  function apply(a, fresh) {
+  function apply(a, fresh, you) {
     setText("[data-price]", money(a.current_price_fen));
-    leader(a);
+    leader(a, you);
     feeAt(a.min_next_bid_fen);
     setText("[data-bid-count]", String(a.bid_count));
     setText("[data-min-next]", money(a.min_next_bid_fen));
@@ -157,12 +166,12 @@
       shown = a.bid_count;
       apply(a, false);
     } else if (a.status === "closed") {
-      apply(a, false);
+      apply(a, false, msg.you);
     } else if (a.bid_count <= shown) {
       return; // older than what is shown
     } else if (a.bid_count === shown + (a.bids ? a.bids.length : 0)) {
       shown = a.bid_count;
-      apply(a, true);
+      apply(a, true, msg.you);
     } else {
       refetch(); // a gap: some bid's event was missed or is late
     }

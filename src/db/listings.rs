@@ -39,13 +39,15 @@ pub struct ListingRow {
     pub extension_seconds: Option<i32>,
     pub leading_bid_fen: Option<i64>,
     pub bid_count: Option<i32>,
+    pub deposit_fen: Option<i64>,
 }
 
 const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary, l.description, l.field, \
     l.ip_type, l.ip_numbers, l.trl, l.transaction_modes, l.keywords, l.pricing_mode, l.price_fen, l.status, \
     l.exchange, l.province, l.reject_reason, l.sort_price_fen, l.created_at, l.updated_at, l.submitted_at, \
     l.listed_at, o.name as org_name, o.kind as org_kind, a.status as auction_status, a.start_price_fen, \
-    a.increment_fen, a.reserve_fen, a.ends_at, a.extension_seconds, a.leading_bid_fen, a.bid_count";
+    a.increment_fen, a.reserve_fen, a.ends_at, a.extension_seconds, a.leading_bid_fen, a.bid_count, \
+    nullif(a.deposit_fen, 0) as deposit_fen";
 const FROM: &str = "listings l join organizations o on o.id = l.organization_id \
     left join auctions a on a.listing_id = l.id";
 
@@ -77,6 +79,7 @@ pub struct AuctionTerms {
     pub reserve_fen: Option<i64>,
     pub ends_at: DateTime<Utc>,
     pub extension_seconds: i32,
+    pub deposit_fen: Option<i64>,
 }
 
 pub async fn insert(
@@ -166,10 +169,11 @@ async fn set_auction(
         Some(a) => {
             sqlx::query(
                 "insert into auctions (listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
-                 extension_seconds) values ($1, 'scheduled', $2, $3, $4, $5, $6) \
+                 extension_seconds, deposit_fen) values ($1, 'scheduled', $2, $3, $4, $5, $6, $7) \
                  on conflict (listing_id) do update set start_price_fen = excluded.start_price_fen, \
                  increment_fen = excluded.increment_fen, reserve_fen = excluded.reserve_fen, \
-                 ends_at = excluded.ends_at, extension_seconds = excluded.extension_seconds",
+                 ends_at = excluded.ends_at, extension_seconds = excluded.extension_seconds, \
+                 deposit_fen = excluded.deposit_fen",
             )
             .bind(id)
             .bind(a.start_price_fen)
@@ -177,6 +181,7 @@ async fn set_auction(
             .bind(a.reserve_fen)
             .bind(a.ends_at)
             .bind(a.extension_seconds)
+            .bind(a.deposit_fen)
             .execute(conn)
             .await?;
         }

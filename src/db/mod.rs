@@ -14,6 +14,8 @@ pub mod certificates;
 pub mod delivery;
 /// Technology demands and matching.
 pub mod demands;
+/// Auction deposits (保证金).
+pub mod deposits;
 /// Disputes of paid trades and payouts to the parties.
 pub mod disputes;
 /// Listing documents (metadata, and bytes kept in PostgreSQL).

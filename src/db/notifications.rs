@@ -11,9 +11,26 @@ pub struct NotificationRow {
     pub body_zh: String,
     pub body_en: String,
     pub link: Option<String>,
+    pub dedupe_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
+
+/// A notice's words and link without its recipient: written by a statement that finds the
+/// recipient itself (the bid that outbids someone).
+#[derive(Debug, Clone)]
+pub struct NoticeWords {
+    pub title_zh: String,
+    pub title_en: String,
+    pub body_zh: String,
+    pub body_en: String,
+    pub link: String,
+}
+
+const COLS: &str =
+    "id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key, created_at, read_at";
+/// A person's inbox: notices to them and to every member of their organisation.
+const MINE: &str = "(user_id = $1 or (user_id is null and organization_id = $2))";
 
 pub struct NewNotification<'a> {
     /// To one user, or (when `None`) to every member of `organization_id`.
@@ -27,6 +44,14 @@ pub struct NewNotification<'a> {
     pub link: Option<String>,
     /// Sent at most once per key.
     pub dedupe_key: Option<String>,
+}
+
+impl NewNotification<'_> {
+    /// Appends a sentence to the body, in both languages.
+    pub fn add(&mut self, [zh, en]: [String; 2]) {
+        self.body_zh.push_str(&zh);
+        self.body_en.push_str(&en);
+    }
 }
 
 /// Inserts notifications in one statement; one whose dedupe key was used before is skipped.
@@ -64,15 +89,66 @@ pub async fn list_for_user(
     org_id: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<NotificationRow>> {
-    sqlx::query_as(
-        "select id, kind, title_zh, title_en, body_zh, body_en, link, created_at, read_at from notifications \
-         where user_id = $1 or (user_id is null and organization_id = $2) order by id desc limit $3",
-    )
+    sqlx::query_as(&format!(
+        "select {COLS} from notifications where {MINE} order by id desc limit $3"
+    ))
     .bind(user_id)
     .bind(org_id)
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// A page of a person's inbox, newest first (only unread ones when `unread`), and the total.
+pub async fn page_for_user(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    org_id: Option<Uuid>,
+    unread: bool,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<NotificationRow>, i64)> {
+    let rows = sqlx::query_as(&format!(
+        "select {COLS} from notifications where {MINE} and (not $3 or read_at is null) \
+         order by id desc limit $4 offset $5"
+    ))
+    .bind(user_id)
+    .bind(org_id)
+    .bind(unread)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "select count(*) from notifications where {MINE} and (not $3 or read_at is null)"
+    ))
+    .bind(user_id)
+    .bind(org_id)
+    .bind(unread)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Marks one notice of the person's inbox read (once: a read notice keeps its time); false when
+/// it is not in their inbox.
+pub async fn mark_read(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    org_id: Option<Uuid>,
+    id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "update notifications set read_at = coalesce(read_at, $4) where id = $3 and {MINE} returning id"
+    ))
+    .bind(user_id)
+    .bind(org_id)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
 }
 
 pub async fn mark_all_read(

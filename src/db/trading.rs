@@ -3,6 +3,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::notifications::NoticeWords;
+
 /// What trading needs to know about a listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ListingRow {
@@ -92,10 +94,18 @@ pub struct AuctionRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub trade_id: Option<Uuid>,
     pub last_bid_at: Option<DateTime<Utc>>,
+    /// The organisation the latest bid took the lead from (none when the leader raised its own
+    /// bid, or for the first bid): it is told it was outbid.
+    #[serde(default)]
+    pub outbid_org_id: Option<Uuid>,
+    /// The deposit (保证金) a bidder must have paid, if the auction requires one.
+    #[serde(default)]
+    pub deposit_fen: Option<i64>,
 }
 
 const AUCTION_COLS: &str = "listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
-    extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, trade_id, last_bid_at";
+    extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, trade_id, last_bid_at, \
+    outbid_org_id, nullif(deposit_fen, 0) as deposit_fen";
 
 pub async fn auction(
     conn: &mut PgConnection,
@@ -113,8 +123,10 @@ pub async fn auction(
 /// $4 bid id): it succeeds only while the auction is open, before its end, and for at least the
 /// minimum (start price, then leading + increment). The row lock it takes serialises bids on one
 /// auction; the bid time is read inside it, so bid times increase with the order of acceptance.
-/// A bid within the last `extension_seconds` moves the end to bid time + extension.
+/// A bid within the last `extension_seconds` moves the end to bid time + extension. It also names
+/// the organisation it outbid (`SET` sees the row as it was under the lock, however many bids raced).
 const TAKE_BID: &str = "update auctions set leading_bid_fen = $2, leading_org_id = $3, leading_bid_id = $4, \
+        outbid_org_id = case when leading_org_id is distinct from $3 then leading_org_id end, \
         bid_count = bid_count + 1, last_bid_at = clock_timestamp(), \
         ends_at = case when ends_at - make_interval(secs => extension_seconds) < clock_timestamp() \
                        then greatest(ends_at, clock_timestamp() + make_interval(secs => extension_seconds)) \
@@ -122,27 +134,52 @@ const TAKE_BID: &str = "update auctions set leading_bid_fen = $2, leading_org_id
     where listing_id = $1 and status = 'open' and ends_at > clock_timestamp() \
       and $2 >= coalesce(leading_bid_fen + increment_fen, start_price_fen)";
 
-/// Takes a bid (see [`TAKE_BID`]); the caller then numbers the bidder and records the bid in the
-/// same transaction (the first bid of an organisation).
+/// The outbid notice of the statement that takes a bid (`a`): to the organisation the bid took
+/// the lead from, in the words given from parameter `$p` on (title zh, en, body zh, en, link).
+fn outbid_notice(p: u8) -> String {
+    let q = |i: u8| format!("${}", p + i);
+    format!(
+        "n as (insert into notifications (organization_id, kind, title_zh, title_en, body_zh, body_en, link) \
+               select a.outbid_org_id, 'outbid', {}, {}, {}, {}, {} from a where a.outbid_org_id is not null)",
+        q(0),
+        q(1),
+        q(2),
+        q(3),
+        q(4)
+    )
+}
+
+/// Takes a bid (see [`TAKE_BID`]) and tells the organisation it outbid (`notice`); the caller then
+/// numbers the bidder and records the bid in the same transaction (the first bid of an organisation).
 pub async fn take_bid(
     conn: &mut PgConnection,
     listing_id: Uuid,
     amount_fen: i64,
     org: Uuid,
     bid_id: Uuid,
+    notice: &NoticeWords,
 ) -> sqlx::Result<Option<AuctionRow>> {
-    sqlx::query_as(&format!("{TAKE_BID} returning {AUCTION_COLS}"))
-        .bind(listing_id)
-        .bind(amount_fen)
-        .bind(org)
-        .bind(bid_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(&format!(
+        "with a as ({TAKE_BID} returning {AUCTION_COLS}), {} select a.* from a",
+        outbid_notice(5)
+    ))
+    .bind(listing_id)
+    .bind(amount_fen)
+    .bind(org)
+    .bind(bid_id)
+    .bind(&notice.title_zh)
+    .bind(&notice.title_en)
+    .bind(&notice.body_zh)
+    .bind(&notice.body_en)
+    .bind(&notice.link)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
 /// transaction, the hot row is locked only for this statement and its commit): take the bid, record
-/// it, and keep the listing's price for searches current.
+/// it, tell the organisation it outbid (`notice`), and keep the listing's price for searches current.
+#[expect(clippy::too_many_arguments)]
 pub async fn take_bid_known_bidder(
     conn: &mut PgConnection,
     listing_id: Uuid,
@@ -151,13 +188,15 @@ pub async fn take_bid_known_bidder(
     bid_id: Uuid,
     user: Uuid,
     bidder_no: i32,
+    notice: &NoticeWords,
 ) -> sqlx::Result<Option<AuctionRow>> {
     sqlx::query_as(&format!(
         "with a as ({TAKE_BID} returning {AUCTION_COLS}), \
          b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
                select $4, a.listing_id, $3, $5, $2, $6, a.last_bid_at, a.bid_count from a returning id), \
-         l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id) \
-         select a.* from a"
+         l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id), \
+         {} select a.* from a",
+        outbid_notice(7)
     ))
     .bind(listing_id)
     .bind(amount_fen)
@@ -165,6 +204,11 @@ pub async fn take_bid_known_bidder(
     .bind(bid_id)
     .bind(user)
     .bind(bidder_no)
+    .bind(&notice.title_zh)
+    .bind(&notice.title_en)
+    .bind(&notice.body_zh)
+    .bind(&notice.body_en)
+    .bind(&notice.link)
     .fetch_optional(conn)
     .await
 }
@@ -194,6 +238,11 @@ pub struct BidTarget {
     pub increment_fen: Option<i64>,
     pub leading_bid_fen: Option<i64>,
     pub ends_at: Option<DateTime<Utc>>,
+    pub title: String,
+    /// The deposit the auction requires (none: no deposit).
+    pub deposit_fen: Option<i64>,
+    /// The bidder has a deposit held for this auction.
+    pub has_deposit: bool,
 }
 
 pub async fn bid_target(
@@ -205,7 +254,10 @@ pub async fn bid_target(
         "select l.organization_id, l.status, l.pricing_mode, \
              (select b.bidder_no from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_no, \
              (select b.transaction_mode from auction_bidders b where b.listing_id = l.id and b.organization_id = $2) as bidder_mode, \
-             l.transaction_modes, a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at \
+             l.transaction_modes, a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at, \
+             l.title, nullif(a.deposit_fen, 0) as deposit_fen, \
+             exists (select 1 from auction_deposits d where d.listing_id = l.id and d.organization_id = $2 \
+                     and d.status = 'held') as has_deposit \
          from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
     )
     .bind(listing_id)

@@ -127,6 +127,24 @@ pub fn pseudonym(n: u32) -> (String, String) {
     (format!("竞买人{n}"), format!("Bidder {n}"))
 }
 
+/// Check an auction's deposit (保证金), at `{path}.deposit_fen`: at least 1 fen and not above the
+/// start price, so that the winner's deposit never exceeds what it pays.
+pub fn validate_deposit(
+    deposit_fen: Option<i64>,
+    start_price_fen: i64,
+    path: &str,
+    errs: &mut FieldErrors,
+) {
+    let Some(d) = deposit_fen else { return };
+    if d < 1 || d > start_price_fen.max(1) {
+        errs.push(
+            join_path(path, "deposit_fen"),
+            "err.auction.deposit_range",
+            vec![("max", format_yuan(start_price_fen.max(1)))],
+        );
+    }
+}
+
 /// Check the auction terms of a listing; errors at `{path}.start_price_fen` etc.
 /// Start price and increment at least 1 fen, reserve at least the start price, all at most
 /// [`MAX_AMOUNT_FEN`]; `ends_at` after `now` and at most 90 days ahead; extension 0–3600 s

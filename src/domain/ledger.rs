@@ -1,7 +1,8 @@
 //! The double-entry ledger: postings for payment and settlement, and the hash chain over stored entries.
 //!
 //! Accounts are plain strings: `bank:{exchange}` (the exchange's settlement bank account), `escrow:{trade_id}`,
-//! `payable:seller:{organization_id}`, `revenue:{exchange}`.
+//! `payable:seller:{organization_id}`, `revenue:{exchange}`, `deposit:{listing_id}:{organization_id}` (an
+//! auction deposit held for that organisation).
 //!
 //! Each stored entry carries `hash = SHA-256(prev_hash ‖ canonical_bytes(entry))`, the first entry chained to
 //! [`GENESIS`] (32 zero bytes). See [`EntryForHash::canonical_bytes`] for the exact encoding auditors need.
@@ -36,6 +37,24 @@ pub fn seller_payable_account(organization_id: &str) -> String {
 /// An exchange's fee revenue.
 pub fn revenue_account(exchange: Exchange) -> String {
     format!("revenue:{}", exchange.code())
+}
+
+/// An auction deposit (保证金) held for an organisation.
+pub fn deposit_account(listing_id: &str, organization_id: &str) -> String {
+    format!("deposit:{listing_id}:{organization_id}")
+}
+
+/// `amount_fen` moves from what `debit` stands for to what `credit` does: the two lines of every
+/// deposit posting (received: bank → deposit; refunded: deposit → bank; applied: deposit →
+/// the trade's escrow; forfeited: escrow → the seller's payable). Nothing for a zero amount.
+pub fn transfer_postings(debit: String, credit: String, amount_fen: i64) -> Vec<Posting> {
+    if amount_fen == 0 {
+        return vec![];
+    }
+    vec![
+        Posting::debit(debit, amount_fen),
+        Posting::credit(credit, amount_fen),
+    ]
 }
 
 /// One line of a ledger transaction.

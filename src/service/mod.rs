@@ -26,6 +26,8 @@ pub mod idempotency;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// The inbox (notices to a person and their organisation), for the page and the API.
+pub mod notifications;
 /// Colleagues in one organisation: members and roles, invitations, joining, removal.
 pub mod organization;
 /// Pagination shared by lists.

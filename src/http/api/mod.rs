@@ -19,6 +19,8 @@ pub mod health;
 pub mod interconnect;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
+/// The inbox: notices and marking them read.
+pub mod notifications;
 /// Colleagues in one organisation: members, roles, invitations.
 pub mod organization;
 /// Paying in: payment instructions, settlement accounts.
@@ -73,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(payments::routes())
         .merge(disputes::routes())
         .merge(trading::routes())
+        .merge(notifications::routes())
         .merge(demands::routes())
         .merge(listings::routes())
         .merge(documents::routes())

@@ -9,12 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{Error, Result};
+use crate::http::api::created;
 use crate::http::api::ErrorBody;
-use crate::http::extract::{parse_id, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
+use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
 use crate::http::state::AppState;
 use crate::service::trading::{
-    self, AuctionView, BidInput, BidPlaced, BuyInput, CounterInput, OfferInput, OfferView,
-    TradeCreated,
+    self, AuctionView, BidInput, BidPlaced, BuyInput, CounterInput, DepositInput, DepositView,
+    OfferInput, OfferView, TradeCreated,
 };
 use crate::service::{Page, PageQuery};
 
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(buy))
         .routes(routes!(bid))
         .routes(routes!(auction))
+        .routes(routes!(record_deposit, deposits))
 }
 
 /// The `Idempotency-Key` header, if sent (400 if it is not text).
@@ -203,7 +205,7 @@ async fn buy(
 #[utoipa::path(post, operation_id = "place_bid", path = "/api/v1/listings/{id}/bids", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = BidInput,
-    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`bid_too_low`, `auction_closed`, `wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody, description = "`amount_outlier`: the amount is above 10× the reference price (current price, listed price or the offer answered) and `confirm_outlier` was not true; `fields.amount_fen` names the factor, also as `factor` with `reference_fen`")))]
+    responses((status = 201, body = BidPlaced), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`, `deposit_required` (the auction requires a deposit and none is recorded for the bidder)"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`bid_too_low`, `auction_closed`, `wrong_pricing_mode`, `listing_not_available`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody, description = "`amount_outlier`: the amount is above 10× the reference price (current price, listed price or the offer answered) and `confirm_outlier` was not true; `fields.amount_fen` names the factor, also as `factor` with `reference_fen`")))]
 async fn bid(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -215,6 +217,40 @@ async fn bid(
     let key = idempotency_key(&headers)?;
     Ok(replay(
         trading::place_bid(&state.pool, &user, id, input, key).await?,
+    ))
+}
+
+/// Records a bidder organisation's deposit (保证金) for the listing's auction as received in the
+/// admin's exchange's settlement account (admin of the listing's or the bidder's exchange; audited;
+/// through the ledger: bank → the deposit held for the organisation).
+#[utoipa::path(post, operation_id = "record_deposit", path = "/api/v1/admin/listings/{id}/deposits", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = DepositInput,
+    responses((status = 201, body = DepositView), (status = 403, body = ErrorBody, description = "`admin_required`, `other_exchange`, `own_listing`, `scope_missing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`deposit_not_required`, `deposit_exists`, `auction_closed`"), (status = 422, body = ErrorBody)))]
+async fn record_deposit(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DepositInput>,
+) -> Result<(StatusCode, Json<DepositView>)> {
+    let id = parse_id(&id)?;
+    Ok(created(
+        trading::record_deposit(&state.pool, &user, id, input).await?,
+    ))
+}
+
+/// The deposits recorded for a listing's auction: all of them to admins, its own to a member.
+#[utoipa::path(get, operation_id = "list_deposits", path = "/api/v1/admin/listings/{id}/deposits", tag = "trading", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<DepositView>), (status = 403, body = ErrorBody)))]
+async fn deposits(
+    State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DepositView>>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        trading::deposits_of(&state.pool, Some(&user), id).await?,
     ))
 }
 

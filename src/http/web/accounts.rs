@@ -297,9 +297,7 @@ impl InboxPage {
 }
 
 pub async fn inbox(State(state): State<AppState>, WebUser(user, ctx): WebUser) -> Result<Response> {
-    let mut conn = state.pool.acquire().await?;
-    let items =
-        db::notifications::list_for_user(&mut conn, user.id, user.organization_id, 200).await?;
+    let items = crate::service::notifications::latest(&state.pool, &user).await?;
     render(&InboxPage { ctx, items })
 }
 
@@ -308,7 +306,6 @@ pub async fn inbox_read(
     WebUser(user, _): WebUser,
     _form: Form,
 ) -> Result<Response> {
-    let mut conn = state.pool.acquire().await?;
-    db::notifications::mark_all_read(&mut conn, user.id, user.organization_id).await?;
+    crate::service::notifications::mark_all_read(&state.pool, &user).await?;
     Ok(Redirect::to("/inbox").into_response())
 }

@@ -7,10 +7,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    ColleagueChange, ColleagueWhat, Event, MatchSide, OffersClosedBecause, TradeFacts, TradeParty,
+    ColleagueChange, ColleagueWhat, DepositFacts, Event, MatchSide, OffersClosedBecause,
+    TradeFacts, TradeParty,
 };
 use crate::db;
-use crate::db::notifications::NewNotification;
+use crate::db::notifications::{NewNotification, NoticeWords};
 use crate::domain::codes::OrgRole;
 use crate::domain::money::format_yuan;
 use crate::error::Result;
@@ -27,10 +28,19 @@ pub const TRADING_KINDS: &[&str] = &[
     "trade_sold",
     "trade_bought",
     "auction_won",
+    "auction_sold",
     "auction_lost",
     "auction_unsold",
     "bids_void",
+    "outbid",
+    "deposit_paid",
+    "deposit_refunded",
+    "deposit_forfeited",
+    "deposit_received",
 ];
+
+/// What a close notice adds about deposits and deadlines (`trading.notify.note.<what>`).
+pub const NOTES: &[&str] = &["pay_by", "applied", "refunded", "forfeit_rule"];
 
 /// Every settlement notice (`settlement.notify.<what>_title` / `_body`).
 pub const TRADE_STATES: &[&str] = &[
@@ -214,26 +224,64 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
             listing_title,
             seller_organization_id,
             auction: a,
+            payment_due_at,
+            refunded,
+            applied_fen,
         } => {
             let link = format!("/listings/{}", a.listing_id);
             let price = format_yuan(a.leading_bid_fen.unwrap_or(a.start_price_fen));
             let args = [("title", listing_title.clone()), ("price", price)];
             let dedupe = |who: &str| Some(format!("auction:{}:{who}", a.listing_id));
             let bidders = db::trading::bidder_orgs(conn, a.listing_id).await?;
+            // What happens next, appended to a close notice's body.
+            let due = payment_due_at.map(shanghai).unwrap_or_default();
+            let note = |what: &str, amount: i64| {
+                let args = [("due", due.clone()), ("deposit", format_yuan(amount))];
+                let key = format!("trading.notify.note.{what}");
+                [
+                    i18n::tf(Lang::Zh, &key, &args),
+                    format!(" {}", i18n::tf(Lang::En, &key, &args)),
+                ]
+            };
+            let lost = |org: Uuid| {
+                let mut n = trading(
+                    org,
+                    "auction_lost",
+                    &args,
+                    link.clone(),
+                    dedupe(&org.to_string()),
+                );
+                if let Some((_, amount)) = refunded.iter().find(|(o, _)| *o == org) {
+                    n.add(note("refunded", *amount));
+                }
+                n
+            };
             let mut out = Vec::with_capacity(bidders.len() + 1);
             match (a.trade_id, a.leading_org_id) {
                 (Some(t), Some(winner)) => {
-                    out.push(trading(
+                    let mut won = trading(
                         winner,
                         "auction_won",
                         &args,
                         format!("/trades/{t}"),
                         dedupe("won"),
-                    ));
-                    for org in bidders.into_iter().filter(|o| *o != winner) {
-                        let d = dedupe(&org.to_string());
-                        out.push(trading(org, "auction_lost", &args, link.clone(), d));
+                    );
+                    won.add(note("pay_by", 0));
+                    let mut sold = trading(
+                        *seller_organization_id,
+                        "auction_sold",
+                        &args,
+                        format!("/trades/{t}"),
+                        dedupe("seller"),
+                    );
+                    sold.add(note("pay_by", 0));
+                    if let Some(d) = applied_fen {
+                        won.add(note("applied", *d));
+                        sold.add(note("forfeit_rule", *d));
                     }
+                    out.push(won);
+                    out.push(sold);
+                    out.extend(bidders.iter().copied().filter(|o| *o != winner).map(lost));
                 }
                 _ => {
                     out.push(trading(
@@ -243,14 +291,36 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
                         link.clone(),
                         dedupe("seller"),
                     ));
-                    for org in bidders {
-                        let d = dedupe(&org.to_string());
-                        out.push(trading(org, "auction_lost", &args, link.clone(), d));
-                    }
+                    out.extend(bidders.iter().copied().map(lost));
                 }
+            }
+            // A deposit paid by an organisation that never bid: told of its refund on its own.
+            for &(org, amount) in refunded.iter().filter(|(o, _)| !bidders.contains(o)) {
+                let d = DepositFacts {
+                    listing_id: a.listing_id,
+                    listing_title: listing_title.clone(),
+                    organization_id: org,
+                    amount_fen: amount,
+                };
+                out.push(deposit(&d, org, "deposit_refunded", None));
             }
             out
         }
+        Event::DepositPaid(d) => vec![deposit(d, d.organization_id, "deposit_paid", None)],
+        Event::DepositRefunded(d) => vec![deposit(d, d.organization_id, "deposit_refunded", None)],
+        Event::DepositForfeited {
+            deposit: d,
+            seller_organization_id,
+            trade_id,
+        } => vec![
+            deposit(d, d.organization_id, "deposit_forfeited", Some(*trade_id)),
+            deposit(
+                d,
+                *seller_organization_id,
+                "deposit_received",
+                Some(*trade_id),
+            ),
+        ],
 
         Event::TradeCreated {
             trade_id,
@@ -270,16 +340,18 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
                 link.clone(),
                 None,
             )];
-            // An auction's winner hears of it as `auction_won` when the auction closes.
-            if *source != "auction" {
-                out.push(trading(
-                    *buyer_organization_id,
-                    "trade_bought",
-                    &args,
-                    link,
-                    None,
-                ));
+            // An auction's parties hear of it as `auction_won` and `auction_sold` when the
+            // auction closes, with what happens next.
+            if *source == "auction" {
+                return Ok(vec![]);
             }
+            out.push(trading(
+                *buyer_organization_id,
+                "trade_bought",
+                &args,
+                link,
+                None,
+            ));
             out
         }
         Event::TradePaid(t) => trade_state(t, "paid", None),
@@ -294,12 +366,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
             amount_fen,
             due_at,
         } => {
-            let shanghai =
-                chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
-            let due = due_at
-                .with_timezone(&shanghai)
-                .format("%Y-%m-%d %H:%M")
-                .to_string();
+            let due = shanghai(*due_at);
             let args = [
                 ("title", trade.listing_title.clone()),
                 ("number", number.clone()),
@@ -548,6 +615,49 @@ fn colleague(c: &ColleagueChange) -> Vec<NewNotification<'static>> {
     out
 }
 
+/// A moment as notices show it: Beijing time, to the minute.
+fn shanghai(at: chrono::DateTime<chrono::Utc>) -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
+    at.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The outbid notice's words for a bid of `amount_fen` on `listing_title`. The bid's own statement
+/// writes it to the organisation it took the lead from (`db::trading::take_bid*`), so that it
+/// commits with the bid at no extra round trip: the one notice not written by [`send`].
+pub fn outbid(listing_id: Uuid, listing_title: &str, amount_fen: i64) -> NoticeWords {
+    let args = title_price(listing_title, amount_fen);
+    let (title, body) = ("trading.notify.outbid.title", "trading.notify.outbid.body");
+    NoticeWords {
+        title_zh: i18n::tf(Lang::Zh, title, &args),
+        title_en: i18n::tf(Lang::En, title, &args),
+        body_zh: i18n::tf(Lang::Zh, body, &args),
+        body_en: i18n::tf(Lang::En, body, &args),
+        link: format!("/listings/{listing_id}"),
+    }
+}
+
+/// A deposit notice to `org` (the depositor, or the seller receiving a forfeited deposit).
+fn deposit(
+    d: &DepositFacts,
+    org: Uuid,
+    kind: &'static str,
+    trade_id: Option<Uuid>,
+) -> NewNotification<'static> {
+    let args = [
+        ("title", d.listing_title.clone()),
+        ("deposit", format_yuan(d.amount_fen)),
+    ];
+    let link = match trade_id {
+        Some(t) => format!("/trades/{t}"),
+        None => format!("/listings/{}", d.listing_id),
+    };
+    let key = format!(
+        "deposit:{}:{}:{kind}:{org}",
+        d.listing_id, d.organization_id
+    );
+    trading(org, kind, &args, link, Some(key))
+}
+
 fn title_price(title: &str, amount_fen: i64) -> [(&'static str, String); 2] {
     [
         ("title", title.to_string()),
@@ -652,6 +762,9 @@ mod tests {
             for part in ["title", "body"] {
                 keys.push(format!("trading.notify.{kind}.{part}"));
             }
+        }
+        for what in NOTES {
+            keys.push(format!("trading.notify.note.{what}"));
         }
         for what in TRADE_STATES {
             keys.push(format!("settlement.notify.{what}_title"));

@@ -123,6 +123,25 @@ pub enum Event {
         listing_title: String,
         seller_organization_id: Uuid,
         auction: AuctionRow,
+        /// When the winner must have paid (sold only).
+        payment_due_at: Option<DateTime<Utc>>,
+        /// The deposits refunded at the close: (organisation, amount).
+        refunded: Vec<(Uuid, i64)>,
+        /// The winner's deposit, counted toward its payment.
+        applied_fen: Option<i64>,
+    },
+
+    // ---------------------------------------------------------------- deposits (保证金)
+    /// An administrator recorded an organisation's deposit for an auction as received.
+    DepositPaid(DepositFacts),
+    /// A deposit went back to its organisation outside an auction's close (the seller cancelled
+    /// the trade the deposit had been applied to).
+    DepositRefunded(DepositFacts),
+    /// The winner did not pay in time (or cancelled): its deposit went to the seller.
+    DepositForfeited {
+        deposit: DepositFacts,
+        seller_organization_id: Uuid,
+        trade_id: Uuid,
     },
 
     // ---------------------------------------------------------------- trades
@@ -268,6 +287,15 @@ pub struct TradeFacts {
     pub price_fen: i64,
     pub buyer_fee_fen: i64,
     pub seller_fee_fen: i64,
+}
+
+/// What deposit events carry.
+#[derive(Debug, Clone)]
+pub struct DepositFacts {
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub organization_id: Uuid,
+    pub amount_fen: i64,
 }
 
 impl From<&TradeRow> for TradeFacts {

@@ -124,6 +124,7 @@ fn outgoing(event: &Event) -> Option<Outgoing> {
             listing_title,
             seller_organization_id,
             auction,
+            ..
         } => Outgoing {
             kind: EventType::AuctionClosed,
             data: json!({

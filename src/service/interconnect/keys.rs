@@ -189,7 +189,8 @@ pub fn route_scope(method: &str, route: &str) -> Option<Scope> {
     match (method, route) {
         ("POST", "/api/v1/admin/listings/{id}/review")
         | ("POST", "/api/v1/admin/organizations/{id}/verify") => Some(Scope::Review),
-        ("POST", "/api/v1/admin/trades/{id}/payment-received") => Some(Scope::Payments),
+        ("POST", "/api/v1/admin/trades/{id}/payment-received")
+        | ("POST", "/api/v1/admin/listings/{id}/deposits") => Some(Scope::Payments),
         ("GET" | "HEAD", r) if r.starts_with("/api/v1/") => Some(Scope::Read),
         _ => None,
     }
@@ -258,6 +259,10 @@ mod tests {
         );
         assert_eq!(
             r("POST", "/api/v1/admin/trades/{id}/payment-received"),
+            Some(Scope::Payments)
+        );
+        assert_eq!(
+            r("POST", "/api/v1/admin/listings/{id}/deposits"),
             Some(Scope::Payments)
         );
         assert_eq!(r("POST", "/api/v1/admin/webhooks"), Some(Scope::Webhooks));

@@ -85,6 +85,10 @@ pub struct AuctionInput {
     pub increment_fen: i64,
     /// Secret reserve price (保留价), not below the start price; shown only to the owner and admins.
     pub reserve_fen: Option<i64>,
+    /// The deposit (保证金) a bidder must have paid before bidding (recorded by an administrator),
+    /// at least 1 fen and not above the start price; none: no deposit.
+    #[serde(default)]
+    pub deposit_fen: Option<i64>,
     /// In the future, at most 90 days ahead.
     pub ends_at: DateTime<Utc>,
     /// Anti-sniping extension, 0–3600 s (default 300).
@@ -202,6 +206,8 @@ pub struct AuctionView {
     /// The reserve itself: owner and admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_fen: Option<i64>,
+    /// The deposit (保证金) a bidder must have paid; null: none.
+    pub deposit_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -229,6 +235,7 @@ pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
                     .unwrap_or(DEFAULT_EXTENSION_SECONDS as i32),
                 has_reserve: row.reserve_fen.is_some(),
                 reserve_fen: if insider { row.reserve_fen } else { None },
+                deposit_fen: row.deposit_fen,
             })
         }
         _ => None,
@@ -289,6 +296,7 @@ pub fn input_of(row: &ListingRow) -> ListingInput {
                         start_price_fen: s,
                         increment_fen: i,
                         reserve_fen: row.reserve_fen,
+                        deposit_fen: row.deposit_fen,
                         ends_at: e,
                         extension_seconds: row.extension_seconds.map(i64::from),
                     })

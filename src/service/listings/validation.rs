@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::listings::{AuctionTerms, ListingContent};
-use crate::domain::auction::{validate_auction, DEFAULT_EXTENSION_SECONDS};
+use crate::domain::auction::{validate_auction, validate_deposit, DEFAULT_EXTENSION_SECONDS};
 use crate::domain::codes::{Field, IpType, PricingMode, TransactionMode};
 use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
@@ -188,7 +188,14 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
                         "pricing.auction",
                         &mut errs,
                     );
+                    validate_deposit(
+                        a.deposit_fen,
+                        a.start_price_fen,
+                        "pricing.auction",
+                        &mut errs,
+                    );
                     auction = Some(AuctionTerms {
+                        deposit_fen: a.deposit_fen,
                         start_price_fen: a.start_price_fen,
                         increment_fen: a.increment_fen,
                         reserve_fen: a.reserve_fen,

@@ -210,6 +210,8 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     }
     db::listings::set_withdrawn(&mut tx, id).await?;
     crate::service::trading::close_offers_of_withdrawn(&mut tx, id, &row.title).await?;
+    let refunded =
+        crate::service::trading::refund_deposits_of_withdrawn(&mut tx, id, &row.title).await?;
     member_audit(
         &mut tx,
         user,
@@ -221,6 +223,11 @@ pub async fn withdraw(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Lis
     .await?;
     let v = reload(&mut tx, id, user).await?;
     tx.commit().await?;
+    if refunded {
+        if let Err(e) = crate::service::settlement::flush(pool).await {
+            tracing::warn!(error = ?e, "ledger flush failed; postings stay pending");
+        }
+    }
     search_changed(pool).await;
     Ok(v)
 }

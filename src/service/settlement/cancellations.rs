@@ -79,10 +79,8 @@ pub(super) async fn buyer_defaulted(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let count = cancellations_90d(conn, t.buyer_organization_id, now).await?;
-    // DEPOSIT FORFEIT HOOK: once auction deposits exist (branch `deposits`), a winner's deposit
-    // is forfeited to the seller here when `how` is `PaymentTimeout` (API.md "Offers, purchases and
-    // auctions"; DOMAIN.md), through the ledger in this same transaction, and the exchange rules
-    // may forfeit it on a repeated cancellation too. Nothing to forfeit yet.
+    // A deposit applied to the trade is forfeited to the seller by the caller, in this same
+    // transaction (`trading::on_trade_cancelled`: on a buyer's cancellation and on a payment timeout).
     if how == BuyerDefault::PaymentTimeout || count >= REPORT_FROM {
         events::emit(
             conn,

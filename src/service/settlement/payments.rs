@@ -63,7 +63,7 @@ pub struct PaymentInstructions {
     pub account_number: String,
     /// The trade number, to quote in the transfer.
     pub reference: String,
-    /// Price + buyer fee.
+    /// Price + buyer fee, less a won auction's deposit already applied to it.
     pub amount_fen: i64,
     pub due_at: DateTime<Utc>,
     /// The exchange whose account it is (the buyer's).
@@ -177,7 +177,10 @@ pub async fn payment_instructions(
         account_name: account.account_name,
         account_number: account.account_number,
         reference: t.number.clone(),
-        amount_fen: t.price_fen.saturating_add(t.buyer_fee_fen),
+        amount_fen: t
+            .price_fen
+            .saturating_add(t.buyer_fee_fen)
+            .saturating_sub(crate::service::trading::applied_to_trade(&mut conn, t.id).await?),
         due_at: trade::payment_due_at(t.created_at),
         exchange: t.buyer_exchange.clone(),
         trade_id: t.id,

@@ -73,6 +73,9 @@ pub struct Statement {
     pub buyer_pays_fen: i64,
     /// Price − seller fee.
     pub seller_receives_fen: i64,
+    /// A won auction's deposit (保证金), paid by the buyer to the trade's escrow at the close and
+    /// counted toward `buyer_pays_fen` (0: none).
+    pub deposit_applied_fen: i64,
     /// What the old rules would have charged on the same price.
     pub legacy: LegacyFees,
     pub issued_at: DateTime<Utc>,
@@ -117,6 +120,7 @@ pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<St
     let schedule = db::fees::get(&mut conn, t.fee_schedule_id)
         .await?
         .ok_or_else(missing)?;
+    let deposit_applied_fen = crate::service::trading::applied_to_trade(&mut conn, id).await?;
     let contract = ContractType::parse(&t.contract_type);
     let view = TradeView::from(&t);
     Ok(Statement {
@@ -130,6 +134,7 @@ pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<St
         },
         buyer_pays_fen: view.buyer_pays_fen(),
         seller_receives_fen: view.seller_receives_fen(),
+        deposit_applied_fen,
         legacy: LegacyFees {
             sichuan: pair(fees::legacy_sichuan().quote(t.price_fen)),
             chongqing: pair(fees::legacy_chongqing().quote(t.price_fen)),

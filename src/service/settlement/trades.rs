@@ -339,6 +339,12 @@ pub(super) async fn transition(
             if !status.can_pay() {
                 return Err(invalid_state(&t));
             }
+            // A won auction's deposit is already in the escrow: the buyer pays the balance.
+            let deposit = crate::service::trading::applied_to_trade(&mut tx, t.id).await?;
+            let due = t
+                .price_fen
+                .saturating_add(t.buyer_fee_fen)
+                .saturating_sub(deposit);
             sdb::set_paid(&mut tx, t.id, user.person_id(), now).await?;
             t.status = TradeStatus::Paid.code().into();
             t.paid_at = Some(now);
@@ -350,13 +356,18 @@ pub(super) async fn transition(
                 t.id,
                 Some(serde_json::json!({"status": "awaiting_payment"})),
                 Some(serde_json::json!({
-                    "status": "paid", "amount_fen": t.price_fen.saturating_add(t.buyer_fee_fen),
+                    "status": "paid", "amount_fen": due, "deposit_applied_fen": deposit,
                     "bank_account": ledger::bank_account(exchange),
                 })),
             )
             .await?;
             events::emit(&mut tx, &Event::TradePaid(TradeFacts::from(&t))).await?;
-            ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
+            if deposit == 0 {
+                ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
+            } else {
+                let escrow = ledger::escrow_account(&t.id.to_string());
+                ledger::transfer_postings(ledger::bank_account(exchange), escrow, due)
+            }
         }
         Action::ConfirmDelivery => {
             match party {
@@ -410,7 +421,9 @@ pub(super) async fn transition(
                 )
                 .await?;
             }
-            Vec::new()
+            // A deposit applied to it: the buyer forfeits it, a seller's cancellation returns it.
+            let forfeit = party == Party::Buyer;
+            crate::service::trading::on_trade_cancelled(&mut tx, &t, forfeit, now).await?
         }
     };
     let body = serde_json::to_value(TradeView::from(&t)).map_err(|e| Error::Internal(e.into()))?;
@@ -436,6 +449,7 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     let before = now - Duration::days(PAYMENT_DAYS);
     let mut done = 0;
     let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    let mut posted = false;
     loop {
         let candidates = {
             let mut conn = pool.acquire().await?;
@@ -467,12 +481,22 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
                 micros(now),
             )
             .await?;
+            // The winner of an auction that did not pay forfeits its deposit to the seller.
+            let forfeited =
+                crate::service::trading::on_trade_cancelled(&mut tx, &t, true, micros(now)).await?;
+            post(&mut tx, Some(t.id), &forfeited, micros(now)).await?;
             tx.commit().await?;
             done += 1;
+            posted |= !forfeited.is_empty();
         }
         match candidates.last() {
             Some(c) if candidates.len() as i64 == BATCH => after = Some((c.created_at, c.id)),
-            _ => return Ok(done),
+            _ => {
+                if posted {
+                    flush(pool).await?;
+                }
+                return Ok(done);
+            }
         }
     }
 }

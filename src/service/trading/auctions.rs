@@ -58,6 +58,8 @@ pub struct AuctionView {
     /// The lowest bid that would be accepted now.
     pub min_next_bid_fen: i64,
     pub extension_seconds: i32,
+    /// The deposit (保证金) a bidder must have paid before bidding; null: none.
+    pub deposit_fen: Option<i64>,
     /// The latest bids, newest first.
     pub bids: Vec<BidView>,
 }
@@ -78,6 +80,7 @@ impl AuctionView {
             trade_id: a.trade_id,
             min_next_bid_fen: min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen),
             extension_seconds: a.extension_seconds,
+            deposit_fen: a.deposit_fen,
             bids,
         }
     }
@@ -171,7 +174,8 @@ pub async fn place_bid(
 ///
 /// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
 /// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path must
-/// take a transaction first.
+/// take a transaction first. The one row a bid's fan-out writes, the outbid notice, is therefore
+/// written by the bid's statement itself (words from [`events::inbox::outbid`]).
 async fn bid_on(
     conn: &mut PgConnection,
     user: &CurrentUser,
@@ -188,6 +192,9 @@ async fn bid_on(
         return Err(Error::Forbidden("own_listing"));
     }
     guards::require_active_org(conn, org).await?;
+    if target.deposit_fen.is_some() && !target.has_deposit {
+        return Err(Error::Forbidden("deposit_required"));
+    }
     let mut errs = FieldErrors::new();
     check_amount("amount_fen", amount_fen, &mut errs);
     let mode = bid_mode(&target, input.transaction_mode.as_deref(), &mut errs);
@@ -223,15 +230,24 @@ async fn bid_on(
     }
 
     let bid_id = Uuid::now_v7();
+    // The organisation this bid takes the lead from is told by the bid's own statement.
+    let outbid = events::inbox::outbid(listing_id, &target.title, amount_fen);
     let taken = match target.bidder_no {
         Some(no) => db::trading::take_bid_known_bidder(
-            conn, listing_id, amount_fen, org, bid_id, user.id, no,
+            conn, listing_id, amount_fen, org, bid_id, user.id, no, &outbid,
         )
         .await?
         .map(|a| (a, no)),
         None => {
             let mode = mode.map(|m| m.code()).unwrap_or_default();
-            first_bid(conn, user, org, listing_id, amount_fen, bid_id, mode).await?
+            let first = FirstBid {
+                listing_id,
+                amount_fen,
+                bid_id,
+                mode,
+                outbid: &outbid,
+            };
+            first_bid(conn, user, org, first).await?
         }
     };
     let Some((a, bidder_no)) = taken else {
@@ -319,19 +335,35 @@ fn too_low(min: i64) -> Error {
     }
 }
 
-/// An organisation's first bid in an auction: take it, number the bidder, record the bid and the
-/// event, in one transaction (a savepoint inside the caller's) serialised by the auction row lock.
+/// An organisation's first bid.
+struct FirstBid<'a> {
+    listing_id: Uuid,
+    amount_fen: i64,
+    bid_id: Uuid,
+    mode: &'a str,
+    outbid: &'a db::notifications::NoticeWords,
+}
+
+/// An organisation's first bid in an auction: take it (telling whom it outbid), number the
+/// bidder, record the bid and the event, in one transaction (a savepoint inside the caller's)
+/// serialised by the auction row lock.
 async fn first_bid(
     conn: &mut PgConnection,
     user: &CurrentUser,
     org: Uuid,
-    listing_id: Uuid,
-    amount_fen: i64,
-    bid_id: Uuid,
-    mode: &str,
+    bid: FirstBid<'_>,
 ) -> Result<Option<(AuctionRow, i32)>> {
+    let FirstBid {
+        listing_id,
+        amount_fen,
+        bid_id,
+        mode,
+        outbid,
+    } = bid;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let Some(a) = db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id).await? else {
+    let Some(a) =
+        db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id, outbid).await?
+    else {
         return Ok(None);
     };
     let bidder_no = db::trading::bidder_no(&mut tx, listing_id, org, mode).await?;
@@ -414,6 +446,12 @@ pub async fn close_due_auctions(pool: &PgPool, clock: &Clock) -> Result<usize> {
             }
         }
     }
+    if closed > 0 {
+        // Deposits refunded or applied at the close: chain their postings now.
+        if let Err(e) = crate::service::settlement::flush(pool).await {
+            tracing::warn!(error = ?e, "ledger flush failed; postings stay pending");
+        }
+    }
     Ok(closed)
 }
 
@@ -441,6 +479,7 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
         events::emit(conn, &void).await?;
     }
     let mut trade_id = None;
+    let mut payment_due_at = None;
     if let (CloseOutcome::Sold { price_fen }, Some(winner)) = (
         close_outcome(a.leading_bid_fen, a.reserve_fen),
         a.leading_org_id,
@@ -474,6 +513,7 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
                 Ok(t) => {
                     sp.commit().await?;
                     trade_id = Some(t.id);
+                    payment_due_at = Some(t.payment_due_at);
                 }
                 Err(Error::Conflict { .. }) => sp.rollback().await?,
                 Err(e) => return Err(e),
@@ -481,6 +521,8 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
         }
     }
     db::trading::close_auction(conn, a.listing_id, trade_id, now).await?;
+    let sold = trade_id.zip(a.leading_org_id).map(|(t, w)| (w, t));
+    let deposits = super::deposits::settle_at_close(conn, a.listing_id, sold, now).await?;
 
     let mut closed = a.clone();
     closed.status = "closed".into();
@@ -489,6 +531,9 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
         listing_title: listing.title.clone(),
         seller_organization_id: listing.organization_id,
         auction: closed,
+        payment_due_at,
+        refunded: deposits.refunded,
+        applied_fen: deposits.applied_fen,
     };
     events::emit(conn, &closed).await?;
     Ok(())

@@ -9,7 +9,7 @@
 //! even if the client goes away (PERFORMANCE-NOTES: sqlx and cancelled transactions).
 //!
 //! Rooms: `offers` (negotiation threads), `purchase` (fixed price), `auctions` (bids, live view,
-//! closing), `seed` (demo data); what they share (checks, making the trade) is here.
+//! closing), `deposits` (auction deposits through the ledger), `seed` (demo data); what they share (checks, making the trade) is here.
 //!
 //! Live pages learn of bids through `pg_notify('auction_events')` (`service::events`), which every
 //! server process listens to (`service::events::live`); the closing job runs every second in every
@@ -37,6 +37,8 @@ use crate::service::AppState;
 
 /// English auctions: bids, the live view, closing.
 mod auctions;
+/// Auction deposits (保证金): recording, refund and application at the close, forfeiture.
+mod deposits;
 /// Offers, counter-offers, acceptance, rejection and withdrawal; negotiation threads.
 mod offers;
 /// What a money form shows before it is sent (confirmation pages).
@@ -47,6 +49,7 @@ mod purchase;
 mod seed;
 
 pub use auctions::*;
+pub use deposits::*;
 pub use offers::*;
 pub use preview::*;
 pub use purchase::*;

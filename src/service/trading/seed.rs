@@ -65,13 +65,16 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
                 + step * a.increment_fen;
             step += 1;
             let bid_id = Uuid::now_v7();
-            let Some(a) = db::trading::take_bid(&mut tx, listing_id, amount, org, bid_id).await?
+            let listing = db::trading::listing(&mut tx, listing_id).await?;
+            let title = listing.as_ref().map(|l| l.title.as_str()).unwrap_or("");
+            let outbid = crate::service::events::inbox::outbid(listing_id, title, amount);
+            let Some(a) =
+                db::trading::take_bid(&mut tx, listing_id, amount, org, bid_id, &outbid).await?
             else {
                 break;
             };
             // Demo bidders bid for the listing's first mode.
-            let mode = db::trading::listing(&mut tx, listing_id)
-                .await?
+            let mode = listing
                 .and_then(|l| l.transaction_modes.first().cloned())
                 .unwrap_or_default();
             let no = db::trading::bidder_no(&mut tx, listing_id, org, &mode).await?;

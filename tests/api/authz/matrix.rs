@@ -27,6 +27,8 @@ enum Body {
     FeeSchedule,
     /// A small PDF, sent as `multipart/form-data` (listing documents).
     Document,
+    /// `{organization_id}` of the counterparty (a bidder of the home exchange).
+    Deposit,
 }
 
 struct Row {
@@ -105,6 +107,9 @@ const TABLE: &[Row] = &[
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
     row(Method::POST, "/api/v1/listings/{id}/bids", O, F::Listing("listed", "auction"), Body::Fixed(r#"{"amount_fen":100000000,"transaction_mode":"transfer"}"#),
                                                                                                            [401, 201, 403, 403, 403, 403, 403]),
+    // Recorded by an admin of the listing's or the bidder's exchange (both `suaee` here).
+    row(Method::POST, "/api/v1/admin/listings/{id}/deposits", O, F::DepositAuction, Body::Deposit,         [401, 403, 403, 403, 201, 403, 403]),
+    row(Method::POST, "/api/v1/notifications/{id}/read", W, F::Notice, Body::Empty,                        [401, 404, 204, 404, 404, 204, 204]),
     row(Method::POST, "/api/v1/admin/trades/{id}/payment-received", W, F::Bought { paid: false }, Body::Empty,
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/confirm-delivery", W, F::Bought { paid: true }, Body::Empty,    [401, 404, 200, 403, 403, 200, 200]),
@@ -155,6 +160,7 @@ async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
         Body::Demand => Some(world::demand_body()),
         Body::FeeSchedule => Some(world::fee_schedule_body()),
         Body::Document => None,
+        Body::Deposit => Some(json!({ "organization_id": w.counterparty.org_id })),
     }
 }
 

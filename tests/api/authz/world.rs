@@ -414,6 +414,10 @@ pub enum Fixture {
     Disputed,
     /// Such a trade, paid and settled: the seller (the counterparty) is owed its proceeds.
     Settled,
+    /// A listed auction of the party that requires a deposit (the counterparty's is recorded).
+    DepositAuction,
+    /// A notice in the party's organisation's inbox.
+    Notice,
     /// An API key, a webhook, a webhook's delivery (`{delivery_id}`) of the home exchange.
     ApiKey,
     Webhook,
@@ -451,6 +455,24 @@ pub async fn prepare_with_id(
         F::FeeDraft => fee_draft(w).await,
         F::Demand => demand(&w.app, p).await,
         F::Listing(status, pricing) => listing(&w.app, p, status, pricing).await,
+        F::DepositAuction => {
+            let id = listing(&w.app, p, "listed", "auction").await;
+            sqlx::query("update auctions set deposit_fen = 500000 where listing_id = $1::uuid")
+                .bind(&id)
+                .execute(&w.app.pool)
+                .await
+                .unwrap();
+            id
+        }
+        F::Notice => sqlx::query_scalar::<_, i64>(
+            "insert into notifications (organization_id, kind, title_zh, title_en) \
+             values ($1::uuid, 'outbid', '您的出价已被超过', 'You have been outbid') returning id",
+        )
+        .bind(&p.org_id)
+        .fetch_one(&w.app.pool)
+        .await
+        .unwrap()
+        .to_string(),
         F::OfferToParty => {
             let l = listing(&w.app, p, "listed", "negotiable").await;
             offer(&w.app, &l, &w.counterparty, "buyer", &w.counterparty).await
@@ -497,7 +519,10 @@ pub async fn prepare_with_id(
         F::Webhook => webhook(w).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
-            return (path.replace("{user_id}", &id).replace("{id}", &id), Some(id));
+            return (
+                path.replace("{user_id}", &id).replace("{id}", &id),
+                Some(id),
+            );
         }
         F::Invitation => invitation(&w.app, p, "invited@authz.example").await.0,
         F::InvitationLink => {

@@ -152,7 +152,7 @@ async fn cancel(app: &TestApp, id: &str, token: &str) -> Resp {
     post_key(app, &format!("/api/v1/trades/{id}/cancel"), token, None).await
 }
 
-async fn verify(app: &TestApp, admin: &str) -> Value {
+pub(crate) async fn verify(app: &TestApp, admin: &str) -> Value {
     let r = app.get("/api/v1/admin/ledger/verify", Some(admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body
@@ -167,7 +167,7 @@ fn select_text(html: &str, css: &str) -> Vec<String> {
 }
 
 /// Net (debits − credits) per account of the ledger.
-async fn nets(pool: &PgPool) -> HashMap<String, i64> {
+pub(crate) async fn nets(pool: &PgPool) -> HashMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "select account, sum(case when side = 'debit' then amount_fen else -amount_fen end)::bigint \
          from ledger_entries group by account",

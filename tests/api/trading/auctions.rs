@@ -306,7 +306,7 @@ async fn the_winner_gets_a_trade_with_frozen_fees_and_everyone_is_told(pool: PgP
     for (m, kind) in [
         (&a, "auction_won"),
         (&b, "auction_lost"),
-        (&seller, "trade_sold"),
+        (&seller, "auction_sold"),
     ] {
         let n: i64 = sqlx::query_scalar(
             "select count(*) from notifications where organization_id = $1::uuid and kind = $2",

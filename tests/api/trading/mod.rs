@@ -11,6 +11,8 @@ use crate::helpers::*;
 
 mod auctions;
 mod colleagues;
+mod deposits;
+mod notices;
 mod offers;
 mod pages;
 mod purchase;

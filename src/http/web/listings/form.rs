@@ -80,6 +80,7 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
         let start = money("pricing.auction.start_price_fen", true, &mut errs);
         let inc = money("pricing.auction.increment_fen", true, &mut errs);
         let reserve = money("pricing.auction.reserve_fen", false, &mut errs);
+        let deposit = money("pricing.auction.deposit_fen", false, &mut errs);
         let ends = form.get("pricing.auction.ends_at").trim();
         let ends_at = match NaiveDateTime::parse_from_str(ends, "%Y-%m-%dT%H:%M") {
             Ok(n) => chrono::FixedOffset::east_opt(8 * 3600)
@@ -117,6 +118,7 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
             start_price_fen: start.unwrap_or(1),
             increment_fen: inc.unwrap_or(1),
             reserve_fen: reserve,
+            deposit_fen: deposit,
             ends_at: ends_at.unwrap_or_else(|| Utc::now() + chrono::Duration::days(1)),
             extension_seconds,
         })
@@ -196,6 +198,9 @@ fn values_of(l: &ListingView) -> Vec<(String, String)> {
         ));
         if let Some(r) = a.reserve_fen {
             v.push(("pricing.auction.reserve_fen".into(), fen_to_wan(r)));
+        }
+        if let Some(d) = a.deposit_fen {
+            v.push(("pricing.auction.deposit_fen".into(), fen_to_wan(d)));
         }
         v.push(("pricing.auction.ends_at".into(), shanghai_input(&a.ends_at)));
         v.push((

@@ -30,6 +30,8 @@ use crate::service::trading::{
 use crate::service::PageQuery;
 
 /// The trading panel of the listing page.
+/// The administrator's page of an auction's deposits.
+mod deposits;
 mod panel;
 
 pub use panel::*;
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/listings/{id}/bids", post(bid_submit))
         .route("/listings/{id}/negotiation", get(negotiation))
         .route("/listings/{id}/auction/events", get(auction_events))
+        .merge(deposits::router())
 }
 
 /// The translated message of an error code passed back in a redirect, if it is one we know.
@@ -555,9 +558,16 @@ async fn auction_events(
                     }
                     let ev: AuctionEvent = serde_json::from_str(&ev.payload).ok()?;
                     (ev.listing_id == id).then(|| {
-                        Ok(Event::default()
-                            .event("auction")
-                            .data(trading::event_json(&ev).to_string()))
+                        let mut msg = trading::event_json(&ev);
+                        // The viewer's own standing: whether it leads, and whether this very bid
+                        // outbid it (its inbox has the notice too).
+                        if let Some(org) = org {
+                            msg["you"] = serde_json::json!({
+                                "lead": ev.row.leading_org_id == Some(org),
+                                "outbid": ev.row.outbid_org_id == Some(org),
+                            });
+                        }
+                        Ok(Event::default().event("auction").data(msg.to_string()))
                     })
                 }
                 // The listener reconnected: events may have been missed meanwhile.
@@ -620,6 +630,7 @@ mod tests {
             trade_id: None,
             min_next_bid_fen: 130_000,
             extension_seconds: 300,
+            deposit_fen: None,
             bids: vec![trading::BidView {
                 bidder: "竞买人1".into(),
                 bidder_en: "Bidder 1".into(),

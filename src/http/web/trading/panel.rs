@@ -49,6 +49,13 @@ pub struct ListingPanel {
     /// The viewer's pseudonym in this auction (Chinese form, as the live events carry it), if it
     /// has bid: the live panel compares it with the newest bid to say "you lead" or "outbid".
     pub my_bidder: String,
+    /// The viewer is an exchange administrator (links to the deposits page).
+    pub is_admin: bool,
+    /// The deposit the auction requires, if any.
+    pub deposit_fen: Option<i64>,
+    /// The viewer's organisation's deposit state for it: `held`, `refunded`, `applied`,
+    /// `forfeited`, or "" when none is recorded.
+    pub my_deposit: String,
     /// A message after a form was sent (`?trading=…` / `?trading_error=…`), translated.
     pub notice: String,
     pub error: String,
@@ -74,6 +81,23 @@ impl ListingPanel {
     /// The viewer may use the forms (signed in, not the owner, organisation in good standing, listed).
     pub fn can_act(&self) -> bool {
         self.signed_in && !self.is_owner && self.guard.is_empty() && self.listed
+    }
+    /// The auction needs a deposit the viewer's organisation has not (yet) paid.
+    pub fn deposit_missing(&self) -> bool {
+        self.deposit_fen.is_some() && self.my_deposit != "held"
+    }
+    /// The catalogue key of the viewer's deposit state.
+    pub fn deposit_state_key(&self) -> String {
+        match self.my_deposit.as_str() {
+            s @ ("held" | "refunded" | "applied" | "forfeited") => {
+                format!("trading.deposit.state.{s}")
+            }
+            _ => "trading.deposit.state.none".into(),
+        }
+    }
+    /// The viewer may bid: may act and has the deposit if one is required.
+    pub fn can_bid(&self) -> bool {
+        self.can_act() && !self.deposit_missing()
     }
     pub fn auction_open(&self) -> bool {
         self.auction.as_ref().is_some_and(|a| a.is_open())
@@ -125,6 +149,7 @@ pub async fn listing_panel(
         listed: listing.status == "listed",
         sold: listing.status == "sold",
         signed_in: ctx.user.is_some(),
+        is_admin: ctx.user.as_ref().is_some_and(|u| u.is_admin()),
         is_owner,
         guard,
         modes: listing.transaction_modes.clone(),
@@ -137,9 +162,16 @@ pub async fn listing_panel(
         drop(conn);
         if let Ok(a) = trading::auction_view(&state.pool, org, listing_id).await {
             panel.min_next_yuan = yuan_input(a.min_next_bid_fen);
+            panel.deposit_fen = a.deposit_fen;
             panel.ends_at_iso = a.ends_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             fee_on = Some(a.min_next_bid_fen);
             panel.auction = Some(a);
+        }
+        if panel.deposit_fen.is_some() && !is_owner {
+            let mine = trading::deposits_of(&state.pool, ctx.user.as_ref(), listing_id).await?;
+            if let Some(d) = mine.into_iter().find(|d| Some(d.organization_id) == org) {
+                panel.my_deposit = d.status;
+            }
         }
         conn = state.pool.acquire().await?;
         if let Some(o) = org {
