@@ -527,6 +527,15 @@ async fn a_won_auction_is_disputed_half_refunded_and_paid_out_and_the_ledger_ver
         .get("/api/v1/admin/disputes?status=open", Some(&cquaee))
         .await;
     assert_eq!(queue.body["items"][0]["id"], json!(tid));
+    // The seller's exchange sees it in its queue page, with the decision form.
+    let cookies = web_login(&app, "admin-suaee@test.example").await;
+    let page = app.page("/admin/disputes", &cookies).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(&format!("data-dispute=\"{dispute}\"")));
+    assert!(page
+        .text
+        .contains(&format!("/admin/disputes/{dispute}/resolve")));
+    assert!(page.text.contains("标定数据缺少雨雾场景"));
 
     // The buyer's exchange refunds half of the price.
     let r = app
