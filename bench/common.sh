@@ -5,11 +5,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DB="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/techmarket_bench}"
 BENCH_PORT="${BENCH_PORT:-18080}"
 BENCH_BASE="http://127.0.0.1:${BENCH_PORT}"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/techmarket"
+# BENCH_BIN: a binary built before (to compare builds); then nothing is built.
+BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/techmarket}"
 ADMIN_EMAIL="bench-admin@bench.techmarket.cn"
 ADMIN_PASSWORD="bench-admin-password"
 
-bench_build() { (cd "$ROOT" && cargo build --release --bin techmarket >&2); }
+bench_build() { [ -n "${BENCH_BIN:-}" ] || (cd "$ROOT" && cargo build --release --bin techmarket >&2); }
 
 bench_psql() { psql "$BENCH_DB" -v ON_ERROR_STOP=1 -tAc "$1"; }
 
@@ -24,10 +25,23 @@ bench_seed_listings() {
     fi
 }
 
+# An exchange admin's API token. Admins sign in with a TOTP code: the secret comes from the otpauth:// URI that
+# `admin create` prints (or, when the admin exists from an earlier run, `admin two-factor`, which issues a new one).
 bench_admin_token() {
-    echo "$ADMIN_PASSWORD" | DATABASE_URL="$BENCH_DB" "$BIN" admin create --email "$ADMIN_EMAIL" --exchange suaee --password-stdin >/dev/null 2>&1 || true
-    curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-        "$BENCH_BASE/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+    local out
+    out=$(echo "$ADMIN_PASSWORD" | DATABASE_URL="$BENCH_DB" "$BIN" admin create --email "$ADMIN_EMAIL" --exchange suaee --password-stdin 2>/dev/null) ||
+        out=$(DATABASE_URL="$BENCH_DB" "$BIN" admin two-factor --email "$ADMIN_EMAIL" 2>/dev/null)
+    echo "$out" | ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" BENCH_BASE="$BENCH_BASE" python3 -c '
+import base64, hashlib, hmac, json, os, re, struct, sys, time, urllib.parse, urllib.request
+uri = re.search(r"otpauth://\S+", sys.stdin.read()).group(0)
+secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = mac[-1] & 15
+otp = "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+body = json.dumps({"email": os.environ["ADMIN_EMAIL"], "password": os.environ["ADMIN_PASSWORD"], "otp": otp}).encode()
+req = urllib.request.Request(os.environ["BENCH_BASE"] + "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(req))["token"])'
 }
 
 bench_server_start() {

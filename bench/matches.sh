@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Matching speed (issue 5): GET /api/v1/demands/{id}/matches over 100,000 listed listings,
-# one client and 16 concurrent clients, p50/p99. Target p99 ≤ 100 ms. Needs PostgreSQL on 127.0.0.1:5432.
+# one client and 16 concurrent clients, p50/p99. Target p99 ≤ 100 ms. Needs PostgreSQL (BENCH_DATABASE_URL,
+# default 127.0.0.1:5432/techmarket_bench). The plans of the retrieval: bench/explain-matches.sql.
 source "$(dirname "$0")/common.sh"
 bench_build
 bench_seed_listings 100000 2000
@@ -13,4 +14,5 @@ bench_psql "select '/api/v1/demands/' || id || '/matches' from demands where sta
 for c in 1 16; do
     python3 "$ROOT/bench/load.py" --base "$BENCH_BASE" --paths "$PATHS" --concurrency "$c" --duration 15 \
         --header "Authorization: Bearer $TOKEN" --label "demand matches, 100k listings, $c client(s)"
+    echo "  ($(uptime))"
 done

@@ -9,7 +9,9 @@
 # separate database, never the real one), cargo, curl, python3, psql, and wrk (installed with
 # `apt-get install -y wrk` when missing and running as root). Environment: DURATION (seconds per
 # URL, default 10), CONNECTIONS (default 16), TRADES (default 200000), PROFILE (default release; `dev`
-# measures the debug build when there is no time for a release one), CARGO_TARGET_DIR as usual.
+# measures the debug build when there is no time for a release one), CARGO_TARGET_DIR as usual, BENCH_BIN (a
+# binary built before, e.g. to compare two builds; nothing is built then). The machine's load (`uptime`) is
+# printed with every figure: on a shared machine a figure at a load above the number of cores is not final.
 #
 # The server runs in release mode with its background jobs (the statistics' refresh among them), as
 # in production. The snapshot is computed once before the runs (shown as "snapshot"); every request
@@ -39,9 +41,13 @@ if ! command -v wrk >/dev/null; then
   fi
 fi
 
-echo "== building the $PROFILE binary"
-cargo build --profile "$PROFILE" --quiet --bin techmarket
-BIN="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/techmarket"
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN="$BENCH_BIN"
+else
+  echo "== building the $PROFILE binary"
+  cargo build --profile "$PROFILE" --quiet --bin techmarket
+  BIN="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/techmarket"
+fi
 
 export DATABASE_URL="$DB_URL"
 psql_db() { psql "$DB_URL" -Atq "$@"; }
@@ -98,17 +104,18 @@ first=$(curl -fs -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/stats")
 echo "first /stats: $(python3 -c "print(f'{float($first) * 1000:.0f} ms')"); snapshot computed in $(psql_db -c "select computed_ms from stats_snapshot") ms"
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
 
-printf '\n%-28s %10s %10s %10s %s\n' "url" "p50" "p99" "req/s" "errors"
+printf '\n%-28s %10s %10s %10s %-7s %s\n' "url" "p50" "p99" "req/s" "errors" "load (1 min) after"
 for path in "/stats" "/stats?lang=en" "/api/v1/stats/summary" "/"; do
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$port$path")
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   rps=$(echo "$out" | awk '$1 == "Requests/sec:" {print $2}')
   errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-  printf '%-28s %10s %10s %10s %s\n' "$path" "$p50" "$p99" "$rps" "${errors:-0}"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  printf '%-28s %10s %10s %10s %-7s %s\n' "$path" "$p50" "$p99" "$rps" "${errors:-0}" "$load"
 done
 echo
-echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s per URL; server, PostgreSQL and wrk share this machine)"
+echo "(wrk -t2 -c$CONNECTIONS -d${DURATION}s per URL; server, PostgreSQL and wrk share this machine; $(uptime))"
 
 echo
 echo "== the trades CSV"

@@ -63,6 +63,24 @@ pub async fn upsert(
              surfaces = excluded.surfaces, tokens = excluded.tokens, retrieval = excluded.retrieval",
         );
         b.build().persistent(false).execute(&mut *conn).await?;
+        // The profiles' concepts for retrieval through the B-tree, replaced with them.
+        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
+        sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await?;
+        let (concepts, listings): (Vec<i32>, Vec<Uuid>) = chunk
+            .iter()
+            .flat_map(|(id, p)| p.retrieval.iter().map(move |c| (*c, *id)))
+            .unzip();
+        sqlx::query(
+            "insert into listing_match_concepts (concept, listing_id) \
+             select distinct c, l from unnest($1::int[], $2::uuid[]) as t(c, l) on conflict do nothing",
+        )
+        .bind(&concepts)
+        .bind(&listings)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -111,7 +129,9 @@ pub struct Retrieval<'a> {
 }
 
 /// Listed listings with a current profile that share a concept (or an unknown word) with a demand, first
-/// found in each step (no ranking: the database stops early; the score decides).
+/// found in each step (no ranking: the database stops early; the score decides). The steps that take a few
+/// listings of any of some concepts read the B-tree of `listing_match_concepts`, which stops after those
+/// few; the GIN index would first collect every listing with them (`bench/explain-matches.sql`).
 pub async fn candidates(
     conn: &mut PgConnection,
     r: &Retrieval<'_>,
@@ -122,12 +142,12 @@ pub async fn candidates(
                     and p.retrieval && $3::int[] and p.version = $1 and l.status = 'listed' limit $10), \
               e as (select x.listing_id from \
                     (select u, array_agg(c) as ids from unnest($4::int[], $5::int[]) as t(c, u) group by u) g \
-                    cross join lateral (select p.listing_id from listing_match_profiles p \
-                      join listings l on l.id = p.listing_id where p.retrieval && g.ids and p.version = $1 \
-                      and l.status = 'listed' limit $11) x), \
-              n as (select p.listing_id from listing_match_profiles p join listings l on l.id = p.listing_id \
-                    where cardinality($6::int[]) > 0 and p.retrieval && $6::int[] and p.version = $1 \
-                    and l.status = 'listed' limit $12), \
+                    cross join lateral (select m.listing_id from listing_match_concepts m \
+                      join listings l on l.id = m.listing_id where m.concept = any(g.ids) \
+                      and l.status = 'listed' order by m.concept, m.listing_id limit $11) x), \
+              n as (select m.listing_id from listing_match_concepts m join listings l on l.id = m.listing_id \
+                    where m.concept = any($6::int[]) and l.status = 'listed' \
+                    order by m.concept, m.listing_id limit $12), \
               t as (select l.id as listing_id from listings l where $7::tsquery is not null \
                     and l.status = 'listed' and l.search @@ $7::tsquery limit $13), \
               f as (select x.id as listing_id from unnest($14::text[]) as fc(code) cross join lateral \

@@ -246,6 +246,19 @@ impl PageCtx {
         }
     }
 
+    /// A context of the language alone (nobody signed in, no token, no query), for what is rendered
+    /// once and shown to everyone reading `path` in `lang` (the statistics' body).
+    pub fn of_lang(lang: Lang, path: &str) -> Self {
+        Self {
+            lang,
+            user: None,
+            csrf: String::new(),
+            unread: 0,
+            path: path.to_string(),
+            query: None,
+        }
+    }
+
     pub fn t<'a>(&self, key: &'a str) -> &'a str {
         i18n::t(self.lang, key)
     }

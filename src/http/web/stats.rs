@@ -1,16 +1,19 @@
 //! The public dashboard `/stats`: the market in figures and charts, from the process's snapshot
 //! (service::stats) — no database work per request. Every chart is SVG laid out by `web::chart`,
-//! with its numbers in a table beneath.
+//! with its numbers in a table beneath. The page's body depends on the snapshot and the language
+//! alone: it is laid out and rendered once per snapshot and language (`stats::Cache::rendition`), and
+//! a request renders only the layout around it (the header that knows who is signed in).
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 use crate::domain::codes::{Exchange, Field, Province};
 use crate::domain::stats::Stats;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
 use crate::http::extract::Ctx;
 use crate::http::state::AppState;
@@ -62,9 +65,20 @@ impl Headline {
     }
 }
 
+/// The page: the site's layout around the body made once per snapshot and language.
 #[derive(Template)]
 #[template(path = "stats/dashboard.html")]
 struct DashboardPage {
+    ctx: PageCtx,
+    /// Rendered (and escaped) by askama from [`DashboardBody`].
+    body: Arc<str>,
+}
+
+/// The body of the page: the figures, charts and tables, from the snapshot and the language alone.
+#[derive(Template)]
+#[template(path = "stats/body.html")]
+struct DashboardBody {
+    /// The language, and nothing of the request (no user, path or token).
     ctx: PageCtx,
     head: Headline,
     fee_total_fen: i64,
@@ -80,7 +94,7 @@ struct DashboardPage {
     savings: Chart,
 }
 
-impl DashboardPage {
+impl DashboardBody {
     fn cross_sentence(&self) -> String {
         let c = &self.ctx;
         format!(
@@ -127,11 +141,17 @@ impl DashboardPage {
 
 pub async fn dashboard(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Result<Response> {
     let snap = stats::current(&state).await?;
-    let s = &snap.stats;
-    let lang = ctx.lang;
+    let body = state.stats.rendition(&snap, ctx.lang, |snap| {
+        body(ctx.lang, snap.as_of, &snap.stats)
+    })?;
+    render(&DashboardPage { ctx, body })
+}
+
+/// The dashboard's body for one snapshot in one language.
+fn body(lang: Lang, as_of: DateTime<Utc>, s: &Stats) -> Result<String> {
     let t = |k: &str| i18n::t(lang, k).to_string();
-    let page = DashboardPage {
-        head: Headline::of(snap.as_of, s),
+    let page = DashboardBody {
+        head: Headline::of(as_of, s),
         fee_total_fen: s.fees.total_fen,
         legacy_total_fen: s.fees.legacy_total_fen,
         no_trades: s.trades.count == 0,
@@ -156,9 +176,10 @@ pub async fn dashboard(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Resul
             .class("stats-fees")
             .build(),
         savings: savings(lang, s),
-        ctx,
+        ctx: PageCtx::of_lang(lang, "/stats"),
     };
-    render(&page)
+    page.render()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("template failed: {e}")))
 }
 
 fn name<T: crate::domain::codes::Named>(lang: Lang, v: &T) -> &'static str {

@@ -1,7 +1,9 @@
 //! Market statistics (API.md "Statistics", the `/stats` page): a snapshot of everything settled and
 //! listed, shared by all server processes through `stats_snapshot` and kept in each process's memory.
 //!
-//! Cost under load: a request is answered from memory (no database work). Each process asks the
+//! Cost under load: a request is answered from memory (no database work), the summary's JSON serialised
+//! once per snapshot and the dashboard's body rendered once per snapshot and language
+//! ([`Cache::rendition`]), so a request only copies it into its page. Each process asks the
 //! database about the snapshot at most once per [`REFRESH_EVERY`] (when its copy is that old): it reads
 //! the stored one, and only if that is as old too, locks the row and computes a new one — one
 //! process at a time; a process arriving meanwhile waits for the lock and then takes the new
@@ -17,7 +19,7 @@ mod csv;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -29,6 +31,7 @@ use crate::domain::stats::{
     Accumulator, CountAmount, Flow, ListingGroup, MonthStats, ProvinceSavings, Stats, TradeFacts,
 };
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
 use crate::service::AppState;
 
 pub use csv::{trades_csv, Chunk, CHUNK_BYTES, CSV_HEADER};
@@ -44,6 +47,10 @@ pub struct Snapshot {
     pub stats: Stats,
     /// `GET /api/v1/stats/summary`'s body, serialised once.
     pub summary_json: String,
+    /// What the pages made of this snapshot, per language (the `/stats` dashboard's body), made by the
+    /// first request that needs it ([`Cache::rendition`]) and dropped with the snapshot: a new snapshot
+    /// starts with none, so a page never shows figures older than the snapshot it is served from.
+    renditions: [OnceLock<Arc<str>>; 2],
 }
 
 impl Snapshot {
@@ -54,6 +61,7 @@ impl Snapshot {
             as_of,
             stats,
             summary_json,
+            renditions: Default::default(),
         })
     }
 
@@ -83,6 +91,8 @@ struct CacheInner {
     rounds: AtomicU64,
     /// Snapshots this process has computed (rather than taken from the database).
     computations: AtomicU64,
+    /// Renditions of snapshots this process has made (see [`Cache::rendition`]).
+    renditions: AtomicU64,
 }
 
 impl Cache {
@@ -108,6 +118,32 @@ impl Cache {
     /// How many snapshots this process has computed itself.
     pub fn computations(&self) -> u64 {
         self.0.computations.load(Ordering::Relaxed)
+    }
+
+    /// What `make` makes of `snap` in `lang` (a page's body), made once per snapshot and language in this
+    /// process and kept with the snapshot. Two requests arriving together with none made may both make
+    /// it; the first kept is served to everyone after.
+    pub fn rendition(
+        &self,
+        snap: &Snapshot,
+        lang: Lang,
+        make: impl FnOnce(&Snapshot) -> Result<String>,
+    ) -> Result<Arc<str>> {
+        let slot = &snap.renditions[match lang {
+            Lang::Zh => 0,
+            Lang::En => 1,
+        }];
+        if let Some(r) = slot.get() {
+            return Ok(Arc::clone(r));
+        }
+        let made: Arc<str> = make(snap)?.into();
+        self.0.renditions.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::clone(slot.get_or_init(|| made)))
+    }
+
+    /// How many renditions this process has made (one per snapshot and language when it serves pages).
+    pub fn renditions(&self) -> u64 {
+        self.0.renditions.load(Ordering::Relaxed)
     }
 }
 

@@ -119,3 +119,79 @@ async fn the_home_page_links_to_the_statistics_with_headline_figures(pool: PgPoo
     let zh = app.page("/", "").await;
     assert!(zh.text.contains("350万元"));
 }
+
+/// The dashboard's body is rendered once per snapshot and language and shown to everyone; the header
+/// around it is each visitor's own; the next snapshot brings a new body.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_dashboard_is_rendered_once_per_snapshot_and_language(pool: PgPool) {
+    use techmarket::service::Clock;
+    let clock = Clock::manual(at("2026-12-07T02:00:00Z"));
+    let app = TestApp::with_clock(pool, clock.clone());
+    let su = party(&app, "su@render.example", "suaee").await;
+    let cq = party(&app, "cq@render.example", "cquaee").await;
+    trade(
+        &app,
+        &su,
+        &cq,
+        "ic",
+        5_000_000,
+        "settled",
+        Some(at("2026-12-06T02:00:00Z")),
+    )
+    .await;
+    let member = web_login(&app, "su@render.example").await;
+    let body = |html: &str| {
+        let start = html.find("<h1>").unwrap();
+        html[start..html.find("</main>").unwrap()].to_string()
+    };
+    let anonymous = app.page("/stats?lang=en", "").await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    for _ in 0..3 {
+        for (uri, cookies) in [
+            ("/stats", ""),
+            ("/stats?lang=en", ""),
+            ("/stats?lang=en", member.as_str()),
+        ] {
+            let p = app.page(uri, cookies).await;
+            assert_eq!(p.status, StatusCode::OK);
+            assert_eq!(select_text(&p.text, "#stat-trades dd"), ["1"]);
+            // Signed in, the header is the member's own (the sign-out form with their token).
+            assert_eq!(
+                count(&p.text, "form[action='/logout'] input[name='_csrf']"),
+                usize::from(!cookies.is_empty())
+            );
+            if uri.ends_with("en") {
+                assert_eq!(body(&p.text), body(&anonymous.text));
+            }
+        }
+    }
+    assert_eq!(app.state.stats.renditions(), 2, "one body per language");
+
+    // A trade settles and the snapshot turns a minute old: the refresh (in the background) brings a
+    // new snapshot, and with it a new body.
+    trade(
+        &app,
+        &su,
+        &cq,
+        "ic",
+        7_000_000,
+        "settled",
+        Some(at("2026-12-06T03:00:00Z")),
+    )
+    .await;
+    clock.advance(chrono::TimeDelta::seconds(60));
+    let mut shown = Vec::new();
+    for _ in 0..200 {
+        let p = app.page("/stats?lang=en", "").await;
+        shown = select_text(&p.text, "#stat-trades dd");
+        if shown == ["2"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(shown, ["2"], "the new snapshot's figures");
+    assert_eq!(app.state.stats.renditions(), 3);
+    let zh = app.page("/stats", "").await;
+    assert_eq!(select_text(&zh.text, "#stat-trades dd"), ["2"]);
+    assert_eq!(app.state.stats.renditions(), 4);
+}

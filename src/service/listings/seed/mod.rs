@@ -476,7 +476,13 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
     super::profiles::refresh_all(pool).await?;
     // Statistics for the planner, and the visibility map for index-only counts.
     bar.finish_with_message("vacuum");
-    for table in ["listings", "auctions", "demands", "listing_match_profiles"] {
+    for table in [
+        "listings",
+        "auctions",
+        "demands",
+        "listing_match_profiles",
+        "listing_match_concepts",
+    ] {
         sqlx::query(&format!("vacuum analyze {table}"))
             .execute(pool)
             .await?;
