@@ -20,6 +20,7 @@ mod login_flood;
 mod match_profiles;
 mod matching_eval;
 mod outside;
+mod pledges;
 mod process;
 mod resilience;
 mod robustness;

@@ -19,6 +19,8 @@ pub mod interconnect;
 pub mod listings;
 /// Paying in: payment instructions, settlement accounts.
 pub mod payments;
+/// Technology finance: pledge requests, financing products.
+pub mod pledges;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Market statistics and open data.
@@ -73,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(fees::routes())
         .merge(interconnect::routes())
         .merge(stats::routes())
+        .merge(pledges::routes())
         .fallback(api_not_found)
 }
 
