@@ -38,6 +38,8 @@ pub mod notifications;
 pub mod organizations;
 /// Paying into the market: settlement accounts, payment reminders.
 pub mod payments;
+/// Technology finance: financing products, pledge requests, the pledge lock.
+pub mod pledges;
 /// Secrets shared by the server processes (the CSRF binding key).
 pub mod secrets;
 /// Payment, delivery, the ledger, statements, credit restrictions.

@@ -80,6 +80,7 @@ code_enum! {
         Institute => "institute", "科研院所", "Research institute";
         Enterprise => "enterprise", "企业", "Enterprise";
         Individual => "individual", "个人", "Individual";
+        FinancialInstitution => "financial_institution", "金融机构", "Financial institution";
     }
 }
 

@@ -38,6 +38,8 @@ pub mod organization;
 pub mod otp;
 /// Chinese patent application numbers: parsing, check character, fit with the IP type.
 pub mod patent;
+/// IP pledge financing: what may be pledged, what a pledge locks, the median of comparable prices.
+pub mod pledge;
 /// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.
 pub mod relevance;
 /// Market statistics: settled trades and listed listings folded into sums (months, fields, flows, savings).

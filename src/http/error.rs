@@ -29,7 +29,8 @@ impl IntoResponse for Error {
     }
 }
 
-fn message(lang: Lang, e: &Error) -> String {
+/// The human text of an error, in `lang` (its `error.<code>` words, with a conflict's details).
+pub fn message(lang: Lang, e: &Error) -> String {
     let key = format!("error.{}", e.code());
     match e {
         Error::Conflict { args, .. } => i18n::tf(lang, &key, args),

@@ -32,6 +32,8 @@ pub mod notifications;
 pub mod organization;
 /// Pagination shared by lists.
 pub mod page;
+/// Technology finance: financing products and IP pledge financing (the pledge lock).
+pub mod pledges;
 /// Payment, delivery, the ledger, statements, exports, credit restrictions.
 pub mod settlement;
 /// What use cases and jobs share: pool, configuration, clock, live-event hub.

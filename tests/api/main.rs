@@ -22,6 +22,7 @@ mod matching_eval;
 mod organization;
 mod outside;
 mod pages;
+mod pledges;
 mod process;
 mod resilience;
 mod robustness;

@@ -25,6 +25,8 @@ pub mod notifications;
 pub mod organization;
 /// Paying in: payment instructions, settlement accounts.
 pub mod payments;
+/// Technology finance: pledge requests, financing products.
+pub mod pledges;
 /// Payment, delivery, the ledger, statements, credit restrictions.
 pub mod settlement;
 /// Market statistics and open data.
@@ -82,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(fees::routes())
         .merge(interconnect::routes())
         .merge(stats::routes())
+        .merge(pledges::routes())
         .fallback(api_not_found)
 }
 

@@ -144,7 +144,7 @@ async fn counter(
 /// Accepts an open offer made by the other party → the trade.
 #[utoipa::path(post, operation_id = "accept_offer", path = "/api/v1/offers/{id}/accept", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `listing_not_available`, `counterparty_restricted`, `idempotency_key_reused`, `idempotency_in_progress`")))]
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `offer_wrong_party`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`offer_not_open`, `offer_expired`, `listing_not_available`, `counterparty_restricted`, `ip_pledged` (the listing is pledged and the lender has not consented to the mode), `idempotency_key_reused`, `idempotency_in_progress`")))]
 async fn accept(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -186,7 +186,7 @@ async fn withdraw(
 #[utoipa::path(post, operation_id = "buy_listing", path = "/api/v1/listings/{id}/buy", tag = "trading", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = BuyInput,
-    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `counterparty_restricted`, `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TradeCreated), (status = 403, body = ErrorBody, description = "`organization_required`, `organization_unverified`, `organization_restricted`, `own_listing`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`wrong_pricing_mode`, `listing_not_available`, `counterparty_restricted`, `ip_pledged` (the listing is pledged and the lender has not consented to the mode), `idempotency_key_reused`, `idempotency_in_progress`"), (status = 422, body = ErrorBody)))]
 async fn buy(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

@@ -15,6 +15,8 @@ pub mod demands;
 pub mod disputes;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
+/// Technology finance: lenders' products, pledge requests.
+pub mod finance;
 /// Pages: the exchanges' own systems (API keys, webhooks, deliveries).
 pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
@@ -72,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .merge(fees::router())
         .merge(interconnect::router())
         .merge(stats::router())
+        .merge(finance::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

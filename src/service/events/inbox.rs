@@ -62,6 +62,7 @@ pub async fn send(conn: &mut PgConnection, event: &Event) -> Result<()> {
 async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotification<'static>>> {
     Ok(match event {
         Event::ListingSubmitted { .. } => vec![],
+        Event::Pledge(p) => super::pledges::notices(p),
         Event::ListingApproved {
             listing_id,
             organization_id,

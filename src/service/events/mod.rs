@@ -24,6 +24,8 @@ pub mod inbox;
 pub mod live;
 /// The outbox of events for the exchanges' own systems (webhooks, the change feed).
 pub mod outbox;
+/// The notices of pledge requests.
+mod pledges;
 
 /// A state change that others react to.
 #[derive(Debug, Clone)]
@@ -215,6 +217,9 @@ pub enum Event {
         /// Its cancellations and payment timeouts within 90 days, this one included.
         count: i64,
     },
+    // ---------------------------------------------------------------- technology finance
+    /// A step of a pledge request (知识产权质押): who is told is decided by the step.
+    Pledge(PledgeFacts),
 
     // ---------------------------------------------------------------- credit restrictions
     OrganizationRestricted {
@@ -274,6 +279,37 @@ pub enum OffersClosedBecause {
 pub enum TradeParty {
     Buyer,
     Seller,
+}
+
+/// What pledge events carry.
+#[derive(Debug, Clone)]
+pub struct PledgeFacts {
+    pub request_id: Uuid,
+    pub listing_id: Uuid,
+    pub listing_title: String,
+    pub owner_organization_id: Uuid,
+    pub lender_organization_id: Uuid,
+    pub lender_name: String,
+    pub amount_fen: i64,
+    pub step: PledgeStep,
+}
+
+/// What happened to a pledge request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PledgeStep {
+    /// The owner applied (the lender is told).
+    Requested,
+    /// The lender approved with this 质押登记 number: the pledge is active (the owner is told).
+    Approved { registration_no: String },
+    /// The lender rejected it, with this reason (the owner is told).
+    Rejected { reason: String },
+    /// The lender released the pledge (the owner is told).
+    Released,
+    /// The lender consented to trades in this mode (the owner is told).
+    Consented { mode: String },
+    /// An auction of the pledged listing closed unsold because the lender had not consented to
+    /// the winner's mode (the seller and the winner are told why).
+    AuctionBlocked { winner: Uuid },
 }
 
 /// What trade events carry: ids and amounts.

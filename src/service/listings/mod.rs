@@ -182,6 +182,10 @@ pub struct ListingView {
     /// When it was last submitted for review (owner and admins only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<DateTime<Utc>>,
+    /// The active pledge (知识产权质押) of its IP, if any (`GET /listings/{id}` only): trades in
+    /// modes the lender has not consented to are refused with 409 `ip_pledged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pledge: Option<crate::service::pledges::ListingPledge>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -272,6 +276,7 @@ pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
             None
         },
         submitted_at: if insider { row.submitted_at } else { None },
+        pledge: None,
     }
 }
 

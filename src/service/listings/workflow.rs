@@ -345,7 +345,9 @@ pub async fn get(pool: &PgPool, viewer: Option<&CurrentUser>, id: Uuid) -> Resul
     if !can_see(viewer, &row) {
         return Err(Error::NotFound);
     }
-    Ok(view(&row, viewer))
+    let mut v = view(&row, viewer);
+    v.pledge = crate::service::pledges::listing_pledge(&mut conn, id).await?;
+    Ok(v)
 }
 
 /// The raw row, for pages that need more than the view (same visibility as [`get`]).

@@ -498,7 +498,26 @@ async fn close_one(conn: &mut PgConnection, a: &AuctionRow, now: DateTime<Utc>) 
         let mode = chosen
             .or_else(|| modes.iter().find(|m| m.is_exclusive()).copied())
             .or(modes.first().copied());
-        if let (Some(mode), true) = (mode, listing.status == "listed") {
+        // A pledged listing whose lender has not consented to the mode closes unsold, and the
+        // seller and the winner are told why.
+        let blocked = match mode {
+            Some(m) => crate::service::pledges::blocking(conn, listing.id, m).await?,
+            None => None,
+        };
+        if let Some(p) = &blocked {
+            let why = Event::Pledge(events::PledgeFacts {
+                request_id: p.id,
+                listing_id: listing.id,
+                listing_title: listing.title.clone(),
+                owner_organization_id: p.owner_organization_id,
+                lender_organization_id: p.lender_organization_id,
+                lender_name: p.lender_name.clone(),
+                amount_fen: p.amount_fen,
+                step: events::PledgeStep::AuctionBlocked { winner },
+            });
+            events::emit(conn, &why).await?;
+        }
+        if let (Some(mode), true, true) = (mode, listing.status == "listed", blocked.is_none()) {
             // A savepoint: if the listing was sold meanwhile, the auction closes unsold.
             let mut sp = sqlx::Connection::begin(&mut *conn).await?;
             let sale = Sale {

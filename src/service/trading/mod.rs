@@ -220,6 +220,9 @@ async fn make_trade(
         offer_id,
         now,
     } = sale;
+    // The pledge lock (民法典 art. 444): the caller holds the listing's row lock, which every
+    // change of a pledge's status takes first.
+    crate::service::pledges::check_trade(conn, listing.id, mode).await?;
     let buyer_exchange = db::trading::org_exchange(conn, buyer_org)
         .await?
         .ok_or(Error::NotFound)?;

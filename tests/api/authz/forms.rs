@@ -21,6 +21,8 @@ enum Who {
     Other,
     AdminHome,
     AdminOther,
+    /// A member of the world's financial institution.
+    Lender,
 }
 
 use Fixture as F;
@@ -82,6 +84,14 @@ const FORMS: &[FormRow] = &[
     ("/admin/webhooks", Who::AdminHome, F::Nothing, &[("url", "http://127.0.0.1:9/hook"), ("events", "trade.paid")]),
     ("/admin/webhooks/{id}/disable", Who::AdminHome, F::Webhook, &[]),
     ("/admin/webhooks/{id}/deliveries/{delivery}/redeliver", Who::AdminHome, F::Delivery, &[]),
+    ("/finance/products", Who::Lender, F::Nothing, &[("name", "知识价值信用贷"), ("rate_min", "3.5"), ("rate_max", "4.8"),
+        ("max_amount", "1000万"), ("term_min_months", "6"), ("term_max_months", "36")]),
+    // The lender is chosen on the form; without one the form is shown again (422), not refused.
+    ("/listings/{id}/pledge", Who::Owner, F::PledgeableListing, &[("amount", "100万"), ("term", "12")]),
+    ("/finance/pledges/{id}/approve", Who::Owner, F::PledgeToParty("submitted"), &[("registration_no", "2026-CQ-ZY-9")]),
+    ("/finance/pledges/{id}/reject", Who::Owner, F::PledgeToParty("submitted"), &[("reason", "估值不足")]),
+    ("/finance/pledges/{id}/release", Who::Owner, F::PledgeToParty("active"), &[]),
+    ("/finance/pledges/{id}/consent", Who::Owner, F::PledgeToParty("active"), &[("trade_mode", "transfer")]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -110,6 +120,8 @@ async fn digest(app: &TestApp) -> String {
         "api_keys",
         "webhooks",
         "webhook_deliveries",
+        "pledge_requests",
+        "financing_products",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"
@@ -129,6 +141,7 @@ async fn session(w: &World, who: Who, admins: &mut HashMap<Who, String>) -> (Str
         Who::Other => web_login(&w.app, &w.other.email).await,
         Who::AdminHome => admin_session(w, who, "admin-suaee@test.example", admins).await,
         Who::AdminOther => admin_session(w, who, "admin-cquaee@test.example", admins).await,
+        Who::Lender => web_login(&w.app, &w.lender.email).await,
     };
     let page = w.app.page("/login", &cookies).await;
     let token = input_value(&page.text, "_csrf").expect("a page carries the CSRF token");

@@ -29,6 +29,8 @@ enum Body {
     Document,
     /// `{organization_id}` of the counterparty (a bidder of the home exchange).
     Deposit,
+    /// A pledge request to the world's lender.
+    Pledge,
 }
 
 struct Row {
@@ -138,6 +140,20 @@ const TABLE: &[Row] = &[
     row(Method::DELETE, "/api/v1/admin/webhooks/{id}", O, F::Webhook, Body::Empty,                         [401, 403, 403, 403, 204, 403, 403]),
     row(Method::POST, "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", O, F::Delivery, Body::Empty,
                                                                                                            [401, 403, 403, 403, 200, 403, 403]),
+    // Technology finance. The party of a pledge request's decisions is its lender; a restricted or unverified
+    // lender may still reject, release and consent (they only lessen the pledge), not approve.
+    row(Method::POST, "/api/v1/listings/{id}/pledge-requests", W, F::PledgeableListing, Body::Pledge,     [401, 403, 201, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/pledge-requests/{id}/approve", W, F::PledgeToParty("submitted"), Body::Fixed(r#"{"registration_no":"2026-CQ-ZY-1"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 403, 403]),
+    row(Method::POST, "/api/v1/pledge-requests/{id}/reject", W, F::PledgeToParty("submitted"), Body::Fixed(r#"{"reason":"估值不足"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/pledge-requests/{id}/release", W, F::PledgeToParty("active"), Body::Empty,  [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/pledge-requests/{id}/consent", W, F::PledgeToParty("active"), Body::Fixed(r#"{"trade_mode":"transfer"}"#),
+                                                                                                           [401, 404, 200, 403, 403, 200, 200]),
+    // Only a verified financial institution's members publish products; none of the matrix's actors is one
+    // (tests/api/pledges/requests.rs has the lender's 201).
+    row(Method::POST, "/api/v1/financing-products", O, F::Nothing, Body::Fixed(r#"{"name":"知识价值信用贷","rate_min_ppm":35000,"rate_max_ppm":48000,"max_amount_fen":100000000,"term_min_months":6,"term_max_months":36}"#),
+                                                                                                           [401, 403, 403, 403, 403, 403, 403]),
 ];
 
 async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
@@ -161,6 +177,9 @@ async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
         Body::FeeSchedule => Some(world::fee_schedule_body()),
         Body::Document => None,
         Body::Deposit => Some(json!({ "organization_id": w.counterparty.org_id })),
+        Body::Pledge => Some(
+            json!({"lender_organization_id": w.lender.org_id, "amount_fen": 100_000_000, "term_months": 12}),
+        ),
     }
 }
 

@@ -3,4 +3,4 @@
 mod escaping;
 mod forms;
 mod matrix;
-mod world;
+pub(crate) mod world;

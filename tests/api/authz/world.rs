@@ -58,6 +58,8 @@ pub struct World {
     pub unverified: Member,
     pub admin_home: String,
     pub admin_other: String,
+    /// A verified financial institution (`cquaee`), the lender of pledge requests.
+    pub lender: Member,
 }
 
 impl World {
@@ -74,7 +76,9 @@ impl World {
         let admin_home = app.admin("suaee").await;
         let admin_other = app.admin("cquaee").await;
         restrict(&app, &restricted.org_id).await;
+        let lender = crate::pledges::lender(&app, "lender@authz.example", "cquaee").await;
         World {
+            lender,
             app,
             owner,
             other,
@@ -429,6 +433,10 @@ pub enum Fixture {
     /// An unused invitation of the party's organisation for `join@authz.example`: the link's
     /// secret is `{token}`.
     InvitationLink,
+    /// A listed invention patent of the party (one that may be pledged).
+    PledgeableListing,
+    /// A pledge request, in this status, on the counterparty's patent with the party as the lender.
+    PledgeToParty(&'static str),
 }
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
@@ -516,6 +524,8 @@ pub async fn prepare_with_id(
             t
         }
         F::ApiKey => api_key(w).await,
+        F::PledgeableListing => pledgeable_listing(&w.app, p).await,
+        F::PledgeToParty(status) => pledge_request(w, p, status).await,
         F::Webhook => webhook(w).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
@@ -540,4 +550,43 @@ pub async fn prepare_with_id(
         }
     };
     (path.replace("{id}", &id), Some(id))
+}
+
+/// A listed invention patent of `m`'s organisation.
+pub async fn pledgeable_listing(app: &TestApp, m: &Member) -> String {
+    let id = listing(app, m, "listed", "fixed").await;
+    sqlx::query("update listings set ip_type = 'invention_patent' where id = $1::uuid")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    id
+}
+
+/// A pledge request in `status` on a fresh patent of the counterparty, `lender`'s organisation
+/// the lender (straight in the database: the fixture does not care that it is no bank).
+pub async fn pledge_request(w: &World, lender: &Member, status: &str) -> String {
+    let l = pledgeable_listing(&w.app, &w.counterparty).await;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into pledge_requests (id, listing_id, owner_organization_id, lender_organization_id, amount_fen, \
+         term_months, status, valuation, registration_no, created_at, decided_at) \
+         values ($1, $2::uuid, $3::uuid, $4::uuid, 100000000, 12, $5, $6, \
+                 case when $5 = 'active' then 'REG-1' end, now(), case when $5 = 'active' then now() end)",
+    )
+    .bind(id)
+    .bind(&l)
+    .bind(&w.counterparty.org_id)
+    .bind(&lender.org_id)
+    .bind(status)
+    .bind(json!({"listing_price_fen": 350000000, "evaluation": null, "comparable_median_price_fen": null,
+                 "comparable_count": 0, "comparable_field": "ic", "comparable_ip_type": "invention_patent",
+                 "comparable_since": "2024-12-01T00:00:00Z", "comparables": [],
+                 "owner": {"organization_id": w.counterparty.org_id, "verified": true, "restricted": false,
+                           "trades_settled": 0},
+                 "computed_at": "2026-12-01T00:00:00Z"}))
+    .execute(&w.app.pool)
+    .await
+    .unwrap();
+    id.to_string()
 }

@@ -22,7 +22,7 @@ mod safety;
 // ---------------------------------------------------------------- fixtures
 
 /// A `listed` listing of `seller`, made directly in the database (the listings area is built elsewhere).
-async fn listing(
+pub(crate) async fn listing(
     app: &TestApp,
     seller: &Member,
     pricing: &str,
@@ -51,7 +51,7 @@ async fn listing(
 }
 
 /// An open auction listing ending in `ends_in_secs`.
-async fn auction(
+pub(crate) async fn auction(
     app: &TestApp,
     seller: &Member,
     start_fen: i64,
@@ -77,7 +77,7 @@ async fn auction(
     id
 }
 
-async fn end_now(app: &TestApp, listing: &str) {
+pub(crate) async fn end_now(app: &TestApp, listing: &str) {
     sqlx::query(
         "update auctions set ends_at = now() - interval '1 second' where listing_id = $1::uuid",
     )
@@ -95,7 +95,7 @@ async fn count(app: &TestApp, sql: &str, listing: &str) -> i64 {
         .unwrap()
 }
 
-async fn buyers(app: &TestApp, n: usize, tag: &str) -> Vec<Member> {
+pub(crate) async fn buyers(app: &TestApp, n: usize, tag: &str) -> Vec<Member> {
     let exchanges = ["suaee", "cdipex", "nttc_sw", "cquaee"];
     let mut out = Vec::new();
     for i in 0..n {
@@ -108,7 +108,7 @@ async fn buyers(app: &TestApp, n: usize, tag: &str) -> Vec<Member> {
 }
 
 /// A POST on its own task, like a separate client; returns status and body.
-fn spawn_post(
+pub(crate) fn spawn_post(
     app: &Router,
     uri: String,
     token: &str,
@@ -159,7 +159,7 @@ async fn post_key(
 
 // ---------------------------------------------------------------- offers
 
-async fn offer(app: &TestApp, listing: &str, m: &Member, amount: i64) -> Value {
+pub(crate) async fn offer(app: &TestApp, listing: &str, m: &Member, amount: i64) -> Value {
     let r = app
         .post(
             &format!("/api/v1/listings/{listing}/offers"),
