@@ -11,7 +11,10 @@ use super::{
     TradeFacts, TradeParty,
 };
 use crate::db;
-use crate::db::notifications::{NewNotification, NoticeWords};
+use crate::db::notifications::NewNotification;
+
+use super::auction_notices::deposit;
+pub use super::auction_notices::outbid;
 use crate::domain::codes::OrgRole;
 use crate::domain::money::format_yuan;
 use crate::error::Result;
@@ -622,44 +625,7 @@ fn shanghai(at: chrono::DateTime<chrono::Utc>) -> String {
     at.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// The outbid notice's words for a bid of `amount_fen` on `listing_title`. The bid's own statement
-/// writes it to the organisation it took the lead from (`db::trading::take_bid*`), so that it
-/// commits with the bid at no extra round trip: the one notice not written by [`send`].
-pub fn outbid(listing_id: Uuid, listing_title: &str, amount_fen: i64) -> NoticeWords {
-    let args = title_price(listing_title, amount_fen);
-    let (title, body) = ("trading.notify.outbid.title", "trading.notify.outbid.body");
-    NoticeWords {
-        title_zh: i18n::tf(Lang::Zh, title, &args),
-        title_en: i18n::tf(Lang::En, title, &args),
-        body_zh: i18n::tf(Lang::Zh, body, &args),
-        body_en: i18n::tf(Lang::En, body, &args),
-        link: format!("/listings/{listing_id}"),
-    }
-}
-
-/// A deposit notice to `org` (the depositor, or the seller receiving a forfeited deposit).
-fn deposit(
-    d: &DepositFacts,
-    org: Uuid,
-    kind: &'static str,
-    trade_id: Option<Uuid>,
-) -> NewNotification<'static> {
-    let args = [
-        ("title", d.listing_title.clone()),
-        ("deposit", format_yuan(d.amount_fen)),
-    ];
-    let link = match trade_id {
-        Some(t) => format!("/trades/{t}"),
-        None => format!("/listings/{}", d.listing_id),
-    };
-    let key = format!(
-        "deposit:{}:{}:{kind}:{org}",
-        d.listing_id, d.organization_id
-    );
-    trading(org, kind, &args, link, Some(key))
-}
-
-fn title_price(title: &str, amount_fen: i64) -> [(&'static str, String); 2] {
+pub(super) fn title_price(title: &str, amount_fen: i64) -> [(&'static str, String); 2] {
     [
         ("title", title.to_string()),
         ("price", format_yuan(amount_fen)),
@@ -668,7 +634,7 @@ fn title_price(title: &str, amount_fen: i64) -> [(&'static str, String); 2] {
 
 /// A trading notice to every member of `org`, in both languages, from the catalogue keys
 /// `trading.notify.<kind>.title` / `.body`.
-fn trading(
+pub(super) fn trading(
     org: Uuid,
     kind: &'static str,
     args: &[(&str, String)],

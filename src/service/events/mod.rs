@@ -18,6 +18,8 @@ use crate::db::trading::{AuctionEvent, AuctionRow};
 use crate::domain::codes::{Exchange, OrgRole};
 use crate::error::{Error, Result};
 
+/// The words of the outbid and deposit notices.
+pub mod auction_notices;
 /// Inbox notices: who is told of which event, in which words (both languages).
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
