@@ -34,16 +34,6 @@ pub async fn set_delivered(
     Ok(())
 }
 
-/// Who settled a trade: `buyer` or `acceptance_period`.
-pub async fn set_settled_by(conn: &mut PgConnection, id: Uuid, by: &str) -> sqlx::Result<()> {
-    sqlx::query("update trades set settled_by = $2 where id = $1")
-        .bind(id)
-        .bind(by)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// One delivered trade whose acceptance period ended by `now`, locked; rows another process holds
 /// are skipped, so each is settled once.
 pub async fn lock_accepted(

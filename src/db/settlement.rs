@@ -219,12 +219,26 @@ pub async fn set_paid(
     Ok(())
 }
 
-pub async fn set_settled(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("update trades set status = 'settled', settled_at = $2 where id = $1")
-        .bind(id)
-        .bind(at)
-        .execute(conn)
-        .await?;
+/// Settles the trade at `at`; `by` says who settled it (`buyer`, `acceptance_period`, `dispute`).
+///
+/// One statement on purpose: a second `UPDATE` of a trade row this transaction already updated
+/// re-runs the row's foreign-key checks (PostgreSQL does whenever the old version's `xmin` is the
+/// current transaction), share-locking its listing *after* the trade — the reverse of the market's
+/// lock order (listing → trade), which deadlocked with a cancellation holding the listing.
+pub async fn set_settled(
+    conn: &mut PgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+    by: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update trades set status = 'settled', settled_at = $2, settled_by = $3 where id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(by)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

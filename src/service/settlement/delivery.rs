@@ -115,8 +115,7 @@ pub async fn settle_accepted(pool: &PgPool, now: DateTime<Utc>) -> Result<usize>
             break;
         };
         let at = micros(now);
-        sdb::set_settled(&mut tx, t.id, at).await?;
-        db::delivery::set_settled_by(&mut tx, t.id, "acceptance_period").await?;
+        sdb::set_settled(&mut tx, t.id, at, "acceptance_period").await?;
         super::issue(&mut tx, t.id, at).await?;
         t.status = TradeStatus::Settled.code().into();
         t.settled_at = Some(at);

@@ -297,8 +297,7 @@ pub async fn resolve_dispute(
         db::disputes::set_refunded(&mut tx, &t).await?;
         TradeStatus::Refunded
     } else {
-        sdb::set_settled(&mut tx, t.id, now).await?;
-        db::delivery::set_settled_by(&mut tx, t.id, "dispute").await?;
+        sdb::set_settled(&mut tx, t.id, now, "dispute").await?;
         super::issue(&mut tx, t.id, now).await?;
         t.settled_at = Some(now);
         TradeStatus::Settled

@@ -312,12 +312,14 @@ pub(super) async fn transition(
         Claim::Replay(status, body) => return Ok((status, body)),
         Claim::Fresh(tx) => tx,
     };
-    if action == Action::Cancel {
-        // Lock order listing → trade, as trade creation takes them (no deadlock with a purchase).
-        let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
-        if peek.exclusive {
-            db::listings::lock(&mut tx, peek.listing_id).await?;
-        }
+    // The lock order of every transition, whatever the action: an exclusive trade's listing, then
+    // the trade (ARCHITECTURE.md). Trade creation and a cancellation (which lists the listing
+    // again) take the listing first; a transition that took the trade first and then touched the
+    // listing, even only through a foreign-key check (a second UPDATE of the trade row re-checks
+    // `listing_id` with FOR KEY SHARE), waited for the cancellation while it waited for the trade.
+    let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    if peek.exclusive {
+        db::listings::lock(&mut tx, peek.listing_id).await?;
     }
     let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
     let party = party_of(user, &t).ok_or(Error::NotFound)?;
@@ -380,9 +382,10 @@ pub(super) async fn transition(
             if !status.can_settle() {
                 return Err(invalid_state(&t));
             }
-            sdb::set_settled(&mut tx, t.id, now).await?;
+            // One UPDATE of the trade (see `sdb::set_settled`), then the certificate, whose
+            // foreign key only share-locks the trade row this transaction already holds.
+            sdb::set_settled(&mut tx, t.id, now, "buyer").await?;
             super::issue(&mut tx, t.id, now).await?;
-            db::delivery::set_settled_by(&mut tx, t.id, "buyer").await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
