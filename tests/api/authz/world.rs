@@ -497,7 +497,10 @@ pub async fn prepare_with_id(
         F::Webhook => webhook(w).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
-            return (path.replace("{user_id}", &id).replace("{id}", &id), Some(id));
+            return (
+                path.replace("{user_id}", &id).replace("{id}", &id),
+                Some(id),
+            );
         }
         F::Invitation => invitation(&w.app, p, "invited@authz.example").await.0,
         F::InvitationLink => {
