@@ -4,6 +4,7 @@
 //! are the administrative region code (digits); position 18 is a check character:
 //! `C18 = (31 − Σ C_i·W_i mod 31) mod 31` with `W_i = 3^(i−1) mod 31`, as an index into the alphabet.
 
+use super::codes::Province;
 use super::error::{Args, ErrorKey};
 use super::normalize::fold_width;
 
@@ -58,6 +59,17 @@ impl ErrorKey for CreditCodeError {
                 ]
             }
         }
+    }
+}
+
+/// The province that positions 3–4 of (possibly unchecked) code text name, for hints while typing:
+/// `51` Sichuan, `50` Chongqing, `None` otherwise (see [`CreditCode::region_province`]).
+pub fn region_province(text: &str) -> Option<Province> {
+    let folded: String = text.trim().chars().map(fold_width).take(4).collect();
+    match folded.get(2..4) {
+        Some("51") => Some(Province::Sichuan),
+        Some("50") => Some(Province::Chongqing),
+        _ => None,
     }
 }
 
@@ -125,6 +137,13 @@ impl CreditCode {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The province named by the region code's first two digits (positions 3–4, GB/T 2260):
+    /// `51` Sichuan, `50` Chongqing. `None` for every other region, including the central
+    /// level (`10`), whose organisations may sit in either province.
+    pub fn region_province(&self) -> Option<Province> {
+        region_province(&self.0)
     }
 
     pub fn into_string(self) -> String {
@@ -250,6 +269,18 @@ mod tests {
             e.args(),
             vec![("expected", "3".to_string()), ("found", "Z".to_string())]
         );
+    }
+
+    #[test]
+    fn the_region_names_sichuan_or_chongqing_or_nothing() {
+        let province = |c: &str| CreditCode::parse(c).unwrap().region_province();
+        assert_eq!(province("91510100MA6C123414"), Some(Province::Sichuan));
+        assert_eq!(province("12510000450710288C"), Some(Province::Sichuan));
+        assert_eq!(province("91500000MA5U7Q2K9B"), Some(Province::Chongqing));
+        assert_eq!(province("91350100M000100Y43"), None);
+        assert_eq!(province("91110000600037341L"), None);
+        assert_eq!(region_province(" ９１５０"), Some(Province::Chongqing));
+        assert_eq!(region_province("9"), None);
     }
 
     fn body_strategy() -> impl Strategy<Value = String> {

@@ -378,6 +378,17 @@ impl PageCtx {
     }
 
     /// Large amounts the Chinese way (`350万元`) in Chinese, `¥3,500,000.00` in English.
+    /// A budget range in 万元 (yuan in English): both bounds `a ~ b`, one bound as "from a" / "up
+    /// to b", none as "open" — never a dash standing for a missing bound.
+    pub fn budget(&self, min: &Option<i64>, max: &Option<i64>) -> String {
+        match (min, max) {
+            (Some(a), Some(b)) => format!("{} ~ {}", self.wan(a), self.wan(b)),
+            (Some(a), None) => self.t1("demands.budget_from", "min", &self.wan(a)),
+            (None, Some(b)) => self.t1("demands.budget_up_to", "max", &self.wan(b)),
+            (None, None) => self.t("demands.budget_open").to_string(),
+        }
+    }
+
     pub fn wan(&self, fen: &i64) -> String {
         match self.lang {
             Lang::Zh => crate::domain::money::format_wan(*fen),

@@ -41,6 +41,13 @@ pub fn app(state: AppState) -> Router {
         .merge(api_router)
         .merge(web::router())
         .nest_service("/static", static_files)
+        // Browsers ask for /favicon.ico on their own (feeds, bookmarks): the same SVG icon.
+        .route_service(
+            "/favicon.ico",
+            tower_http::services::ServeFile::new(
+                std::path::Path::new(&state.config.static_dir).join("favicon.svg"),
+            ),
+        )
         .fallback(|| async { crate::error::Error::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -268,6 +268,20 @@ fn validate_org(o: &OrgInput, errs: &mut FieldErrors) -> Option<ValidOrg> {
             None
         }
     };
+    // A code registered in Sichuan (51) or Chongqing (50) fixes the province: refused, not filed
+    // silently under the other one (other regions, such as the central level, are not checked).
+    if let (Some(chosen), Some(named)) = (
+        province,
+        credit_code.as_ref().and_then(CreditCode::region_province),
+    ) {
+        if chosen != named {
+            let key = match named {
+                Province::Chongqing => "err.credit_code.region_chongqing",
+                _ => "err.credit_code.region_sichuan",
+            };
+            errs.push("organization.province", key, vec![]);
+        }
+    }
     match (kind, province, exchange) {
         (Some(kind), Some(province), Some(exchange)) => Some(ValidOrg {
             org_name: o.name.clone(),

@@ -7,27 +7,29 @@ use crate::helpers::*;
 #[sqlx::test(migrations = "./migrations")]
 async fn registration_accepts_each_valid_example_credit_code(pool: PgPool) {
     let app = TestApp::new(pool);
+    // Positions 3–4 name the region: a Chongqing code (50) is registered in Chongqing.
     let codes = [
-        "91350100M000100Y43",
-        "91110000600037341L",
-        "91510100MA6C123414",
-        " 91500000ma5u7q2k9b ",
-        "12510000450710288C",
+        ("91350100M000100Y43", "sichuan", "suaee"),
+        ("91110000600037341L", "sichuan", "suaee"),
+        ("91510100MA6C123414", "sichuan", "suaee"),
+        (" 91500000ma5u7q2k9b ", "chongqing", "cquaee"),
+        ("12510000450710288C", "sichuan", "suaee"),
     ];
-    for (i, code) in codes.iter().enumerate() {
+    for (i, (code, province, exchange)) in codes.iter().enumerate() {
         let r = app
             .register(
                 &format!("u{i}@example.cn"),
                 "university",
-                "sichuan",
-                "suaee",
+                province,
+                exchange,
                 Some(code.to_string()),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{code}: {}", r.text);
         assert_eq!(r.body["organization"]["verified"], json!(false));
         assert_eq!(r.body["user"]["role"], json!("member"));
-        assert_eq!(r.body["organization"]["exchange"], json!("suaee"));
+        assert_eq!(r.body["organization"]["exchange"], json!(exchange));
+        assert_eq!(r.body["organization"]["province"], json!(province));
         // Stored upper case, trimmed.
         assert_eq!(
             r.body["organization"]["credit_code"],
@@ -545,4 +547,100 @@ async fn the_language_link_of_a_doubled_slash_path_stays_on_the_site(pool: PgPoo
         .attr("href")
         .unwrap();
     assert!(href.starts_with("/evil.example?"), "{href}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_credit_code_of_one_province_is_not_filed_under_the_other(pool: PgPool) {
+    let app = TestApp::new(pool);
+    for (i, (code, province, expected)) in [
+        (credit_code_in("chongqing", 5), "sichuan", "重庆"),
+        (credit_code_in("chongqing", 6), "other", "重庆"),
+        (credit_code_in("sichuan", 7), "chongqing", "四川"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = app
+            .register(
+                &format!("mismatch{i}@example.cn"),
+                "enterprise",
+                province,
+                "suaee",
+                Some(code.clone()),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}: {}",
+            r.text
+        );
+        let msg = r.body["error"]["fields"]["organization.province"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(msg.contains(expected), "{code} as {province}: {msg:?}");
+        assert!(r.body["error"]["fields"]["organization.credit_code"].is_null());
+    }
+    // Another region (here Fujian, 35) does not fix the province.
+    let r = app
+        .register(
+            "fujian@example.cn",
+            "enterprise",
+            "chongqing",
+            "cquaee",
+            Some(credit_code_in("other", 8)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_register_form_preselects_the_codes_province_and_says_why_in_both_languages(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool);
+    let code = credit_code_in("chongqing", 9);
+    for (lang, said) in [
+        ("zh-CN", "所在省份应选“重庆”"),
+        ("en", "the province should be Chongqing"),
+    ] {
+        let page = app.page(&format!("/register?lang={lang}"), "").await;
+        assert!(
+            page.text.contains("/static/register.js"),
+            "the hint script is linked"
+        );
+        let cookies = cookies_from(&page.headers);
+        let csrf = input_value(&page.text, "_csrf").unwrap();
+        let email = format!("cq-{lang}@example.cn");
+        let r = app
+            .form(
+                "/register",
+                &cookies,
+                &[
+                    ("_csrf", &csrf),
+                    ("email", &email),
+                    ("password", PASSWORD),
+                    ("display_name", "重庆用户"),
+                    ("organization.name", "示例重庆企业"),
+                    ("organization.kind", "enterprise"),
+                    ("organization.province", "sichuan"),
+                    ("organization.exchange", "cquaee"),
+                    ("organization.credit_code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        let said_escaped = said.replace('“', "&#8220;");
+        assert!(
+            r.text.contains(said) || r.text.contains(&said_escaped),
+            "{lang}: the mismatch is explained"
+        );
+        assert!(r.text.contains(
+            r#"<select id="org_province" name="organization.province" aria-invalid="true">"#
+        ));
+        assert!(
+            r.text.contains(r#"<option value="chongqing" selected>"#),
+            "{lang}: the code's province is pre-selected"
+        );
+    }
 }

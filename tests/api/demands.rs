@@ -520,3 +520,51 @@ async fn a_demand_posted_during_a_fitting_listings_approval_is_still_matched(poo
     .unwrap();
     assert_eq!(told, 1, "the pair is told once");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_budget_with_one_bound_reads_as_words_with_full_width_punctuation(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let buyer = app
+        .verified_member("budget@chongqing.example", "cquaee")
+        .await;
+    for (title, min, max) in [
+        ("寻求上限预算的技术", None, Some(20_000_000_000i64)),
+        ("寻求下限预算的技术", Some(50_000_000i64), None),
+    ] {
+        let d = post_demand(
+            &app,
+            &buyer.token,
+            json!({"title": title, "field": "auto", "budget_min_fen": min, "budget_max_fen": max}),
+        )
+        .await;
+        assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    }
+    let page = app.page("/demands", "").await;
+    assert!(
+        page.text.contains("预算："),
+        "full-width colon: {}",
+        page.text
+    );
+    assert!(!page.text.contains("预算:"));
+    assert!(!page.text.contains("— ~"), "no dash for a missing bound");
+    assert!(!page.text.contains("~ —"));
+    assert!(page.text.contains("不超过"), "{}", page.text);
+    assert!(page.text.contains("起"), "{}", page.text);
+    let page = app.page("/demands?lang=en", "").await;
+    assert!(page.text.contains("up to "), "{}", page.text);
+    assert!(page.text.contains("from "), "{}", page.text);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_favicon_is_linked_and_served_also_as_favicon_ico(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let home = app.page("/demands", "").await;
+    assert!(home
+        .text
+        .contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+    for uri in ["/static/favicon.svg", "/favicon.ico"] {
+        let r = app.page(uri, "").await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(r.text.contains("<svg"), "{uri}: {}", r.text);
+    }
+}

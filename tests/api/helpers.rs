@@ -40,6 +40,19 @@ pub fn credit_code(n: u32) -> String {
     format!("{body}{check}")
 }
 
+/// A valid credit code registered in `province` (region 51 Sichuan, 50 Chongqing, 35 elsewhere):
+/// registration refuses a Sichuan or Chongqing code filed under another province.
+pub fn credit_code_in(province: &str, n: u32) -> String {
+    let region = match province {
+        "chongqing" => "50",
+        "sichuan" => "51",
+        _ => "35",
+    };
+    let body = format!("91{region}0100MA{:07}", n % 10_000_000);
+    let check = techmarket::domain::credit_code::check_char(&body).unwrap();
+    format!("{body}{check}")
+}
+
 impl TestApp {
     pub fn new(pool: PgPool) -> Self {
         let state = techmarket::startup::state(pool.clone(), Config::for_tests(""));
@@ -141,7 +154,7 @@ impl TestApp {
                 "enterprise",
                 province,
                 exchange,
-                Some(credit_code(n)),
+                Some(credit_code_in(province, n)),
             )
             .await;
         assert_eq!(

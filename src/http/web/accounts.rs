@@ -84,6 +84,8 @@ pub async fn register_submit(
     form: Form,
 ) -> Result<Response> {
     let credit = form.get("organization.credit_code").trim().to_string();
+    // A code registered in Sichuan or Chongqing pre-selects its province if the form comes back.
+    let named = crate::domain::credit_code::region_province(&credit);
     let input = RegisterInput {
         email: form.get("email").to_string(),
         password: form.get("password").to_string(),
@@ -130,6 +132,10 @@ pub async fn register_submit(
                 .0
                 .into_iter()
                 .filter(|(k, _)| k != "password" && k != "_csrf")
+                .map(|(k, v)| match named {
+                    Some(p) if k == "organization.province" => (k, p.code().to_string()),
+                    _ => (k, v),
+                })
                 .collect();
             let mut resp = render(&RegisterPage {
                 ctx,

@@ -32,6 +32,8 @@ struct ListPage {
     q: DemandQuery,
     page: Page<DemandView>,
     error: String,
+    /// The names of the wrong filters, marked `aria-invalid` (the list is not shown then).
+    bad_fields: Vec<String>,
 }
 
 impl ListPage {
@@ -43,6 +45,9 @@ impl ListPage {
     }
     fn is_province(&self, code: &str) -> bool {
         self.q.province.as_deref() == Some(code)
+    }
+    fn bad(&self, name: &str) -> bool {
+        self.bad_fields.iter().any(|f| f == name)
     }
     fn page_url(&self, page: i64) -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
@@ -70,8 +75,8 @@ async fn list(
             *v = None;
         }
     }
-    let (page, error) = match demands::list(&state.pool, &q).await {
-        Ok(p) => (p, String::new()),
+    let (page, error, bad_fields) = match demands::list(&state.pool, &q).await {
+        Ok(p) => (p, String::new(), Vec::new()),
         Err(e @ Error::BadRequest { .. }) => (
             Page {
                 items: vec![],
@@ -80,15 +85,26 @@ async fn list(
                 per_page: 20,
             },
             crate::i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string(),
+            FormErrors::from_error(ctx.lang, &e)
+                .0
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect(),
         ),
         Err(e) => return Err(e),
     };
-    render(&ListPage {
+    let failed = !error.is_empty();
+    let mut resp = render(&ListPage {
         ctx,
         q,
         page,
         error,
-    })
+        bad_fields,
+    })?;
+    if failed {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
 }
 
 #[derive(Template)]

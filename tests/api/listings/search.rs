@@ -360,6 +360,44 @@ async fn a_page_past_the_last_result_says_so_and_links_back(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn a_wrong_filter_is_marked_and_nothing_is_claimed_found(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("owner@uni.example", "suaee").await;
+    mk.publish(&m, "suaee", body("燃气轮机叶片冷却技术")).await;
+    let r = mk.app.page("/listings?min_price_wan=abc", "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("最低价格（万元）："), "{}", r.text);
+    assert!(r.text.contains(r#"id="min_price_wan" name="min_price_wan" inputmode="decimal" maxlength="30" value="abc" aria-invalid="true""#), "{}", r.text);
+    assert!(!r.text.contains(r#"id="max_price_wan" name="max_price_wan" inputmode="decimal" maxlength="30" value="" aria-invalid"#));
+    for claim in ["共 0 项", "没有找到符合条件的科技成果", "result-count"] {
+        assert!(!r.text.contains(claim), "{claim} shown on the error page");
+    }
+    let r = mk.app.page("/listings?trl_min=99", "").await;
+    assert!(r
+        .text
+        .contains(r#"<select id="trl_min" name="trl_min" aria-invalid="true">"#));
+    // English: the label and its message with a half-width colon.
+    let r = mk.app.page("/listings?min_price_wan=abc&lang=en", "").await;
+    assert!(!r.text.contains("0 technology achievements"));
+    assert!(!r.text.contains("No technology achievement matches."));
+    // The demand board likewise.
+    let r = mk.app.page("/demands?field=nope", "").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text
+            .contains(r#"<select id="field" name="field" aria-invalid="true">"#),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("共 0 项需求"));
+    assert!(!r.text.contains("没有符合条件的技术需求。"));
+    // A good search still counts.
+    let r = mk.app.page("/listings?min_price_wan=", "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("共 1 项科技成果"), "{}", r.text);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn demo_and_bulk_seeds_give_searchable_listings(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     techmarket::demo::load(&pool).await.unwrap();

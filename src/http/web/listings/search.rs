@@ -24,6 +24,10 @@ struct SearchPage {
     max_wan: String,
     result: Page<ListingView>,
     message: String,
+    /// The search could not run (a filter is wrong): no count, no "nothing found", no pager.
+    failed: bool,
+    /// The page's names of the wrong filters, marked `aria-invalid`.
+    bad_fields: Vec<String>,
     prev_url: Option<String>,
     next_url: Option<String>,
     first_page_url: String,
@@ -35,6 +39,9 @@ impl SearchPage {
     }
     fn sel(&self, o: &Option<String>, value: &str) -> bool {
         o.as_deref() == Some(value)
+    }
+    fn bad(&self, name: &str) -> bool {
+        self.bad_fields.iter().any(|f| f == name)
     }
     fn price(&self, l: &ListingView) -> String {
         price_label(&self.ctx, l)
@@ -98,7 +105,8 @@ pub(super) async fn search_page(
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let mut p = q.p.clone();
     let mut message = String::new();
-    let mut bad = false;
+    let mut bad_fields: Vec<String> = Vec::new();
+    let sep = if ctx.is_zh() { "：" } else { ": " };
     for (wan, fen, name) in [
         (&q.min_price_wan, &mut p.min_price_fen, "min_price_wan"),
         (&q.max_price_wan, &mut p.max_price_fen, "max_price_wan"),
@@ -107,9 +115,9 @@ pub(super) async fn search_page(
             match wan_to_fen(w) {
                 Ok(v) => *fen = Some(v.to_string()),
                 Err(e) => {
-                    bad = true;
+                    bad_fields.push(name.to_string());
                     message = format!(
-                        "{}: {}",
+                        "{}{sep}{}",
                         ctx.t(&format!("listings.filter_{name}")),
                         crate::i18n::tf(ctx.lang, e.key(), &e.args())
                     );
@@ -118,7 +126,7 @@ pub(super) async fn search_page(
         }
     }
     let viewer = ctx.user.clone();
-    let result = if bad {
+    let result = if !bad_fields.is_empty() {
         None
     } else {
         match listings::search(&state.pool, viewer.as_ref(), &p).await {
@@ -126,6 +134,10 @@ pub(super) async fn search_page(
             Err(e @ Error::BadRequest { .. }) => {
                 // Each bad parameter by the label of its box on this page, not its API name.
                 let f = FormErrors::from_error(ctx.lang, &e);
+                bad_fields =
+                    f.0.iter()
+                        .map(|(k, _)| k.replace("_price_fen", "_price_wan"))
+                        .collect();
                 message =
                     f.0.iter()
                         .map(|(k, v)| {
@@ -138,10 +150,10 @@ pub(super) async fn search_page(
                                 other => format!("listings.{other}"),
                             };
                             let label = ctx.t(&key).to_string();
-                            format!("{label}：{v}")
+                            format!("{label}{sep}{v}")
                         })
                         .collect::<Vec<_>>()
-                        .join("；");
+                        .join(if ctx.is_zh() { "；" } else { "; " });
                 None
             }
             Err(e) => return Err(e),
@@ -174,6 +186,8 @@ pub(super) async fn search_page(
         max_wan,
         result,
         message,
+        failed,
+        bad_fields,
         prev_url,
         next_url,
         first_page_url,
