@@ -25,7 +25,7 @@ pub(crate) async fn lender(app: &TestApp, email: &str, exchange: &str) -> Member
             "financial_institution",
             province,
             exchange,
-            Some(credit_code(n)),
+            Some(credit_code_in(province, n)),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
