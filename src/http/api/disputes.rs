@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::api::trading::idempotency_key;
 use crate::http::api::ErrorBody;
 use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser};
@@ -45,11 +45,8 @@ async fn open_dispute(
     let id = parse_id(&id)?;
     let key = idempotency_key(&headers)?;
     let now = state.clock.now();
-    let (status, body) = tokio::spawn(async move {
-        settlement::open_dispute(&state.pool, &user, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) =
+        settlement::open_dispute(&state.pool, &user, id, input, key.as_deref(), now).await?;
     Ok((status, Json(body)).into_response())
 }
 
@@ -71,11 +68,8 @@ async fn resolve(
     let id = parse_id(&id)?;
     let key = idempotency_key(&headers)?;
     let now = state.clock.now();
-    let (status, body) = tokio::spawn(async move {
-        settlement::resolve_dispute(&state.pool, &user, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) =
+        settlement::resolve_dispute(&state.pool, &user, id, input, key.as_deref(), now).await?;
     Ok((status, Json(body)).into_response())
 }
 
@@ -154,11 +148,8 @@ async fn record_payout(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let now = state.clock.now();
-    let (status, body) = tokio::spawn(async move {
-        settlement::record_payout(&state.pool, &user, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) =
+        settlement::record_payout(&state.pool, &user, input, key.as_deref(), now).await?;
     Ok((status, Json(body)).into_response())
 }
 

@@ -39,11 +39,8 @@ async fn deliver(
     let id = parse_id(&id)?;
     let key = crate::http::api::trading::idempotency_key(&headers)?;
     let now = state.clock.now();
-    let (status, body) = tokio::spawn(async move {
-        settlement::deliver(&state.pool, &user, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) =
+        settlement::deliver(&state.pool, &user, id, input, key.as_deref(), now).await?;
     Ok((status, Json(body)).into_response())
 }
 

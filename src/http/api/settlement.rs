@@ -106,11 +106,7 @@ async fn run_action(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let key = idempotency_key(&headers)?;
-    let (status, body) = tokio::spawn(async move {
-        settlement::act(&state.pool, &user, id, action, key.as_deref()).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) = settlement::act(&state.pool, &user, id, action, key.as_deref()).await?;
     Ok((status, Json(body)).into_response())
 }
 
@@ -161,11 +157,7 @@ async fn cancel(
 ) -> Result<Response> {
     let id = parse_id(&id)?;
     let key = idempotency_key(&headers)?;
-    let (status, body) = tokio::spawn(async move {
-        settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    let (status, body) = settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await?;
     Ok((status, Json(body)).into_response())
 }
 

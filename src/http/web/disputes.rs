@@ -42,11 +42,7 @@ async fn open_submit(
         reason: form.get("reason").to_string(),
     };
     let now = state.clock.now();
-    let result = tokio::spawn(async move {
-        settlement::open_dispute(&state.pool, &user, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let result = settlement::open_dispute(&state.pool, &user, id, input, key.as_deref(), now).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/trades/{id}?done=disputed")).into_response()),
         Err(Error::Validation(_)) => {
@@ -229,11 +225,7 @@ async fn resolve_submit(
     let key = Some(form.get("idem").to_string()).filter(|k| !k.is_empty());
     let now = state.clock.now();
     let (pool, u) = (state.pool.clone(), user.clone());
-    let result = tokio::spawn(async move {
-        settlement::resolve_dispute(&pool, &u, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let result = settlement::resolve_dispute(&pool, &u, id, input, key.as_deref(), now).await;
     match result {
         Ok(_) => Ok(Redirect::to("/admin/disputes?status=resolved&done=resolved").into_response()),
         Err(e @ Error::Validation(_)) => {
@@ -339,11 +331,7 @@ async fn payout_submit(
     let key = Some(form.get("idem").to_string()).filter(|k| !k.is_empty());
     let now = state.clock.now();
     let (pool, u) = (state.pool.clone(), user.clone());
-    let result = tokio::spawn(async move {
-        settlement::record_payout(&pool, &u, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let result = settlement::record_payout(&pool, &u, input, key.as_deref(), now).await;
     match result {
         Ok(_) => Ok(Redirect::to("/admin/payouts?done=payout_recorded").into_response()),
         Err(e @ Error::Validation(_)) => {

@@ -37,11 +37,7 @@ async fn delivery_submit(
         note: form.get("note").to_string(),
     };
     let now = state.clock.now();
-    let result = tokio::spawn(async move {
-        settlement::deliver(&state.pool, &user, id, input, key.as_deref(), now).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let result = settlement::deliver(&state.pool, &user, id, input, key.as_deref(), now).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/trades/{id}?done=delivered")).into_response()),
         Err(Error::Validation(_)) => {

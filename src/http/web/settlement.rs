@@ -275,11 +275,7 @@ async fn web_action(
 ) -> Result<Uuid> {
     let id = parse_id(&id)?;
     let key = Some(form.get("idem").to_string()).filter(|k| !k.is_empty());
-    tokio::spawn(
-        async move { settlement::act(&state.pool, &user, id, action, key.as_deref()).await },
-    )
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
+    settlement::act(&state.pool, &user, id, action, key.as_deref()).await?;
     Ok(id)
 }
 
@@ -319,11 +315,7 @@ pub async fn cancel(
     let input = settlement::CancelInput {
         reason: form.get("reason").to_string(),
     };
-    let result = tokio::spawn(async move {
-        settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let result = settlement::cancel(&state.pool, &user, id, input, key.as_deref()).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/trades/{id}?done=cancelled")).into_response()),
         Err(Error::Validation(_)) => {
