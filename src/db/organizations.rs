@@ -143,3 +143,32 @@ pub async fn standing(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<
     .fetch_optional(conn)
     .await
 }
+
+/// Locks the organisation's row against others doing the same (`FOR NO KEY UPDATE`: it conflicts
+/// with [`lock_share`], [`get_for_update`] and itself, not with the key-share locks of foreign-key
+/// checks), so that what is counted about it after the lock includes what others committed first.
+pub async fn lock_no_key(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("select id from organizations where id = $1 for no key update")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}
+
+/// For each of `orgs`: the trades it, as buyer, cancelled or left unpaid past the deadline since
+/// `since` (organisations with none are left out).
+pub async fn buyer_cancellation_counts(
+    conn: &mut PgConnection,
+    orgs: &[Uuid],
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    sqlx::query_as(
+        "select buyer_organization_id, count(*) from trades where buyer_organization_id = any($1) \
+         and status = 'cancelled' and cancel_reason in ('buyer', 'payment_timeout') and cancelled_at > $2 \
+         group by buyer_organization_id",
+    )
+    .bind(orgs)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}

@@ -1,5 +1,5 @@
 //! Registration, login and logout for the API (bearer tokens) and the pages (session cookies).
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -67,6 +67,11 @@ pub struct OrgView {
     /// Set while a credit restriction (信用惩戒) holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restriction: Option<RestrictionView>,
+    /// The trades this organisation, as buyer, cancelled or left unpaid past the payment deadline
+    /// in the last 90 days (API.md `organization.cancellations_90d`; shown to the organisation
+    /// itself, to sellers and to admins; absent where it is not counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellations_90d: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -116,6 +121,7 @@ impl From<&db::organizations::OrgRow> for OrgView {
                 reason: r.clone(),
                 until: o.restricted_until,
             }),
+            cancellations_90d: None,
         }
     }
 }
@@ -589,7 +595,8 @@ pub async fn resolve(
     Ok(db::users::session_user(&mut conn, &token::hash(secret), kind.code()).await?)
 }
 
-pub async fn me(pool: &PgPool, user: &CurrentUser) -> Result<Me> {
+/// The caller and its organisation (with its cancellations counted up to `now`).
+pub async fn me(pool: &PgPool, user: &CurrentUser, now: DateTime<Utc>) -> Result<Me> {
     let mut conn = pool.acquire().await?;
     let row = db::users::get(&mut conn, user.id)
         .await?
@@ -598,9 +605,11 @@ pub async fn me(pool: &PgPool, user: &CurrentUser) -> Result<Me> {
         Some(id) => db::organizations::get(&mut conn, id).await?,
         None => None,
     };
+    let mut organization: Vec<OrgView> = org.iter().map(OrgView::from).collect();
+    crate::service::settlement::count_cancellations(&mut conn, &mut organization, now).await?;
     Ok(Me {
         user: UserView::from(&row),
-        organization: org.as_ref().map(OrgView::from),
+        organization: organization.pop(),
         organization_role: row.org_role.clone(),
     })
 }

@@ -1,4 +1,5 @@
 //! Exchange administration: verifying organisations, the audit log.
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -7,6 +8,7 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::service::accounts::OrgView;
+use crate::service::settlement::count_cancellations;
 use crate::service::{Page, PageQuery};
 
 /// Writes one audit row for an admin action, inside the caller's transaction.
@@ -43,6 +45,7 @@ pub async fn verify_organization(
     pool: &PgPool,
     admin: &CurrentUser,
     org_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<OrgView> {
     let exchange = admin.require_admin()?;
     admin.require_scope(crate::domain::interconnect::Scope::Review)?;
@@ -68,11 +71,17 @@ pub async fn verify_organization(
             Some(serde_json::json!({"verified": true, "name": after.name, "exchange": after.exchange})),
         )
         .await?;
+        let mut view = [OrgView::from(&after)];
+        count_cancellations(&mut tx, &mut view, now).await?;
         tx.commit().await?;
-        return Ok(OrgView::from(&after));
+        let [view] = view;
+        return Ok(view);
     }
+    let mut view = [OrgView::from(&before)];
+    count_cancellations(&mut tx, &mut view, now).await?;
     tx.commit().await?;
-    Ok(OrgView::from(&before))
+    let [view] = view;
+    Ok(view)
 }
 
 /// The organisations of the admin's exchange, waiting ones first.
@@ -81,6 +90,7 @@ pub async fn organizations(
     admin: &CurrentUser,
     only_unverified: bool,
     page: PageQuery,
+    now: DateTime<Utc>,
 ) -> Result<Page<OrgView>> {
     let exchange = admin.require_admin()?;
     let (page, per_page) = page.resolve_or_400()?;
@@ -93,8 +103,10 @@ pub async fn organizations(
         (page - 1) * per_page,
     )
     .await?;
+    let mut items: Vec<OrgView> = rows.iter().map(OrgView::from).collect();
+    count_cancellations(&mut conn, &mut items, now).await?;
     Ok(Page {
-        items: rows.iter().map(OrgView::from).collect(),
+        items,
         total,
         page,
         per_page,

@@ -93,5 +93,7 @@ async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<Me>> {
-    Ok(Json(accounts::me(&state.pool, &user).await?))
+    Ok(Json(
+        accounts::me(&state.pool, &user, state.clock.now()).await?,
+    ))
 }

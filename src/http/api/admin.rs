@@ -31,7 +31,7 @@ async fn verify_organization(
 ) -> Result<Json<OrgView>> {
     let id = parse_id(&id)?;
     Ok(Json(
-        admin::verify_organization(&state.pool, &user, id).await?,
+        admin::verify_organization(&state.pool, &user, id, state.clock.now()).await?,
     ))
 }
 
@@ -58,7 +58,14 @@ async fn list_organizations(
         per_page: q.per_page,
     };
     Ok(Json(
-        admin::organizations(&state.pool, &user, q.unverified.unwrap_or(false), page).await?,
+        admin::organizations(
+            &state.pool,
+            &user,
+            q.unverified.unwrap_or(false),
+            page,
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 

@@ -83,7 +83,11 @@ async fn get_trade(
     Path(id): Path<String>,
 ) -> Result<Json<TradeView>> {
     let id = parse_id(&id)?;
-    Ok(Json(settlement::get(&state.pool, &user, id).await?.0))
+    Ok(Json(
+        settlement::get(&state.pool, &user, id, state.clock.now())
+            .await?
+            .0,
+    ))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {

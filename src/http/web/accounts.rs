@@ -270,7 +270,7 @@ pub async fn account(
     WebUser(user, ctx): WebUser,
     Query(q): Query<WelcomeQuery>,
 ) -> Result<Response> {
-    let me = accounts::me(&state.pool, &user).await?;
+    let me = accounts::me(&state.pool, &user, state.clock.now()).await?;
     render(&AccountPage {
         ctx,
         me,

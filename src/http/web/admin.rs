@@ -33,6 +33,7 @@ pub async fn index(
             page: Some(1),
             per_page: Some(100),
         },
+        state.clock.now(),
     )
     .await?;
     render(&AdminPage {
@@ -49,7 +50,7 @@ pub async fn verify(
     _form: Form,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    admin::verify_organization(&state.pool, &user, id).await?;
+    admin::verify_organization(&state.pool, &user, id, state.clock.now()).await?;
     Ok(Redirect::to("/admin?done=verified").into_response())
 }
 

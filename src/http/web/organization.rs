@@ -61,7 +61,7 @@ async fn show(
     ctx: PageCtx,
     edit: impl FnOnce(&mut ColleaguesPage),
 ) -> Result<Response> {
-    let me = accounts::me(&state.pool, user).await?;
+    let me = accounts::me(&state.pool, user, state.clock.now()).await?;
     let owner = me.organization_role.as_deref() == Some("owner");
     let members = organization::members(state, user).await?.items;
     let invitations = if owner {

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::db;
 use crate::domain::error::FieldErrors;
 use crate::domain::fees::SideSchedule;
 use crate::domain::listing::TradeStatus;
@@ -233,7 +232,7 @@ pub async fn trade(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let (t, party) = settlement::get(&state.pool, &user, id).await?;
+    let (t, party) = settlement::get(&state.pool, &user, id, state.clock.now()).await?;
     let status = t.status.as_str();
     let error = ctx
         .query_param("error")
@@ -553,12 +552,7 @@ async fn restrictions_page(
     let found = if q.trim().is_empty() {
         Vec::new()
     } else {
-        let mut conn = state.pool.acquire().await?;
-        db::organizations::search_all(&mut conn, q.trim(), 20)
-            .await?
-            .iter()
-            .map(OrgView::from)
-            .collect()
+        settlement::find_organizations(&state.pool, user, q.trim(), 20, state.clock.now()).await?
     };
     render(&RestrictionsPage {
         ctx,

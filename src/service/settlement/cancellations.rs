@@ -4,6 +4,8 @@
 //! [`WINDOW_DAYS`] days, or any payment timeout, is reported to the admins of the buyer's exchange,
 //! who may restrict the organisation (`restrictions`). After payment only a dispute undoes a trade.
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,9 +13,11 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::db;
 use crate::db::settlement::{self as sdb, TradeRow};
 use crate::domain::error::FieldErrors;
 use crate::error::Result;
+use crate::service::accounts::OrgView;
 use crate::service::events::{self, Event, TradeFacts};
 
 use super::{check_reason, transition, Action};
@@ -69,15 +73,42 @@ pub async fn cancellations_90d(
     Ok(sdb::buyer_cancellations(conn, org, now - Duration::days(WINDOW_DAYS)).await?)
 }
 
+/// Fills `cancellations_90d` of each organisation: its count over the [`WINDOW_DAYS`] before `now`
+/// (one query for all of them).
+pub async fn count_cancellations(
+    conn: &mut PgConnection,
+    orgs: &mut [OrgView],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if orgs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = orgs.iter().map(|o| o.id).collect();
+    let counts: HashMap<Uuid, i64> =
+        db::organizations::buyer_cancellation_counts(conn, &ids, now - Duration::days(WINDOW_DAYS))
+            .await?
+            .into_iter()
+            .collect();
+    for o in orgs {
+        o.cancellations_90d = Some(counts.get(&o.id).copied().unwrap_or(0));
+    }
+    Ok(())
+}
+
 /// What follows a buyer's default, in the cancellation's transaction (`t` already cancelled):
 /// the admins of the buyer's exchange are told of a payment timeout, and of a cancellation that is
 /// the organisation's second (or later) within the window.
+///
+/// The buyer organisation's row is locked first (after the listing and the trade: the market's
+/// lock order), so two defaults of one organisation at once are counted one after the other: the
+/// second counts the first, and the second cancellation is reported exactly once.
 pub(super) async fn buyer_defaulted(
     conn: &mut PgConnection,
     t: &TradeRow,
     how: BuyerDefault,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    db::organizations::lock_no_key(conn, t.buyer_organization_id).await?;
     let count = cancellations_90d(conn, t.buyer_organization_id, now).await?;
     // A deposit applied to the trade is forfeited to the seller by the caller, in this same
     // transaction (`trading::on_trade_cancelled`: on a buyer's cancellation and on a payment timeout).

@@ -11,6 +11,7 @@ use crate::db;
 use crate::db::settlement as sdb;
 use crate::domain::error::FieldErrors;
 use crate::error::{Error, Result};
+use crate::service::accounts::OrgView;
 use crate::service::admin::audit;
 use crate::service::events::{self, Event};
 use crate::service::trading;
@@ -208,4 +209,25 @@ pub async fn expire_restrictions(pool: &PgPool, now: DateTime<Utc>) -> Result<us
     }
     tx.commit().await?;
     Ok(expired.len())
+}
+
+/// Organisations of any exchange whose name or credit code contains `q` (at most `limit`, newest
+/// first), each with its cancellations of the last 90 days up to `now`: what an admin weighs
+/// before restricting (any exchange admin may restrict any organisation).
+pub async fn find_organizations(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    q: &str,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<OrgView>> {
+    admin.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    let mut found: Vec<OrgView> = db::organizations::search_all(&mut conn, q, limit)
+        .await?
+        .iter()
+        .map(OrgView::from)
+        .collect();
+    super::count_cancellations(&mut conn, &mut found, now).await?;
+    Ok(found)
 }

@@ -158,8 +158,14 @@ pub fn party_of(user: &CurrentUser, t: &TradeRow) -> Option<Party> {
     }
 }
 
-/// One trade for its parties and admins; 404 to anyone else.
-pub async fn get(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<(TradeView, Party)> {
+/// One trade for its parties and admins; 404 to anyone else. The buyer's cancellations are counted
+/// up to `now` (the state's clock).
+pub async fn get(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(TradeView, Party)> {
     let mut conn = pool.acquire().await?;
     let t = sdb::get_trade(&mut conn, id)
         .await?
@@ -167,8 +173,7 @@ pub async fn get(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<(TradeVi
     let party = party_of(user, &t).ok_or(Error::NotFound)?;
     let mut view = TradeView::from(&t);
     view.buyer_cancellations_90d = Some(
-        super::cancellations::cancellations_90d(&mut conn, t.buyer_organization_id, Utc::now())
-            .await?,
+        super::cancellations::cancellations_90d(&mut conn, t.buyer_organization_id, now).await?,
     );
     Ok((view, party))
 }

@@ -534,6 +534,9 @@ pub struct Thread {
     pub seller_name: String,
     /// `buyer` | `seller`
     pub my_side: &'static str,
+    /// The buyer organisation's cancellations of the last 90 days, for the seller (`None` for the
+    /// buyer itself).
+    pub buyer_cancellations_90d: Option<i64>,
     /// Oldest first.
     pub offers: Vec<OfferView>,
 }
@@ -545,7 +548,13 @@ impl Thread {
     }
 }
 
-pub async fn thread(pool: &PgPool, user: &CurrentUser, thread_id: Uuid) -> Result<Thread> {
+/// The thread as the caller sees it; the seller also sees the buyer's cancellations up to `now`.
+pub async fn thread(
+    pool: &PgPool,
+    user: &CurrentUser,
+    thread_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Thread> {
     let org = user.organization_id.ok_or(Error::NotFound)?;
     let mut conn = pool.acquire().await?;
     let rows = db::trading::thread(&mut conn, thread_id).await?;
@@ -554,7 +563,14 @@ pub async fn thread(pool: &PgPool, user: &CurrentUser, thread_id: Uuid) -> Resul
     let listing = db::trading::listing(&mut conn, first.listing_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let now = Utc::now();
+    let buyer_cancellations_90d = if side == "seller" {
+        Some(
+            crate::service::settlement::cancellations_90d(&mut conn, first.buyer_org_id, now)
+                .await?,
+        )
+    } else {
+        None
+    };
     Ok(Thread {
         thread_id,
         listing_id: first.listing_id,
@@ -563,6 +579,7 @@ pub async fn thread(pool: &PgPool, user: &CurrentUser, thread_id: Uuid) -> Resul
         buyer_name: first.buyer_name.clone(),
         seller_name: first.seller_name.clone(),
         my_side: side,
+        buyer_cancellations_90d,
         offers: rows.iter().map(|r| OfferView::from_row(r, now)).collect(),
     })
 }

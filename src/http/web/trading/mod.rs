@@ -435,7 +435,7 @@ async fn thread_page(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let thread = trading::thread(&state.pool, &user, id).await?;
+    let thread = trading::thread(&state.pool, &user, id, state.clock.now()).await?;
     let notice = ctx
         .query_param("trading")
         .map(|d| format!("trading.done.{d}"))
