@@ -111,6 +111,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = config.addr;
     let run_jobs = config.run_jobs;
     let state = state(pool.clone(), config);
+    crate::service::fees::cache::spawn_invalidator(&state.events, &pool);
     state
         .events
         .spawn_listener(pool.clone(), crate::service::events::live::CHANNELS);

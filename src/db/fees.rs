@@ -111,6 +111,15 @@ pub async fn approved(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<S
     .await
 }
 
+/// Tells every server process, at the commit, that the approved schedules changed
+/// (`service::fees::cache`).
+pub async fn notify_changed(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select pg_notify('fee_schedules', '')")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub struct NewSchedule<'a> {
     pub id: Uuid,
     pub name: &'a str,

@@ -5,6 +5,8 @@
 //! refuses it too). The schedule in force at T is the approved one with the latest `effective_at`
 //! ≤ T, where `effective_at` is fixed at approval: the requested `effective_from`, or the moment of
 //! approval when none was requested or it has already passed.
+pub mod cache;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -246,13 +248,14 @@ pub async fn in_force(pool: &PgPool, at: DateTime<Utc>) -> Result<ScheduleView> 
 
 /// Both parties' fees on `amount_fen` under the unified schedule in force at `at`, beside the legacy ones.
 #[tracing::instrument(skip(pool))]
+/// Served from this process's copy of the approved schedules ([`cache`]): no database round trip
+/// once the copy is loaded.
 pub async fn quote(pool: &PgPool, amount_fen: i64, at: DateTime<Utc>) -> Result<QuoteView> {
     check_amount(amount_fen, "amount_fen")?;
-    let mut conn = pool.acquire().await?;
-    let row = db::fees::in_force(&mut conn, at)
-        .await?
+    let versions = cache::versions(pool).await?;
+    let v = cache::pick(&versions, at)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no fee schedule in force at {at}")))?;
-    Ok(quote_with(row.id, &row.schedule(), amount_fen))
+    Ok(quote_with(v.id, &v.schedule, amount_fen))
 }
 
 /// `draft` | `approved` | `rejected`, or a 400 naming `status`.
@@ -466,6 +469,8 @@ async fn decide(
                 _ => now,
             };
             db::fees::approve(&mut tx, id, admin.id, now, effective_at).await?;
+            // Every process's copy of the approved schedules goes at the commit.
+            db::fees::notify_changed(&mut tx).await?;
             "fee_schedule.approve"
         }
         Decision::Reject(reason) => {
@@ -494,6 +499,7 @@ async fn decide(
     )
     .await?;
     tx.commit().await?;
+    cache::invalidate(pool);
     Ok(after)
 }
 

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, mpsc};
 
 /// The NOTIFY channels the listener subscribes to.
-pub const CHANNELS: &[&str] = &["auction_events"];
+pub const CHANNELS: &[&str] = &["auction_events", crate::service::fees::cache::CHANNEL];
 
 /// The in-process event that tells every live page to fetch its whole state again (events may
 /// have been missed while the database connection was down).
@@ -46,24 +46,23 @@ impl Hub {
     /// quietly once the pool is closed (the server is shutting down).
     ///
     /// Notifications sent while the connection was down are gone (LISTEN/NOTIFY keeps nothing), so
-    /// after every reconnection a [`RESYNC`] event tells the open pages to fetch the state again.
+    /// after every connection a [`RESYNC`] event tells the open pages to fetch the state again and
+    /// the process's caches to reload.
     pub fn spawn_listener(&self, pool: PgPool, channels: &'static [&'static str]) {
         let me = self.clone();
         tokio::spawn(async move {
-            let mut connected_before = false;
             loop {
                 match sqlx::postgres::PgListener::connect_with(&pool).await {
                     Ok(mut l) => {
                         if let Err(e) = l.listen_all(channels.iter().copied()).await {
                             tracing::warn!(error = %e, "listen failed");
                         } else {
-                            if connected_before {
-                                me.publish(Message {
-                                    channel: RESYNC.into(),
-                                    payload: String::new(),
-                                });
-                            }
-                            connected_before = true;
+                            // Also after the first connection: what a process cached before it
+                            // listened (the fee schedules) may already be stale.
+                            me.publish(Message {
+                                channel: RESYNC.into(),
+                                payload: String::new(),
+                            });
                             loop {
                                 // `try_recv` says when the connection was lost (`recv` would
                                 // reconnect silently, and the events in between would be lost

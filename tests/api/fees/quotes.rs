@@ -83,3 +83,76 @@ async fn bad_quote_amounts_name_the_field_and_never_give_a_5xx(pool: PgPool) {
     // The largest amount is fine.
     quote(&app, 100_000_000_000_000).await;
 }
+
+/// A quote is served from the process's copy of the approved schedules (no database round trip),
+/// and an approval made by another server process reaches that copy through its notification.
+#[sqlx::test(migrations = "./migrations")]
+async fn quotes_come_from_the_processs_copy_until_another_process_approves(pool: PgPool) {
+    let app = TestApp::new(pool);
+    techmarket::service::fees::cache::spawn_invalidator(&app.state.events, &app.pool);
+    app.state.events.spawn_listener(
+        app.pool.clone(),
+        techmarket::service::events::live::CHANNELS,
+    );
+    let drafter = app.admin("cquaee").await;
+    let r = app
+        .post(
+            "/api/v1/admin/fee-schedules",
+            Some(&drafter),
+            flat_two_percent("approved elsewhere", None),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    // Wait until the listener is connected (its first resync has dropped the copy) and the copy holds v1.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if listening > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the listener never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(quote(&app, 350_000_000).await["unified"]["schedule_id"], json!(V1));
+
+    // Another process approves without touching this process's copy; until its notification
+    // arrives, this process quotes from the copy it holds.
+    let mut other = app.pool.acquire().await.unwrap();
+    sqlx::query(
+        "update fee_schedules set status = 'approved', effective_at = now() - interval '1 second', \
+         decided_at = now() where id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    assert_eq!(
+        quote(&app, 350_000_000).await["unified"]["schedule_id"],
+        json!(V1),
+        "the quote did not come from the process's copy"
+    );
+    sqlx::query("select pg_notify('fee_schedules', '')")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let q = quote(&app, 350_000_000).await;
+        if q["unified"]["schedule_id"] == json!(id) {
+            assert_eq!(q["unified"]["buyer_fee_fen"], json!(7_000_000));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notification never reached the copy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
