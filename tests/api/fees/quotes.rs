@@ -116,11 +116,17 @@ async fn quotes_come_from_the_processs_copy_until_another_process_approves(pool:
         if listening > 0 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the listener never connected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener never connected"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(quote(&app, 350_000_000).await["unified"]["schedule_id"], json!(V1));
+    assert_eq!(
+        quote(&app, 350_000_000).await["unified"]["schedule_id"],
+        json!(V1)
+    );
 
     // Another process approves without touching this process's copy; until its notification
     // arrives, this process quotes from the copy it holds.
