@@ -91,3 +91,35 @@ pub async fn get_blob(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<
         .fetch_optional(conn)
         .await
 }
+
+/// Deletes a document's row and, when kept in PostgreSQL, its bytes; `false` when it was not there.
+pub async fn delete(conn: &mut PgConnection, listing_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query(
+        "delete from listing_document_blobs where document_id = \
+         (select id from listing_documents where listing_id = $1 and id = $2)",
+    )
+    .bind(listing_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let done = sqlx::query("delete from listing_documents where listing_id = $1 and id = $2")
+        .bind(listing_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many documents each of these listings has (listings without any are absent).
+pub async fn counts(
+    conn: &mut PgConnection,
+    listing_ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    sqlx::query_as(
+        "select listing_id, count(*) from listing_documents where listing_id = any($1) \
+         group by listing_id",
+    )
+    .bind(listing_ids)
+    .fetch_all(conn)
+    .await
+}

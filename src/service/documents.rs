@@ -37,6 +37,10 @@ pub trait DocumentStore {
         conn: &mut PgConnection,
         id: Uuid,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send;
+    /// Forgets the bytes of a document whose row was deleted and committed. A store inside the
+    /// database lost them with the row (same transaction); one outside removes them now (a crash
+    /// in between leaves an unreferenced file, never a row without its bytes).
+    fn discard(&self, id: Uuid) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Bytes in the table `listing_document_blobs`.
@@ -54,6 +58,9 @@ impl DocumentStore for PostgresStore {
         db::documents::get_blob(conn, id)
             .await?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("document {id} has no bytes")))
+    }
+    async fn discard(&self, _id: Uuid) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -85,6 +92,18 @@ impl DocumentStore for DirectoryStore {
             .await
             .map_err(|e| Error::Internal(e.into()))?
             .map_err(|e| Error::Internal(anyhow::anyhow!("reading document {id}: {e}")))
+    }
+    async fn discard(&self, id: Uuid) -> Result<()> {
+        let path = self.dir.join(id.to_string());
+        match tokio::task::spawn_blocking(move || std::fs::remove_file(path))
+            .await
+            .map_err(|e| Error::Internal(e.into()))?
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Internal(
+                anyhow::anyhow!("removing document {id}: {e}"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -127,6 +146,12 @@ impl Store {
         match self {
             Store::Postgres(s) => s.get(conn, id).await,
             Store::Directory(s) => s.get(conn, id).await,
+        }
+    }
+    async fn discard(&self, id: Uuid) -> Result<()> {
+        match self {
+            Store::Postgres(s) => s.discard(id).await,
+            Store::Directory(s) => s.discard(id).await,
         }
     }
 }
@@ -184,21 +209,8 @@ pub async fn upload(
     }
     let mut tx = state.pool.begin().await?;
     // The listing's row lock also serialises uploads to it (the count below holds).
-    let row = db::listings::get_for_update(&mut tx, listing_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    if user.organization_id != Some(row.organization_id) {
-        return Err(if crate::service::listings::can_see(Some(user), &row) {
-            Error::Forbidden("not_listing_owner")
-        } else {
-            Error::NotFound
-        });
-    }
+    lock_editable(&mut tx, user, listing_id).await?;
     let kind = documents::sniff(data).ok_or_else(|| invalid_file("err.document.type"))?;
-    let editable = ListingStatus::parse(&row.status).is_some_and(|s| s.can_edit());
-    if !editable {
-        return Err(Error::conflict("listing_not_editable"));
-    }
     if db::documents::count(&mut tx, listing_id).await? >= documents::MAX_PER_LISTING {
         return Err(Error::conflict("too_many_documents"));
     }
@@ -229,6 +241,67 @@ pub async fn upload(
         size: data.len() as i64,
         sha256: hex::encode(sha),
     })
+}
+
+/// Locks a listing whose documents `user` may change: its organisation's, while draft or rejected
+/// (404 to whoever may not see it, 403 to others who may, 409 once submitted).
+async fn lock_editable(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    listing_id: Uuid,
+) -> Result<()> {
+    let row = db::listings::get_for_update(conn, listing_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if user.organization_id != Some(row.organization_id) {
+        return Err(if crate::service::listings::can_see(Some(user), &row) {
+            Error::Forbidden("not_listing_owner")
+        } else {
+            Error::NotFound
+        });
+    }
+    if !ListingStatus::parse(&row.status).is_some_and(|s| s.can_edit()) {
+        return Err(Error::conflict("listing_not_editable"));
+    }
+    Ok(())
+}
+
+/// Removes a document from a listing (its owner, while draft or rejected, as for attaching).
+pub async fn remove(
+    state: &AppState,
+    user: &CurrentUser,
+    listing_id: Uuid,
+    id: Uuid,
+) -> Result<()> {
+    let mut tx = state.pool.begin().await?;
+    lock_editable(&mut tx, user, listing_id).await?;
+    let row = db::documents::get(&mut tx, listing_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    db::documents::delete(&mut tx, listing_id, id).await?;
+    tx.commit().await?;
+    if let Err(e) = Store::of(state, &row)?.discard(id).await {
+        // The document is gone for everyone; only a file is left behind.
+        tracing::warn!(error = ?e, "document removed but its file stays");
+    }
+    Ok(())
+}
+
+/// How many documents each of these listings has, for the review queue: administrators only
+/// (anyone else gets an empty map); listings without documents are absent.
+pub async fn counts(
+    pool: &PgPool,
+    viewer: &CurrentUser,
+    listing_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    if !viewer.is_admin() {
+        return Ok(Default::default());
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(db::documents::counts(&mut conn, listing_ids)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// May `viewer` see the documents of this listing? Its owner and admins always; everyone once the

@@ -92,6 +92,9 @@ const FORMS: &[FormRow] = &[
     ("/finance/pledges/{id}/reject", Who::Owner, F::PledgeToParty("submitted"), &[("reason", "估值不足")]),
     ("/finance/pledges/{id}/release", Who::Owner, F::PledgeToParty("active"), &[]),
     ("/finance/pledges/{id}/consent", Who::Owner, F::PledgeToParty("active"), &[("trade_mode", "transfer")]),
+    // A multipart form on the page; sent as an ordinary form, its token is still checked first.
+    ("/listings/{id}/documents", Who::Owner, F::Listing("draft", "negotiable"), &[]),
+    ("/listings/{id}/documents/{doc}/remove", Who::Owner, F::Document, &[]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -122,6 +125,7 @@ async fn digest(app: &TestApp) -> String {
         "webhook_deliveries",
         "pledge_requests",
         "financing_products",
+        "listing_documents",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"

@@ -437,6 +437,8 @@ pub enum Fixture {
     PledgeableListing,
     /// A pledge request, in this status, on the counterparty's patent with the party as the lender.
     PledgeToParty(&'static str),
+    /// A draft listing of the party with one document (`{id}` the listing's, `{doc}` the document's).
+    Document,
 }
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
@@ -538,6 +540,25 @@ pub async fn prepare_with_id(
         F::InvitationLink => {
             let (_, secret) = invitation(&w.app, p, "join@authz.example").await;
             return (path.replace("{token}", &secret), None);
+        }
+        F::Document => {
+            let l = listing(&w.app, p, "draft", "negotiable").await;
+            let doc = Uuid::now_v7();
+            sqlx::query(
+                "with d as (insert into listing_documents (id, listing_id, name, content_type, size, sha256, storage, created_by) \
+                   values ($1, $2::uuid, '证书.pdf', 'application/pdf', 8, '\\x00', 'postgres', $3::uuid) returning id) \
+                 insert into listing_document_blobs (document_id, data) select id, '%PDF-1.4'::bytea from d",
+            )
+            .bind(doc)
+            .bind(&l)
+            .bind(&p.user_id)
+            .execute(&w.app.pool)
+            .await
+            .unwrap();
+            return (
+                path.replace("{id}", &l).replace("{doc}", &doc.to_string()),
+                Some(l),
+            );
         }
         F::Delivery => {
             let (hook, delivery) = delivery(w).await;

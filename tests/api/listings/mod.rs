@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
+mod document_pages;
 mod documents;
 mod duplicates;
 mod pages;

@@ -32,6 +32,15 @@ struct ListingPage {
     notice: String,
     /// Its documents, as the viewer may see them (everyone once approved).
     documents: Vec<DocumentView>,
+    /// Why the last upload or removal was refused ("" otherwise), shown beside the form.
+    documents_error: String,
+}
+
+impl ListingPage {
+    /// The owner may attach another document (draft or rejected, fewer than the limit).
+    fn can_attach(&self) -> bool {
+        self.can_edit && (self.documents.len() as i64) < crate::domain::documents::MAX_PER_LISTING
+    }
 }
 
 impl ListingPage {
@@ -55,26 +64,15 @@ pub(super) async fn listing_page(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
-    let is_owner = ctx
-        .user
-        .as_ref()
-        .is_some_and(|u| u.organization_id == Some(l.organization.id));
-    let status = crate::domain::listing::ListingStatus::parse(&l.status);
-    let panel = listing_panel(&state, &ctx, id).await?;
-    let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
-    render(&ListingPage {
-        paragraphs: paragraphs(&l.description),
-        can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
-        can_submit: is_owner && status.is_some_and(|s| s.can_submit()),
-        can_withdraw: is_owner && status.is_some_and(|s| s.can_withdraw()),
-        is_owner,
+    page_with(
+        &state,
         ctx,
-        l,
-        panel,
-        notice: String::new(),
-        documents,
-    })
+        id,
+        String::new(),
+        String::new(),
+        axum::http::StatusCode::OK,
+    )
+    .await
 }
 
 pub(super) async fn submit_action(
@@ -127,37 +125,40 @@ async fn action_error(
         }
         _ => return Err(e),
     };
+    page_with(state, ctx, id, message, String::new(), e.status()).await
+}
+
+/// The listing page with a notice on top (why an action was refused) or beside the documents'
+/// form (why an upload or removal was), answered with `status`.
+pub(super) async fn page_with(
+    state: &AppState,
+    ctx: PageCtx,
+    id: uuid::Uuid,
+    notice: String,
+    documents_error: String,
+    status: axum::http::StatusCode,
+) -> Result<Response> {
     let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
     let is_owner = ctx
         .user
         .as_ref()
         .is_some_and(|u| u.organization_id == Some(l.organization.id));
-    let status = crate::domain::listing::ListingStatus::parse(&l.status);
+    let status_ = crate::domain::listing::ListingStatus::parse(&l.status);
     let panel = listing_panel(state, &ctx, id).await?;
     let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
     let mut resp = render(&ListingPage {
         paragraphs: paragraphs(&l.description),
-        can_edit: is_owner && status.is_some_and(|s| s.can_edit()),
-        can_submit: is_owner && status.is_some_and(|s| s.can_submit()),
-        can_withdraw: is_owner && status.is_some_and(|s| s.can_withdraw()),
+        can_edit: is_owner && status_.is_some_and(|s| s.can_edit()),
+        can_submit: is_owner && status_.is_some_and(|s| s.can_submit()),
+        can_withdraw: is_owner && status_.is_some_and(|s| s.can_withdraw()),
         is_owner,
         ctx,
         l,
         panel,
-        notice: message,
+        notice,
         documents,
+        documents_error,
     })?;
-    *resp.status_mut() = e.status();
+    *resp.status_mut() = status;
     Ok(resp)
-}
-
-/// A listing document as a download (the page's session decides who may see it).
-pub(super) async fn document_download(
-    State(state): State<AppState>,
-    Ctx(ctx, _): Ctx,
-    Path((id, doc)): Path<(String, String)>,
-) -> Result<Response> {
-    let (id, doc) = (parse_id(&id)?, parse_id(&doc)?);
-    let (d, data) = documents::download(&state, ctx.user.as_ref(), id, doc).await?;
-    Ok(crate::http::respond::document_response(&d, data))
 }

@@ -14,6 +14,8 @@ use crate::service::listings::ListingView;
 
 /// One listing's page, its submit and withdraw buttons.
 mod detail;
+/// A listing's documents: the owner attaches and removes them; downloads.
+mod documents;
 /// The listing form: new and edit.
 mod form;
 /// My listings.
@@ -34,9 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/listings", get(search_page))
         .route("/listings/new", get(new_page).post(new_submit))
         .route("/listings/{id}", get(listing_page))
+        .route("/listings/{id}/documents/{doc}", get(documents::download))
         .route(
-            "/listings/{id}/documents/{doc}",
-            get(detail::document_download),
+            "/listings/{id}/documents/{doc}/remove",
+            post(documents::remove),
         )
         .route("/listings/{id}/edit", get(edit_page).post(edit_submit))
         .route("/listings/{id}/submit", post(submit_action))
@@ -45,6 +48,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/listings", get(admin_queue))
         .route("/admin/listings/{id}", get(admin_listing))
         .route("/admin/listings/{id}/review", post(admin_review))
+        .merge(
+            // Documents may be up to 10 MiB: this route's body limit only (the multipart framing on top).
+            Router::new()
+                .route("/listings/{id}/documents", post(documents::upload))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::domain::documents::MAX_BYTES + 64 * 1024,
+                )),
+        )
 }
 
 /// Helpers shared by the templates (via `self.`).

@@ -21,6 +21,8 @@ struct AdminQueuePage {
     result: Page<ListingView>,
     /// Likely duplicates of the queue's listings (same owner, very similar title).
     duplicates: std::collections::HashMap<uuid::Uuid, Vec<LikelyDuplicate>>,
+    /// How many documents each listing of the queue has.
+    document_counts: std::collections::HashMap<uuid::Uuid, i64>,
 }
 
 impl AdminQueuePage {
@@ -29,6 +31,9 @@ impl AdminQueuePage {
     }
     fn duplicates_of(&self, l: &ListingView) -> &[LikelyDuplicate] {
         self.duplicates.get(&l.id).map(Vec::as_slice).unwrap_or(&[])
+    }
+    fn document_count(&self, l: &ListingView) -> i64 {
+        self.document_counts.get(&l.id).copied().unwrap_or(0)
     }
 }
 
@@ -50,11 +55,14 @@ pub(super) async fn admin_queue(
     .await?;
     let items: Vec<&ListingView> = result.items.iter().collect();
     let duplicates = listings::likely_duplicates(&state.pool, &user, &items).await?;
+    let ids: Vec<uuid::Uuid> = items.iter().map(|l| l.id).collect();
+    let document_counts = crate::service::documents::counts(&state.pool, &user, &ids).await?;
     render(&AdminQueuePage {
         ctx,
         exchange: exchange.code().to_string(),
         result,
         duplicates,
+        document_counts,
     })
 }
 
