@@ -278,6 +278,7 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
     crate::service::trading::seed_demo(pool).await?;
     demo_purchases(pool).await?;
     crate::service::settlement::seed_demo(pool).await?;
+    crate::service::trading::seed_demo_deposit(pool).await?;
     sqlx::query("insert into demo_state (step) values ('complete') on conflict do nothing")
         .execute(pool)
         .await?;

@@ -53,7 +53,7 @@ pub use deposits::*;
 pub use offers::*;
 pub use preview::*;
 pub use purchase::*;
-pub use seed::seed_demo;
+pub use seed::{seed_demo, seed_demo_deposit};
 
 /// Open offers lapse after this many days.
 pub const OFFER_DAYS: i64 = 14;

@@ -38,13 +38,14 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     .fetch_one(pool)
     .await?;
 
-    // Bids on the first open demo auction that has none yet.
+    // Bids on the first open demo auction that has none yet (and asks no deposit: its bidders
+    // pay one first, see `seed_demo_deposit`).
     let auction: Option<(Uuid, Uuid)> = if has_bids {
         None
     } else {
         sqlx::query_as(
         "select a.listing_id, l.organization_id from auctions a join listings l on l.id = a.listing_id \
-         where a.status = 'open' and a.bid_count = 0 and a.ends_at > now() + interval '1 hour' \
+         where a.status = 'open' and a.bid_count = 0 and a.ends_at > now() + interval '1 hour' and a.deposit_fen is null \
            and l.status = 'listed' and l.created_by in (select id from users where email like '%@demo.techmarket.cn') \
          order by l.listed_at limit 1",
         )
@@ -138,5 +139,46 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The demo auction that asks a deposit (车载4D毫米波成像雷达): one bidder, the Chongqing energy
+/// company, has paid it, recorded by its exchange's administrator through the use case (audited,
+/// through the ledger, its inbox told), so the rule and both deposit states can be seen; the car
+/// maker has not, so its owner or colleague sees why it cannot bid until an administrator records
+/// one. Idempotent: nothing happens once that deposit exists. Runs after the settlement demo,
+/// which starts only on an empty ledger.
+pub async fn seed_demo_deposit(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let found: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "select a.listing_id, o.id, u.id from auctions a join listings l on l.id = a.listing_id \
+           join users b on lower(b.email) = 'buyer-energy@demo.techmarket.cn' \
+           join organizations o on o.id = b.organization_id \
+           join users u on u.role = 'admin' and u.admin_exchange = o.exchange \
+         where a.deposit_fen is not null and a.status = 'open' and l.status = 'listed' \
+           and l.created_by in (select id from users where email like '%@demo.techmarket.cn') \
+           and not exists (select 1 from auction_deposits d where d.listing_id = a.listing_id) \
+         order by l.listed_at, u.created_at limit 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((listing_id, org, admin)) = found else {
+        return Ok(());
+    };
+    let admin = db::users::get(&mut conn, admin)
+        .await?
+        .map(|u| crate::auth::CurrentUser::from(&u))
+        .ok_or_else(|| anyhow::anyhow!("demo admin vanished"))?;
+    drop(conn);
+    super::record_deposit(
+        pool,
+        &admin,
+        listing_id,
+        super::DepositInput {
+            organization_id: org,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo deposit: {e}"))?;
     Ok(())
 }

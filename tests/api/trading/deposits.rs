@@ -487,3 +487,96 @@ async fn the_pages_show_the_rule_the_bidders_state_and_the_admin_records_it(pool
     let page = app.page(&format!("/listings/{id}"), &own).await;
     assert!(page.text.contains("竞买保证金") && !page.text.contains("贵机构尚未缴纳"));
 }
+
+/// The demo data has an auction that asks a deposit (车载4D毫米波成像雷达), one bidder's deposit
+/// recorded through the ledger and one bidder without; loading again changes nothing.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_demo_has_a_deposit_auction_to_try(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    techmarket::demo::load(&pool).await.unwrap();
+    let (id, deposit): (String, Option<i64>) = sqlx::query_as(
+        "select l.id::text, a.deposit_fen from listings l join auctions a on a.listing_id = l.id \
+         where l.title = '车载4D毫米波成像雷达' and l.status = 'listed' and a.status = 'open'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(deposit, Some(50_000_000));
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "select u.email, d.status from auction_deposits d join users u on u.organization_id = d.organization_id \
+         where d.listing_id = $1::uuid and u.org_role = 'owner'",
+    )
+    .bind(&id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        held,
+        [(
+            "buyer-energy@demo.techmarket.cn".to_string(),
+            "held".to_string()
+        )]
+    );
+    let bids: i64 = sqlx::query_scalar("select count(*) from bids where listing_id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bids, 0, "no bid was seeded past the deposit rule");
+
+    // Its page: the rule and each bidder's own state.
+    let login = |email: &'static str| {
+        let app = &app;
+        async move {
+            let (r, cookies) = send_login_form(
+                app,
+                &[
+                    ("email", email),
+                    ("password", techmarket::demo::DEMO_PASSWORD),
+                ],
+            )
+            .await;
+            assert!(r.status.is_redirection(), "{email}: {}", r.status);
+            format!("{cookies}; {}", cookies_from(&r.headers))
+        }
+    };
+    let energy = login("buyer-energy@demo.techmarket.cn").await;
+    let page = app.page(&format!("/listings/{id}"), &energy).await;
+    assert!(page.text.contains("¥500,000.00") && page.text.contains("贵机构已缴纳，可出价"));
+    assert!(page
+        .text
+        .contains(&format!("action=\"/listings/{id}/bids\"")));
+    let colleague = login("buyer-auto-2@demo.techmarket.cn").await;
+    let page = app.page(&format!("/listings/{id}"), &colleague).await;
+    assert!(page.text.contains("贵机构尚未缴纳"));
+    assert!(page.text.contains("交易所确认到账后即可出价"), "how to pay");
+    let admin = login_admin(&app).await;
+    ledger_ok(&app, &admin, "after the demo").await;
+
+    // Loading again records nothing twice.
+    sqlx::query("delete from demo_state")
+        .execute(&pool)
+        .await
+        .unwrap();
+    techmarket::demo::load(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from auction_deposits")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+/// A token of the demo's Chongqing administrator (two factors: the demo's published secret).
+async fn login_admin(app: &TestApp) -> String {
+    let email = "admin-cquaee@demo.techmarket.cn";
+    let code = otp_for(&app.pool, email).await.unwrap_or_default();
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": techmarket::demo::DEMO_PASSWORD, "otp": code}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["token"].as_str().unwrap().to_string()
+}

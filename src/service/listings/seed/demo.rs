@@ -11,7 +11,8 @@ pub(super) struct DemoListing {
     pub trl: i64,
     pub modes: &'static [&'static str],
     pub keywords: &'static [&'static str],
-    /// `fixed:<fen>`, `negotiable`, `negotiable:<fen>`, `auction:<start>:<increment>:<days>`
+    /// `fixed:<fen>`, `negotiable`, `negotiable:<fen>`, `auction:<start>:<increment>:<days>`, with
+    /// `:<deposit>` (保证金, fen) after the days when bidders must pay one first
     pub pricing: &'static str,
     pub status: &'static str,
 }
@@ -184,5 +185,19 @@ pub(super) const DEMO: &[DemoListing] = &[
         keywords: &["石墨烯", "防腐涂料"],
         pricing: "negotiable",
         status: "pending_review",
+    },
+    DemoListing {
+        org: "auto",
+        title: "车载4D毫米波成像雷达",
+        summary: "77 GHz 4D 成像雷达，输出距离、速度、方位和俯仰点云，用于 L2+ 辅助驾驶与自动泊车。竞价转让，须先缴纳保证金。",
+        description: "采用 12 发 16 收级联 MIMO 天线阵列和自研稀疏阵列虚拟孔径算法，角分辨率方位 1°、俯仰 2°，最远探测 300 米，在雨雾和逆光下仍能稳定识别静止车辆与护栏。\n\n已完成车规级 AEC-Q100 验证和 5 万公里道路测试，可提供量产工艺文件与标定工装。本场拍卖须先向交易所缴纳保证金，交易所确认到账后方可出价。\n\nA 77 GHz 4D imaging radar (range, velocity, azimuth and elevation point clouds) for L2+ driver assistance and automated parking: 1° azimuth and 2° elevation resolution, 300 m range, automotive-grade (AEC-Q100) and road-tested over 50,000 km. Sold by auction; bidders pay a deposit to the exchange first.",
+        field: "auto",
+        ip_type: "invention_patent",
+        ip_numbers: &["ZL202210345612.9"],
+        trl: 7,
+        modes: &["transfer", "exclusive_license"],
+        keywords: &["4D成像雷达", "毫米波雷达", "自动驾驶", "imaging radar"],
+        pricing: "auction:600000000:10000000:7:50000000",
+        status: "listed",
     },
 ];

@@ -45,7 +45,7 @@ fn demo_pricing(spec: &str) -> PricingInput {
                 start_price_fen: num(1).unwrap_or(1),
                 increment_fen: num(2).unwrap_or(1),
                 reserve_fen: None,
-                deposit_fen: None,
+                deposit_fen: num(4),
                 ends_at: Utc::now() + Duration::days(num(3).unwrap_or(3)),
                 extension_seconds: Some(300),
             }),
