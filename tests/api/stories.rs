@@ -5,6 +5,9 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
+/// Issue 16's journey: colleagues, deposits, notices, certificates, two-factor sign-in.
+mod exchange_services;
+
 fn patent_listing(title: &str, price_fen: i64) -> Value {
     json!({
         "title": title,
