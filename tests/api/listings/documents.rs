@@ -184,5 +184,19 @@ async fn documents_can_be_kept_in_a_directory(pool: PgPool) {
         .await;
     assert_eq!(d.status, StatusCode::OK);
     assert_eq!(d.text.as_bytes(), PDF);
+    // Removed on the listing's page: the row and the file both go.
+    let cookies = web_login(&app, &owner.email).await;
+    let page = app.page(&format!("/listings/{id}"), &cookies).await;
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    let r = app
+        .form(
+            &format!("/listings/{id}/documents/{doc}/remove"),
+            &cookies,
+            &[("_csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(count(&app).await, 0);
+    assert!(!dir.join(&doc).exists(), "its file was removed");
     std::fs::remove_dir_all(&dir).ok();
 }
