@@ -53,4 +53,7 @@ function done(summary, latency, requests)
   io.write(string.format("5xx:               %d\n", f))
   io.write(string.format("socket errors:     %d connect, %d read, %d write, %d timeout\n",
     summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
+  io.write(string.format("BENCH rps=%.1f p50=%.3f p99=%.3f requests=%d fives=%d non2xx=0 sockerr=%d accepted=%d\n",
+    summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests, f,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, a))
 end

@@ -21,6 +21,12 @@ before the ledger's group commit, before dropping the pool-wide force_custom_pla
 statement) and before dropping sqlx's ping on every pool acquire.
 """
 import argparse
+import base64
+import hashlib
+import hmac
+import re
+import struct
+import urllib.parse
 import http.client
 import json
 import os
@@ -57,19 +63,31 @@ def fee(amount):
     return min(max(f, MIN_FEE), amount)
 
 
-def credit_code(n):
-    body = "91510100MA%07d" % n
+def credit_code(n, region="51"):
+    # Positions 3–4 are the province of registration (51 Sichuan, 50 Chongqing): the market checks them.
+    body = "91%s0100MA%07d" % (region, n)
     s = sum(ALPHABET.index(c) * w for c, w in zip(body, WEIGHTS))
     return body + ALPHABET[(31 - s % 31) % 31]
 
 
+PG_PORT = str(urllib.parse.urlparse(os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")).port or 5432)
+
+
+def totp(secret):
+    """The current RFC 6238 code of an authenticator secret (admins sign in with one)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
 def psql(db, sql):
-    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db],
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "-d", db],
                    input=sql.encode(), check=True, stdout=subprocess.DEVNULL)
 
 
 def psql_value(db, sql):
-    out = subprocess.run(["psql", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-c", sql],
+    out = subprocess.run(["psql", "-At", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "postgres", "-d", db, "-c", sql],
                          check=True, capture_output=True)
     return out.stdout.decode().strip()
 
@@ -117,15 +135,18 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = ap.parse_args()
 
-    url = "postgres://postgres@127.0.0.1:5432/" + args.db + os.environ.get("BENCH_URL_SUFFIX", "")
+    url = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/") + "/" + args.db + os.environ.get("BENCH_URL_SUFFIX", "")
     psql("postgres", "drop database if exists %s with (force)" % args.db)
     env = dict(os.environ, DATABASE_URL=url, TECHMARKET_ADDR="127.0.0.1:%d" % args.port,
                RUST_LOG=os.environ.get("RUST_LOG", "warn"))
     subprocess.run([args.binary, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    secrets = {}
     for ex in EXCHANGES:
-        subprocess.run([args.binary, "admin", "create", "--email", "bench-admin-%s@bench.example" % ex,
-                        "--exchange", ex, "--password-stdin"], env=env, input=PASSWORD.encode(),
-                       check=True, stdout=subprocess.DEVNULL)
+        out = subprocess.run([args.binary, "admin", "create", "--email", "bench-admin-%s@bench.example" % ex,
+                              "--exchange", ex, "--password-stdin"], env=env, input=PASSWORD.encode(),
+                             check=True, capture_output=True).stdout.decode()
+        uri = re.search(r"otpauth://\S+", out).group(0)
+        secrets[ex] = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
 
     server = subprocess.Popen([args.binary, "serve"], env=env)
     try:
@@ -150,7 +171,7 @@ def main():
                 st, body = c.call("POST", "/api/v1/auth/register", body={
                     "email": email, "password": PASSWORD, "display_name": "压测用户",
                     "organization": {"name": "压测机构 %s %s" % (ex, role), "kind": "enterprise",
-                                     "province": PROVINCE[ex], "exchange": ex, "credit_code": credit_code(n)}})
+                                     "province": PROVINCE[ex], "exchange": ex, "credit_code": credit_code(n, "50" if PROVINCE[ex] == "chongqing" else "51")}})
                 assert st == 201, (st, body)
                 st, login = c.call("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD})
                 assert st == 200, (st, login)
@@ -160,7 +181,8 @@ def main():
         admins = {}
         for ex in EXCHANGES:
             st, login = c.call("POST", "/api/v1/auth/login",
-                               body={"email": "bench-admin-%s@bench.example" % ex, "password": PASSWORD})
+                               body={"email": "bench-admin-%s@bench.example" % ex, "password": PASSWORD,
+                                     "otp": totp(secrets[ex])})
             assert st == 200, (st, login)
             admins[ex] = login["token"]
 

@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod architecture;
 mod authz;
+mod bench;
 mod contract;
 mod demands;
 mod fees;
