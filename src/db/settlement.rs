@@ -489,6 +489,17 @@ pub async fn recent_entries(conn: &mut PgConnection, limit: i64) -> sqlx::Result
     .await
 }
 
+/// The chained entries of one trade, in the order they were chained.
+pub async fn trade_entries(conn: &mut PgConnection, trade_id: Uuid) -> sqlx::Result<Vec<EntryRow>> {
+    sqlx::query_as(
+        "select id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash \
+         from ledger_entries where trade_id = $1 order by id",
+    )
+    .bind(trade_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// One page of entries, newest first, and how many there are.
 pub async fn entries_page(
     conn: &mut PgConnection,

@@ -30,6 +30,8 @@ pub mod listing;
 pub mod matching;
 /// Money in integer fen: parsing typed yuan amounts (万, 亿, full-width) and formatting.
 pub mod money;
+/// A trade's money movements read back from its ledger postings (payment, fees, share, refund, payouts).
+pub mod movements;
 /// Input normalisation shared by the parsers (full-width forms).
 pub mod normalize;
 /// Colleagues in one organisation: invitations (once, 7 days, their address) and the last owner.

@@ -12,6 +12,7 @@ use crate::auth::CurrentUser;
 use crate::domain::error::FieldErrors;
 use crate::domain::fees::SideSchedule;
 use crate::domain::listing::TradeStatus;
+use crate::domain::movements::MovementKind;
 use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Form, WebAdmin, WebUser};
@@ -397,6 +398,35 @@ impl StatementPage {
     }
     fn credit_code<'a>(&self, c: &'a Option<String>) -> &'a str {
         c.as_deref().unwrap_or("—")
+    }
+    /// What a movement is, in the page's language.
+    fn movement_name(&self, kind: &str) -> &'static str {
+        let k = MovementKind::parse(kind).unwrap_or(MovementKind::Other);
+        if self.ctx.is_zh() {
+            k.name_zh()
+        } else {
+            k.name_en()
+        }
+    }
+    /// Who a movement's money leaves or reaches: an exchange's settlement account or revenue, the
+    /// trade's escrow, the seller or the buyer (by name), a deposit.
+    fn holder_name(&self, code: &str) -> String {
+        let (kind, exchange) = code.split_once(':').unwrap_or((code, ""));
+        let key = match kind {
+            "bank" | "revenue" => {
+                return self.ctx.t1(
+                    &format!("settlement.movements.{kind}"),
+                    "exchange",
+                    &self.ctx.exchange_name(exchange),
+                )
+            }
+            "seller" => return self.s.seller.name.clone(),
+            "buyer" => return self.s.buyer.name.clone(),
+            "escrow" => "settlement.movements.escrow",
+            "deposit" => "settlement.movements.deposit",
+            _ => return code.to_string(),
+        };
+        self.ctx.t(key).to_string()
     }
 }
 

@@ -11,9 +11,11 @@ use crate::db;
 use crate::db::settlement as sdb;
 use crate::domain::codes::ContractType;
 use crate::domain::fees::{self, SideSchedule};
+use crate::domain::ledger::{Posting, Side};
+use crate::domain::movements::{self, Holder};
 use crate::error::{Error, Result};
 
-use super::{party_of, TradeView};
+use super::{flush, party_of, TradeView};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatementParty {
@@ -78,7 +80,71 @@ pub struct Statement {
     pub deposit_applied_fen: i64,
     /// What the old rules would have charged on the same price.
     pub legacy: LegacyFees,
+    /// Every movement of the trade's money, read back from its ledger postings in the order they
+    /// were chained: the payment, a deposit applied, the seller's share, both fees, a refund, the
+    /// payouts.
+    pub movements: Vec<StatementMovement>,
     pub issued_at: DateTime<Utc>,
+}
+
+/// One movement of a trade's money (from the ledger).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementMovement {
+    /// The ledger transaction it belongs to.
+    pub txn_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// `payment` · `deposit_applied` · `to_seller` · `buyer_fee` · `seller_fee` · `refund` ·
+    /// `deposit_forfeited` · `deposit_returned` · `payout_seller` · `payout_buyer` · `other`
+    pub kind: String,
+    /// Who the money leaves and who it reaches: `bank:{exchange}` (its settlement account),
+    /// `escrow`, `seller`, `buyer` (what the market owes them), `revenue:{exchange}`, `deposit`.
+    pub payer: String,
+    pub payee: String,
+    /// The ledger accounts debited and credited.
+    pub debit_account: String,
+    pub credit_account: String,
+    pub amount_fen: i64,
+}
+
+/// The trade's ledger entries as movements (each transaction's postings read together).
+fn movements_of(t: &sdb::TradeRow, entries: &[sdb::EntryRow]) -> Vec<StatementMovement> {
+    let facts = movements::TradeFacts {
+        buyer_exchange: &t.buyer_exchange,
+        buyer_fee_fen: t.buyer_fee_fen,
+        cancelled: t.status == "cancelled",
+    };
+    let mut out = Vec::new();
+    let mut rest = entries;
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|e| e.txn_id == first.txn_id).count();
+        let (txn, tail) = rest.split_at(n);
+        rest = tail;
+        let postings: Vec<Posting> = txn
+            .iter()
+            .map(|e| Posting {
+                account: e.account.clone(),
+                side: if e.side == "debit" {
+                    Side::Debit
+                } else {
+                    Side::Credit
+                },
+                amount_fen: e.amount_fen,
+            })
+            .collect();
+        for m in movements::of_transaction(&postings, facts) {
+            out.push(StatementMovement {
+                txn_id: first.txn_id,
+                at: first.created_at,
+                kind: m.kind.code().to_string(),
+                payer: Holder::of_account(&m.from_account).code(),
+                payee: Holder::of_account(&m.to_account).code(),
+                debit_account: m.from_account,
+                credit_account: m.to_account,
+                amount_fen: m.amount_fen,
+            });
+        }
+    }
+    out
 }
 
 fn pair(q: fees::Quote) -> FeePair {
@@ -121,6 +187,11 @@ pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<St
         .await?
         .ok_or_else(missing)?;
     let deposit_applied_fen = crate::service::trading::applied_to_trade(&mut conn, id).await?;
+    // Postings a request committed but did not chain yet are chained first.
+    drop(conn);
+    flush(pool).await?;
+    let mut conn = pool.acquire().await?;
+    let entries = sdb::trade_entries(&mut conn, id).await?;
     let contract = ContractType::parse(&t.contract_type);
     let view = TradeView::from(&t);
     Ok(Statement {
@@ -139,6 +210,7 @@ pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<St
             sichuan: pair(fees::legacy_sichuan().quote(t.price_fen)),
             chongqing: pair(fees::legacy_chongqing().quote(t.price_fen)),
         },
+        movements: movements_of(&t, &entries),
         fee_schedule: StatementSchedule {
             id: schedule.id,
             name: schedule.name.clone(),

@@ -3,7 +3,7 @@
 //! a buyer's second cancellation or a payment timeout reaches its exchange's admins.
 use super::*;
 
-async fn deliver(app: &TestApp, id: &str, seller: &Party) -> Resp {
+pub(super) async fn deliver(app: &TestApp, id: &str, seller: &Party) -> Resp {
     app.post(
         &format!("/api/v1/trades/{id}/delivery"),
         Some(&seller.m.token),
@@ -12,7 +12,7 @@ async fn deliver(app: &TestApp, id: &str, seller: &Party) -> Resp {
     .await
 }
 
-async fn dispute(app: &TestApp, id: &str, token: &str, reason: &str) -> Resp {
+pub(super) async fn dispute(app: &TestApp, id: &str, token: &str, reason: &str) -> Resp {
     app.post(
         &format!("/api/v1/trades/{id}/disputes"),
         Some(token),
@@ -21,7 +21,7 @@ async fn dispute(app: &TestApp, id: &str, token: &str, reason: &str) -> Resp {
     .await
 }
 
-async fn resolve(app: &TestApp, dispute: &str, admin: &str, body: Value) -> Resp {
+pub(super) async fn resolve(app: &TestApp, dispute: &str, admin: &str, body: Value) -> Resp {
     app.post(
         &format!("/api/v1/admin/disputes/{dispute}/resolve"),
         Some(admin),
@@ -39,7 +39,12 @@ async fn notices(app: &TestApp, like: &str) -> i64 {
 }
 
 /// A paid and delivered trade of 350万元 (fees 4万 each side) in dispute, opened by the buyer.
-async fn disputed(app: &TestApp, seller: &Party, buyer: &Party, admin: &str) -> (String, String) {
+pub(super) async fn disputed(
+    app: &TestApp,
+    seller: &Party,
+    buyer: &Party,
+    admin: &str,
+) -> (String, String) {
     let id = new_trade(app, seller, buyer, 350_000_000).await;
     assert_eq!(pay(app, &id, admin).await.status, StatusCode::OK);
     assert_eq!(deliver(app, &id, seller).await.status, StatusCode::OK);

@@ -22,6 +22,7 @@ pub(crate) mod ledger;
 mod pages;
 mod payments;
 mod restrictions;
+mod split;
 mod trades;
 
 /// A listing straight in the database (the listings area is built elsewhere).
