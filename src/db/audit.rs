@@ -14,6 +14,37 @@ pub struct AuditRow {
     pub after: Option<serde_json::Value>,
 }
 
+/// An audit row with the names people read it by (what the ids stood for when it is read).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedAuditRow {
+    #[sqlx(flatten)]
+    pub row: AuditRow,
+    /// The target's name: a listing's title, a trade's number, an organisation's name, …
+    pub target_label: Option<String>,
+    /// The name of the organisation the record names (`organization_id` in it).
+    pub organization_name: Option<String>,
+}
+
+/// The name of an audit row `a`'s target, by its type; every branch looks one row up by its key
+/// (ids that are not uuids, like an exchange's code, have no branch).
+const TARGET_LABEL: &str = "case a.target_type \
+    when 'listing' then (select title from listings where id = a.target_id::uuid) \
+    when 'trade' then (select number from trades where id = a.target_id::uuid) \
+    when 'organization' then (select name from organizations where id = a.target_id::uuid) \
+    when 'fee_schedule' then (select coalesce(public_name, name) from fee_schedules where id = a.target_id::uuid) \
+    when 'user' then (select email from users where id = a.target_id::uuid) \
+    when 'organization_invitation' then (select email from organization_invitations where id = a.target_id::uuid) \
+    when 'offer' then (select l.title from offers o join listings l on l.id = o.listing_id where o.id = a.target_id::uuid) \
+    when 'pledge_request' then (select l.title from pledge_requests p join listings l on l.id = p.listing_id where p.id = a.target_id::uuid) \
+    when 'financing_product' then (select name from financing_products where id = a.target_id::uuid) \
+    when 'api_key' then (select name from api_keys where id = a.target_id::uuid) \
+    when 'webhook' then (select url from webhooks where id = a.target_id::uuid) \
+    end";
+
+/// The organisation a record names (`organization_id` in after, else before).
+const ORGANIZATION_NAME: &str = "(select name from organizations where id = \
+    (coalesce(a.after->>'organization_id', a.before->>'organization_id'))::uuid)";
+
 pub struct NewAudit<'a> {
     pub actor_id: Option<Uuid>,
     /// The API key that acted (then `actor_id` is none).
@@ -50,11 +81,12 @@ pub async fn list(
     target_type: Option<&str>,
     limit: i64,
     offset: i64,
-) -> sqlx::Result<(Vec<AuditRow>, i64)> {
-    let rows = sqlx::query_as(
-        "select id, at, actor, action, target_type, target_id, before, after from audit_log \
-         where ($1::text is null or target_type = $1) order by id desc limit $2 offset $3",
-    )
+) -> sqlx::Result<(Vec<NamedAuditRow>, i64)> {
+    let rows = sqlx::query_as(&format!(
+        "select a.id, a.at, a.actor, a.action, a.target_type, a.target_id, a.before, a.after, \
+         {TARGET_LABEL} as target_label, {ORGANIZATION_NAME} as organization_name from audit_log a \
+         where ($1::text is null or a.target_type = $1) order by a.id desc limit $2 offset $3",
+    ))
     .bind(target_type)
     .bind(limit)
     .bind(offset)

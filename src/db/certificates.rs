@@ -53,7 +53,7 @@ pub async fn insert_for_trade(
          buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
          seller_fee_fen, fee_schedule_id, fee_schedule_name) \
          select $2, t.id, t.settled_at, so.name, t.seller_exchange, bo.name, t.buyer_exchange, l.id, l.title, \
-                l.ip_numbers, t.transaction_mode, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, f.name \
+                l.ip_numbers, t.transaction_mode, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, coalesce(f.public_name, f.name) \
          from trades t join listings l on l.id = t.listing_id \
          join organizations so on so.id = t.seller_organization_id \
          join organizations bo on bo.id = t.buyer_organization_id \

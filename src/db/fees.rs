@@ -24,6 +24,8 @@ pub struct ScheduleRow {
     pub decided_at: Option<DateTime<Utc>>,
     pub reject_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Given at approval (null for schedules approved before names were given then).
+    pub public_name: Option<String>,
 }
 
 impl ScheduleRow {
@@ -37,7 +39,7 @@ impl ScheduleRow {
 
 pub const COLUMNS: &str = "s.id, s.name, s.status, s.effective_from, s.effective_at, s.buyer, s.seller, \
     s.created_by, cu.email as created_by_email, s.created_by_exchange, s.decided_by, du.email as decided_by_email, \
-    s.decided_at, s.reject_reason, s.created_at";
+    s.decided_at, s.reject_reason, s.created_at, s.public_name";
 pub const FROM: &str =
     "fee_schedules s left join users cu on cu.id = s.created_by left join users du on du.id = s.decided_by";
 
@@ -148,22 +150,24 @@ pub async fn insert_draft(conn: &mut PgConnection, s: NewSchedule<'_>) -> sqlx::
     Ok(())
 }
 
-/// Draft → approved, in force from `effective_at`.
+/// Draft → approved, in force from `effective_at`, under its public name.
 pub async fn approve(
     conn: &mut PgConnection,
     id: Uuid,
     by: Uuid,
     at: DateTime<Utc>,
     effective_at: DateTime<Utc>,
+    public_name: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update fee_schedules set status = 'approved', effective_at = $3, decided_by = $2, decided_at = $4 \
-         where id = $1 and status = 'draft'",
+        "update fee_schedules set status = 'approved', effective_at = $3, decided_by = $2, decided_at = $4, \
+         public_name = $5 where id = $1 and status = 'draft'",
     )
     .bind(id)
     .bind(by)
     .bind(effective_at)
     .bind(at)
+    .bind(public_name)
     .execute(conn)
     .await?;
     Ok(())

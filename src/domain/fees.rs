@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{join_path, FieldErrors};
-use super::money::{format_yuan, FEN_PER_WAN, MAX_AMOUNT_FEN};
+use super::money::{format_ppm_percent, format_yuan, FEN_PER_WAN, MAX_AMOUNT_FEN};
 
 /// The largest rate: 100 %.
 pub const MAX_RATE_PPM: i64 = 1_000_000;
@@ -109,7 +109,7 @@ impl SideSchedule {
                 errs.push(
                     format!("{bands_path}[{i}].rate_ppm"),
                     "err.fees.rate_out_of_range",
-                    vec![("max", MAX_RATE_PPM.to_string())],
+                    vec![("max", format_ppm_percent(MAX_RATE_PPM))],
                 );
             }
         }

@@ -44,6 +44,8 @@ pub mod patent;
 pub mod pledge;
 /// Relevance of a listing's text to a demand's text through the vocabulary: units, profiles, bridges.
 pub mod relevance;
+/// A fee schedule's public name, given at approval (the draft's working title stays internal).
+pub mod schedule_name;
 /// Market statistics: settled trades and listed listings folded into sums (months, fields, flows, savings).
 pub mod stats;
 /// Search tokens: tsvector and tsquery literals for Chinese and English text, computed in Rust.

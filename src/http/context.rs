@@ -271,18 +271,7 @@ impl PageCtx {
     /// A name written in both languages, `中文名 / English name` (fee schedules are named so),
     /// in this page's language; any other name as it is.
     pub fn in_lang(&self, name: &str) -> String {
-        if let Some((zh, en)) = name.rsplit_once('/') {
-            let (zh, en) = (zh.trim(), en.trim());
-            let zh_is_chinese = zh.chars().any(crate::domain::text::is_cjk);
-            let en_is_latin = !en.is_empty() && !en.chars().any(crate::domain::text::is_cjk);
-            if zh_is_chinese && en_is_latin {
-                return match self.lang {
-                    Lang::Zh => zh.to_string(),
-                    Lang::En => en.to_string(),
-                };
-            }
-        }
-        name.to_string()
+        crate::domain::schedule_name::in_lang(name, self.lang.is_zh())
     }
 
     /// Between the items of an inline list: `、` in Chinese, `, ` in English.

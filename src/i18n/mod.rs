@@ -118,6 +118,7 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("stats.zh-CN.toml"),
     include_str!("organization.zh-CN.toml"),
     include_str!("pledge.zh-CN.toml"),
+    include_str!("audit.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -134,6 +135,7 @@ pub static EN_SRC: &[&str] = &[
     include_str!("stats.en.toml"),
     include_str!("organization.en.toml"),
     include_str!("pledge.en.toml"),
+    include_str!("audit.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

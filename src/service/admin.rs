@@ -124,6 +124,29 @@ pub struct AuditItem {
     pub target_id: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+    /// The target's name as people know it (a listing's title, a trade's number…), for pages.
+    #[serde(skip)]
+    pub target_label: Option<String>,
+    /// The name of the organisation the record names, for pages.
+    #[serde(skip)]
+    pub organization_name: Option<String>,
+}
+
+impl From<db::audit::AuditRow> for AuditItem {
+    fn from(r: db::audit::AuditRow) -> Self {
+        AuditItem {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            before: r.before,
+            after: r.after,
+            target_label: None,
+            organization_name: None,
+        }
+    }
 }
 
 pub async fn audit_log(
@@ -141,14 +164,9 @@ pub async fn audit_log(
         items: rows
             .into_iter()
             .map(|r| AuditItem {
-                id: r.id,
-                at: r.at,
-                actor: r.actor,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                before: r.before,
-                after: r.after,
+                target_label: r.target_label,
+                organization_name: r.organization_name,
+                ..AuditItem::from(r.row)
             })
             .collect(),
         total,

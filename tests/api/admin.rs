@@ -131,12 +131,20 @@ async fn the_admin_page_lists_waiting_organisations_and_verifies_by_form(pool: P
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let audit = app.page("/admin/audit", &cookies).await;
+    // Said in words (the organisation by its name, the exchange by its), with the raw record,
+    // code and all, one click away.
     assert!(audit.text.contains("organization.verify"));
-    // Said in words, with the code beside it.
-    assert!(audit.text.contains("认证机构"), "{}", audit.text);
+    assert!(audit.text.contains("认证机构“"), "{}", audit.text);
+    assert!(
+        audit
+            .text
+            .contains("认证机构“测试机构 waiting@example.cn”（国家技术转移西南中心）"),
+        "{}",
+        audit.text
+    );
     let audit = app.page("/admin/audit?lang=en", &cookies).await;
     assert!(
-        audit.text.contains("Organisation verified"),
+        audit.text.contains("verified the organisation “"),
         "{}",
         audit.text
     );

@@ -107,44 +107,59 @@ async fn create(
     ))
 }
 
-/// Approves a draft: an administrator of another exchange than the drafter's (403 otherwise,
-/// also for the drafter); 409 unless it is a draft.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct ApproveInput {
+    /// The public name (1–200 characters, not reading as a draft); absent: the working title
+    /// without its drafting notes (`（草案：…）`, `(draft: …)`).
+    pub name: Option<String>,
+}
+
+/// Approves a draft under its public name: an administrator of another exchange than the drafter's
+/// (403 otherwise, also for the drafter); 409 unless it is a draft; 422 for a name that reads as a draft.
 #[utoipa::path(post, operation_id = "approve_fee_schedule", path = "/api/v1/admin/fee-schedules/{id}/approve", tag = "fees", security(("bearer" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
+    params(("id" = String, Path)), request_body(content = Option<ApproveInput>, description = "optional"),
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`"), (status = 422, body = ErrorBody)))]
 async fn approve(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<Json<ScheduleView>> {
+    // The body is optional: no body (or only whitespace) means the suggested name.
+    let input: ApproveInput = optional_json(&body)?;
     let id = parse_id(&id)?;
     Ok(Json(
-        fees::approve(&state.pool, &user, id, Utc::now()).await?,
+        fees::approve(&state.pool, &user, id, input.name.as_deref(), Utc::now()).await?,
     ))
+}
+
+/// An optional JSON body: none (or only whitespace) is the default. Read before the id, as every
+/// route reads its body first (a malformed body is 400 whatever the id).
+fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &Bytes) -> Result<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(body)
+    }
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RejectInput {
+    /// Why (1–1000 characters, required: the drafter is told it).
     pub reason: Option<String>,
 }
 
-/// Rejects a draft, with an optional reason (same rules as approval).
+/// Rejects a draft with a reason (422 without one; same rules as approval); the drafter is told.
 #[utoipa::path(post, operation_id = "reject_fee_schedule", path = "/api/v1/admin/fee-schedules/{id}/reject", tag = "fees", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = RejectInput,
-    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`")))]
+    responses((status = 200, body = ScheduleView), (status = 403, body = ErrorBody, description = "`admin_required`, `fee_schedule_own_draft`, `fee_schedule_same_exchange`"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`fee_schedule_not_draft`"), (status = 422, body = ErrorBody, description = "`reason` missing or too long")))]
 async fn reject(
     State(state): State<AppState>,
     ApiAdmin(user): ApiAdmin,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ScheduleView>> {
-    // The body is optional: no body (or only whitespace) means no reason. Read before the id, as
-    // every route reads its body first (a malformed body is 400 whatever the id).
-    let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
-        RejectInput::default()
-    } else {
-        parse_json(&body)?
-    };
+    let input: RejectInput = optional_json(&body)?;
     let id = parse_id(&id)?;
     Ok(Json(
         fees::reject(&state.pool, &user, id, input.reason.as_deref(), Utc::now()).await?,

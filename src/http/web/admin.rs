@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Form, WebAdmin};
 use crate::http::state::AppState;
+use crate::http::web::audit::{self, AuditLine};
 use crate::http::web::render;
 use crate::service::accounts::OrgView;
 use crate::service::admin::{self, AuditItem};
@@ -59,30 +60,8 @@ pub async fn verify(
 struct AuditPage {
     ctx: PageCtx,
     items: Page<AuditItem>,
-}
-
-impl AuditPage {
-    fn json(&self, v: &Option<serde_json::Value>) -> String {
-        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-    }
-
-    /// What was done, in words (the code stays beside it for auditors who search for it).
-    fn action_name(&self, code: &str) -> String {
-        self.named("audit.action_name", code)
-    }
-
-    fn target_name(&self, code: &str) -> String {
-        self.named("audit.target_name", code)
-    }
-
-    fn named(&self, section: &str, code: &str) -> String {
-        let key = format!("{section}.{code}");
-        if crate::i18n::catalog(self.ctx.lang).contains_key(&key) {
-            self.ctx.t(&key).to_string()
-        } else {
-            code.to_string()
-        }
-    }
+    /// The records in words (`http::web::audit`).
+    lines: Vec<AuditLine>,
 }
 
 #[derive(Deserialize)]
@@ -105,5 +84,6 @@ pub async fn audit(
         },
     )
     .await?;
-    render(&AuditPage { ctx, items })
+    let lines = audit::lines(&ctx, &items.items);
+    render(&AuditPage { ctx, items, lines })
 }

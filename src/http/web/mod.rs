@@ -3,6 +3,8 @@
 pub mod accounts;
 /// Administration pages.
 pub mod admin;
+/// The audit log in sentences of the page's language, with the raw record beside each.
+pub mod audit;
 /// Pages: transaction certificates (交易鉴证书) and their public verification.
 pub mod certificates;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.

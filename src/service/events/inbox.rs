@@ -562,6 +562,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
         }],
 
         Event::Colleague(c) => colleague(c),
+        Event::FeeScheduleRejected { .. } => super::fee_notices::notices(event),
     })
 }
 

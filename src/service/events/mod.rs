@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 
 /// The words of the outbid and deposit notices.
 pub mod auction_notices;
+/// The notices of fee schedule decisions.
+mod fee_notices;
 /// Inbox notices: who is told of which event, in which words (both languages).
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
@@ -238,6 +240,16 @@ pub enum Event {
     // ---------------------------------------------------------------- colleagues
     /// A colleague joined an organisation, had their role set, or was removed from it.
     Colleague(ColleagueChange),
+
+    // ---------------------------------------------------------------- fee schedules
+    /// An administrator of another exchange rejected a fee schedule draft: its drafter is told why.
+    FeeScheduleRejected {
+        schedule_id: Uuid,
+        working_title: String,
+        /// Null only for a schedule nobody drafted (none is a draft).
+        drafter_id: Option<Uuid>,
+        reason: String,
+    },
 }
 
 /// A change to one person's place in an organisation.

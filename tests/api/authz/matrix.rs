@@ -85,7 +85,8 @@ const TABLE: &[Row] = &[
     row(Method::DELETE, "/api/v1/admin/organizations/{id}/restrictions", O, F::RestrictedOrg, Body::Empty, [401, 403, 403, 200, 200, 403, 403]),
     row(Method::POST, "/api/v1/admin/fee-schedules", O, F::Nothing, Body::FeeSchedule,                     [401, 403, 403, 201, 201, 403, 403]),
     row(Method::POST, "/api/v1/admin/fee-schedules/{id}/approve", O, F::FeeDraft, Body::Empty,             [401, 403, 403, 200, 403, 403, 403]),
-    row(Method::POST, "/api/v1/admin/fee-schedules/{id}/reject", O, F::FeeDraft, Body::Empty,              [401, 403, 403, 200, 403, 403, 403]),
+    row(Method::POST, "/api/v1/admin/fee-schedules/{id}/reject", O, F::FeeDraft, Body::Fixed(r#"{"reason":"费率过高"}"#),
+                                                                                                           [401, 403, 403, 200, 403, 403, 403]),
     // Posting a demand is trading too: a restricted or unverified organisation may not (API.md is silent).
     row(Method::POST, "/api/v1/demands", W, F::Nothing, Body::Demand,                                      [401, 201, 201, 403, 403, 403, 403]),
     row(Method::POST, "/api/v1/demands/{id}/close", W, F::Demand, Body::Empty,                             [401, 403, 200, 403, 403, 200, 200]),

@@ -106,7 +106,7 @@ async fn an_admin_of_another_exchange_must_approve_never_the_drafter_or_a_collea
         .post(
             &format!("/api/v1/admin/fee-schedules/{id}/reject"),
             Some(&checker),
-            json!({}),
+            json!({"reason": "too late"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -188,7 +188,7 @@ async fn a_rejected_draft_keeps_its_reason_and_cannot_be_approved(pool: PgPool) 
         json!(V1)
     );
 
-    // A reject without any body is fine too.
+    // A reject without a reason is refused: the drafter must be told why.
     let r = app
         .post(
             "/api/v1/admin/fee-schedules",
@@ -205,8 +205,14 @@ async fn a_rejected_draft_keeps_its_reason_and_cannot_be_approved(pool: PgPool) 
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["reject_reason"], Value::Null);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.body["error"]["fields"]["reason"].is_string(),
+        "{}",
+        r.text
+    );
+    let r = app.get(&format!("/api/v1/fee-schedules/{id}"), None).await;
+    assert_eq!(r.body["status"], json!("draft"));
 }
 
 #[sqlx::test(migrations = "./migrations")]

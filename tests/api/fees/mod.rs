@@ -9,6 +9,8 @@ mod browser;
 mod calculator;
 /// The schedule editor page, without JavaScript.
 mod editor;
+/// A schedule's public name is given at approval; a rejection's reason reaches the drafter.
+mod naming;
 /// Quotes against DOMAIN.md's tables; bad amounts.
 mod quotes;
 /// The approval page, the list and audit trail, the public history.
@@ -85,4 +87,11 @@ fn texts(html: &scraper::Html, selector: &str) -> Vec<String> {
 fn count(html: &scraper::Html, selector: &str) -> usize {
     html.select(&scraper::Selector::parse(selector).unwrap())
         .count()
+}
+
+fn attrs(html: &scraper::Html, selector: &str, attr: &str) -> Vec<String> {
+    let sel = scraper::Selector::parse(selector).unwrap();
+    html.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
 }

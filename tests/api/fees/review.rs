@@ -79,14 +79,26 @@ async fn the_approval_page_shows_the_draft_beside_the_schedule_in_force_and_deci
         .join("")
         .contains("只能审批草案"));
 
-    // The audit trail of fee schedules on the list page; the public history marks the new version.
+    // The audit trail of fee schedules on the list page, in sentences with the raw record one
+    // click away; the public history marks the new version.
     let list = app.page("/admin/fees?lang=en", &cookies).await;
-    let actions = texts(&doc(&list.text), "table.fee-audit code");
-    assert!(
-        actions.contains(&"fee_schedule.approve".to_string()),
-        "{actions:?}"
+    let d = doc(&list.text);
+    let actions = attrs(&d, ".fee-audit li.audit-entry", "data-action");
+    assert_eq!(
+        actions,
+        ["fee_schedule.approve", "fee_schedule.draft"],
+        "newest first"
     );
-    assert!(actions.contains(&"fee_schedule.draft".to_string()));
+    let sentences = texts(&d, ".fee-audit .audit-sentence").join("\n");
+    assert!(
+        sentences.contains(
+            "checker@suaee.example approved the fee schedule under the public name “两个百分点”"
+        ),
+        "{sentences}"
+    );
+    assert!(sentences.contains("Buyer: any amount 2%"), "{sentences}");
+    assert!(!sentences.contains("rate_ppm"), "{sentences}");
+    assert_eq!(count(&d, ".fee-audit details.audit-raw pre"), 2);
     let h = app.page("/fees/history", "").await;
     assert_eq!(h.status, StatusCode::OK);
     let d = doc(&h.text);

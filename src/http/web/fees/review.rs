@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Form, WebAdmin};
 use crate::http::state::AppState;
+use crate::http::web::audit::{self, AuditLine};
 use crate::http::web::{render, FormErrors};
 use crate::i18n::{self, Lang};
 use crate::service::admin::AuditItem;
@@ -34,12 +35,8 @@ struct AdminListPage {
     drafts: Vec<QueueItem>,
     all: Page<ScheduleView>,
     audit: Page<AuditItem>,
-}
-
-impl AdminListPage {
-    fn json(&self, v: &Option<serde_json::Value>) -> String {
-        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
-    }
+    /// The audit trail in words.
+    lines: Vec<AuditLine>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +92,7 @@ pub async fn admin_list(
     )
     .await?;
     render(&AdminListPage {
+        lines: audit::lines(&ctx, &audit.items),
         ctx,
         drafts,
         all,
@@ -149,15 +147,29 @@ struct DetailPage {
     figure: Figure,
     /// Empty when this admin may decide; else why not.
     blocked: String,
-    audit: Vec<AuditItem>,
+    /// The schedule's audit trail in words.
+    lines: Vec<AuditLine>,
     message: String,
+    /// What the decision forms were sent with (shown again when refused).
+    typed: Typed,
+}
+
+/// The decision forms as sent, with their errors.
+#[derive(Default)]
+struct Typed {
+    public_name: Option<String>,
+    name_error: String,
     reason: String,
     reason_error: String,
 }
 
 impl DetailPage {
-    fn json(&self, v: &Option<serde_json::Value>) -> String {
-        v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+    /// The public name the approval form offers: what was typed, else the working title's suggestion.
+    fn public_name(&self) -> String {
+        match &self.typed.public_name {
+            Some(n) => n.clone(),
+            None => crate::domain::schedule_name::suggestion(&self.schedule.working_title),
+        }
     }
     fn diff(&self, e: &ExchangeFees) -> String {
         let d = e.proposed_fee_fen.saturating_sub(e.current_fee_fen);
@@ -195,14 +207,16 @@ async fn detail_page(
     ctx: PageCtx,
     id: Uuid,
     message: String,
-    reason: String,
-    reason_error: String,
+    typed: Typed,
 ) -> Result<DetailPage> {
     let now = Utc::now();
     let schedule = fees::get(&state.pool, id).await?;
     let current = fees::in_force(&state.pool, now).await?;
     let simulation = fees::simulate(&state.pool, user, id, now).await?;
-    let audit = fees::audit_of(&state.pool, user, id).await?;
+    let mut audit = fees::audit_of(&state.pool, user, id).await?;
+    for a in &mut audit {
+        a.target_label = Some(schedule.working_title.clone());
+    }
     let mut series = vec![Series {
         label: ctx.t("fees.series.this").to_string(),
         schedule: schedule.schedule(),
@@ -221,15 +235,14 @@ async fn detail_page(
     Ok(DetailPage {
         blocked: blocked_reason(ctx.lang, user, &schedule),
         figure: figure(ctx.lang, &series, None),
-        ctx,
         schedule,
         current,
         sides,
         simulation,
-        audit,
+        lines: audit::lines(&ctx, &audit),
+        ctx,
         message,
-        reason,
-        reason_error,
+        typed,
     })
 }
 
@@ -239,16 +252,7 @@ pub async fn admin_detail(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let page = detail_page(
-        &state,
-        &user,
-        ctx,
-        id,
-        String::new(),
-        String::new(),
-        String::new(),
-    )
-    .await?;
+    let page = detail_page(&state, &user, ctx, id, String::new(), Typed::default()).await?;
     render(&page)
 }
 
@@ -259,7 +263,7 @@ async fn decision_failed(
     ctx: PageCtx,
     id: Uuid,
     e: Error,
-    reason: String,
+    mut typed: Typed,
 ) -> Result<Response> {
     match e {
         Error::Forbidden(_) | Error::Conflict { .. } | Error::Validation(_) => {
@@ -270,8 +274,9 @@ async fn decision_failed(
                 }
                 _ => i18n::t(ctx.lang, &format!("error.{}", e.code())).to_string(),
             };
-            let reason_error = errors.get("reason").to_string();
-            let page = detail_page(state, user, ctx, id, message, reason, reason_error).await?;
+            typed.reason_error = errors.get("reason").to_string();
+            typed.name_error = errors.get("name").to_string();
+            let page = detail_page(state, user, ctx, id, message, typed).await?;
             let mut resp = render(&page)?;
             *resp.status_mut() = e.status();
             Ok(resp)
@@ -284,12 +289,20 @@ pub async fn approve(
     State(state): State<AppState>,
     WebAdmin(user, ctx): WebAdmin,
     Path(id): Path<String>,
-    _form: Form,
+    form: Form,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    match fees::approve(&state.pool, &user, id, Utc::now()).await {
+    let name = form.get("name").to_string();
+    let typed_name = (!name.trim().is_empty()).then_some(name.as_str());
+    match fees::approve(&state.pool, &user, id, typed_name, Utc::now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}?done=fee_decided")).into_response()),
-        Err(e) => decision_failed(&state, &user, ctx, id, e, String::new()).await,
+        Err(e) => {
+            let typed = Typed {
+                public_name: Some(name.clone()),
+                ..Typed::default()
+            };
+            decision_failed(&state, &user, ctx, id, e, typed).await
+        }
     }
 }
 
@@ -304,6 +317,12 @@ pub async fn reject(
     let r = (!reason.trim().is_empty()).then_some(reason.as_str());
     match fees::reject(&state.pool, &user, id, r, Utc::now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/fees/{id}?done=fee_decided")).into_response()),
-        Err(e) => decision_failed(&state, &user, ctx, id, e, reason).await,
+        Err(e) => {
+            let typed = Typed {
+                reason,
+                ..Typed::default()
+            };
+            decision_failed(&state, &user, ctx, id, e, typed).await
+        }
     }
 }

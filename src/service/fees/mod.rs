@@ -89,7 +89,11 @@ impl From<&SideView> for SideSchedule {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     pub id: Uuid,
+    /// The public name once approved; a draft's or a rejected schedule's working title.
     pub name: String,
+    /// The name it was drafted under, for administrators' pages only (never in the API, never on /fees).
+    #[serde(skip)]
+    pub working_title: String,
     /// draft | approved | rejected
     pub status: String,
     /// When it takes (or took) effect: for an approved schedule the moment fixed at approval; for a
@@ -117,7 +121,11 @@ impl From<&ScheduleRow> for ScheduleView {
         let approved = r.status == "approved";
         ScheduleView {
             id: r.id,
-            name: r.name.clone(),
+            name: match (&r.public_name, approved) {
+                (Some(public), true) => public.clone(),
+                _ => r.name.clone(),
+            },
+            working_title: r.name.clone(),
             status: r.status.clone(),
             effective_from: if approved {
                 r.effective_at
@@ -403,128 +411,9 @@ fn audit_json(v: &ScheduleView) -> serde_json::Value {
     })
 }
 
-// ------------------------------------------------------------------ deciding
-
-/// Maker–checker: only an administrator of another exchange than the drafter's may decide,
-/// never the drafter. (A schedule without a drafter, like the installed v1, is not a draft anyway.)
-pub fn may_decide(admin: &CurrentUser, s: &ScheduleView) -> Result<()> {
-    let exchange = admin.require_admin()?;
-    if let Some(by) = &s.created_by {
-        if by.eq_ignore_ascii_case(&admin.email) {
-            return Err(Error::Forbidden("fee_schedule_own_draft"));
-        }
-    }
-    if s.created_by_exchange.as_deref() == Some(exchange.code()) {
-        return Err(Error::Forbidden("fee_schedule_same_exchange"));
-    }
-    Ok(())
-}
-
-enum Decision<'a> {
-    Approve,
-    Reject(Option<&'a str>),
-}
-
-async fn decide(
-    pool: &PgPool,
-    admin: &CurrentUser,
-    id: Uuid,
-    decision: Decision<'_>,
-    now: DateTime<Utc>,
-) -> Result<ScheduleView> {
-    admin.require_admin()?;
-    if let Decision::Reject(Some(reason)) = &decision {
-        if reason.chars().count() > REASON_MAX_CHARS {
-            let mut f = FieldErrors::new();
-            f.push(
-                "reason",
-                "err.text.too_long",
-                vec![("max", REASON_MAX_CHARS.to_string())],
-            );
-            return Err(Error::Validation(f));
-        }
-    }
-    let mut tx = pool.begin().await?;
-    // The lock makes concurrent decisions queue: the second one sees the first one's outcome.
-    let row = db::fees::get_for_update(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let before = ScheduleView::from(&row);
-    if row.created_by == Some(admin.id) {
-        return Err(Error::Forbidden("fee_schedule_own_draft"));
-    }
-    may_decide(admin, &before)?;
-    if !before.is_draft() {
-        return Err(Error::Conflict {
-            code: "fee_schedule_not_draft",
-            args: vec![("status", before.status.clone())],
-            extra: Some(serde_json::json!({ "status": before.status })),
-        });
-    }
-    let action = match decision {
-        Decision::Approve => {
-            // A moment already past takes effect at approval: no retroactive fees.
-            let effective_at = match row.effective_from {
-                Some(at) if at > now => at,
-                _ => now,
-            };
-            db::fees::approve(&mut tx, id, admin.id, now, effective_at).await?;
-            // Every process's copy of the approved schedules goes at the commit.
-            db::fees::notify_changed(&mut tx).await?;
-            "fee_schedule.approve"
-        }
-        Decision::Reject(reason) => {
-            let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-            db::fees::reject(&mut tx, id, admin.id, now, reason).await?;
-            "fee_schedule.reject"
-        }
-    };
-    let after_row = db::fees::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("schedule {id} vanished")))?;
-    let after = ScheduleView::from(&after_row);
-    admin::audit(
-        &mut tx,
-        admin,
-        action,
-        "fee_schedule",
-        id,
-        Some(serde_json::json!({"status": before.status, "effective_from": before.effective_from})),
-        Some(serde_json::json!({
-            "status": after.status,
-            "effective_from": after.effective_from,
-            "decided_at": after.decided_at,
-            "reject_reason": after.reject_reason,
-        })),
-    )
-    .await?;
-    tx.commit().await?;
-    cache::invalidate(pool);
-    Ok(after)
-}
-
-/// Approves a draft (admin of another exchange than the drafter's). Audited.
-#[tracing::instrument(skip(pool, admin), fields(admin = %admin.email))]
-pub async fn approve(
-    pool: &PgPool,
-    admin: &CurrentUser,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<ScheduleView> {
-    decide(pool, admin, id, Decision::Approve, now).await
-}
-
-/// Rejects a draft (admin of another exchange than the drafter's). Audited.
-#[tracing::instrument(skip(pool, admin, reason), fields(admin = %admin.email))]
-pub async fn reject(
-    pool: &PgPool,
-    admin: &CurrentUser,
-    id: Uuid,
-    reason: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<ScheduleView> {
-    decide(pool, admin, id, Decision::Reject(reason), now).await
-}
+/// Maker–checker decisions: approving under a public name, rejecting with a reason.
+mod decide;
+pub use decide::{approve, may_decide, reject};
 
 // ------------------------------------------------------------------ simulation
 
@@ -658,19 +547,7 @@ pub async fn audit_of(pool: &PgPool, admin: &CurrentUser, id: Uuid) -> Result<Ve
     admin.require_admin()?;
     let mut conn = pool.acquire().await?;
     let rows = db::fees::audit_of(&mut conn, id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditItem {
-            id: r.id,
-            at: r.at,
-            actor: r.actor,
-            action: r.action,
-            target_type: r.target_type,
-            target_id: r.target_id,
-            before: r.before,
-            after: r.after,
-        })
-        .collect())
+    Ok(rows.into_iter().map(AuditItem::from).collect())
 }
 
 // ------------------------------------------------------------------ demo
