@@ -73,3 +73,80 @@ async fn journeys_in_a_real_browser_in_chinese_and_english() {
     assert!(summary["pages"].as_u64().unwrap_or(0) >= 4 * 45, "{stdout}");
     drop(server);
 }
+
+/// Issue 16's journey in a real browser (tests/py/deposit_journey.py) on a demo server: a colleague
+/// invited on the page pays the deposit (recorded by the exchange), bids, is outbid and told; the
+/// test then ends the auction (its deadline moved to now; the server's own job closes it), and the
+/// colleague sees the refund, the winner pays, the certificate's public page says genuine, an
+/// administrator without the code stays outside. Chinese at 390 px; pages checked as above.
+#[tokio::test]
+async fn the_deposit_journey_in_a_real_browser() {
+    let db = Database::fresh("deposit_journey");
+    let mut opts = ServerOptions::new(&db.url);
+    opts.demo = true;
+    opts.log_file = Some(super::log_path("deposit_journey.log"));
+    let server = Server::start(opts).await;
+    let axe = axe_js().display().to_string();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/browser/deposit-journey")
+        .display()
+        .to_string();
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            python::run_ok("deposit_journey.py", &args, &[])
+        })
+    };
+    let base = server.base.clone();
+    let stdout = run(vec![base.clone(), axe.clone(), out.clone(), "bid".into()])
+        .await
+        .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default();
+    let listing = first["listing"].as_str().expect("the auction").to_string();
+    let colleague = first["colleague"]
+        .as_str()
+        .expect("the colleague")
+        .to_string();
+
+    // The deadline comes: the server's auction job closes it within a few seconds.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::query("update auctions set ends_at = now() where listing_id = $1::uuid")
+        .bind(&listing)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut trade = None;
+    for _ in 0..60 {
+        trade = sqlx::query_scalar::<_, Option<String>>(
+            "select trade_id::text from auctions where listing_id = $1::uuid and status = 'closed'",
+        )
+        .bind(&listing)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+        .flatten();
+        if trade.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let trade = trade.expect("the auction closed with a trade");
+    pool.close().await;
+    let stdout = run(vec![
+        base,
+        axe,
+        out,
+        "close".into(),
+        listing,
+        colleague,
+        trade,
+    ])
+    .await
+    .unwrap();
+    let second: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default();
+    let pages = first["pages"].as_u64().unwrap_or(0) + second["pages"].as_u64().unwrap_or(0);
+    assert!(pages >= 25, "{stdout}");
+    drop(server);
+}
