@@ -11,6 +11,9 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
+    /// A read replica (`DATABASE_READ_URL`) for search, browse, matches and the statistics CSV;
+    /// everything else, and whatever a user just changed, reads the primary.
+    pub database_read_url: Option<String>,
     pub addr: SocketAddr,
     /// Mark the session cookie `Secure` (behind HTTPS).
     pub cookie_secure: bool,
@@ -61,6 +64,9 @@ impl Config {
         };
         Ok(Self {
             database_url,
+            database_read_url: std::env::var("DATABASE_READ_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
             addr,
             cookie_secure: env_flag("TECHMARKET_COOKIE_SECURE"),
             trust_proxy: env_flag("TECHMARKET_TRUST_PROXY"),
@@ -82,6 +88,7 @@ impl Config {
     pub fn for_tests(database_url: &str) -> Self {
         Self {
             database_url: database_url.to_string(),
+            database_read_url: None,
             addr: ([127, 0, 0, 1], 0).into(),
             cookie_secure: false,
             trust_proxy: true,

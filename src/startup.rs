@@ -56,8 +56,30 @@ fn redact(url: &str) -> String {
 }
 
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    connect_to(config, &config.database_url, "DATABASE_URL").await
+}
+
+/// The replica's pool when `DATABASE_READ_URL` is set (search, browse, matches and the statistics
+/// CSV read there), else a clone of `primary`. Connected lazily, so a replica that is down at start
+/// delays nothing but its own reads.
+pub async fn connect_read(config: &Config, primary: &PgPool) -> anyhow::Result<PgPool> {
+    match &config.database_read_url {
+        None => Ok(primary.clone()),
+        Some(url) => {
+            let opts: PgConnectOptions = url.parse().context("bad DATABASE_READ_URL")?;
+            tracing::info!(replica = %redact(url), "reads of search, browse and matches go to the replica");
+            Ok(PgPoolOptions::new()
+                .max_connections(config.pool_size)
+                .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+                .connect_lazy_with(opts))
+        }
+    }
+}
+
+async fn connect_to(config: &Config, url: &str, what: &str) -> anyhow::Result<PgPool> {
     // Text-search statements are sent unprepared so they are planned with their values (src/db).
-    let opts: PgConnectOptions = config.database_url.parse().context("bad DATABASE_URL")?;
+    let opts: PgConnectOptions = url.parse().with_context(|| format!("bad {what}"))?;
     PgPoolOptions::new()
         .max_connections(config.pool_size)
         // While the database is down a request waits this long for a connection, then answers
@@ -72,7 +94,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
         .test_before_acquire(false)
         .connect_with(opts)
         .await
-        .with_context(|| format!("cannot connect to {}", redact(&config.database_url)))
+        .with_context(|| format!("cannot connect to {}", redact(url)))
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
@@ -110,7 +132,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let addr = config.addr;
     let run_jobs = config.run_jobs;
-    let state = state(pool.clone(), config);
+    let read_pool = connect_read(&config, &pool).await?;
+    let mut state = state(pool.clone(), config);
+    state.read_pool = read_pool;
     crate::service::fees::cache::spawn_invalidator(&state.events, &pool);
     state
         .events

@@ -12,6 +12,9 @@ use crate::service::events::live::Hub;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Where search, browse, matches and the statistics CSV read: a replica's pool when
+    /// `DATABASE_READ_URL` is set, else the primary's. Nothing writes through it.
+    pub read_pool: PgPool,
     pub config: Arc<Config>,
     /// Live events (LISTEN/NOTIFY), fanned out to this process's open pages.
     pub events: Hub,
@@ -26,6 +29,7 @@ impl AppState {
     /// `startup::serve`, or by a test that wants it).
     pub fn new(pool: PgPool, config: Config) -> Self {
         AppState {
+            read_pool: pool.clone(),
             pool,
             config: Arc::new(config),
             events: Hub::default(),

@@ -43,7 +43,7 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<DemandQuery>,
 ) -> Result<Json<Page<DemandView>>> {
-    Ok(Json(demands::list(&state.pool, &q).await?))
+    Ok(Json(demands::list(&state.read_pool, &q).await?))
 }
 
 /// One demand (closed ones only to their organisation and admins).
@@ -82,7 +82,7 @@ async fn demand_matches(
     Path(id): Path<String>,
 ) -> Result<Json<Matches<ListingMatch>>> {
     Ok(Json(
-        demands::matches_for_demand(&state.pool, &user, parse_id(&id)?, ctx.lang, false).await?,
+        demands::matches_for_demand_read(&state, &user, parse_id(&id)?, ctx.lang, false).await?,
     ))
 }
 
@@ -96,6 +96,6 @@ async fn listing_matches(
     Path(id): Path<String>,
 ) -> Result<Json<Matches<DemandMatch>>> {
     Ok(Json(
-        demands::matches_for_listing(&state.pool, &user, parse_id(&id)?, ctx.lang).await?,
+        demands::matches_for_listing_read(&state, &user, parse_id(&id)?, ctx.lang).await?,
     ))
 }

@@ -53,7 +53,7 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchParams>,
 ) -> Result<Json<Page<ListingView>>> {
     Ok(Json(
-        listings::search(&state.pool, user.as_ref(), &q).await?,
+        listings::search(&state.read_pool, user.as_ref(), &q).await?,
     ))
 }
 

@@ -75,7 +75,7 @@ async fn list(
             *v = None;
         }
     }
-    let (page, error, bad_fields) = match demands::list(&state.pool, &q).await {
+    let (page, error, bad_fields) = match demands::list(&state.read_pool, &q).await {
         Ok(p) => (p, String::new(), Vec::new()),
         Err(e @ Error::BadRequest { .. }) => (
             Page {
@@ -266,7 +266,7 @@ async fn show(
         .is_some_and(|u| u.organization_id == Some(d.organization.id) || u.is_admin());
     let matches = match (&r.user, owner) {
         (Some(u), true) => {
-            demands::matches_for_demand(&state.pool, u, id, ctx.lang, all)
+            demands::matches_for_demand_read(&state, u, id, ctx.lang, all)
                 .await?
                 .items
         }
@@ -318,7 +318,7 @@ async fn listing_matches(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let matches = demands::matches_for_listing(&state.pool, &user, id, ctx.lang)
+    let matches = demands::matches_for_listing_read(&state, &user, id, ctx.lang)
         .await?
         .items;
     render(&ListingMatchesPage {

@@ -524,6 +524,40 @@ pub async fn matches_for_demand(
     })
 }
 
+/// [`matches_for_demand`] read on the replica (`DATABASE_READ_URL`); a demand the replica does not
+/// have yet (created a moment ago: replication lag) is read on the primary, so its author sees its
+/// matches at once.
+pub async fn matches_for_demand_read(
+    state: &crate::service::AppState,
+    user: &CurrentUser,
+    id: Uuid,
+    lang: Lang,
+    all: bool,
+) -> Result<Matches<ListingMatch>> {
+    match matches_for_demand(&state.read_pool, user, id, lang, all).await {
+        Err(Error::NotFound) if state.config.database_read_url.is_some() => {
+            matches_for_demand(&state.pool, user, id, lang, all).await
+        }
+        r => r,
+    }
+}
+
+/// [`matches_for_listing`] read on the replica, or on the primary for a listing the replica does
+/// not have yet.
+pub async fn matches_for_listing_read(
+    state: &crate::service::AppState,
+    user: &CurrentUser,
+    listing_id: Uuid,
+    lang: Lang,
+) -> Result<Matches<DemandMatch>> {
+    match matches_for_listing(&state.read_pool, user, listing_id, lang).await {
+        Err(Error::NotFound) if state.config.database_read_url.is_some() => {
+            matches_for_listing(&state.pool, user, listing_id, lang).await
+        }
+        r => r,
+    }
+}
+
 /// Open demands that fit a listing, best first (the listing's organisation and admins; 404 to others).
 pub async fn matches_for_listing(
     pool: &PgPool,

@@ -55,7 +55,7 @@ pub type Chunk = std::result::Result<String, std::io::Error>;
 /// Starts streaming the CSV. The connection is taken before this returns, so a busy pool is an
 /// error the caller can still answer with a status; a failure later aborts the download.
 pub async fn trades_csv(state: &AppState) -> Result<mpsc::Receiver<Chunk>> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.read_pool.acquire().await?;
     let (tx, rx) = mpsc::channel::<Chunk>(QUEUED_CHUNKS);
     tokio::spawn(async move {
         let mut buf = String::with_capacity(CHUNK_BYTES + 1024);

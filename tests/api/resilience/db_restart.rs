@@ -21,12 +21,12 @@ use crate::server::{Server, ServerOptions};
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// A PostgreSQL cluster of this test's own; stopped (immediately) and deleted when dropped.
-struct OwnCluster {
-    dir: PathBuf,
-    port: u16,
+pub(super) struct OwnCluster {
+    pub(super) dir: PathBuf,
+    pub(super) port: u16,
 }
 
-fn as_postgres(program: &str) -> Command {
+pub(super) fn as_postgres(program: &str) -> Command {
     let path = Path::new(PG_BIN).join(program);
     // initdb and postgres refuse to run as root: run them as the `postgres` user then.
     let root = Command::new("id")
@@ -42,7 +42,7 @@ fn as_postgres(program: &str) -> Command {
     }
 }
 
-fn run(mut cmd: Command, what: &str) {
+pub(super) fn run(mut cmd: Command, what: &str) {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -56,7 +56,7 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 impl OwnCluster {
-    fn init() -> OwnCluster {
+    pub(super) fn init() -> OwnCluster {
         let port = (5460..5480)
             .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
             .expect("a free port in 5460-5479");
@@ -107,7 +107,7 @@ impl OwnCluster {
         );
     }
 
-    fn url(&self, db: &str) -> String {
+    pub(super) fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 }

@@ -12,6 +12,7 @@ use crate::helpers::*;
 mod browser;
 mod crash;
 mod db_restart;
+mod replica;
 mod two_servers;
 
 /// `TECHMARKET_LONG=1`: the long versions (README, "Tests").

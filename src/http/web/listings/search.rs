@@ -129,7 +129,7 @@ pub(super) async fn search_page(
     let result = if !bad_fields.is_empty() {
         None
     } else {
-        match listings::search(&state.pool, viewer.as_ref(), &p).await {
+        match listings::search(&state.read_pool, viewer.as_ref(), &p).await {
             Ok(r) => Some(r),
             Err(e @ Error::BadRequest { .. }) => {
                 // Each bad parameter by the label of its box on this page, not its API name.
