@@ -22,6 +22,10 @@ pub struct CertificateRow {
     pub seller_fee_fen: i64,
     pub fee_schedule_id: Uuid,
     pub fee_schedule_name: String,
+    /// A split decided by a dispute: the part of the price settled to the seller, and the rest,
+    /// refunded to the buyer (both null otherwise).
+    pub seller_share_fen: Option<i64>,
+    pub buyer_refund_fen: Option<i64>,
     pub ledger_hash: Option<Vec<u8>>,
     pub seal: Option<Vec<u8>>,
 }
@@ -31,7 +35,7 @@ pub struct CertificateRow {
 const COLUMNS: &str = "c.number, c.trade_id, t.number as trade_number, c.issued_at, c.seller_name, \
     c.seller_exchange, c.buyer_name, c.buyer_exchange, c.listing_id, c.listing_title, c.ip_numbers, \
     c.transaction_mode, c.price_fen, c.buyer_fee_fen, c.seller_fee_fen, c.fee_schedule_id, \
-    c.fee_schedule_name, c.ledger_hash, c.seal";
+    c.fee_schedule_name, c.seller_share_fen, c.buyer_refund_fen, c.ledger_hash, c.seal";
 
 /// The next serial number of certificates.
 pub async fn next_serial(conn: &mut PgConnection) -> sqlx::Result<i64> {
@@ -41,7 +45,8 @@ pub async fn next_serial(conn: &mut PgConnection) -> sqlx::Result<i64> {
 }
 
 /// Writes the certificate of settled trade `trade_id` under `number`, from the trade, its listing,
-/// its parties and its fee schedule as they are now; issued at the trade's settlement. Does nothing
+/// its parties and its fee schedule as they are now (and, for a dispute decided as a split, the
+/// seller's share and the buyer's refund); issued at the trade's settlement. Does nothing
 /// if the trade has one or is not settled. Returns whether it wrote one.
 pub async fn insert_for_trade(
     conn: &mut PgConnection,
@@ -51,10 +56,12 @@ pub async fn insert_for_trade(
     let r = sqlx::query(
         "insert into certificates (number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
          buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
-         seller_fee_fen, fee_schedule_id, fee_schedule_name) \
+         seller_fee_fen, fee_schedule_id, fee_schedule_name, seller_share_fen, buyer_refund_fen) \
          select $2, t.id, t.settled_at, so.name, t.seller_exchange, bo.name, t.buyer_exchange, l.id, l.title, \
-                l.ip_numbers, t.transaction_mode, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, coalesce(f.public_name, f.name) \
+                l.ip_numbers, t.transaction_mode, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, coalesce(f.public_name, f.name), \
+                d.seller_share_fen, d.buyer_refund_fen \
          from trades t join listings l on l.id = t.listing_id \
+         left join disputes d on d.trade_id = t.id and d.outcome = 'split' \
          join organizations so on so.id = t.seller_organization_id \
          join organizations bo on bo.id = t.buyer_organization_id \
          join fee_schedules f on f.id = t.fee_schedule_id \

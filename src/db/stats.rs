@@ -16,6 +16,8 @@ pub struct StatsTradeRow {
     pub seller_exchange: String,
     pub buyer_exchange: String,
     pub price_fen: i64,
+    /// The price, or a split's share settled to the seller.
+    pub settled_fen: i64,
     pub buyer_fee_fen: i64,
     pub seller_fee_fen: i64,
 }
@@ -24,8 +26,10 @@ pub struct StatsTradeRow {
 pub fn stream_settled(conn: &mut PgConnection) -> BoxStream<'_, sqlx::Result<StatsTradeRow>> {
     sqlx::query_as(
         "select to_char(t.settled_at at time zone 'Asia/Shanghai', 'YYYY-MM') as month, \
-         l.field, t.seller_exchange, t.buyer_exchange, t.price_fen, t.buyer_fee_fen, t.seller_fee_fen \
+         l.field, t.seller_exchange, t.buyer_exchange, t.price_fen, \
+         coalesce(d.seller_share_fen, t.price_fen) as settled_fen, t.buyer_fee_fen, t.seller_fee_fen \
          from trades t join listings l on l.id = t.listing_id \
+         left join disputes d on d.trade_id = t.id and d.outcome = 'split' \
          where t.status = 'settled'",
     )
     .fetch(conn)
@@ -62,6 +66,8 @@ pub struct CsvTradeRow {
     pub buyer_fee_fen: i64,
     pub seller_fee_fen: i64,
     pub fee_schedule_id: Uuid,
+    /// The price, or a split's share settled to the seller.
+    pub settled_fen: i64,
 }
 
 /// Every settled trade for the CSV, oldest settlement first, streamed row by row.
@@ -71,8 +77,10 @@ pub fn stream_csv_rows(conn: &mut PgConnection) -> BoxStream<'_, sqlx::Result<Cs
          to_char(t.settled_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as settled_date, \
          to_char(t.settled_at at time zone 'Asia/Shanghai', 'YYYY-MM') as month, \
          l.field, t.transaction_mode, t.contract_type, t.seller_exchange, t.buyer_exchange, \
-         t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, t.fee_schedule_id \
+         t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, t.fee_schedule_id, \
+         coalesce(d.seller_share_fen, t.price_fen) as settled_fen \
          from trades t join listings l on l.id = t.listing_id \
+         left join disputes d on d.trade_id = t.id and d.outcome = 'split' \
          where t.status = 'settled' and t.settled_at is not null \
          order by t.settled_at, t.id",
     )

@@ -27,6 +27,9 @@ pub struct CertificateContent {
     pub fee_schedule_name: String,
     /// The hash of the last ledger entry of the trade's settlement.
     pub ledger_hash: Vec<u8>,
+    /// A trade settled by a dispute decided as a split: (the part of the price settled to the
+    /// seller, the rest refunded to the buyer).
+    pub split: Option<(i64, i64)>,
 }
 
 /// Version tag of the canonical form; a new form gets a new tag.
@@ -63,6 +66,13 @@ impl CertificateContent {
         field(&mut out, self.fee_schedule_id.as_bytes());
         field(&mut out, self.fee_schedule_name.as_bytes());
         field(&mut out, &self.ledger_hash);
+        // Only a split's certificate has these: every other certificate's bytes (and seal) are as
+        // they were before splits were certified.
+        if let Some((share, refund)) = self.split {
+            field(&mut out, b"split");
+            field(&mut out, &share.to_be_bytes());
+            field(&mut out, &refund.to_be_bytes());
+        }
         out
     }
 
@@ -135,6 +145,7 @@ mod tests {
             fee_schedule_id: "0193f3c1-0000-7000-8000-000000000003".into(),
             fee_schedule_name: "统一收费标准 v1".into(),
             ledger_hash: vec![7; 32],
+            split: None,
         }
     }
 
@@ -162,12 +173,36 @@ mod tests {
             Box::new(|c| c.fee_schedule_name.push('2')),
             Box::new(|c| c.transaction_mode = "exclusive_license".into()),
             Box::new(|c| c.number = number(2026, 2, [1, 2, 3, 4, 5, 6, 7, 8])),
+            Box::new(|c| c.split = Some((175_000_000, 175_000_000))),
         ];
         for (i, change) in changes.iter().enumerate() {
             let mut altered = content();
             change(&mut altered);
             assert!(!altered.verify(KEY, &seal), "change {i} still verifies");
         }
+    }
+
+    #[test]
+    fn a_splits_shares_are_sealed_and_others_keep_their_bytes() {
+        let plain = content();
+        let mut split = content();
+        split.split = Some((175_000_000, 175_000_000));
+        let seal = split.seal(KEY);
+        assert!(split.verify(KEY, &seal));
+        for altered in [
+            Some((175_000_001, 174_999_999)),
+            Some((175_000_000, 1)),
+            None,
+        ] {
+            let mut c = split.clone();
+            c.split = altered;
+            assert!(!c.verify(KEY, &seal), "{altered:?} still verifies");
+        }
+        // A certificate without a split ends with its ledger hash, as before splits were certified.
+        assert!(plain.canonical_bytes().ends_with(&[7; 32]));
+        assert!(split
+            .canonical_bytes()
+            .starts_with(&plain.canonical_bytes()));
     }
 
     #[test]

@@ -31,7 +31,11 @@ pub struct TradeFacts {
     pub field: String,
     pub seller_exchange: String,
     pub buyer_exchange: String,
+    /// The contract price (the base of the fees, and of the legacy comparison).
     pub price_fen: i64,
+    /// What changed hands: the price, or, for a dispute decided as a split, the part of it settled
+    /// to the seller (the rest went back to the buyer). Turnover counts this.
+    pub settled_fen: i64,
     pub buyer_fee_fen: i64,
     pub seller_fee_fen: i64,
 }
@@ -263,26 +267,27 @@ impl Accumulator {
         Self::default()
     }
 
-    /// Adds one settled trade. A month that is not `YYYY-MM` (the database always gives one) is
+    /// Adds one settled trade: its turnover is what changed hands (`settled_fen`), its fees those
+    /// charged, its legacy comparison on the contract price. A month that is not `YYYY-MM` (the database always gives one) is
     /// counted in the totals but in no month.
     pub fn add_trade(&mut self, t: &TradeFacts) {
-        self.all.add(t.price_fen);
+        self.all.add(t.settled_fen);
         let sp = exchange_province(&t.seller_exchange);
         let bp = exchange_province(&t.buyer_exchange);
         if sp != bp {
-            self.cross.add(t.price_fen);
+            self.cross.add(t.settled_fen);
         }
         if let Some(m) = parse_month(&t.month) {
-            self.months.entry(m).or_default().add(t.price_fen);
+            self.months.entry(m).or_default().add(t.settled_fen);
         }
         self.fields
             .entry(t.field.clone())
             .or_default()
-            .add(t.price_fen);
+            .add(t.settled_fen);
         self.flows
             .entry((sp.code(), bp.code()))
             .or_default()
-            .add(t.price_fen);
+            .add(t.settled_fen);
         *self
             .fees_by_exchange
             .entry(t.buyer_exchange.clone())
@@ -494,6 +499,7 @@ mod tests {
             seller_exchange: s.into(),
             buyer_exchange: b.into(),
             price_fen: price,
+            settled_fen: price,
             buyer_fee_fen: bf,
             seller_fee_fen: sf,
         }

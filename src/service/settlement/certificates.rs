@@ -40,6 +40,13 @@ pub struct CertificateView {
     pub buyer_fee_fen: i64,
     pub seller_fee_fen: i64,
     pub fee_schedule: CertificateSchedule,
+    /// A dispute decided as a split: the part of the price actually settled to the seller (its
+    /// seller fee comes out of it) and the rest of the price refunded to the buyer. Absent when the
+    /// whole price was settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_share_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_refund_fen: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -126,6 +133,7 @@ fn content(c: &CertificateRow, ledger_hash: Vec<u8>) -> CertificateContent {
         fee_schedule_id: c.fee_schedule_id.to_string(),
         fee_schedule_name: c.fee_schedule_name.clone(),
         ledger_hash,
+        split: c.seller_share_fen.zip(c.buyer_refund_fen),
     }
 }
 
@@ -184,6 +192,8 @@ fn view(state: &AppState, c: &CertificateRow) -> CertificateView {
             id: c.fee_schedule_id,
             name: c.fee_schedule_name.clone(),
         },
+        seller_share_fen: c.seller_share_fen,
+        buyer_refund_fen: c.buyer_refund_fen,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::service::AppState;
 
 /// The header row, in column order.
-pub const CSV_HEADER: [&str; 22] = [
+pub const CSV_HEADER: [&str; 23] = [
     "trade_id",
     "listing_id",
     "settled_at",
@@ -42,6 +42,8 @@ pub const CSV_HEADER: [&str; 22] = [
     "legacy_fee_fen",
     "savings_fen",
     "fee_schedule_id",
+    // What changed hands: the price, or a split dispute's share settled to the seller.
+    "settled_fen",
 ];
 
 /// About this many bytes are sent at a time.
@@ -122,6 +124,7 @@ fn cells(r: &sdb::CsvTradeRow) -> impl Iterator<Item = String> {
         c.legacy_fee_fen.to_string(),
         c.savings_fen.to_string(),
         r.fee_schedule_id.to_string(),
+        r.settled_fen.to_string(),
     ]
     .into_iter()
 }

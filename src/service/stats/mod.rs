@@ -256,6 +256,7 @@ async fn compute(conn: &mut sqlx::PgConnection) -> Result<Stats> {
                 seller_exchange: r.seller_exchange,
                 buyer_exchange: r.buyer_exchange,
                 price_fen: r.price_fen,
+                settled_fen: r.settled_fen,
                 buyer_fee_fen: r.buyer_fee_fen,
                 seller_fee_fen: r.seller_fee_fen,
             });

@@ -1,6 +1,6 @@
 //! A dispute decided as a split (issue 15 item 6): the statement lists the trade's money movements
 //! as the ledger posted them (payment, the seller's share, both fees, the refund, both payouts), in
-//! 元 and 大写 with the trade number.
+//! 元 and 大写 with the trade number; the certificate and the statistics state what was settled.
 use super::disputes::{disputed, resolve};
 use super::*;
 
@@ -127,4 +127,109 @@ async fn the_statement_of_a_split_shows_every_movement_of_the_ledger_in_figures_
 async fn s_number(app: &TestApp, id: &str, token: &str) -> String {
     let t = app.get(&format!("/api/v1/trades/{id}"), Some(token)).await;
     t.body["number"].as_str().unwrap().to_string()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_split_is_certified_and_counted_at_what_was_actually_settled(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = party(&app, "s@example.cn", "suaee").await;
+    let buyer = party(&app, "b@example.cn", "cquaee").await;
+    let buyer_admin = app.admin("cquaee").await;
+    let (id, d) = disputed(&app, &seller, &buyer, &buyer_admin).await;
+    let r = resolve(
+        &app,
+        &d,
+        &buyer_admin,
+        json!({"outcome": "split", "seller_share_fen": 120_000_000, "reason": "仅交付部分模块"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], json!("settled"));
+
+    // The certificate: the contract price and, beside it, the share settled and the refund.
+    let c = app
+        .get(
+            &format!("/api/v1/trades/{id}/certificate"),
+            Some(&seller.m.token),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    assert_eq!(c.body["price_fen"], json!(350_000_000));
+    assert_eq!(c.body["seller_share_fen"], json!(120_000_000));
+    assert_eq!(c.body["buyer_refund_fen"], json!(230_000_000));
+    let number = c.body["number"].as_str().unwrap().to_string();
+    let v = app
+        .get(&format!("/api/v1/certificates/{number}"), None)
+        .await;
+    assert_eq!(v.body["genuine"], json!(true), "{}", v.text);
+    assert_eq!(v.body["seller_share_fen"], json!(120_000_000));
+    assert_eq!(v.body["buyer_refund_fen"], json!(230_000_000));
+    // The shares are sealed: changed in the database, the certificate is no longer genuine.
+    sqlx::query(
+        "update certificates set seller_share_fen = 230000000, buyer_refund_fen = 120000000 where number = $1",
+    )
+    .bind(&number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let v = app
+        .get(&format!("/api/v1/certificates/{number}"), None)
+        .await;
+    assert_eq!(v.body["genuine"], json!(false), "{}", v.text);
+    sqlx::query(
+        "update certificates set seller_share_fen = 120000000, buyer_refund_fen = 230000000 where number = $1",
+    )
+    .bind(&number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let cookies = web_login(&app, &buyer.m.email).await;
+    let page = app
+        .page(&format!("/trades/{id}/certificate"), &cookies)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(
+        select_text(&page.text, "td.seller-share"),
+        ["¥1,200,000.00"]
+    );
+    assert_eq!(
+        select_text(&page.text, "td.buyer-refund"),
+        ["¥2,300,000.00"]
+    );
+    assert!(
+        select_text(&page.text, "tr.split td.capital")
+            .iter()
+            .any(|t| t.contains("壹佰贰拾万元整")),
+        "{}",
+        page.text
+    );
+    let public = app.page(&format!("/certificates/{number}"), "").await;
+    assert_eq!(
+        select_text(&public.text, "dd.seller-share"),
+        ["¥1,200,000.00"]
+    );
+
+    // The statistics count what changed hands; the fees as charged.
+    let s = app.get("/api/v1/stats/summary", None).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    assert_eq!(s.body["trades"]["count"], json!(1));
+    assert_eq!(s.body["trades"]["turnover_fen"], json!(120_000_000));
+    assert_eq!(
+        s.body["trades"]["cross_province_turnover_fen"],
+        json!(120_000_000)
+    );
+    assert_eq!(
+        s.body["trades"]["by_month"][0]["turnover_fen"],
+        json!(120_000_000)
+    );
+    assert_eq!(s.body["fees"]["by_exchange"]["cquaee"], json!(4_000_000));
+    assert_eq!(s.body["fees"]["by_exchange"]["suaee"], json!(4_000_000));
+    let csv = app.get("/api/v1/stats/trades.csv", None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut lines = csv.text.trim_start_matches('\u{feff}').lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(row[col("price_fen")], "350000000");
+    assert_eq!(row[col("settled_fen")], "120000000");
 }
