@@ -625,4 +625,40 @@ async fn a_won_auction_is_disputed_half_refunded_and_paid_out_and_the_ledger_ver
         json!(buyer_fee + seller_fee),
         "the fees stay"
     );
+    // Both statements list where the money went, as the ledger posted it; the certificate states
+    // what was settled beside the price.
+    for m in [&buyer, &seller] {
+        let st = app
+            .get(&format!("/api/v1/trades/{tid}/statement"), Some(&m.token))
+            .await;
+        assert_eq!(st.status, StatusCode::OK, "{}", st.text);
+        let moved: Vec<(String, i64)> = st.body["movements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["kind"].as_str().unwrap().to_string(),
+                    x["amount_fen"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("payment", 350_000_000 + buyer_fee),
+            ("to_seller", seller_gets),
+            ("buyer_fee", buyer_fee),
+            ("seller_fee", seller_fee),
+            ("refund", buyer_gets),
+            ("payout_seller", seller_gets),
+            ("payout_buyer", buyer_gets),
+        ]
+        .map(|(k, n)| (k.to_string(), n));
+        assert_eq!(moved, expected);
+        let c = app
+            .get(&format!("/api/v1/trades/{tid}/certificate"), Some(&m.token))
+            .await;
+        assert_eq!(c.body["price_fen"], json!(350_000_000));
+        assert_eq!(c.body["seller_share_fen"], json!(175_000_000));
+        assert_eq!(c.body["buyer_refund_fen"], json!(buyer_gets));
+    }
 }
