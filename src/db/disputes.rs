@@ -166,18 +166,22 @@ pub struct PayoutRow {
 
 /// What is owed, per trade and party, among the trades whose money is in `exchange`'s account
 /// (trades whose buyer is of `exchange`): a settled trade's seller (price − seller fee, or a
-/// dispute's share − fee), a dispute's refund to the buyer; less what was paid out already.
+/// dispute's share − fee), less the seller's broker commission paid; a dispute's refund to the buyer
+/// (with its broker commission returned); less what was paid out already.
 const DUE: &str = "select * from ( \
       select null::uuid as id, t.id as trade_id, t.number, l.title as listing_title, 'seller' as party, \
              so.id as organization_id, so.name as organization_name, so.credit_code, \
-             coalesce(d.seller_receives_fen, t.price_fen - t.seller_fee_fen) as amount_fen, \
+             coalesce(d.seller_receives_fen, t.price_fen - t.seller_fee_fen) - coalesce((select sum(e.paid_fen) \
+               from broker_engagements e where e.trade_id = t.id and e.side = 'seller' and e.status = 'paid'), 0)::bigint as amount_fen, \
              t.settled_at as due_since, null::text as bank_reference, null::timestamptz as paid_at, \
              null::text as recorded_by_email \
       from trades t join listings l on l.id = t.listing_id join organizations so on so.id = t.seller_organization_id \
         left join disputes d on d.trade_id = t.id \
       where t.buyer_exchange = $1 and t.status = 'settled' and ($2::uuid is null or t.id = $2) \
       union all \
-      select null::uuid, t.id, t.number, l.title, 'buyer', bo.id, bo.name, bo.credit_code, d.buyer_refund_fen, \
+      select null::uuid, t.id, t.number, l.title, 'buyer', bo.id, bo.name, bo.credit_code, d.buyer_refund_fen \
+             + coalesce((select sum(e.commission_fen) from broker_engagements e \
+               where e.trade_id = t.id and e.side = 'buyer' and e.status = 'refunded'), 0)::bigint, \
              d.resolved_at, null::text, null::timestamptz, null::text \
       from trades t join listings l on l.id = t.listing_id join organizations bo on bo.id = t.buyer_organization_id \
         join disputes d on d.trade_id = t.id \

@@ -8,6 +8,8 @@
 //! of Postgres's CPU in the settlement benchmark: planning, foreign-key checks included.)
 /// The audit log of admin actions.
 pub mod audit;
+/// Technology brokers and their engagements on trades.
+pub mod brokers;
 /// Transaction certificates (交易鉴证书).
 pub mod certificates;
 /// Delivery and acceptance of paid trades.

@@ -4,6 +4,8 @@
 pub mod amounts;
 /// English auctions: minimum next bid, anti-sniping extension, reserve, validation.
 pub mod auction;
+/// Technology brokers: the commission rule and what a brokered settlement posts.
+pub mod brokers;
 /// Transaction certificates (交易鉴证书): canonical content, HMAC seal, numbers.
 pub mod certificate;
 /// Code lists of the API: province, organisation kind, exchange, field, IP type, modes, roles, TRL.

@@ -20,6 +20,7 @@ code_enum! {
         DepositReturned => "deposit_returned", "保证金退还", "Deposit returned";
         PayoutSeller => "payout_seller", "向卖方付款", "Paid out to the seller";
         PayoutBuyer => "payout_buyer", "向买方退款", "Refunded to the buyer";
+        BrokerCommission => "broker_commission", "技术经纪人佣金", "Technology broker's commission";
         Other => "other", "其他", "Other";
     }
 }
@@ -103,6 +104,7 @@ fn kind_of(from: &Holder, to: &Holder, cancelled: bool) -> MovementKind {
         (H::Buyer, H::Bank(_)) => MovementKind::PayoutBuyer,
         // Told apart below, where the amounts are known.
         (H::Escrow, H::Revenue(_)) => MovementKind::SellerFee,
+        (_, H::Other(a)) if a.starts_with("broker:") => MovementKind::BrokerCommission,
         _ => MovementKind::Other,
     }
 }

@@ -119,6 +119,7 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("organization.zh-CN.toml"),
     include_str!("pledge.zh-CN.toml"),
     include_str!("audit.zh-CN.toml"),
+    include_str!("brokers.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -136,6 +137,7 @@ pub static EN_SRC: &[&str] = &[
     include_str!("organization.en.toml"),
     include_str!("pledge.en.toml"),
     include_str!("audit.en.toml"),
+    include_str!("brokers.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

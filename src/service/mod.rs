@@ -6,6 +6,8 @@
 pub mod accounts;
 /// Organisation verification and the audit log.
 pub mod admin;
+/// Technology brokers: certification, engagements on trades, commission through the ledger.
+pub mod brokers;
 /// The market's clock: the system clock, or a settable one in tests.
 pub mod clock;
 /// Technology demands and matching.

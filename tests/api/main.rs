@@ -32,3 +32,5 @@ mod stats;
 mod stories;
 mod trading;
 mod two_factor;
+
+mod brokers;

@@ -3,6 +3,8 @@
 pub mod accounts;
 /// Exchange administration: organisations, audit.
 pub mod admin;
+/// Technology brokers: certification, engagements on trades.
+pub mod brokers;
 /// Technology demands and matching.
 pub mod demands;
 /// Disputes and payouts.
@@ -85,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(interconnect::routes())
         .merge(stats::routes())
         .merge(pledges::routes())
+        .merge(brokers::routes())
         .fallback(api_not_found)
 }
 

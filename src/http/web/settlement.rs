@@ -424,6 +424,15 @@ impl StatementPage {
             "buyer" => return self.s.buyer.name.clone(),
             "escrow" => "settlement.movements.escrow",
             "deposit" => "settlement.movements.deposit",
+            "broker" => {
+                return self
+                    .s
+                    .commissions
+                    .iter()
+                    .find(|c| c.broker_id.to_string() == exchange)
+                    .map(|c| c.payee.clone())
+                    .unwrap_or_else(|| code.to_string())
+            }
             _ => return code.to_string(),
         };
         self.ctx.t(key).to_string()

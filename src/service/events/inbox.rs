@@ -563,6 +563,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
 
         Event::Colleague(c) => colleague(c),
         Event::FeeScheduleRejected { .. } => super::fee_notices::notices(event),
+        Event::BrokerEngagement(b) => super::brokers::notices(b),
     })
 }
 

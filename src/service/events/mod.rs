@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 
 /// The words of the outbid and deposit notices.
 pub mod auction_notices;
+/// The notices of broker engagements.
+mod brokers;
 /// The notices of fee schedule decisions.
 mod fee_notices;
 /// Inbox notices: who is told of which event, in which words (both languages).
@@ -250,6 +252,27 @@ pub enum Event {
         drafter_id: Option<Uuid>,
         reason: String,
     },
+    // ---------------------------------------------------------------- technology brokers
+    /// A step of a broker's engagement on a trade (proposed, accepted, declined).
+    BrokerEngagement(BrokerFacts),
+}
+
+/// What broker engagement events carry.
+#[derive(Debug, Clone)]
+pub struct BrokerFacts {
+    pub engagement_id: Uuid,
+    pub trade_id: Uuid,
+    pub trade_number: String,
+    pub broker_id: Uuid,
+    pub broker_user_id: Uuid,
+    pub broker_name: String,
+    /// `buyer` | `seller`: the side that engaged the broker.
+    pub side: String,
+    /// The organisation of that side.
+    pub side_organization_id: Uuid,
+    pub commission_fen: i64,
+    /// `proposed` (the broker is told) | `accepted` | `declined` (that side's organisation is told).
+    pub step: &'static str,
 }
 
 /// A change to one person's place in an organisation.

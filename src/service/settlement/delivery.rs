@@ -120,7 +120,9 @@ pub async fn settle_accepted(pool: &PgPool, now: DateTime<Utc>) -> Result<usize>
         t.status = TradeStatus::Settled.code().into();
         t.settled_at = Some(at);
         events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
-        post(&mut tx, Some(t.id), &settlement_postings(&t)?, at).await?;
+        let postings = settlement_postings(&t)?;
+        let postings = crate::service::brokers::settle(&mut tx, &t, postings, at).await?;
+        post(&mut tx, Some(t.id), &postings, at).await?;
         tx.commit().await?;
         done += 1;
     }

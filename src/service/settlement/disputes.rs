@@ -330,7 +330,7 @@ pub async fn resolve_dispute(
         },
     )
     .await?;
-    let postings = dispute::decision_postings(
+    let mut postings = dispute::decision_postings(
         &t.id.to_string(),
         &t.seller_organization_id.to_string(),
         &t.buyer_organization_id.to_string(),
@@ -338,6 +338,16 @@ pub async fn resolve_dispute(
         parse_exchange(&t.seller_exchange)?,
         amounts,
         &decision,
+    );
+    postings.extend(
+        crate::service::brokers::on_dispute_decided(
+            &mut tx,
+            &t,
+            new_status == TradeStatus::Settled,
+            decision.seller_receives_fen,
+            now,
+        )
+        .await?,
     );
     post(&mut tx, Some(t.id), &postings, now).await?;
     let after = sdb::get_trade(&mut tx, t.id)

@@ -63,7 +63,8 @@ pub struct PaymentInstructions {
     pub account_number: String,
     /// The trade number, to quote in the transfer.
     pub reference: String,
-    /// Price + buyer fee, less a won auction's deposit already applied to it.
+    /// Price + buyer fee + the buyer's broker commission, less a won auction's deposit already
+    /// applied to it.
     pub amount_fen: i64,
     pub due_at: DateTime<Utc>,
     /// The exchange whose account it is (the buyer's).
@@ -180,6 +181,7 @@ pub async fn payment_instructions(
         amount_fen: t
             .price_fen
             .saturating_add(t.buyer_fee_fen)
+            .saturating_add(crate::service::brokers::buyer_commission_due(&mut conn, t.id).await?)
             .saturating_sub(crate::service::trading::applied_to_trade(&mut conn, t.id).await?),
         due_at: trade::payment_due_at(t.created_at),
         exchange: t.buyer_exchange.clone(),

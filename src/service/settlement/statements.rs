@@ -71,9 +71,9 @@ pub struct Statement {
     pub price_fen: i64,
     pub fee_schedule: StatementSchedule,
     pub fees: FeePair,
-    /// Price + buyer fee.
+    /// Price + buyer fee + the buyer's broker commission.
     pub buyer_pays_fen: i64,
-    /// Price − seller fee.
+    /// Price − seller fee − the seller's broker commission.
     pub seller_receives_fen: i64,
     /// A won auction's deposit (保证金), paid by the buyer to the trade's escrow at the close and
     /// counted toward `buyer_pays_fen` (0: none).
@@ -84,6 +84,8 @@ pub struct Statement {
     /// were chained: the payment, a deposit applied, the seller's share, both fees, a refund, the
     /// payouts.
     pub movements: Vec<StatementMovement>,
+    /// Brokers' commissions (技术经纪人佣金): each with who pays it and who receives it.
+    pub commissions: Vec<StatementCommission>,
     pub issued_at: DateTime<Utc>,
 }
 
@@ -147,6 +149,24 @@ fn movements_of(t: &sdb::TradeRow, entries: &[sdb::EntryRow]) -> Vec<StatementMo
     out
 }
 
+/// A broker's commission on the statement: paid by the side that engaged the broker, through the
+/// trade's escrow, to the broker.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StatementCommission {
+    /// `buyer` | `seller`
+    pub side: String,
+    /// The organisation that pays it (the side's).
+    pub payer: String,
+    pub broker_id: Uuid,
+    /// The broker who receives it, and their certificate.
+    pub payee: String,
+    pub certificate_no: String,
+    pub commission_ppm: i64,
+    pub amount_fen: i64,
+    /// `accepted` (paid at settlement) | `paid` | `refunded`
+    pub status: String,
+}
+
 fn pair(q: fees::Quote) -> FeePair {
     FeePair {
         buyer_fee_fen: q.buyer_fee_fen,
@@ -193,8 +213,29 @@ pub async fn statement(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<St
     let mut conn = pool.acquire().await?;
     let entries = sdb::trade_entries(&mut conn, id).await?;
     let contract = ContractType::parse(&t.contract_type);
-    let view = TradeView::from(&t);
+    let mut view = TradeView::from(&t);
+    view.brokers = crate::service::brokers::trade_brokers(&mut conn, id).await?;
+    let commissions = crate::service::brokers::trade_engagements(&mut conn, id)
+        .await?
+        .into_iter()
+        .filter(|e| matches!(e.status.as_str(), "accepted" | "paid" | "refunded"))
+        .map(|e| StatementCommission {
+            payer: if e.side == "buyer" {
+                t.buyer_name.clone()
+            } else {
+                t.seller_name.clone()
+            },
+            side: e.side,
+            broker_id: e.broker_id,
+            payee: e.broker_name,
+            certificate_no: e.certificate_no,
+            commission_ppm: e.commission_ppm,
+            amount_fen: e.paid_fen.unwrap_or(e.commission_fen),
+            status: e.status,
+        })
+        .collect();
     Ok(Statement {
+        commissions,
         contract_type: t.contract_type.clone(),
         contract_type_name: contract.map(|c| c.name_zh()).unwrap_or("").to_string(),
         price_fen: t.price_fen,

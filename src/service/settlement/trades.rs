@@ -67,6 +67,9 @@ pub struct TradeView {
     /// How many trades the buyer organisation cancelled (or left unpaid past the deadline) in the
     /// last 90 days (`GET /trades/{id}` only; `null` in lists).
     pub buyer_cancellations_90d: Option<i64>,
+    /// Accepted broker engagements (技术经纪人), at most one per side (API.md `trade.brokers`).
+    #[serde(default)]
+    pub brokers: Vec<crate::service::brokers::EngagementView>,
 }
 
 impl From<&TradeRow> for TradeView {
@@ -101,18 +104,31 @@ impl From<&TradeRow> for TradeView {
             cancel_reason: t.cancel_note.clone(),
             dispute: super::disputes::dispute_of(t),
             buyer_cancellations_90d: None,
+            brokers: Vec::new(),
         }
     }
 }
 
 impl TradeView {
-    /// What the buyer pays: price + buyer fee.
+    /// What the buyer pays: price + buyer fee + its broker's commission.
     pub fn buyer_pays_fen(&self) -> i64 {
-        self.price_fen.saturating_add(self.buyer_fee_fen)
+        self.price_fen
+            .saturating_add(self.buyer_fee_fen)
+            .saturating_add(self.commission_of("buyer"))
     }
-    /// What the seller receives: price − seller fee.
+    /// What the seller receives: price − seller fee − its broker's commission.
     pub fn seller_receives_fen(&self) -> i64 {
-        self.price_fen.saturating_sub(self.seller_fee_fen)
+        self.price_fen
+            .saturating_sub(self.seller_fee_fen)
+            .saturating_sub(self.commission_of("seller"))
+    }
+    /// The commission of one side's accepted broker (0 without one).
+    pub fn commission_of(&self, side: &str) -> i64 {
+        self.brokers
+            .iter()
+            .filter(|b| b.side == side)
+            .map(|b| b.paid_fen.unwrap_or(b.commission_fen))
+            .sum()
     }
     pub fn is_status(&self, s: &str) -> bool {
         self.status == s
@@ -122,10 +138,12 @@ impl TradeView {
 /// The trade JSON of API.md, for any caller that already decided the caller may see it
 /// (e.g. the responses of accept and buy). `None` when there is no such trade.
 pub async fn trade_view(conn: &mut PgConnection, id: Uuid) -> Result<Option<TradeView>> {
-    Ok(sdb::get_trade(conn, id)
-        .await?
-        .as_ref()
-        .map(TradeView::from))
+    let Some(t) = sdb::get_trade(conn, id).await? else {
+        return Ok(None);
+    };
+    let mut view = TradeView::from(&t);
+    view.brokers = crate::service::brokers::trade_brokers(conn, id).await?;
+    Ok(Some(view))
 }
 
 /// How the caller relates to a trade.
@@ -175,6 +193,7 @@ pub async fn get(
     view.buyer_cancellations_90d = Some(
         super::cancellations::cancellations_90d(&mut conn, t.buyer_organization_id, now).await?,
     );
+    view.brokers = crate::service::brokers::trade_brokers(&mut conn, id).await?;
     Ok((view, party))
 }
 
@@ -240,8 +259,10 @@ pub async fn list(
         (page - 1) * per_page,
     )
     .await?;
+    let mut items: Vec<TradeView> = rows.iter().map(TradeView::from).collect();
+    crate::service::brokers::fill_brokers(&mut conn, &mut items).await?;
     Ok(Page {
-        items: rows.iter().map(TradeView::from).collect(),
+        items,
         total,
         page,
         per_page,
@@ -348,9 +369,12 @@ pub(super) async fn transition(
             }
             // A won auction's deposit is already in the escrow: the buyer pays the balance.
             let deposit = crate::service::trading::applied_to_trade(&mut tx, t.id).await?;
+            // Its broker's accepted commission is paid in with the price (proposals lapse).
+            let commission = crate::service::brokers::on_trade_paid(&mut tx, t.id, now).await?;
             let due = t
                 .price_fen
                 .saturating_add(t.buyer_fee_fen)
+                .saturating_add(commission)
                 .saturating_sub(deposit);
             sdb::set_paid(&mut tx, t.id, user.person_id(), now).await?;
             t.status = TradeStatus::Paid.code().into();
@@ -364,12 +388,13 @@ pub(super) async fn transition(
                 Some(serde_json::json!({"status": "awaiting_payment"})),
                 Some(serde_json::json!({
                     "status": "paid", "amount_fen": due, "deposit_applied_fen": deposit,
+                    "broker_commission_fen": commission,
                     "bank_account": ledger::bank_account(exchange),
                 })),
             )
             .await?;
             events::emit(&mut tx, &Event::TradePaid(TradeFacts::from(&t))).await?;
-            if deposit == 0 {
+            if deposit == 0 && commission == 0 {
                 ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
             } else {
                 let escrow = ledger::escrow_account(&t.id.to_string());
@@ -394,7 +419,8 @@ pub(super) async fn transition(
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
-            super::delivery::settlement_postings(&t)?
+            let base = super::delivery::settlement_postings(&t)?;
+            crate::service::brokers::settle(&mut tx, &t, base, now).await?
         }
         Action::Cancel => {
             let note = super::cancellations::required_reason(note)?;
@@ -431,10 +457,13 @@ pub(super) async fn transition(
             }
             // A deposit applied to it: the buyer forfeits it, a seller's cancellation returns it.
             let forfeit = party == Party::Buyer;
+            crate::service::brokers::on_trade_cancelled(&mut tx, t.id, now).await?;
             crate::service::trading::on_trade_cancelled(&mut tx, &t, forfeit, now).await?
         }
     };
-    let body = serde_json::to_value(TradeView::from(&t)).map_err(|e| Error::Internal(e.into()))?;
+    let mut view = TradeView::from(&t);
+    view.brokers = crate::service::brokers::trade_brokers(&mut tx, t.id).await?;
+    let body = serde_json::to_value(view).map_err(|e| Error::Internal(e.into()))?;
     post(&mut tx, Some(t.id), &postings, now).await?;
     idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
     if !postings.is_empty() {
@@ -490,6 +519,7 @@ pub async fn cancel_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
             )
             .await?;
             // The winner of an auction that did not pay forfeits its deposit to the seller.
+            crate::service::brokers::on_trade_cancelled(&mut tx, t.id, micros(now)).await?;
             let forfeited =
                 crate::service::trading::on_trade_cancelled(&mut tx, &t, true, micros(now)).await?;
             post(&mut tx, Some(t.id), &forfeited, micros(now)).await?;

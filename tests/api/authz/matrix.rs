@@ -31,6 +31,8 @@ enum Body {
     Deposit,
     /// A pledge request to the world's lender.
     Pledge,
+    /// An engagement of a fresh broker (of the counterparty) for the buyer's side.
+    Engage,
 }
 
 struct Row {
@@ -155,6 +157,15 @@ const TABLE: &[Row] = &[
     // (tests/api/pledges/requests.rs has the lender's 201).
     row(Method::POST, "/api/v1/financing-products", O, F::Nothing, Body::Fixed(r#"{"name":"知识价值信用贷","rate_min_ppm":35000,"rate_max_ppm":48000,"max_amount_fen":100000000,"term_min_months":6,"term_max_months":36}"#),
                                                                                                            [401, 403, 403, 403, 403, 403, 403]),
+    // Technology brokers: any exchange admin certifies and revokes; a party engages a broker for its own
+    // side (the party here is the buyer; a restriction does not stop it); only the broker answers.
+    row(Method::POST, "/api/v1/admin/brokers", O, F::BrokerCandidate, Body::WithId(r#"{"user_id":"{id}","certificate_no":"JJR-{id}"}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::POST, "/api/v1/admin/brokers/{id}/revoke", O, F::Broker, Body::Fixed(r#"{"reason":"证书到期"}"#),
+                                                                                                           [401, 403, 403, 200, 200, 403, 403]),
+    row(Method::POST, "/api/v1/trades/{id}/broker", W, F::Bought { paid: false }, Body::Engage,             [401, 404, 201, 403, 403, 201, 201]),
+    row(Method::POST, "/api/v1/broker-engagements/{id}/accept", W, F::EngagementOfParty, Body::Empty,      [401, 404, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/broker-engagements/{id}/decline", W, F::EngagementOfParty, Body::Empty,     [401, 404, 200, 403, 403, 200, 200]),
 ];
 
 async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
@@ -181,6 +192,11 @@ async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
         Body::Pledge => Some(
             json!({"lender_organization_id": w.lender.org_id, "amount_fen": 100_000_000, "term_months": 12}),
         ),
+        Body::Engage => {
+            let user = crate::brokers::candidate(&w.app.pool, &w.other.org_id).await;
+            let broker = crate::brokers::broker_row(&w.app.pool, &user).await;
+            Some(json!({"broker_id": broker, "side": "buyer", "commission_ppm": 30000}))
+        }
     }
 }
 

@@ -439,6 +439,12 @@ pub enum Fixture {
     PledgeToParty(&'static str),
     /// A draft listing of the party with one document (`{id}` the listing's, `{doc}` the document's).
     Document,
+    /// A member of the counterparty's organisation, not a broker yet (`{id}` is the user's).
+    BrokerCandidate,
+    /// An active broker (a member of the counterparty's organisation).
+    Broker,
+    /// A proposed engagement of the party's own user as broker, on a trade its organisation bought.
+    EngagementOfParty,
 }
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
@@ -528,6 +534,16 @@ pub async fn prepare_with_id(
         F::ApiKey => api_key(w).await,
         F::PledgeableListing => pledgeable_listing(&w.app, p).await,
         F::PledgeToParty(status) => pledge_request(w, p, status).await,
+        F::BrokerCandidate => crate::brokers::candidate(&w.app.pool, &w.counterparty.org_id).await,
+        F::Broker => {
+            let user = crate::brokers::candidate(&w.app.pool, &w.counterparty.org_id).await;
+            crate::brokers::broker_row(&w.app.pool, &user).await
+        }
+        F::EngagementOfParty => {
+            let t = trade(w, &w.counterparty, p, false).await;
+            let b = crate::brokers::broker_row(&w.app.pool, &p.user_id).await;
+            crate::brokers::proposed(&w.app.pool, &t, &b, "buyer").await
+        }
         F::Webhook => webhook(w).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
