@@ -22,6 +22,10 @@ pub mod deposits;
 pub mod disputes;
 /// Listing documents (metadata, and bytes kept in PostgreSQL).
 pub mod documents;
+/// Expert evaluations of listings: panels, sealed scores, reports.
+pub mod evaluations;
+/// The shared expert pool (专家库).
+pub mod experts;
 /// Fee schedule versions.
 pub mod fees;
 /// Idempotency keys and saved responses.

@@ -20,6 +20,8 @@ pub mod documents;
 pub mod duplicates;
 /// Field-level validation errors carrying translation keys.
 pub mod error;
+/// Expert evaluations of listings: panel size, scores, when a panel closes, medians and spread.
+pub mod evaluation;
 /// Transaction service fees: marginal band schedules, validation, the legacy and unified tables.
 pub mod fees;
 /// Interconnection: API key scopes, webhook event types, signatures, retries, allowed targets.

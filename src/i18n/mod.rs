@@ -120,6 +120,7 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("pledge.zh-CN.toml"),
     include_str!("audit.zh-CN.toml"),
     include_str!("brokers.zh-CN.toml"),
+    include_str!("experts.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -138,6 +139,7 @@ pub static EN_SRC: &[&str] = &[
     include_str!("pledge.en.toml"),
     include_str!("audit.en.toml"),
     include_str!("brokers.en.toml"),
+    include_str!("experts.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

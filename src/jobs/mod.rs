@@ -13,6 +13,8 @@ pub async fn fast_tick(state: &AppState) -> anyhow::Result<()> {
     crate::service::trading::run_jobs(state).await?;
     // In memory unless the statistics' snapshot is due; the refresh itself runs in the background.
     crate::service::stats::run_jobs(state).await?;
+    // Expert evaluations past their due date close (published or failed).
+    crate::service::experts::run_jobs(state).await?;
     Ok(())
 }
 

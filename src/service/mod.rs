@@ -18,6 +18,8 @@ pub mod demo;
 pub mod documents;
 /// Every state change that others react to, and its fan-out: inbox notices, live events.
 pub mod events;
+/// The shared expert pool (专家库) and expert evaluations of listings (科技成果评价).
+pub mod experts;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Checks that an organisation may act (verified, not restricted).

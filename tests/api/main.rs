@@ -12,6 +12,7 @@ mod authz;
 mod bench;
 mod contract;
 mod demands;
+mod experts;
 mod fees;
 mod fuzz;
 mod hostile_input;

@@ -13,6 +13,8 @@ pub mod disputes;
 pub mod doc;
 /// Listing documents: upload and download.
 pub mod documents;
+/// The expert pool and expert evaluations of listings.
+pub mod experts;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Liveness, readiness and the OpenAPI document.
@@ -88,6 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stats::routes())
         .merge(pledges::routes())
         .merge(brokers::routes())
+        .merge(experts::routes())
         .fallback(api_not_found)
 }
 

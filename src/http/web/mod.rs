@@ -15,6 +15,8 @@ pub mod confirm;
 pub mod demands;
 /// Pages: opening a dispute, the admins' dispute queue and decisions; payouts.
 pub mod disputes;
+/// Pages: the expert pool, evaluation panels, scoring forms, published reports.
+pub mod experts;
 /// Pages: Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
 /// Technology finance: lenders' products, pledge requests.
@@ -77,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .merge(interconnect::router())
         .merge(stats::router())
         .merge(finance::router())
+        .merge(experts::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

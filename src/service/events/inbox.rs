@@ -66,6 +66,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
     Ok(match event {
         Event::ListingSubmitted { .. } => vec![],
         Event::Pledge(p) => super::pledges::notices(p),
+        Event::Evaluation(e) => super::evaluations::notices(e),
         Event::ListingApproved {
             listing_id,
             organization_id,

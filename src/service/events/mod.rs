@@ -24,6 +24,8 @@ pub mod auction_notices;
 mod brokers;
 /// The notices of fee schedule decisions.
 mod fee_notices;
+/// The notices of expert evaluations.
+mod evaluations;
 /// Inbox notices: who is told of which event, in which words (both languages).
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
@@ -32,6 +34,8 @@ pub mod live;
 pub mod outbox;
 /// The notices of pledge requests.
 mod pledges;
+
+pub use evaluations::{EvaluationFacts, EvaluationStep};
 
 /// A state change that others react to.
 #[derive(Debug, Clone)]
@@ -255,6 +259,10 @@ pub enum Event {
     // ---------------------------------------------------------------- technology brokers
     /// A step of a broker's engagement on a trade (proposed, accepted, declined).
     BrokerEngagement(BrokerFacts),
+
+    // ---------------------------------------------------------------- expert evaluations
+    /// An evaluation opened (its experts are invited), or closed published or failed.
+    Evaluation(EvaluationFacts),
 }
 
 /// What broker engagement events carry.

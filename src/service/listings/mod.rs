@@ -186,6 +186,10 @@ pub struct ListingView {
     /// modes the lender has not consented to are refused with 409 `ip_pledged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pledge: Option<crate::service::pledges::ListingPledge>,
+    /// The latest published expert evaluation (科技成果评价), if any (`GET /listings/{id}` only):
+    /// its medians and spread; the full report is `GET /listings/{id}/evaluation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<crate::service::experts::EvaluationSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -277,6 +281,7 @@ pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
         },
         submitted_at: if insider { row.submitted_at } else { None },
         pledge: None,
+        evaluation: None,
     }
 }
 

@@ -347,6 +347,7 @@ pub async fn get(pool: &PgPool, viewer: Option<&CurrentUser>, id: Uuid) -> Resul
     }
     let mut v = view(&row, viewer);
     v.pledge = crate::service::pledges::listing_pledge(&mut conn, id).await?;
+    v.evaluation = crate::service::experts::listing_summary(&mut conn, id).await?;
     Ok(v)
 }
 

@@ -95,6 +95,12 @@ const FORMS: &[FormRow] = &[
     // A multipart form on the page; sent as an ordinary form, its token is still checked first.
     ("/listings/{id}/documents", Who::Owner, F::Listing("draft", "negotiable"), &[]),
     ("/listings/{id}/documents/{doc}/remove", Who::Owner, F::Document, &[]),
+    ("/admin/experts", Who::AdminHome, F::Nothing, &[("email", "other@authz.example"), ("fields", "ic"), ("title", "教授"), ("bio", "集成电路设计")]),
+    ("/admin/experts/{id}/deactivate", Who::AdminHome, F::Expert, &[]),
+    // Without experts chosen the panel page comes back with the reason (422), not refused.
+    ("/admin/listings/{id}/evaluation", Who::AdminHome, F::Listing("listed", "negotiable"), &[("due_at", "2030-01-01T10:00")]),
+    ("/evaluations/{id}/scores", Who::Owner, F::EvaluationFor, &[("maturity_trl", "6"), ("innovation", "4"), ("advancement", "3"), ("market", "4"), ("comment", "可行")]),
+    ("/evaluations/{id}/decline", Who::Owner, F::EvaluationFor, &[]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -126,6 +132,9 @@ async fn digest(app: &TestApp) -> String {
         "pledge_requests",
         "financing_products",
         "listing_documents",
+        "experts",
+        "evaluations",
+        "evaluation_members",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"

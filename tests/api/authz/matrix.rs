@@ -33,6 +33,8 @@ enum Body {
     Pledge,
     /// An engagement of a fresh broker (of the counterparty) for the buyer's side.
     Engage,
+    /// A panel of three fresh experts and a due date (an evaluation).
+    Panel,
 }
 
 struct Row {
@@ -166,6 +168,16 @@ const TABLE: &[Row] = &[
     row(Method::POST, "/api/v1/trades/{id}/broker", W, F::Bought { paid: false }, Body::Engage,             [401, 404, 201, 403, 403, 201, 201]),
     row(Method::POST, "/api/v1/broker-engagements/{id}/accept", W, F::EngagementOfParty, Body::Empty,      [401, 404, 200, 403, 403, 200, 200]),
     row(Method::POST, "/api/v1/broker-engagements/{id}/decline", W, F::EngagementOfParty, Body::Empty,     [401, 404, 200, 403, 403, 200, 200]),
+    // The expert pool: any exchange's admin registers and deactivates; the listing's exchange opens a panel;
+    // the party here is an invited expert (a restricted or unverified organisation's expert still answers).
+    row(Method::POST, "/api/v1/admin/experts", O, F::ExpertCandidate, Body::WithId(r#"{"user_id":"{id}","fields":["ic"],"title":"教授","bio":"集成电路设计"}"#),
+                                                                                                           [401, 403, 403, 201, 201, 403, 403]),
+    row(Method::POST, "/api/v1/admin/experts/{id}/deactivate", O, F::Expert, Body::Empty,                  [401, 403, 403, 200, 200, 403, 403]),
+    row(Method::POST, "/api/v1/admin/listings/{id}/evaluations", W, F::Listing("listed", "negotiable"), Body::Panel,
+                                                                                                           [401, 403, 403, 403, 201, 403, 403]),
+    row(Method::POST, "/api/v1/evaluations/{id}/decline", W, F::EvaluationFor, Body::Empty,                [401, 403, 200, 403, 403, 200, 200]),
+    row(Method::POST, "/api/v1/evaluations/{id}/scores", W, F::EvaluationFor, Body::Fixed(r#"{"maturity_trl":6,"innovation":4,"advancement":3,"market":4,"comment":"可行"}"#),
+                                                                                                           [401, 403, 201, 403, 403, 201, 201]),
 ];
 
 async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
@@ -196,6 +208,13 @@ async fn body(w: &World, r: &Row, a: Actor, id: Option<&str>) -> Option<Value> {
             let user = crate::brokers::candidate(&w.app.pool, &w.other.org_id).await;
             let broker = crate::brokers::broker_row(&w.app.pool, &user).await;
             Some(json!({"broker_id": broker, "side": "buyer", "commission_ppm": 30000}))
+        }
+        Body::Panel => {
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                ids.push(crate::experts::fresh_expert(&w.app, "cquaee", "矩阵专家", &["ic"]).await);
+            }
+            Some(json!({"expert_ids": ids, "due_at": crate::experts::in_a_week()}))
         }
     }
 }

@@ -445,6 +445,12 @@ pub enum Fixture {
     Broker,
     /// A proposed engagement of the party's own user as broker, on a trade its organisation bought.
     EngagementOfParty,
+    /// A fresh member (of a fresh organisation) who is not an expert: `{id}` is the user's id.
+    ExpertCandidate,
+    /// A fresh active expert.
+    Expert,
+    /// An evaluation in progress of the counterparty's listing with the party's user invited.
+    EvaluationFor,
 }
 
 /// Makes `f` for party `p`; returns `path` with its ids filled in.
@@ -545,6 +551,14 @@ pub async fn prepare_with_id(
             crate::brokers::proposed(&w.app.pool, &t, &b, "buyer").await
         }
         F::Webhook => webhook(w).await,
+        F::ExpertCandidate => {
+            let mut conn = w.app.pool.acquire().await.unwrap();
+            crate::experts::bare_member(&mut conn, "cquaee", "候选专家")
+                .await
+                .0
+        }
+        F::Expert => crate::experts::fresh_expert(&w.app, "cquaee", "矩阵专家", &["ic"]).await,
+        F::EvaluationFor => evaluation_for(w, p).await,
         F::Colleague => {
             let id = colleague(&w.app, p).await;
             return (
@@ -626,4 +640,19 @@ pub async fn pledge_request(w: &World, lender: &Member, status: &str) -> String 
     .await
     .unwrap();
     id.to_string()
+}
+
+/// An evaluation in progress of a fresh listing of the counterparty, the party's user invited
+/// beside two fresh experts (straight in the database: no conflict rules in a fixture).
+pub async fn evaluation_for(w: &World, p: &Member) -> String {
+    let l = listing(&w.app, &w.counterparty, "listed", "negotiable").await;
+    let mine = {
+        let mut conn = w.app.pool.acquire().await.unwrap();
+        crate::experts::expert_of(&mut conn, &p.user_id, &["ic"]).await
+    };
+    let mut panel = vec![mine];
+    for _ in 0..2 {
+        panel.push(crate::experts::fresh_expert(&w.app, "suaee", "矩阵专家", &["ic"]).await);
+    }
+    crate::experts::evaluation_of(&w.app, &l, &panel, Duration::days(7)).await
 }

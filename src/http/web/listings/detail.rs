@@ -34,6 +34,8 @@ struct ListingPage {
     documents: Vec<DocumentView>,
     /// Why the last upload or removal was refused ("" otherwise), shown beside the form.
     documents_error: String,
+    /// Its latest published expert evaluation (the badge and the report section).
+    ev: Option<crate::service::experts::EvaluationView>,
 }
 
 impl ListingPage {
@@ -146,6 +148,7 @@ pub(super) async fn page_with(
     let status_ = crate::domain::listing::ListingStatus::parse(&l.status);
     let panel = listing_panel(state, &ctx, id).await?;
     let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
+    let ev = crate::http::web::experts::listing_report(state, l.id).await?;
     let mut resp = render(&ListingPage {
         paragraphs: paragraphs(&l.description),
         can_edit: is_owner && status_.is_some_and(|s| s.can_edit()),
@@ -158,6 +161,7 @@ pub(super) async fn page_with(
         notice,
         documents,
         documents_error,
+        ev,
     })?;
     *resp.status_mut() = status;
     Ok(resp)
