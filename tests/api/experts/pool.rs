@@ -61,7 +61,11 @@ async fn any_admin_registers_an_expert_and_the_directory_shows_no_contact_data(p
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     assert_eq!(r.body["total"], json!(1));
     assert_eq!(r.body["items"][0]["id"], json!(id));
-    assert!(!r.text.contains("@experts.example") && !r.text.contains("email"), "{}", r.text);
+    assert!(
+        !r.text.contains("@experts.example") && !r.text.contains("email"),
+        "{}",
+        r.text
+    );
     let r = app.get("/api/v1/experts?field=tcm", None).await;
     assert_eq!(r.body["total"], json!(0));
     let r = app.get("/api/v1/experts?field=chips", None).await;
