@@ -155,6 +155,7 @@ pub fn closing(invited: usize, scored: usize, due_passed: bool) -> Closing {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

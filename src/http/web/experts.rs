@@ -296,7 +296,7 @@ impl PanelPage {
     }
     fn is_chosen(&self, id: &Uuid) -> bool {
         let id = id.to_string();
-        self.chosen.iter().any(|c| *c == id)
+        self.chosen.contains(&id)
     }
 }
 
