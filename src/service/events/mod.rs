@@ -22,10 +22,10 @@ use crate::error::{Error, Result};
 pub mod auction_notices;
 /// The notices of broker engagements.
 mod brokers;
-/// The notices of fee schedule decisions.
-mod fee_notices;
 /// The notices of expert evaluations.
 mod evaluations;
+/// The notices of fee schedule decisions.
+mod fee_notices;
 /// Inbox notices: who is told of which event, in which words (both languages).
 pub mod inbox;
 /// Live events for open pages: the LISTEN/NOTIFY hub and the after-commit sender.
