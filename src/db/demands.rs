@@ -148,6 +148,8 @@ pub struct ListingFactsRow {
     pub ip_type: String,
     pub keywords: Vec<String>,
     pub trl: i16,
+    /// `trl` is a published expert evaluation's, not the owner's claim.
+    pub trl_evaluated: bool,
     pub pricing_mode: String,
     pub price_fen: Option<i64>,
     pub sort_price_fen: Option<i64>,
@@ -157,9 +159,14 @@ pub struct ListingFactsRow {
     pub listed_at: Option<DateTime<Utc>>,
 }
 
+/// `trl` is the latest published expert evaluation's (its median, `trl_evaluated`) where there is
+/// one, else the owner's own claim (issue 21).
 pub(super) const LISTING_COLUMNS: &str = "l.id, l.organization_id, o.name as org_name, o.kind as org_kind, l.title, l.summary, \
-    left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, l.trl, l.pricing_mode, l.price_fen, \
-    l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
+    left(l.description, 2000) as description, l.field, l.ip_type, l.keywords, \
+    coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
+              where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
+    exists (select 1 from evaluations v where v.listing_id = l.id and v.status = 'published') as trl_evaluated, \
+    l.pricing_mode, l.price_fen, l.sort_price_fen, l.status, l.province, l.exchange, l.listed_at";
 
 /// How many candidates each retrieval step may bring (they are scored in Rust).
 pub const STRICT_LIMIT: i64 = 60;

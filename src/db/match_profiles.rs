@@ -155,7 +155,10 @@ pub async fn candidates(
                      order by l.listed_at desc limit $15) x), \
               ids as (select listing_id from b union select listing_id from e union select listing_id from n \
                     union select listing_id from t union select listing_id from f) \
-         select l.id, l.organization_id, l.field, l.province, l.trl, l.price_fen, l.sort_price_fen, l.listed_at, \
+         select l.id, l.organization_id, l.field, l.province, \
+           coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
+             where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
+           l.price_fen, l.sort_price_fen, l.listed_at, \
            array(select c from unnest(p.concepts) c where (c >> 24) = any($8::int8[])) as concepts, \
            array(select k from unnest(p.tokens) k where (k >> 12) = any($9::int8[])) as tokens \
          from ids join listings l on l.id = ids.listing_id \

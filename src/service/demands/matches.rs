@@ -38,6 +38,19 @@ fn demand_facts(d: &DemandRow) -> Option<DemandFacts> {
     })
 }
 
+/// A match whose listing's TRL is a published expert evaluation's: its maturity reason says so
+/// (the points are already those of the evaluated TRL).
+fn evaluated(mut m: Match, l: &ListingFactsRow) -> Match {
+    if l.trl_evaluated {
+        for r in &mut m.reasons {
+            if r.code == matching::ReasonCode::Maturity {
+                r.detail_key = "match.maturity_evaluated";
+            }
+        }
+    }
+    m
+}
+
 /// A listing's facts with its profile computed from its texts.
 fn listing_facts(l: &ListingFactsRow) -> Option<ListingFacts> {
     let profile = profiles::profile_of(&l.title, &l.summary, &l.description, &l.keywords);
@@ -269,7 +282,7 @@ pub(super) async fn score_listings(
         .filter_map(|s| {
             let profile = Profile::from_stored(&s.concepts, &s.surfaces, &s.tokens);
             let lf = listing_facts_with(&s.listing, profile)?;
-            let m = matching::score(vocab, &facts, &lf);
+            let m = evaluated(matching::score(vocab, &facts, &lf), &s.listing);
             (all || m.relevant).then_some((s.listing, m))
         })
         .collect();
@@ -315,7 +328,7 @@ pub(super) async fn score_demands(
         .filter(|d| d.organization_id != l.organization_id)
         .filter_map(|d| {
             let df = demand_facts(&d)?;
-            let m = matching::score(vocab, &df, &facts);
+            let m = evaluated(matching::score(vocab, &df, &facts), l);
             m.relevant.then_some((d, m))
         })
         .collect();

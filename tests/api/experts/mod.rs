@@ -10,6 +10,7 @@ use crate::helpers::*;
 mod due;
 mod evaluations;
 mod journey;
+mod matching;
 mod pool;
 
 /// A fresh verified organisation of `exchange` with one member (straight in the database, no
