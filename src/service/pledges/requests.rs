@@ -113,6 +113,7 @@ pub async fn apply(
     let v = valuation::compute(
         &mut tx,
         valuation::Subject {
+            listing_id,
             owner_org: org,
             field: &full.field,
             ip_type: &full.ip_type,

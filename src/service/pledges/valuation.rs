@@ -1,6 +1,6 @@
 //! The valuation reference (估值参考) a pledge request carries, computed when it is made and kept
-//! as it was then: the listing price, the latest published expert evaluation (none until the
-//! expert pool exists), the median and count of settled trades of the same field and IP type in
+//! as it was then: the listing price, the latest published expert evaluation (its summary: medians
+//! and spread), the median and count of settled trades of the same field and IP type in
 //! the last 24 months, and the owner organisation's standing.
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,7 @@ pub struct OwnerStanding {
 
 /// What the valuation is computed for.
 pub struct Subject<'a> {
+    pub listing_id: Uuid,
     pub owner_org: Uuid,
     pub field: &'a str,
     pub ip_type: &'a str,
@@ -74,9 +75,14 @@ pub async fn compute(
         .await?
         .unwrap_or((false, false));
     let trades_settled = db::pledges::trades_settled(conn, s.owner_org).await?;
+    // The latest published expert evaluation's summary (medians and spread), as it is now.
+    let evaluation = match crate::service::experts::listing_summary(conn, s.listing_id).await? {
+        Some(e) => Some(serde_json::to_value(e).map_err(|e| Error::Internal(e.into()))?),
+        None => None,
+    };
     Ok(Valuation {
         listing_price_fen: s.price_fen,
-        evaluation: None,
+        evaluation,
         comparable_median_price_fen: median(&prices),
         comparable_count: i64::try_from(prices.len()).unwrap_or(i64::MAX),
         comparable_field: s.field.to_string(),

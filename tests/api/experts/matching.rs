@@ -75,3 +75,39 @@ async fn a_published_trl_counts_instead_of_the_owners_claim_and_the_reason_says_
         after.text
     );
 }
+
+/// A pledge request's valuation reference carries the listing's published evaluation.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_pledge_valuation_carries_the_published_evaluation(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let owner = app
+        .verified_member("owner@valuation.example", "suaee")
+        .await;
+    let bank = crate::pledges::lender(&app, "bank@valuation.example", "cquaee").await;
+    let l = crate::authz::world::pledgeable_listing(&app, &owner).await;
+    sqlx::query(
+        "insert into evaluations (id, listing_id, status, due_at, exchange, created_at, closed_at, report) \
+         values ($1, $2::uuid, 'published', now(), 'suaee', now(), now(), $3)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(&l)
+    .bind(json!({"medians": {"maturity_trl": 6, "innovation": 5, "advancement": 4, "market": 3},
+                 "spread": {"maturity_trl": {"min": 5, "max": 7}, "innovation": {"min": 4, "max": 5},
+                            "advancement": {"min": 4, "max": 4}, "market": {"min": 2, "max": 4}}, "scores": 3}))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{l}/pledge-requests"),
+            Some(&owner.token),
+            json!({"lender_organization_id": bank.org_id, "amount_fen": 100_000_000, "term_months": 12}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let e = &r.body["valuation"]["evaluation"];
+    assert_eq!(e["status"], json!("published"), "{}", r.text);
+    assert_eq!(e["report"]["maturity_trl"], json!(6));
+    assert_eq!(e["report"]["innovation"], json!(5));
+    assert_eq!(e["report"]["spread"]["market"], json!({"min": 2, "max": 4}));
+}
