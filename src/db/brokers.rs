@@ -148,6 +148,14 @@ pub async fn list(
     Ok((rows, total))
 }
 
+/// The id of the user signed up with `email` (compared case-insensitively).
+pub async fn user_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("select id from users where lower(email) = lower($1)")
+        .bind(email.trim())
+        .fetch_optional(conn)
+        .await
+}
+
 // ---------------------------------------------------------------- engagements
 
 #[derive(Debug, Clone, sqlx::FromRow)]

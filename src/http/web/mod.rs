@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod admin;
 /// The audit log in sentences of the page's language, with the raw record beside each.
 pub mod audit;
+/// Pages: technology brokers (directory, a broker's deals, certification, the trade page's step).
+pub mod brokers;
 /// Pages: transaction certificates (交易鉴证书) and their public verification.
 pub mod certificates;
 /// Chart geometry (scales, ticks, bars, lines, legends) for every chart a page draws; no I/O.
@@ -80,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .merge(stats::router())
         .merge(finance::router())
         .merge(experts::router())
+        .merge(brokers::router())
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

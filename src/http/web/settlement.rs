@@ -201,6 +201,8 @@ struct TradePage {
     /// Why the last action was refused (`?error=`), translated; `?done=` confirmations are shown
     /// by the base layout.
     error: String,
+    /// Its technology brokers and the engagement step (`web::brokers`).
+    brokers: crate::http::web::brokers::TradeBrokers,
 }
 
 impl TradePage {
@@ -246,7 +248,9 @@ pub async fn trade(
     } else {
         None
     };
+    let brokers = crate::http::web::brokers::for_trade(&state, &ctx, &t, party).await?;
     render(&TradePage {
+        brokers,
         error,
         pay,
         can_pay: matches!(party, Party::InvolvedAdmin(_)) && status == "awaiting_payment",

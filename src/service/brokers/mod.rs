@@ -249,6 +249,17 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<BrokerView> {
         .ok_or(Error::NotFound)
 }
 
+/// The user an admin names by e-mail on the certification form (admins only).
+pub async fn user_by_email(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    email: &str,
+) -> Result<Option<Uuid>> {
+    admin.require_admin()?;
+    let mut conn = pool.acquire().await?;
+    Ok(db::brokers::user_by_email(&mut conn, email).await?)
+}
+
 /// The caller's own broker record, if they were ever certified.
 pub async fn mine(pool: &PgPool, user: &CurrentUser) -> Result<Option<BrokerView>> {
     let mut conn = pool.acquire().await?;

@@ -4,6 +4,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::PgPool;
 
 use crate::auth::CurrentUser;
+use crate::db;
 use crate::db::settlement as sdb;
 use crate::domain::codes::{ContractType, Exchange, Province};
 use crate::domain::error::FieldErrors;
@@ -45,7 +46,7 @@ pub(super) fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
-pub const CSV_HEADER: [&str; 14] = [
+pub const CSV_HEADER: [&str; 16] = [
     "合同类型代码",
     "合同类型",
     "卖方（转让方）名称",
@@ -60,6 +61,8 @@ pub const CSV_HEADER: [&str; 14] = [
     "结算日期",
     "交易编号",
     "成果名称",
+    "技术经纪人佣金（元）",
+    "技术经纪人",
 ];
 
 /// 技术合同认定登记: one row per settled trade, for registration offices (any admin; all settled
@@ -88,6 +91,8 @@ pub async fn registration_csv(
     };
     let mut conn = pool.acquire().await?;
     let rows = sdb::registration_rows(&mut conn, exchange.map(|e| e.code())).await?;
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    let brokers = db::brokers::live_of_trades(&mut conn, &ids).await?;
     let province = |code: &str| {
         Province::parse(code)
             .map(|p| p.name_zh().to_string())
@@ -99,6 +104,24 @@ pub async fn registration_csv(
     ));
     for r in rows {
         let contract = ContractType::parse(&r.contract_type);
+        // The brokers' commissions paid at settlement: the total, and who (side, certificate).
+        let mine: Vec<_> = brokers.iter().filter(|b| b.trade_id == r.id).collect();
+        let commission: i64 = mine
+            .iter()
+            .map(|b| b.paid_fen.unwrap_or(b.commission_fen))
+            .sum();
+        let who = mine
+            .iter()
+            .map(|b| {
+                let side = if b.side == "buyer" {
+                    "买方"
+                } else {
+                    "卖方"
+                };
+                format!("{side}经纪人 {} {}", b.broker_name, b.certificate_no)
+            })
+            .collect::<Vec<_>>()
+            .join("；");
         out.push_str(&csv_line(&[
             r.contract_type.clone(),
             contract.map(|c| c.name_zh()).unwrap_or("").to_string(),
@@ -114,6 +137,8 @@ pub async fn registration_csv(
             r.settled_at.as_ref().map(shanghai_date).unwrap_or_default(),
             r.number,
             r.listing_title,
+            yuan(commission),
+            who,
         ]));
     }
     Ok(out)

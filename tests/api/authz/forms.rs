@@ -101,6 +101,13 @@ const FORMS: &[FormRow] = &[
     ("/admin/listings/{id}/evaluation", Who::AdminHome, F::Listing("listed", "negotiable"), &[("due_at", "2030-01-01T10:00")]),
     ("/evaluations/{id}/scores", Who::Owner, F::EvaluationFor, &[("maturity_trl", "6"), ("innovation", "4"), ("advancement", "3"), ("market", "4"), ("comment", "可行")]),
     ("/evaluations/{id}/decline", Who::Owner, F::EvaluationFor, &[]),
+    // Technology brokers: the owner engages one on a trade it bought (an unknown broker comes back as
+    // the trade page's refusal), answers as the broker, and an admin certifies and revokes.
+    ("/trades/{id}/broker", Who::Owner, F::Bought { paid: false }, &[("broker_id", "00000000-0000-0000-0000-000000000000"), ("side", "buyer"), ("rate", "3")]),
+    ("/broker-engagements/{id}/accept", Who::Owner, F::EngagementOfParty, &[]),
+    ("/broker-engagements/{id}/decline", Who::Owner, F::EngagementOfParty, &[]),
+    ("/admin/brokers", Who::AdminHome, F::Nothing, &[("email", "other@authz.example"), ("certificate_no", "JJR-FORM-1")]),
+    ("/admin/brokers/{id}/revoke", Who::AdminHome, F::Broker, &[("reason", "证书到期")]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -135,6 +142,8 @@ async fn digest(app: &TestApp) -> String {
         "experts",
         "evaluations",
         "evaluation_members",
+        "brokers",
+        "broker_engagements",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"

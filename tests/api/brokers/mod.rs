@@ -14,6 +14,7 @@ use crate::helpers::*;
 mod certify;
 mod engage;
 mod ledger;
+mod pages;
 
 /// A member user straight in the database, in organisation `org` (not signed in): someone to
 /// certify.

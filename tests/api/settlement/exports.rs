@@ -82,9 +82,9 @@ async fn the_registration_csv_has_one_safely_quoted_row_per_settled_trade(pool: 
     let rows = parse_csv(text);
     assert_eq!(rows.len(), 2, "header + one settled trade: {rows:?}");
     assert_eq!(rows[0][0], "合同类型代码");
-    assert_eq!(rows[0].len(), 14);
+    assert_eq!(rows[0].len(), 16);
     let row = &rows[1];
-    assert_eq!(row.len(), 14, "{row:?}");
+    assert_eq!(row.len(), 16, "{row:?}");
     assert_eq!(row[0], "tech_license");
     assert_eq!(row[1], "技术许可合同");
     assert_eq!(row[2], "测试机构 s@example.cn");
