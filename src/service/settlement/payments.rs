@@ -202,10 +202,16 @@ pub async fn remind_unpaid(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
             db::payments::take_reminders(&mut tx, overdue, made_before, micros(now), 50).await?;
         for id in &ids {
             if let Some(t) = sdb::get_trade(&mut tx, *id).await? {
+                // Its broker's accepted commission is paid in with the price.
+                let commission =
+                    crate::service::brokers::buyer_commission_due(&mut tx, t.id).await?;
                 let due = Event::TradePaymentDue {
                     trade: TradeFacts::from(&t),
                     number: t.number.clone(),
-                    amount_fen: t.price_fen.saturating_add(t.buyer_fee_fen),
+                    amount_fen: t
+                        .price_fen
+                        .saturating_add(t.buyer_fee_fen)
+                        .saturating_add(commission),
                     due_at: trade::payment_due_at(t.created_at),
                 };
                 events::emit(&mut tx, &due).await?;
