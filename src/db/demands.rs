@@ -21,11 +21,13 @@ pub struct DemandRow {
     pub exchange: String,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub title_en: Option<String>,
+    pub summary_en: Option<String>,
 }
 
 const COLUMNS: &str = "d.id, d.organization_id, o.name as org_name, o.kind as org_kind, d.title, d.description, \
     d.field, d.keywords, d.budget_min_fen, d.budget_max_fen, d.deadline, d.status, d.province, d.exchange, \
-    d.created_at, d.closed_at";
+    d.created_at, d.closed_at, d.title_en, d.summary_en";
 const FROM: &str = "demands d join organizations o on o.id = d.organization_id";
 
 pub struct NewDemand<'a> {
@@ -42,13 +44,15 @@ pub struct NewDemand<'a> {
     pub province: &'a str,
     pub exchange: &'a str,
     pub search: &'a str,
+    pub title_en: Option<&'a str>,
+    pub summary_en: Option<&'a str>,
 }
 
 pub async fn insert(conn: &mut PgConnection, d: &NewDemand<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "insert into demands (id, organization_id, created_by, title, description, field, keywords, budget_min_fen, \
-         budget_max_fen, deadline, province, exchange, search) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)",
+         budget_max_fen, deadline, province, exchange, search, title_en, summary_en) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector, $14, $15)",
     )
     .bind(d.id)
     .bind(d.organization_id)
@@ -63,6 +67,8 @@ pub async fn insert(conn: &mut PgConnection, d: &NewDemand<'_>) -> sqlx::Result<
     .bind(d.province)
     .bind(d.exchange)
     .bind(d.search)
+    .bind(d.title_en)
+    .bind(d.summary_en)
     .execute(conn)
     .await?;
     Ok(())

@@ -40,6 +40,9 @@ pub struct ListingRow {
     pub leading_bid_fen: Option<i64>,
     pub bid_count: Option<i32>,
     pub deposit_fen: Option<i64>,
+    /// The optional English title and summary (English pages fall back to the Chinese ones).
+    pub title_en: Option<String>,
+    pub summary_en: Option<String>,
 }
 
 const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary, l.description, l.field, \
@@ -47,7 +50,7 @@ const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary
     l.exchange, l.province, l.reject_reason, l.sort_price_fen, l.created_at, l.updated_at, l.submitted_at, \
     l.listed_at, o.name as org_name, o.kind as org_kind, a.status as auction_status, a.start_price_fen, \
     a.increment_fen, a.reserve_fen, a.ends_at, a.extension_seconds, a.leading_bid_fen, a.bid_count, \
-    nullif(a.deposit_fen, 0) as deposit_fen";
+    nullif(a.deposit_fen, 0) as deposit_fen, l.title_en, l.summary_en";
 const FROM: &str = "listings l join organizations o on o.id = l.organization_id \
     left join auctions a on a.listing_id = l.id";
 
@@ -70,6 +73,8 @@ pub struct ListingContent {
     /// tsvector literal (domain::text).
     pub search: String,
     pub sort_price_fen: Option<i64>,
+    pub title_en: Option<String>,
+    pub summary_en: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,8 +99,8 @@ pub async fn insert(
     sqlx::query(
         "insert into listings (id, organization_id, created_by, title, summary, description, field, ip_type, \
          ip_numbers, ip_canonical, trl, transaction_modes, keywords, pricing_mode, price_fen, status, exchange, \
-         province, search, sort_price_fen) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, 'draft', $16, $17, $18::tsvector, $19)",
+         province, search, sort_price_fen, title_en, summary_en) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, 'draft', $16, $17, $18::tsvector, $19, $20, $21)",
     )
     .bind(id)
     .bind(org)
@@ -116,6 +121,8 @@ pub async fn insert(
     .bind(province)
     .bind(&c.search)
     .bind(c.sort_price_fen)
+    .bind(&c.title_en)
+    .bind(&c.summary_en)
     .execute(&mut *conn)
     .await?;
     set_auction(conn, id, c.auction.as_ref()).await
@@ -130,8 +137,8 @@ pub async fn update_content(
     sqlx::query(
         "update listings set title = $2, summary = $3, description = $4, field = $5, ip_type = $6, \
          ip_numbers = $7, ip_canonical = $8, trl = $9, transaction_modes = $10, keywords = $11, \
-         pricing_mode = $12, price_fen = $13, search = $14::tsvector, sort_price_fen = $15, updated_at = now() \
-         where id = $1",
+         pricing_mode = $12, price_fen = $13, search = $14::tsvector, sort_price_fen = $15, updated_at = now(), \
+         title_en = $16, summary_en = $17 where id = $1",
     )
     .bind(id)
     .bind(&c.title)
@@ -148,6 +155,8 @@ pub async fn update_content(
     .bind(c.price_fen)
     .bind(&c.search)
     .bind(c.sort_price_fen)
+    .bind(&c.title_en)
+    .bind(&c.summary_en)
     .execute(&mut *conn)
     .await?;
     set_auction(conn, id, c.auction.as_ref()).await

@@ -274,6 +274,25 @@ impl PageCtx {
         crate::domain::schedule_name::in_lang(name, self.lang.is_zh())
     }
 
+    /// A text given in Chinese and optionally in English (a listing's or demand's title and
+    /// summary): the English one on English pages when there is one, else the Chinese one.
+    pub fn zh_or_en<'a>(&self, zh: &'a str, en: &'a Option<String>) -> &'a str {
+        match (self.lang, en.as_deref().map(str::trim)) {
+            (Lang::En, Some(e)) if !e.is_empty() => e,
+            _ => zh,
+        }
+    }
+
+    /// The `lang` of what [`Self::zh_or_en`] shows, when it differs from the page's (a Chinese
+    /// fallback on an English page): `zh-CN`, else empty.
+    pub fn zh_fallback(&self, en: &Option<String>) -> &'static str {
+        match (self.lang, en.as_deref().map(str::trim)) {
+            (Lang::En, Some(e)) if !e.is_empty() => "",
+            (Lang::En, _) => "zh-CN",
+            _ => "",
+        }
+    }
+
     /// Between the items of an inline list: `、` in Chinese, `, ` in English.
     pub fn sep(&self) -> &'static str {
         match self.lang {

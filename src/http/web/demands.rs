@@ -188,6 +188,8 @@ async fn create(
         budget_min_fen,
         budget_max_fen,
         deadline,
+        title_en: Some(form.get("title_en").to_string()),
+        summary_en: Some(form.get("summary_en").to_string()),
     };
     let result = if errs.is_empty() {
         demands::create(&state.pool, &user, input, ctx.lang).await

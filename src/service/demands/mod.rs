@@ -51,6 +51,12 @@ pub struct DemandInput {
     pub budget_min_fen: Option<i64>,
     pub budget_max_fen: Option<i64>,
     pub deadline: Option<DateTime<Utc>>,
+    /// Optional English title (4–200 characters), shown on English pages.
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// Optional English summary of the description (up to 500 characters), shown on English pages.
+    #[serde(default)]
+    pub summary_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -77,6 +83,9 @@ pub struct DemandView {
     pub organization: OrgRef,
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The English title and summary, if given (English pages show them, else the Chinese ones).
+    pub title_en: Option<String>,
+    pub summary_en: Option<String>,
 }
 
 impl From<&DemandRow> for DemandView {
@@ -100,6 +109,8 @@ impl From<&DemandRow> for DemandView {
             },
             created_at: d.created_at,
             closed_at: d.closed_at,
+            title_en: d.title_en.clone(),
+            summary_en: d.summary_en.clone(),
         }
     }
 }
@@ -201,6 +212,8 @@ fn reasons(lang: Lang, m: &Match) -> Vec<ReasonView> {
 struct Valid {
     field: Field,
     keywords: Vec<String>,
+    title_en: Option<String>,
+    summary_en: Option<String>,
 }
 
 /// The field errors of `input` (none when it is valid): for forms that found errors of their own
@@ -212,6 +225,20 @@ pub fn field_errors(input: &DemandInput, now: DateTime<Utc>) -> FieldErrors {
 fn validate(input: &DemandInput, now: DateTime<Utc>) -> std::result::Result<Valid, FieldErrors> {
     let mut errs = FieldErrors::default();
     check_text(&input.title, "title", 4, 200, &mut errs);
+    // The English title and summary are optional: blank is none.
+    let english = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (title_en, summary_en) = (english(&input.title_en), english(&input.summary_en));
+    if let Some(t) = &title_en {
+        check_text(t, "title_en", 4, 200, &mut errs);
+    }
+    if let Some(s) = &summary_en {
+        check_text(s, "summary_en", 0, 500, &mut errs);
+    }
     if input.description.chars().count() > 20_000 {
         errs.push(
             "description",
@@ -271,16 +298,33 @@ fn validate(input: &DemandInput, now: DateTime<Utc>) -> std::result::Result<Vali
     }
     errs.into_result()?;
     match field {
-        Some(field) => Ok(Valid { field, keywords }),
+        Some(field) => Ok(Valid {
+            field,
+            keywords,
+            title_en,
+            summary_en,
+        }),
         None => Err(FieldErrors::default()),
     }
 }
 
-fn demand_vector(title: &str, keywords: &[String], description: &str) -> String {
+/// Title (both languages) A, keywords and the English summary B, description D.
+fn demand_vector(
+    title: &str,
+    keywords: &[String],
+    description: &str,
+    english: [Option<&str>; 2],
+) -> String {
     let mut b = TsVectorBuilder::new();
     b.add(title, 'A');
+    if let Some(t) = english[0] {
+        b.add(t, 'A');
+    }
     for k in keywords {
         b.add(k, 'B');
+    }
+    if let Some(s) = english[1] {
+        b.add(s, 'B');
     }
     b.add(description, 'D');
     b.build()
@@ -303,7 +347,12 @@ pub async fn create(
         .ok_or(Error::NotFound)?;
     let id = Uuid::now_v7();
     let title = input.title.clone();
-    let search = demand_vector(&title, &v.keywords, &input.description);
+    let search = demand_vector(
+        &title,
+        &v.keywords,
+        &input.description,
+        [v.title_en.as_deref(), v.summary_en.as_deref()],
+    );
     db::demands::insert(
         &mut tx,
         &db::demands::NewDemand {
@@ -320,6 +369,8 @@ pub async fn create(
             province: &org.province,
             exchange: &org.exchange,
             search: &search,
+            title_en: v.title_en.as_deref(),
+            summary_en: v.summary_en.as_deref(),
         },
     )
     .await?;

@@ -46,8 +46,26 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             Some(20_000_000_000),
         ),
     ];
+    // The English title and summary of each (English pages show them).
+    let english = |title: &str| -> (&'static str, &'static str) {
+        match title {
+            "寻求自动紧急制动算法" => (
+                "Seeking an automatic emergency braking algorithm",
+                "A Chongqing carmaker seeks mature perception-fusion and brake-control algorithms for AEB on a new SUV, by transfer or exclusive licence.",
+            ),
+            "寻求高速模数转换器芯片设计技术" => (
+                "Seeking high-speed ADC chip design technology",
+                "For 5G base-station RF front ends: a pipelined ADC design of 12 bits or more at about 1 GSPS, with an IP licence.",
+            ),
+            _ => (
+                "Cooperation on heavy-duty gas turbine technology",
+                "For distributed energy projects: transfer of, or joint development on, F-class gas turbine combustor and turbine blade technology.",
+            ),
+        }
+    };
     let mut conn = pool.acquire().await?;
     for (code, title, description, field, keywords, min, max) in demos {
+        let (title_en, summary_en) = english(title);
         let row: Option<(Uuid, String, String, Uuid)> = sqlx::query_as(
             "select o.id, o.province, o.exchange, u.id from organizations o join users u on u.organization_id = o.id \
              where o.credit_code = $1 limit 1",
@@ -84,7 +102,14 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
                 deadline: None,
                 province: &province,
                 exchange: &exchange,
-                search: &demand_vector(title, &keywords, description),
+                search: &demand_vector(
+                    title,
+                    &keywords,
+                    description,
+                    [Some(title_en), Some(summary_en)],
+                ),
+                title_en: Some(title_en),
+                summary_en: Some(summary_en),
             },
         )
         .await?;

@@ -67,6 +67,12 @@ pub struct ListingInput {
     #[serde(default)]
     pub keywords: Vec<String>,
     pub pricing: PricingInput,
+    /// Optional English title (up to 200 characters), shown on English pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_en: Option<String>,
+    /// Optional English summary (up to 500 characters), shown on English pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -108,6 +114,10 @@ pub struct ListingPatch {
     pub transaction_modes: Option<Vec<String>>,
     pub keywords: Option<Vec<String>>,
     pub pricing: Option<PricingInput>,
+    /// An empty string removes it.
+    pub title_en: Option<String>,
+    /// An empty string removes it.
+    pub summary_en: Option<String>,
 }
 
 impl ListingPatch {
@@ -141,6 +151,12 @@ impl ListingPatch {
         }
         if let Some(v) = self.pricing {
             base.pricing = v;
+        }
+        if let Some(v) = self.title_en {
+            base.title_en = Some(v);
+        }
+        if let Some(v) = self.summary_en {
+            base.summary_en = Some(v);
         }
         base
     }
@@ -182,6 +198,9 @@ pub struct ListingView {
     /// When it was last submitted for review (owner and admins only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<DateTime<Utc>>,
+    /// The English title and summary, if given (English pages show them, else the Chinese ones).
+    pub title_en: Option<String>,
+    pub summary_en: Option<String>,
     /// The active pledge (知识产权质押) of its IP, if any (`GET /listings/{id}` only): trades in
     /// modes the lender has not consented to are refused with 409 `ip_pledged`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,6 +299,8 @@ pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
             None
         },
         submitted_at: if insider { row.submitted_at } else { None },
+        title_en: row.title_en.clone(),
+        summary_en: row.summary_en.clone(),
         pledge: None,
         evaluation: None,
     }
@@ -314,5 +335,7 @@ pub fn input_of(row: &ListingRow) -> ListingInput {
                 _ => None,
             },
         },
+        title_en: row.title_en.clone(),
+        summary_en: row.summary_en.clone(),
     }
 }

@@ -28,18 +28,26 @@ fn check_amount(v: i64, path: &str, errs: &mut FieldErrors) {
     }
 }
 
-/// The search vector of a listing: title and IP numbers A, summary and keywords B, description D.
+/// The search vector of a listing: title (both languages) and IP numbers A, summary (both
+/// languages) and keywords B, description D.
 pub fn search_vector(
     title: &str,
     summary: &str,
     keywords: &[String],
     ip_numbers: &[String],
     description: &str,
+    english: [Option<&str>; 2],
 ) -> String {
     let mut b = TsVectorBuilder::new();
     b.add(title, 'A');
+    if let Some(t) = english[0] {
+        b.add(t, 'A');
+    }
     b.add_patent_numbers(ip_numbers);
     b.add(summary, 'B');
+    if let Some(s) = english[1] {
+        b.add(s, 'B');
+    }
     for k in keywords {
         b.add(k, 'B');
     }
@@ -66,6 +74,20 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
     let mut errs = FieldErrors::new();
     check_text(&input.title, "title", TITLE_MIN, TITLE_MAX, &mut errs);
     check_text(&input.summary, "summary", 0, SUMMARY_MAX, &mut errs);
+    // The English title and summary are optional: blank is none.
+    let english = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (title_en, summary_en) = (english(&input.title_en), english(&input.summary_en));
+    if let Some(t) = &title_en {
+        check_text(t, "title_en", TITLE_MIN, TITLE_MAX, &mut errs);
+    }
+    if let Some(s) = &summary_en {
+        check_text(s, "summary_en", 0, SUMMARY_MAX, &mut errs);
+    }
     check_text(
         &input.description,
         "description",
@@ -225,6 +247,7 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
             &keywords,
             &ip_numbers,
             &input.description,
+            [title_en.as_deref(), summary_en.as_deref()],
         ),
         ip_canonical: canonical_numbers(&ip_numbers),
         title,
@@ -240,5 +263,7 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
         price_fen,
         auction,
         sort_price_fen,
+        title_en,
+        summary_en,
     })
 }

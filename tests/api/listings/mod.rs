@@ -7,6 +7,8 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
+/// English titles and summaries: shown on English pages, searched, in the demo data.
+mod bilingual;
 mod document_pages;
 mod documents;
 mod duplicates;

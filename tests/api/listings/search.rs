@@ -479,7 +479,14 @@ async fn broad_searches_stay_exact_after_approvals_and_withdrawals(pool: PgPool)
     let mk = Market::new(pool).await;
     let m = mk.app.verified_member("bulk@uni.example", "suaee").await;
     // 600 listed listings matching 燃气轮机: a broad search, kept in the search cache.
-    let vector = techmarket::service::listings::search_vector("燃气轮机样品", "", &[], &[], "");
+    let vector = techmarket::service::listings::search_vector(
+        "燃气轮机样品",
+        "",
+        &[],
+        &[],
+        "",
+        [None, None],
+    );
     sqlx::query(
         "insert into listings (id, organization_id, created_by, title, field, ip_type, trl, transaction_modes, \
          pricing_mode, price_fen, status, exchange, province, search, sort_price_fen, listed_at) \

@@ -145,6 +145,9 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
             price_fen: if mode == "auction" { None } else { price_fen },
             auction,
         },
+        // Blank is none (the service says so too).
+        title_en: Some(form.get("title_en").to_string()),
+        summary_en: Some(form.get("summary_en").to_string()),
     };
     if errs.is_empty() {
         Ok(input)
@@ -173,6 +176,11 @@ fn values_of(l: &ListingView) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = vec![
         ("title".into(), l.title.clone()),
         ("summary".into(), l.summary.clone()),
+        ("title_en".into(), l.title_en.clone().unwrap_or_default()),
+        (
+            "summary_en".into(),
+            l.summary_en.clone().unwrap_or_default(),
+        ),
         ("description".into(), l.description.clone()),
         ("field".into(), l.field.clone()),
         ("ip_type".into(), l.ip_type.clone()),
@@ -314,6 +322,8 @@ pub(super) async fn edit_submit(
                 transaction_modes: Some(input.transaction_modes),
                 keywords: Some(input.keywords),
                 pricing: Some(input.pricing),
+                title_en: input.title_en,
+                summary_en: input.summary_en,
             };
             listings::update(&state.pool, &user, id, patch).await
         }

@@ -97,6 +97,8 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
             transaction_modes: d.modes.iter().map(|s| s.to_string()).collect(),
             keywords: d.keywords.iter().map(|s| s.to_string()).collect(),
             pricing: demo_pricing(d.pricing),
+            title_en: Some(d.title_en.into()),
+            summary_en: Some(d.summary_en.into()),
         };
         let content = validate(&input, Utc::now())
             .map_err(|e| anyhow::anyhow!("demo listing {} is invalid: {e}", d.title))?;
@@ -365,6 +367,7 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                 &keywords,
                 &ip_numbers,
                 &description,
+                [None, None],
             ));
             b.ip_canonical
                 .push(canonical_numbers(&ip_numbers).join(&sep));
