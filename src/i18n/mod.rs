@@ -269,4 +269,23 @@ mod tests {
         let s = tf(Lang::En, "error.too_many_requests", &[]);
         assert!(!s.is_empty());
     }
+
+    /// Chinese text takes full-width punctuation (issue 18 item 8): no half-width ':' after a
+    /// Chinese character in a zh-CN string (a time format's "时:分" is a format, not a colon).
+    #[test]
+    fn chinese_strings_use_a_full_width_colon() {
+        let mut bad = Vec::new();
+        for (key, text) in catalog(Lang::Zh) {
+            let chars: Vec<char> = text.chars().collect();
+            for (i, w) in chars.windows(2).enumerate() {
+                let after_cjk = crate::domain::text::is_cjk(w[0]) && w[1] == ':';
+                let time_format = w[0] == '时' && chars.get(i + 2) == Some(&'分');
+                if after_cjk && !time_format {
+                    bad.push(format!("{key} = {text}"));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "half-width colons after Chinese: {bad:#?}");
+        assert!(catalog(Lang::Zh).len() > 500, "the scan read the catalogue");
+    }
 }
