@@ -1,4 +1,5 @@
-//! Listing documents: upload (multipart, one file in the field `file`) and download.
+//! Listing documents and delivery attachments: upload (multipart, one file in the field `file`)
+//! and download.
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,13 +14,19 @@ use crate::http::extract::{parse_id, ApiUser, MaybeApiUser};
 use crate::http::respond::document_response;
 use crate::http::state::AppState;
 use crate::service::documents::{self, DocumentView};
+use crate::service::settlement::{self, AttachmentView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload))
+        .routes(routes!(attach))
         // Documents may be up to 10 MiB: this route's body limit only (the multipart framing on top).
         .layer(DefaultBodyLimit::max(MAX_BYTES + 64 * 1024))
-        .merge(OpenApiRouter::new().routes(routes!(download)))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(download))
+                .routes(routes!(download_attachment)),
+        )
 }
 
 /// The multipart body of an upload.
@@ -62,6 +69,13 @@ async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
+    let (name, data) = read_file(&mut multipart).await?;
+    let doc = documents::upload(&state, &user, id, &name, &data).await?;
+    Ok(created(doc).into_response())
+}
+
+/// The name and bytes of the field `file`.
+async fn read_file(multipart: &mut Multipart) -> Result<(String, axum::body::Bytes)> {
     loop {
         let field = multipart
             .next_field()
@@ -78,9 +92,43 @@ async fn upload(
             .bytes()
             .await
             .map_err(|e| multipart_error(e.status()))?;
-        let doc = documents::upload(&state, &user, id, &name, &data).await?;
-        return Ok(created(doc).into_response());
+        return Ok((name, data));
     }
+}
+
+/// The seller attaches a PDF, PNG or JPEG (by content; ≤ 10 MiB; ≤ 10 per trade) to its delivery
+/// while the trade is paid or delivered.
+#[utoipa::path(post, path = "/api/v1/trades/{id}/delivery/attachments", tag = "trades", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = UploadForm, description = "one file in the field `file`"),
+    responses((status = 201, body = AttachmentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`seller_only`"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`invalid_trade_state`, `too_many_attachments`"),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "not a PDF, PNG or JPEG")))]
+async fn attach(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response> {
+    let id = parse_id(&id)?;
+    let (name, data) = read_file(&mut multipart).await?;
+    let a = settlement::attach(&state, &user, id, &name, &data).await?;
+    Ok(created(a).into_response())
+}
+
+/// Downloads a delivery attachment: the parties and the admins of their exchanges (404 to others).
+#[utoipa::path(get, path = "/api/v1/trades/{id}/delivery/attachments/{aid}", tag = "trades", security(("bearer" = [])),
+    params(("id" = String, Path), ("aid" = String, Path)),
+    responses((status = 200, description = "the file, as an attachment"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn download_attachment(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, aid)): Path<(String, String)>,
+) -> Result<Response> {
+    let (id, aid) = (parse_id(&id)?, parse_id(&aid)?);
+    let (d, data) = settlement::download_attachment(&state, &user, id, aid).await?;
+    Ok(document_response(&d, data))
 }
 
 /// Downloads a document: to anyone once the listing is approved, before that to its owner and admins.

@@ -203,6 +203,10 @@ struct TradePage {
     error: String,
     /// Its technology brokers and the engagement step (`web::brokers`).
     brokers: crate::http::web::brokers::TradeBrokers,
+    /// The seller may attach files to its delivery (paid or delivered).
+    can_attach: bool,
+    /// Why the last attachment was refused (`?attach_error=`), translated.
+    attach_error: String,
 }
 
 impl TradePage {
@@ -249,9 +253,17 @@ pub async fn trade(
         None
     };
     let brokers = crate::http::web::brokers::for_trade(&state, &ctx, &t, party).await?;
+    let attach_error = ctx
+        .query_param("attach_error")
+        .map(|v| format!("settlement.attachments.{v}"))
+        .filter(|k| k.len() < 80 && crate::i18n::catalog(ctx.lang).contains_key(k))
+        .map(|k| ctx.t(&k).to_string())
+        .unwrap_or_default();
     render(&TradePage {
         brokers,
         error,
+        attach_error,
+        can_attach: party == Party::Seller && matches!(status, "paid" | "delivered"),
         pay,
         can_pay: matches!(party, Party::InvolvedAdmin(_)) && status == "awaiting_payment",
         can_confirm: party == Party::Buyer && matches!(status, "paid" | "delivered"),

@@ -7,7 +7,7 @@
 //! Rooms: `trades` (the trades and their transitions, the unpaid-trade deadline), `cancellations`
 //! (a cancellation's reason and what follows a buyer's default), `payments`
 //! (settlement accounts, payment instructions, reminders), `delivery` (the seller's delivery,
-//! the buyer's acceptance period and the job that settles at its end), `disputes` (a party's
+//! the buyer's acceptance period and the job that settles at its end), `attachments` (the files of a delivery), `disputes` (a party's
 //! dispute, the admins' queue and decision), `payouts` (the bank
 //! transfers out of the settlement account), `posting` (writing
 //! the ledger: pending postings chained by group commit), `reports` (verifying and reading it),
@@ -20,6 +20,8 @@ use crate::auth::CurrentUser;
 use crate::db;
 use crate::service::AppState;
 
+/// Delivery attachments: the seller's files, seen by the parties and their exchanges' admins.
+mod attachments;
 /// Cancellation with consequences: the reason, the buyer's count, the report to its exchange.
 mod cancellations;
 /// Transaction certificates (交易鉴证书): issue, seal, verify.
@@ -45,6 +47,7 @@ mod statements;
 /// Trades: views, lists, payment, delivery, cancellation, the unpaid-trade deadline.
 mod trades;
 
+pub use attachments::*;
 pub use cancellations::*;
 pub use certificates::*;
 pub use delivery::*;

@@ -70,6 +70,10 @@ pub struct TradeView {
     /// Accepted broker engagements (技术经纪人), at most one per side (API.md `trade.brokers`).
     #[serde(default)]
     pub brokers: Vec<crate::service::brokers::EngagementView>,
+    /// The files the seller attached to its delivery (`GET /trades/{id}` only, to the parties
+    /// and the admins of their exchanges).
+    #[serde(default)]
+    pub delivery_attachments: Vec<super::AttachmentView>,
 }
 
 impl From<&TradeRow> for TradeView {
@@ -105,6 +109,7 @@ impl From<&TradeRow> for TradeView {
             dispute: super::disputes::dispute_of(t),
             buyer_cancellations_90d: None,
             brokers: Vec::new(),
+            delivery_attachments: Vec::new(),
         }
     }
 }
@@ -194,6 +199,7 @@ pub async fn get(
         super::cancellations::cancellations_90d(&mut conn, t.buyer_organization_id, now).await?,
     );
     view.brokers = crate::service::brokers::trade_brokers(&mut conn, id).await?;
+    view.delivery_attachments = super::attachments_of(&mut conn, id, party).await?;
     Ok((view, party))
 }
 

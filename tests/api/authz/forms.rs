@@ -108,6 +108,8 @@ const FORMS: &[FormRow] = &[
     ("/broker-engagements/{id}/decline", Who::Owner, F::EngagementOfParty, &[]),
     ("/admin/brokers", Who::AdminHome, F::Nothing, &[("email", "other@authz.example"), ("certificate_no", "JJR-FORM-1")]),
     ("/admin/brokers/{id}/revoke", Who::AdminHome, F::Broker, &[("reason", "证书到期")]),
+    // The seller's delivery attachments: multipart too, the token checked first.
+    ("/trades/{id}/delivery/attachments", Who::Other, F::Bought { paid: true }, &[]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).
@@ -144,6 +146,7 @@ async fn digest(app: &TestApp) -> String {
         "evaluation_members",
         "brokers",
         "broker_engagements",
+        "delivery_attachments",
     ] {
         let sql = format!(
             "select md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"

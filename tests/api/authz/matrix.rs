@@ -123,6 +123,9 @@ const TABLE: &[Row] = &[
     // Delivery is the seller's; the party here is the buyer.
     row(Method::POST, "/api/v1/trades/{id}/delivery", W, F::Bought { paid: true }, Body::Fixed(r#"{"note":"资料已交付"}"#),
                                                                                                            [401, 404, 403, 403, 403, 403, 403]),
+    // Delivery attachments are the seller's too (the party here is the buyer).
+    row(Method::POST, "/api/v1/trades/{id}/delivery/attachments", W, F::Bought { paid: true }, Body::Document,
+                                                                                                           [401, 404, 403, 403, 403, 403, 403]),
     row(Method::PUT, "/api/v1/admin/settlement-account", O, F::Nothing, Body::Fixed(r#"{"bank":"示例银行","account_name":"结算专户","account_number":"6222 0001"}"#),
                                                                                                            [401, 403, 403, 200, 200, 403, 403]),
     row(Method::POST, "/api/v1/trades/{id}/cancel", W, F::Bought { paid: false }, Body::Fixed(r#"{"reason":"买方改变计划"}"#),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+mod attachments;
 mod cancellations;
 mod certificates;
 mod delivery;

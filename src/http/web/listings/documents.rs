@@ -12,14 +12,14 @@ use crate::service::documents;
 
 /// What an upload form sent: its CSRF token and the file (name and bytes), if any.
 #[derive(Default)]
-struct Upload {
-    csrf: String,
-    file: Option<(String, Vec<u8>)>,
+pub(crate) struct Upload {
+    pub(crate) csrf: String,
+    pub(crate) file: Option<(String, Vec<u8>)>,
 }
 
 /// Reads the multipart body: the `_csrf` field and the first non-empty `file` (a form sent with
 /// no file chosen has an empty one). The body limit (10 MiB and the framing) is the route's.
-async fn read_upload(mut multipart: Multipart) -> Result<Upload> {
+pub(crate) async fn read_upload(mut multipart: Multipart) -> Result<Upload> {
     let mut out = Upload::default();
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

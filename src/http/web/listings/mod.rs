@@ -15,7 +15,7 @@ use crate::service::listings::ListingView;
 /// One listing's page, its submit and withdraw buttons.
 mod detail;
 /// A listing's documents: the owner attaches and removes them; downloads.
-mod documents;
+pub(crate) mod documents;
 /// The listing form: new and edit.
 mod form;
 /// My listings.
