@@ -28,6 +28,8 @@ pub mod evaluations;
 pub mod experts;
 /// Fee schedule versions.
 pub mod fees;
+/// What the home page shows: newest listings, running auctions, newest demands, settled trades.
+pub mod home;
 /// Idempotency keys and saved responses.
 pub mod idempotency;
 /// API keys, the outbox of events, webhooks and their deliveries.
@@ -60,6 +62,8 @@ pub mod trading;
 pub mod two_factor;
 /// Users and their sessions/tokens.
 pub mod users;
+/// What waits for an exchange's administrators: the counts of their queues, who is told.
+pub mod waiting;
 
 /// Which database a pool talks to (`host:port/name`): the key of per-database state kept in a
 /// process (caches, the ledger appender), since tests give each test its own database.

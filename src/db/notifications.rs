@@ -27,6 +27,68 @@ pub struct NoticeWords {
     pub link: String,
 }
 
+/// The notices a bid's own statement writes: the outbid notice (to whom the bid took the lead
+/// from) and the seller's one notice per auction (`dedupe_key`), which each bid renews.
+#[derive(Debug, Clone)]
+pub struct BidNotices {
+    pub outbid: NoticeWords,
+    pub seller: Uuid,
+    pub to_seller: NoticeWords,
+    pub seller_key: String,
+}
+
+/// The notices of the statement that takes a bid (`a`, the auction row it returns), as two
+/// common table expressions with the parameters from `$p` on (bound by [`bind_bid_notices`]):
+/// - `n`, the outbid notice: to the organisation the bid took the lead from
+///   (`a.outbid_org_id`), if any;
+/// - `s`, the seller's notice: one row per auction (its dedupe key), renewed by every bid (new
+///   words, a new id so that it comes first in the inbox, unread again). Bids on one auction are
+///   serialised by its row lock, which the statement takes before this row's.
+pub fn bid_notices_cte(p: u8) -> String {
+    let q = |i: u8| format!("${}", p + i);
+    format!(
+        "n as (insert into notifications (organization_id, kind, title_zh, title_en, body_zh, body_en, link) \
+               select a.outbid_org_id, 'outbid', {}, {}, {}, {}, {} from a where a.outbid_org_id is not null), \
+         s as (insert into notifications (organization_id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key) \
+               select {}, 'bid_received', {}, {}, {}, {}, {}, {} from a \
+               on conflict (dedupe_key) where dedupe_key is not null do update set \
+                 id = nextval('notifications_id_seq'), title_zh = excluded.title_zh, title_en = excluded.title_en, \
+                 body_zh = excluded.body_zh, body_en = excluded.body_en, created_at = excluded.created_at, \
+                 read_at = null)",
+        q(0),
+        q(1),
+        q(2),
+        q(3),
+        q(4),
+        q(5),
+        q(6),
+        q(7),
+        q(8),
+        q(9),
+        q(10),
+        q(11)
+    )
+}
+
+type BidQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+
+/// Binds the twelve parameters of [`bid_notices_cte`], in its order.
+pub fn bind_bid_notices<'q, O>(q: BidQuery<'q, O>, n: &'q BidNotices) -> BidQuery<'q, O> {
+    let (o, s) = (&n.outbid, &n.to_seller);
+    q.bind(&o.title_zh)
+        .bind(&o.title_en)
+        .bind(&o.body_zh)
+        .bind(&o.body_en)
+        .bind(&o.link)
+        .bind(n.seller)
+        .bind(&s.title_zh)
+        .bind(&s.title_en)
+        .bind(&s.body_zh)
+        .bind(&s.body_en)
+        .bind(&s.link)
+        .bind(&n.seller_key)
+}
+
 const COLS: &str =
     "id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key, created_at, read_at";
 /// A person's inbox: notices to them and to every member of their organisation.

@@ -172,3 +172,16 @@ pub async fn buyer_cancellation_counts(
     .fetch_all(conn)
     .await
 }
+
+/// Refuses to verify an unverified organisation, with the reason it is told (issue 18). `false`
+/// when it is verified already.
+pub async fn set_refused(conn: &mut PgConnection, id: Uuid, reason: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update organizations set refused_at = now(), refused_reason = $2 where id = $1 and verified_at is null",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::notifications::NoticeWords;
+use super::notifications::{bid_notices_cte, bind_bid_notices, BidNotices};
 
 /// What trading needs to know about a listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -134,22 +134,7 @@ const TAKE_BID: &str = "update auctions set leading_bid_fen = $2, leading_org_id
     where listing_id = $1 and status = 'open' and ends_at > clock_timestamp() \
       and $2 >= coalesce(leading_bid_fen + increment_fen, start_price_fen)";
 
-/// The outbid notice of the statement that takes a bid (`a`): to the organisation the bid took
-/// the lead from, in the words given from parameter `$p` on (title zh, en, body zh, en, link).
-fn outbid_notice(p: u8) -> String {
-    let q = |i: u8| format!("${}", p + i);
-    format!(
-        "n as (insert into notifications (organization_id, kind, title_zh, title_en, body_zh, body_en, link) \
-               select a.outbid_org_id, 'outbid', {}, {}, {}, {}, {} from a where a.outbid_org_id is not null)",
-        q(0),
-        q(1),
-        q(2),
-        q(3),
-        q(4)
-    )
-}
-
-/// Takes a bid (see [`TAKE_BID`]) and tells the organisation it outbid (`notice`); the caller then
+/// Takes a bid (see [`TAKE_BID`]) and tells the organisation it outbid and the seller (`notices`); the caller then
 /// numbers the bidder and records the bid in the same transaction (the first bid of an organisation).
 pub async fn take_bid(
     conn: &mut PgConnection,
@@ -157,23 +142,18 @@ pub async fn take_bid(
     amount_fen: i64,
     org: Uuid,
     bid_id: Uuid,
-    notice: &NoticeWords,
+    notices: &BidNotices,
 ) -> sqlx::Result<Option<AuctionRow>> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "with a as ({TAKE_BID} returning {AUCTION_COLS}), {} select a.* from a",
-        outbid_notice(5)
-    ))
-    .bind(listing_id)
-    .bind(amount_fen)
-    .bind(org)
-    .bind(bid_id)
-    .bind(&notice.title_zh)
-    .bind(&notice.title_en)
-    .bind(&notice.body_zh)
-    .bind(&notice.body_en)
-    .bind(&notice.link)
-    .fetch_optional(conn)
-    .await
+        bid_notices_cte(5)
+    );
+    let q = sqlx::query_as(&sql)
+        .bind(listing_id)
+        .bind(amount_fen)
+        .bind(org)
+        .bind(bid_id);
+    bind_bid_notices(q, notices).fetch_optional(conn).await
 }
 
 /// The whole bid of an organisation that already has its pseudonym, in ONE statement (so, outside a
@@ -188,29 +168,24 @@ pub async fn take_bid_known_bidder(
     bid_id: Uuid,
     user: Uuid,
     bidder_no: i32,
-    notice: &NoticeWords,
+    notices: &BidNotices,
 ) -> sqlx::Result<Option<AuctionRow>> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "with a as ({TAKE_BID} returning {AUCTION_COLS}), \
          b as (insert into bids (id, listing_id, organization_id, user_id, amount_fen, bidder_no, created_at, seq) \
                select $4, a.listing_id, $3, $5, $2, $6, a.last_bid_at, a.bid_count from a returning id), \
          l as (update listings set sort_price_fen = a.leading_bid_fen from a where listings.id = a.listing_id), \
          {} select a.* from a",
-        outbid_notice(7)
-    ))
-    .bind(listing_id)
-    .bind(amount_fen)
-    .bind(org)
-    .bind(bid_id)
-    .bind(user)
-    .bind(bidder_no)
-    .bind(&notice.title_zh)
-    .bind(&notice.title_en)
-    .bind(&notice.body_zh)
-    .bind(&notice.body_en)
-    .bind(&notice.link)
-    .fetch_optional(conn)
-    .await
+        bid_notices_cte(7)
+    );
+    let q = sqlx::query_as(&sql)
+        .bind(listing_id)
+        .bind(amount_fen)
+        .bind(org)
+        .bind(bid_id)
+        .bind(user)
+        .bind(bidder_no);
+    bind_bid_notices(q, notices).fetch_optional(conn).await
 }
 
 /// What `auction_events` carries: the auction row after a bid or the close (with the secret

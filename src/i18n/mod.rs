@@ -121,6 +121,8 @@ pub static ZH_SRC: &[&str] = &[
     include_str!("audit.zh-CN.toml"),
     include_str!("brokers.zh-CN.toml"),
     include_str!("experts.zh-CN.toml"),
+    include_str!("waiting.zh-CN.toml"),
+    include_str!("portal.zh-CN.toml"),
 ];
 pub static EN_SRC: &[&str] = &[
     include_str!("en.toml"),
@@ -140,6 +142,8 @@ pub static EN_SRC: &[&str] = &[
     include_str!("audit.en.toml"),
     include_str!("brokers.en.toml"),
     include_str!("experts.en.toml"),
+    include_str!("waiting.en.toml"),
+    include_str!("portal.en.toml"),
 ];
 static ZH: LazyLock<Catalog> = LazyLock::new(|| load(ZH_SRC));
 static EN: LazyLock<Catalog> = LazyLock::new(|| load(EN_SRC));

@@ -337,6 +337,16 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<Register
     )
     .await
     .on_constraint("organizations_credit_code_key", "duplicate_credit_code")?;
+    // Its exchange's administrators are told it waits (rolled back with the rest if the member
+    // cannot be created).
+    let registered =
+        crate::service::events::Event::Organization(crate::service::events::OrganizationStep {
+            organization_id: org_id,
+            name: o.org_name.clone(),
+            exchange: o.exchange.code().to_string(),
+            what: crate::service::events::OrganizationWhat::Registered,
+        });
+    crate::service::events::emit(&mut tx, &registered).await?;
     db::users::insert(
         &mut tx,
         &db::users::NewUser {

@@ -24,6 +24,8 @@ pub mod experts;
 pub mod fees;
 /// Checks that an organisation may act (verified, not restricted).
 pub mod guards;
+/// The home page's boards: newest listings, running auctions, demands, settled trades (cached).
+pub mod home;
 /// Idempotency-Key handling.
 pub mod idempotency;
 /// The exchanges' own systems: API keys, webhooks from the outbox, the change feed.

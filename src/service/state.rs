@@ -22,6 +22,8 @@ pub struct AppState {
     pub clock: Clock,
     /// This process's copy of the market statistics' snapshot.
     pub stats: crate::service::stats::Cache,
+    /// This process's copy of the home page's boards.
+    pub home: crate::service::home::Cache,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             events: Hub::default(),
             clock: Clock::system(),
             stats: Default::default(),
+            home: Default::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod demands;
 mod experts;
 mod fees;
 mod fuzz;
+mod home;
 mod hostile_input;
 mod interconnect;
 mod listings;
@@ -35,3 +36,4 @@ mod trading;
 mod two_factor;
 
 mod brokers;
+mod waiting;

@@ -15,26 +15,6 @@ use crate::service::accounts::{self, Me, OrgInput, RegisterInput, SessionKind};
 use crate::service::two_factor::SecondFactor;
 
 #[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    ctx: PageCtx,
-    /// The market's headline figures (from the statistics' snapshot in memory), with a link to
-    /// `/stats`; left out if the statistics cannot be had.
-    figures: Option<crate::http::web::stats::Headline>,
-}
-
-pub async fn home(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Result<Response> {
-    let figures = match crate::service::stats::current(&state).await {
-        Ok(s) => Some(crate::http::web::stats::Headline::of(s.as_of, &s.stats)),
-        Err(e) => {
-            tracing::warn!(error = %e, "statistics unavailable for the home page");
-            None
-        }
-    };
-    render(&HomePage { ctx, figures })
-}
-
-#[derive(Template)]
 #[template(path = "accounts/register.html")]
 struct RegisterPage {
     ctx: PageCtx,
@@ -183,7 +163,7 @@ pub async fn login_submit(
     form: Form,
 ) -> Result<Response> {
     let email = form.get("email").trim().to_string();
-    let next = safe_next(form.get("next")).unwrap_or_else(|| "/account".into());
+    let next = safe_next(form.get("next"));
     match accounts::login(
         &state.pool,
         &email,
@@ -202,6 +182,14 @@ pub async fn login_submit(
             if let Some(old) = r.session_secret {
                 accounts::logout(&state.pool, &old).await?;
             }
+            // Without a page to return to, administrators land on what waits for them.
+            let next = next.unwrap_or_else(|| {
+                if l.user.role == crate::domain::codes::Role::Admin.code() {
+                    "/admin".into()
+                } else {
+                    "/account".into()
+                }
+            });
             let mut resp = Redirect::to(&next).into_response();
             resp.headers_mut()
                 .append(header::SET_COOKIE, session_cookie(&state, l.secret)?);
@@ -213,7 +201,7 @@ pub async fn login_submit(
             let mut resp = render(&LoginPage {
                 ctx,
                 email,
-                next,
+                next: next.unwrap_or_default(),
                 message,
                 ask_code,
             })?;

@@ -23,6 +23,8 @@ pub mod experts;
 pub mod fees;
 /// Technology finance: lenders' products, pledge requests.
 pub mod finance;
+/// Page: the home page (newest listings, running auctions, demands, figures, notices).
+pub mod home;
 /// Pages: the exchanges' own systems (API keys, webhooks, deliveries).
 pub mod interconnect;
 /// Pages: Technology achievements: drafting, review, search.
@@ -53,7 +55,7 @@ use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(accounts::home))
+        .route("/", get(home::page))
         .route(
             "/register",
             get(accounts::register_page).post(accounts::register_submit),
@@ -83,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .merge(finance::router())
         .merge(experts::router())
         .merge(brokers::router())
+        .route("/admin/organizations/{id}/refuse", post(admin::refuse))
 }
 
 /// Renders a page; a template failure is an internal error (logged, never shown).

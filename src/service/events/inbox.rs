@@ -57,7 +57,8 @@ pub const TRADE_STATES: &[&str] = &[
 
 /// Writes the notices that follow from `event` (none for some events), in one statement.
 pub async fn send(conn: &mut PgConnection, event: &Event) -> Result<()> {
-    let notices = notices(conn, event).await?;
+    let mut notices = notices(conn, event).await?;
+    notices.extend(super::waiting::notices(conn, event).await?);
     db::notifications::insert_many(conn, &notices).await?;
     Ok(())
 }
@@ -565,6 +566,8 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
         Event::Colleague(c) => colleague(c),
         Event::FeeScheduleRejected { .. } => super::fee_notices::notices(event),
         Event::BrokerEngagement(b) => super::brokers::notices(b),
+        // Worded in `waiting`.
+        Event::Organization(_) | Event::FeeDraftCreated { .. } => vec![],
     })
 }
 

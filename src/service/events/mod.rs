@@ -34,6 +34,8 @@ pub mod live;
 pub mod outbox;
 /// The notices of pledge requests.
 mod pledges;
+/// The notices of steps that wait on someone: verification, review, fee drafts, bids to the seller.
+pub mod waiting;
 
 pub use evaluations::{EvaluationFacts, EvaluationStep};
 
@@ -263,6 +265,17 @@ pub enum Event {
     // ---------------------------------------------------------------- expert evaluations
     /// An evaluation opened (its experts are invited), or closed published or failed.
     Evaluation(EvaluationFacts),
+
+    // ---------------------------------------------------------------- steps that wait (issue 18)
+    /// An organisation registered, or its exchange verified or refused it.
+    Organization(OrganizationStep),
+    /// An administrator drafted a fee schedule: the other exchanges' administrators may decide it.
+    FeeDraftCreated {
+        schedule_id: Uuid,
+        name: String,
+        /// The drafter's exchange (its administrators may not decide the draft).
+        exchange: Exchange,
+    },
 }
 
 /// What broker engagement events carry.
@@ -281,6 +294,26 @@ pub struct BrokerFacts {
     pub commission_fen: i64,
     /// `proposed` (the broker is told) | `accepted` | `declined` (that side's organisation is told).
     pub step: &'static str,
+}
+
+/// What happened to an organisation's registration.
+#[derive(Debug, Clone)]
+pub struct OrganizationStep {
+    pub organization_id: Uuid,
+    pub name: String,
+    /// The exchange it is filed with (code).
+    pub exchange: String,
+    pub what: OrganizationWhat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationWhat {
+    /// It registered: it waits for its exchange's verification (the admins are told).
+    Registered,
+    /// Its exchange verified it (its members are told).
+    Verified,
+    /// Its exchange refused to verify it, for this reason (its members are told).
+    Refused { reason: String },
 }
 
 /// A change to one person's place in an organisation.

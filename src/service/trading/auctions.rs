@@ -174,8 +174,9 @@ pub async fn place_bid(
 ///
 /// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
 /// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path must
-/// take a transaction first. The one row a bid's fan-out writes, the outbid notice, is therefore
-/// written by the bid's statement itself (words from [`events::inbox::outbid`]).
+/// take a transaction first. The rows a bid's fan-out writes, the outbid notice and the seller's
+/// bid notice, are therefore written by the bid's statement itself (words from
+/// [`events::waiting::bid_notices`]).
 async fn bid_on(
     conn: &mut PgConnection,
     user: &CurrentUser,
@@ -231,10 +232,16 @@ async fn bid_on(
 
     let bid_id = Uuid::now_v7();
     // The organisation this bid takes the lead from is told by the bid's own statement.
-    let outbid = events::inbox::outbid(listing_id, &target.title, amount_fen);
+    // So is the seller (one notice per auction, renewed by each bid).
+    let notices = events::waiting::bid_notices(
+        listing_id,
+        &target.title,
+        amount_fen,
+        target.organization_id,
+    );
     let taken = match target.bidder_no {
         Some(no) => db::trading::take_bid_known_bidder(
-            conn, listing_id, amount_fen, org, bid_id, user.id, no, &outbid,
+            conn, listing_id, amount_fen, org, bid_id, user.id, no, &notices,
         )
         .await?
         .map(|a| (a, no)),
@@ -245,7 +252,7 @@ async fn bid_on(
                 amount_fen,
                 bid_id,
                 mode,
-                outbid: &outbid,
+                notices: &notices,
             };
             first_bid(conn, user, org, first).await?
         }
@@ -341,7 +348,7 @@ struct FirstBid<'a> {
     amount_fen: i64,
     bid_id: Uuid,
     mode: &'a str,
-    outbid: &'a db::notifications::NoticeWords,
+    notices: &'a db::notifications::BidNotices,
 }
 
 /// An organisation's first bid in an auction: take it (telling whom it outbid), number the
@@ -358,11 +365,11 @@ async fn first_bid(
         amount_fen,
         bid_id,
         mode,
-        outbid,
+        notices,
     } = bid;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(a) =
-        db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id, outbid).await?
+        db::trading::take_bid(&mut tx, listing_id, amount_fen, org, bid_id, notices).await?
     else {
         return Ok(None);
     };

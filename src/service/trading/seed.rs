@@ -68,9 +68,10 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             let bid_id = Uuid::now_v7();
             let listing = db::trading::listing(&mut tx, listing_id).await?;
             let title = listing.as_ref().map(|l| l.title.as_str()).unwrap_or("");
-            let outbid = crate::service::events::inbox::outbid(listing_id, title, amount);
+            let notices =
+                crate::service::events::waiting::bid_notices(listing_id, title, amount, seller);
             let Some(a) =
-                db::trading::take_bid(&mut tx, listing_id, amount, org, bid_id, &outbid).await?
+                db::trading::take_bid(&mut tx, listing_id, amount, org, bid_id, &notices).await?
             else {
                 break;
             };

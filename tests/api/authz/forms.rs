@@ -110,6 +110,7 @@ const FORMS: &[FormRow] = &[
     ("/admin/brokers/{id}/revoke", Who::AdminHome, F::Broker, &[("reason", "证书到期")]),
     // The seller's delivery attachments: multipart too, the token checked first.
     ("/trades/{id}/delivery/attachments", Who::Other, F::Bought { paid: true }, &[]),
+    ("/admin/organizations/{id}/refuse", Who::AdminHome, F::UnverifiedOrg, &[("reason", "信用代码与营业执照不符")]),
 ];
 
 /// A digest of every table a form could change (sessions included: signing in or out is a change).

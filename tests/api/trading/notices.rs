@@ -238,8 +238,8 @@ async fn the_close_tells_winner_losers_and_seller_what_happens_next(pool: PgPool
     let kinds: Vec<&str> = sold.iter().map(|n| n["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        vec!["auction_sold"],
-        "one notice, not also trade_sold"
+        vec!["auction_sold", "bid_received"],
+        "one close notice, not also trade_sold (after the seller's one bid notice)"
     );
     assert!(sold[0]["text"].as_str().unwrap().contains("must pay by"));
     let lost = inbox(&b).await;
