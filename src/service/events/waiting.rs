@@ -25,6 +25,21 @@ pub const KINDS: &[&str] = &[
     "bid_received",
 ];
 
+/// Emits [`Event::FeeDraftCreated`] (in the draft's transaction `conn`).
+pub async fn fee_drafted(
+    conn: &mut PgConnection,
+    schedule_id: Uuid,
+    name: &str,
+    exchange: crate::domain::codes::Exchange,
+) -> Result<()> {
+    let drafted = Event::FeeDraftCreated {
+        schedule_id,
+        name: name.to_string(),
+        exchange,
+    };
+    super::emit(conn, &drafted).await
+}
+
 /// The notices that follow from `event` (none for most events).
 pub async fn notices(
     conn: &mut PgConnection,

@@ -386,12 +386,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("draft {id} vanished")))?;
     let view = ScheduleView::from(&row);
-    let drafted = crate::service::events::Event::FeeDraftCreated {
-        schedule_id: id,
-        name: input.name.clone(),
-        exchange,
-    };
-    crate::service::events::emit(&mut tx, &drafted).await?;
+    crate::service::events::waiting::fee_drafted(&mut tx, id, &input.name, exchange).await?;
     admin::audit(
         &mut tx,
         admin,
