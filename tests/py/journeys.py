@@ -40,11 +40,21 @@ CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
 
+def has_chinese_font():
+    """Whether fontconfig knows a font with Chinese glyphs: without one, chromium draws Chinese as
+    empty boxes and printed PDFs carry no Chinese text (the pages test looks for 大写 amounts)."""
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    except OSError:
+        return False
+    return bool(out.strip())
+
+
 def ensure_browser():
-    if shutil.which("chromium") and shutil.which("chromedriver"):
+    if shutil.which("chromium") and shutil.which("chromedriver") and has_chinese_font():
         return
     if os.geteuid() != 0:
-        sys.exit("chromium and chromedriver are missing: apt-get install -y chromium chromium-driver fonts-noto-cjk")
+        sys.exit("chromium, chromedriver or a Chinese font is missing: apt-get install -y chromium chromium-driver fonts-noto-cjk")
     cmd = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver", "fonts-noto-cjk"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env).returncode != 0:
