@@ -36,4 +36,5 @@ mod trading;
 mod two_factor;
 
 mod brokers;
+mod migrations;
 mod waiting;
