@@ -1,4 +1,4 @@
-//! What the home page shows (issue 18): the newest listed listings, the running auctions, the
+//! What the home page shows (issue 18): the newest listed listings, the running and upcoming auctions, the
 //! newest open demands and the newest settled trades. Read only when the home page's cache is
 //! recomputed (`service::home`), each through an index that stops after the first rows.
 use chrono::{DateTime, Utc};
@@ -44,6 +44,8 @@ pub struct HomeAuction {
     pub leading_bid_fen: Option<i64>,
     pub bid_count: i32,
     pub ends_at: DateTime<Utc>,
+    /// When an upcoming auction opens (none: opened at its listing's approval).
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 /// The open auctions of listed listings that have not ended at `now`, ending soonest first.
@@ -53,10 +55,31 @@ pub async fn running_auctions(
     limit: i64,
 ) -> sqlx::Result<Vec<HomeAuction>> {
     sqlx::query_as(
-        "select a.listing_id, l.title, l.exchange, a.start_price_fen, a.leading_bid_fen, a.bid_count, a.ends_at \
+        "select a.listing_id, l.title, l.exchange, a.start_price_fen, a.leading_bid_fen, a.bid_count, a.ends_at, \
+                a.starts_at \
          from auctions a join listings l on l.id = a.listing_id \
          where a.status = 'open' and a.ends_at > $1 and l.status = 'listed' \
          order by a.ends_at, a.listing_id limit $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The auctions of listed listings that open after `now` (`starts_at`), opening soonest first
+/// (the partial index `auctions_to_open`).
+pub async fn upcoming_auctions(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<HomeAuction>> {
+    sqlx::query_as(
+        "select a.listing_id, l.title, l.exchange, a.start_price_fen, a.leading_bid_fen, a.bid_count, a.ends_at, \
+                a.starts_at \
+         from auctions a join listings l on l.id = a.listing_id \
+         where a.status = 'scheduled' and a.starts_at > $1 and l.status = 'listed' \
+         order by a.starts_at, a.listing_id limit $2",
     )
     .bind(now)
     .bind(limit)

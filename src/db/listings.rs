@@ -43,6 +43,8 @@ pub struct ListingRow {
     /// The optional English title and summary (English pages fall back to the Chinese ones).
     pub title_en: Option<String>,
     pub summary_en: Option<String>,
+    /// When the auction opens, if later than its approval (an extension of API.md).
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary, l.description, l.field, \
@@ -50,7 +52,7 @@ const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary
     l.exchange, l.province, l.reject_reason, l.sort_price_fen, l.created_at, l.updated_at, l.submitted_at, \
     l.listed_at, o.name as org_name, o.kind as org_kind, a.status as auction_status, a.start_price_fen, \
     a.increment_fen, a.reserve_fen, a.ends_at, a.extension_seconds, a.leading_bid_fen, a.bid_count, \
-    nullif(a.deposit_fen, 0) as deposit_fen, l.title_en, l.summary_en";
+    nullif(a.deposit_fen, 0) as deposit_fen, l.title_en, l.summary_en, a.starts_at";
 const FROM: &str = "listings l join organizations o on o.id = l.organization_id \
     left join auctions a on a.listing_id = l.id";
 
@@ -85,6 +87,8 @@ pub struct AuctionTerms {
     pub ends_at: DateTime<Utc>,
     pub extension_seconds: i32,
     pub deposit_fen: Option<i64>,
+    /// When the auction opens (none: at the approval).
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(
@@ -178,11 +182,11 @@ async fn set_auction(
         Some(a) => {
             sqlx::query(
                 "insert into auctions (listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
-                 extension_seconds, deposit_fen) values ($1, 'scheduled', $2, $3, $4, $5, $6, $7) \
+                 extension_seconds, deposit_fen, starts_at) values ($1, 'scheduled', $2, $3, $4, $5, $6, $7, $8) \
                  on conflict (listing_id) do update set start_price_fen = excluded.start_price_fen, \
                  increment_fen = excluded.increment_fen, reserve_fen = excluded.reserve_fen, \
                  ends_at = excluded.ends_at, extension_seconds = excluded.extension_seconds, \
-                 deposit_fen = excluded.deposit_fen",
+                 deposit_fen = excluded.deposit_fen, starts_at = excluded.starts_at",
             )
             .bind(id)
             .bind(a.start_price_fen)
@@ -191,6 +195,7 @@ async fn set_auction(
             .bind(a.ends_at)
             .bind(a.extension_seconds)
             .bind(a.deposit_fen)
+            .bind(a.starts_at)
             .execute(conn)
             .await?;
         }
@@ -256,8 +261,10 @@ pub async fn set_listed(
     .bind(admin)
     .execute(&mut *conn)
     .await?;
+    // An auction with a later start stays `scheduled`: the jobs open it then.
     sqlx::query(
-        "update auctions set status = 'open', opened_at = now() where listing_id = $1 and status = 'scheduled'",
+        "update auctions set status = 'open', opened_at = now() where listing_id = $1 and status = 'scheduled' \
+         and (starts_at is null or starts_at <= now())",
     )
     .bind(id)
     .execute(conn)

@@ -6,6 +6,8 @@
 //! those statements are sent unprepared (`.persistent(false)`); an unnamed statement is always
 //! planned with its actual values. (Forcing custom plans for every statement instead cost about 40%
 //! of Postgres's CPU in the settlement benchmark: planning, foreign-key checks included.)
+/// Auctions that open at a set moment after their listing's approval (`starts_at`).
+pub mod auction_starts;
 /// The audit log of admin actions.
 pub mod audit;
 /// Technology brokers and their engagements on trades.

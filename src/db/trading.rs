@@ -101,11 +101,14 @@ pub struct AuctionRow {
     /// The deposit (保证金) a bidder must have paid, if the auction requires one.
     #[serde(default)]
     pub deposit_fen: Option<i64>,
+    /// When a `scheduled` auction opens (none: at its listing's approval).
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 const AUCTION_COLS: &str = "listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
     extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, trade_id, last_bid_at, \
-    outbid_org_id, nullif(deposit_fen, 0) as deposit_fen";
+    outbid_org_id, nullif(deposit_fen, 0) as deposit_fen, starts_at";
 
 pub async fn auction(
     conn: &mut PgConnection,
@@ -218,6 +221,8 @@ pub struct BidTarget {
     pub deposit_fen: Option<i64>,
     /// The bidder has a deposit held for this auction.
     pub has_deposit: bool,
+    /// When a `scheduled` auction opens.
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 pub async fn bid_target(
@@ -232,7 +237,7 @@ pub async fn bid_target(
              l.transaction_modes, a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at, \
              l.title, nullif(a.deposit_fen, 0) as deposit_fen, \
              exists (select 1 from auction_deposits d where d.listing_id = l.id and d.organization_id = $2 \
-                     and d.status = 'held') as has_deposit \
+                     and d.status = 'held') as has_deposit, a.starts_at \
          from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
     )
     .bind(listing_id)

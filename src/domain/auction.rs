@@ -127,6 +127,29 @@ pub fn pseudonym(n: u32) -> (String, String) {
     (format!("竞买人{n}"), format!("Bidder {n}"))
 }
 
+/// Check when an auction opens, at `{path}.starts_at`: before it ends. A moment already past is
+/// allowed (the auction then opens at its listing's approval), so that a listing whose start
+/// passed while it waited for review can still be approved.
+pub fn validate_start(
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    path: &str,
+    errs: &mut FieldErrors,
+) {
+    if starts_at.is_some_and(|s| s >= ends_at) {
+        errs.push(
+            join_path(path, "starts_at"),
+            "err.auction.starts_after_end",
+            vec![],
+        );
+    }
+}
+
+/// Whether an auction accepts bids at `now` by its start: no start set, or the start reached.
+pub fn has_started(starts_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    starts_at.is_none_or(|s| s <= now)
+}
+
 /// Check an auction's deposit (保证金), at `{path}.deposit_fen`: at least 1 fen and not above the
 /// start price, so that the winner's deposit never exceeds what it pays.
 pub fn validate_deposit(
@@ -225,6 +248,27 @@ mod tests {
 
     fn t(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_764_144_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn an_auction_starts_before_it_ends_and_has_started_from_its_start_on() {
+        for (start, ok) in [
+            (None, true),
+            (Some(t(-10)), true),
+            (Some(t(99)), true),
+            (Some(t(100)), false),
+            (Some(t(101)), false),
+        ] {
+            let mut errs = FieldErrors::new();
+            validate_start(start, t(100), "pricing.auction", &mut errs);
+            assert_eq!(errs.is_empty(), ok, "{start:?}");
+            if !ok {
+                assert_eq!(errs.0[0].path, "pricing.auction.starts_at");
+            }
+        }
+        assert!(has_started(None, t(0)));
+        assert!(!has_started(Some(t(1)), t(0)));
+        assert!(has_started(Some(t(1)), t(1)));
     }
 
     fn open_auction(leading: Option<i64>) -> AuctionState {

@@ -30,10 +30,19 @@ impl IntoResponse for Error {
 }
 
 /// The human text of an error, in `lang` (its `error.<code>` words, with a conflict's details).
+/// A conflict may name more precise words than its code's with a `text` argument (`error.<text>`):
+/// an auction that has not opened yet is `auction_closed`, said as "opens at …".
 pub fn message(lang: Lang, e: &Error) -> String {
     let key = format!("error.{}", e.code());
     match e {
-        Error::Conflict { args, .. } => i18n::tf(lang, &key, args),
+        Error::Conflict { args, .. } => {
+            let key = args
+                .iter()
+                .find(|(name, _)| *name == "text")
+                .map(|(_, text)| format!("error.{text}"))
+                .unwrap_or(key);
+            i18n::tf(lang, &key, args)
+        }
         _ => i18n::t(lang, &key).to_string(),
     }
 }

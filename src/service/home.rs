@@ -1,5 +1,6 @@
 //! The home page's boards (issue 18): the newest listed listings (also the 挂牌公告), the running
-//! auctions with their current price and end, the newest open demands and the newest settled
+//! auctions with their current price and end, the upcoming ones (`starts_at`) with their start and
+//! start price, the newest open demands and the newest settled
 //! trades (成交公示), served from this process's memory so that the home page costs one small
 //! query (the search generation) like a cached search.
 //!
@@ -24,6 +25,7 @@ use crate::service::AppState;
 pub const FRESH: Duration = Duration::from_secs(5);
 const LISTINGS: i64 = 8;
 const AUCTIONS: i64 = 6;
+const UPCOMING: i64 = 4;
 const DEMANDS: i64 = 6;
 const TRADES: i64 = 8;
 
@@ -32,6 +34,8 @@ const TRADES: i64 = 8;
 pub struct Boards {
     pub listings: Vec<HomeListing>,
     pub auctions: Vec<HomeAuction>,
+    /// Auctions of listed listings that open later, soonest first.
+    pub upcoming: Vec<HomeAuction>,
     pub demands: Vec<HomeDemand>,
     pub trades: Vec<HomeTrade>,
     pub computed_at: DateTime<Utc>,
@@ -87,6 +91,7 @@ pub async fn boards(state: &AppState) -> Result<Arc<Boards>> {
     let boards = Arc::new(Boards {
         listings: db::home::newest_listings(&mut conn, LISTINGS).await?,
         auctions: db::home::running_auctions(&mut conn, now, AUCTIONS).await?,
+        upcoming: db::home::upcoming_auctions(&mut conn, now, UPCOMING).await?,
         demands: db::home::newest_demands(&mut conn, DEMANDS).await?,
         trades: db::home::newest_settled(&mut conn, TRADES).await?,
         computed_at: now,

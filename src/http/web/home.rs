@@ -1,5 +1,6 @@
 //! The home page (issue 18): what is live now — the newest listings, the running auctions with
 //! their current price and a countdown (text without JavaScript, updated each second with it), the
+//! upcoming auctions with their start, start price and the time until they open, the
 //! newest demands, the market's headline figures and the notices (挂牌公告, 成交公示) — from the
 //! boards each process keeps in memory (`service::home`) and the statistics' snapshot.
 use std::sync::Arc;
@@ -36,6 +37,21 @@ impl HomePage {
             .iter()
             .filter(|a| a.ends_at > self.now)
             .collect()
+    }
+
+    /// The upcoming auctions that have not opened at `now` (an auction opens at its start; the
+    /// boards may be a few seconds old).
+    fn upcoming(&self) -> Vec<&HomeAuction> {
+        self.boards
+            .upcoming
+            .iter()
+            .filter(|a| a.starts_at.is_some_and(|s| s > self.now))
+            .collect()
+    }
+
+    /// How long until an upcoming auction opens, in words (`2天3小时`).
+    fn starts_in(&self, starts_at: &DateTime<Utc>) -> String {
+        span_words(&self.ctx, self.now, *starts_at)
     }
 
     /// The current price: the leading bid, else the start price.
@@ -81,6 +97,29 @@ pub fn time_left(ctx: &PageCtx, now: DateTime<Utc>, ends_at: DateTime<Utc>) -> S
     } else {
         hm
     }
+}
+
+/// A span of time in words, to the hour beyond a day and to the minute within it
+/// (`2天3小时` / `2d 3h`, `3小时12分` / `3h 12m`, `12分钟` / `12m`; at least a minute).
+pub fn span_words(ctx: &PageCtx, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let secs = (to - from).num_seconds().max(60);
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    let n = |v: i64| v.to_string();
+    if d > 0 {
+        crate::i18n::tf(ctx.lang, "portal.left_days", &[("d", n(d)), ("h", n(h))])
+    } else if h > 0 {
+        crate::i18n::tf(ctx.lang, "portal.left_hours", &[("h", n(h)), ("m", n(m))])
+    } else {
+        crate::i18n::tf(ctx.lang, "portal.left_minutes", &[("m", n(m))])
+    }
+}
+
+/// What is left of an auction in words (`剩余 2天3小时` / `2d 3h left`), or `已结束` / `Ended`.
+pub fn time_left_words(ctx: &PageCtx, now: DateTime<Utc>, ends_at: DateTime<Utc>) -> String {
+    if ends_at <= now {
+        return ctx.t("trading.auction.ended").to_string();
+    }
+    ctx.t1("portal.left", "t", &span_words(ctx, now, ends_at))
 }
 
 pub async fn page(State(state): State<AppState>, Ctx(ctx, _): Ctx) -> Result<Response> {

@@ -99,6 +99,10 @@ pub struct AuctionInput {
     pub ends_at: DateTime<Utc>,
     /// Anti-sniping extension, 0–3600 s (default 300).
     pub extension_seconds: Option<i64>,
+    /// When bidding opens, if later than the approval (before `ends_at`): until then the auction is
+    /// `scheduled`. An extension of API.md.
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 /// A partial update (`PATCH`): any subset of the fields of [`ListingInput`]; `pricing` is replaced whole.
@@ -235,6 +239,50 @@ pub struct AuctionView {
     pub reserve_fen: Option<i64>,
     /// The deposit (保证金) a bidder must have paid; null: none.
     pub deposit_fen: Option<i64>,
+    /// When bidding opens, if set (an extension of API.md): `scheduled` until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+}
+
+/// The live state of a listing's auction, as a search card shows it. Not part of the API's
+/// listing JSON (API.md: `pricing.auction` carries the terms; the live state is
+/// `GET /listings/{id}/auction`), so it travels beside the view.
+#[derive(Debug, Clone)]
+pub struct AuctionLive {
+    /// `scheduled` | `open` | `closed`
+    pub status: String,
+    pub start_price_fen: i64,
+    pub leading_bid_fen: Option<i64>,
+    pub bid_count: i32,
+    pub ends_at: DateTime<Utc>,
+    /// When a `scheduled` auction opens.
+    pub starts_at: Option<DateTime<Utc>>,
+}
+
+impl AuctionLive {
+    /// The live state read with the listing's row (its `auctions` columns), for an auction.
+    pub fn of(row: &ListingRow) -> Option<Self> {
+        match (&row.auction_status, row.start_price_fen, row.ends_at) {
+            (Some(status), Some(start), Some(ends_at)) if row.pricing_mode == "auction" => {
+                Some(AuctionLive {
+                    status: status.clone(),
+                    start_price_fen: start,
+                    leading_bid_fen: row.leading_bid_fen,
+                    bid_count: row.bid_count.unwrap_or(0),
+                    ends_at,
+                    starts_at: row.starts_at,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One result of the search page: the listing and, for an auction, its live state.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub listing: ListingView,
+    pub auction: Option<AuctionLive>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -263,6 +311,7 @@ pub fn view(row: &ListingRow, viewer: Option<&CurrentUser>) -> ListingView {
                 has_reserve: row.reserve_fen.is_some(),
                 reserve_fen: if insider { row.reserve_fen } else { None },
                 deposit_fen: row.deposit_fen,
+                starts_at: row.starts_at,
             })
         }
         _ => None,
@@ -330,6 +379,7 @@ pub fn input_of(row: &ListingRow) -> ListingInput {
                         deposit_fen: row.deposit_fen,
                         ends_at: e,
                         extension_seconds: row.extension_seconds.map(i64::from),
+                        starts_at: row.starts_at,
                     })
                 }
                 _ => None,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::listings::{SearchFilter, SearchSort};
+use crate::db::listings::{ListingRow, SearchFilter, SearchSort};
 use crate::domain::codes::{Exchange, Field, IpType, PricingMode, Province};
 use crate::domain::error::FieldErrors;
 use crate::domain::money::MAX_AMOUNT_FEN;
@@ -16,7 +16,7 @@ use crate::domain::vocabulary::vocabulary;
 use crate::error::{Error, Result};
 use crate::service::Page;
 
-use super::{cache, view, ListingView, QUERY_MAX_CHARS};
+use super::{cache, view, AuctionLive, ListingView, SearchHit, QUERY_MAX_CHARS};
 
 /// Call after committing a change to what search can see: drops cached broad searches in every server
 /// process at once. Not needed for correctness elsewhere (a trigger on `listings` bumps the database's
@@ -173,6 +173,24 @@ pub async fn search(
     viewer: Option<&CurrentUser>,
     p: &SearchParams,
 ) -> Result<Page<ListingView>> {
+    Ok(search_rows(pool, p).await?.map(|r| view(&r, viewer)))
+}
+
+/// The search as the search page shows it: each listing with its auction's live state (current
+/// bid, bids, end), read by the search's own query (`db::listings::listed_by_ids`), never per card.
+#[tracing::instrument(skip(pool, viewer))]
+pub async fn search_hits(
+    pool: &PgPool,
+    viewer: Option<&CurrentUser>,
+    p: &SearchParams,
+) -> Result<Page<SearchHit>> {
+    Ok(search_rows(pool, p).await?.map(|r| SearchHit {
+        listing: view(&r, viewer),
+        auction: AuctionLive::of(&r),
+    }))
+}
+
+async fn search_rows(pool: &PgPool, p: &SearchParams) -> Result<Page<ListingRow>> {
     let s = parse_search(p)?;
     let has_text = given(&p.q).is_some();
     if has_text && s.filter.tsquery.is_none() {
@@ -214,7 +232,7 @@ pub async fn search(
         (rows, total)
     };
     Ok(Page {
-        items: rows.iter().map(|r| view(r, viewer)).collect(),
+        items: rows,
         total,
         page: s.page,
         per_page: s.per_page,

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::listings::{AuctionTerms, ListingContent};
-use crate::domain::auction::{validate_auction, validate_deposit, DEFAULT_EXTENSION_SECONDS};
+use crate::domain::auction::{
+    validate_auction, validate_deposit, validate_start, DEFAULT_EXTENSION_SECONDS,
+};
 use crate::domain::codes::{Field, IpType, PricingMode, TransactionMode};
 use crate::domain::error::{check_text, FieldErrors};
 use crate::domain::money::{format_yuan, MAX_AMOUNT_FEN};
@@ -210,6 +212,7 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
                         "pricing.auction",
                         &mut errs,
                     );
+                    validate_start(a.starts_at, a.ends_at, "pricing.auction", &mut errs);
                     validate_deposit(
                         a.deposit_fen,
                         a.start_price_fen,
@@ -222,6 +225,7 @@ pub fn validate(input: &ListingInput, now: DateTime<Utc>) -> Result<ListingConte
                         increment_fen: a.increment_fen,
                         reserve_fen: a.reserve_fen,
                         ends_at: a.ends_at,
+                        starts_at: a.starts_at,
                         extension_seconds: a
                             .extension_seconds
                             .unwrap_or(DEFAULT_EXTENSION_SECONDS)

@@ -2,7 +2,7 @@
 //! view and its live events, and the closing job.
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Offset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
@@ -60,6 +60,10 @@ pub struct AuctionView {
     pub extension_seconds: i32,
     /// The deposit (保证金) a bidder must have paid before bidding; null: none.
     pub deposit_fen: Option<i64>,
+    /// When a `scheduled` auction opens, if set on the listing (`pricing.auction.starts_at`, an
+    /// extension of API.md); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
     /// The latest bids, newest first.
     pub bids: Vec<BidView>,
 }
@@ -81,6 +85,7 @@ impl AuctionView {
             min_next_bid_fen: min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen),
             extension_seconds: a.extension_seconds,
             deposit_fen: a.deposit_fen,
+            starts_at: a.starts_at,
             bids,
         }
     }
@@ -219,6 +224,11 @@ async fn bid_on(
         });
     }
 
+    // An auction that opens later refuses bids until then, saying when (nothing is written).
+    if target.auction_status.as_deref() == Some("scheduled") {
+        return Err(not_started(target.starts_at));
+    }
+
     // The leading bid only ever rises: a bid already too low against the last committed state is
     // refused at once, without queueing for the auction's row lock behind the bid being taken.
     if let (Some(start), Some(inc)) = (target.start_price_fen, target.increment_fen) {
@@ -262,6 +272,9 @@ async fn bid_on(
         let a = db::trading::auction(conn, listing_id)
             .await?
             .ok_or_else(|| Error::conflict("auction_closed"))?;
+        if a.status == "scheduled" {
+            return Err(not_started(a.starts_at));
+        }
         if a.status != "open" || a.ends_at <= Utc::now() {
             return Err(Error::conflict("auction_closed"));
         }
@@ -339,6 +352,27 @@ fn too_low(min: i64) -> Error {
         code: "bid_too_low",
         args: vec![("min", format_yuan(min))],
         extra: Some(json!({ "min_bid_fen": min })),
+    }
+}
+
+/// 409 `auction_closed` for an auction that has not opened yet: its message says when it opens
+/// (Beijing time), and `opens_at` carries the moment.
+fn not_started(starts_at: Option<DateTime<Utc>>) -> Error {
+    let Some(at) = starts_at else {
+        // Scheduled without a start: its listing is not approved yet.
+        return Error::conflict("auction_closed");
+    };
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
+    Error::Conflict {
+        code: "auction_closed",
+        args: vec![
+            ("text", "auction_not_started".to_string()),
+            (
+                "opens_at",
+                at.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
+            ),
+        ],
+        extra: Some(json!({ "opens_at": at })),
     }
 }
 
@@ -427,6 +461,17 @@ pub async fn auction_view(
         .map(|b| bid_view(b.bidder_no, b.amount_fen, b.created_at))
         .collect();
     Ok(AuctionView::from_row(&a, bids, owner))
+}
+
+/// Opens the auctions whose start (`starts_at`) has come at `clock`'s now, exactly once however
+/// many processes run this (one conditional `UPDATE`). Returns how many opened.
+pub async fn open_due_auctions(pool: &PgPool, clock: &Clock) -> Result<usize> {
+    let mut conn = pool.acquire().await?;
+    let opened = db::auction_starts::open_due(&mut conn, clock.now()).await?;
+    for id in &opened {
+        tracing::info!(listing_id = %id, "auction opened at its start");
+    }
+    Ok(opened.len())
 }
 
 /// Closes every due auction (up to a batch per call), each in its own transaction, exactly once

@@ -261,6 +261,9 @@ async fn make_trade(
 /// Periodic work of this area (run by `jobs::tick` every second, safe with several processes):
 /// closes due auctions and marks lapsed offers expired.
 pub async fn run_jobs(state: &AppState) -> anyhow::Result<()> {
+    open_due_auctions(&state.pool, &state.clock)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening auctions: {e:?}"))?;
     close_due_auctions(&state.pool, &state.clock)
         .await
         .map_err(|e| anyhow::anyhow!("closing auctions: {e:?}"))?;
@@ -283,6 +286,7 @@ mod tests {
             "listing_sold",
             "wrong_pricing_mode",
             "auction_closed",
+            "auction_not_started",
             "bid_too_low",
             "offer_not_open",
             "offer_expired",

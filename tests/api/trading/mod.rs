@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod auctions;
+mod cards;
 mod colleagues;
 mod deposits;
 mod notices;
@@ -18,6 +19,7 @@ mod pages;
 mod purchase;
 mod restrictions;
 mod safety;
+mod upcoming;
 
 // ---------------------------------------------------------------- fixtures
 

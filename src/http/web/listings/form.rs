@@ -95,6 +95,27 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
                 vec![],
             );
         }
+        // Optional: empty means bidding opens at the approval.
+        let starts = form.get("pricing.auction.starts_at").trim();
+        let starts_at = if starts.is_empty() {
+            None
+        } else {
+            let at = NaiveDateTime::parse_from_str(starts, "%Y-%m-%dT%H:%M")
+                .ok()
+                .and_then(|n| {
+                    chrono::FixedOffset::east_opt(8 * 3600)
+                        .and_then(|off| off.from_local_datetime(&n).single())
+                })
+                .map(|t| t.with_timezone(&Utc));
+            if at.is_none() {
+                errs.push(
+                    "pricing.auction.starts_at",
+                    "err.listing.starts_at_format",
+                    vec![],
+                );
+            }
+            at
+        };
         let ext = form.get("pricing.auction.extension_seconds").trim();
         let extension_seconds = if ext.is_empty() {
             None
@@ -121,6 +142,7 @@ fn input_from_form(form: &Form) -> std::result::Result<ListingInput, FieldErrors
             deposit_fen: deposit,
             ends_at: ends_at.unwrap_or_else(|| Utc::now() + chrono::Duration::days(1)),
             extension_seconds,
+            starts_at,
         })
     } else {
         None
@@ -209,6 +231,9 @@ fn values_of(l: &ListingView) -> Vec<(String, String)> {
         }
         if let Some(d) = a.deposit_fen {
             v.push(("pricing.auction.deposit_fen".into(), fen_to_wan(d)));
+        }
+        if let Some(s) = a.starts_at {
+            v.push(("pricing.auction.starts_at".into(), shanghai_input(&s)));
         }
         v.push(("pricing.auction.ends_at".into(), shanghai_input(&a.ends_at)));
         v.push((

@@ -10,7 +10,7 @@ use crate::http::context::PageCtx;
 use crate::http::extract::Ctx;
 use crate::http::state::AppState;
 use crate::http::web::{render, FormErrors};
-use crate::service::listings::{self, ListingView, SearchParams};
+use crate::service::listings::{self, AuctionLive, ListingView, SearchHit, SearchParams};
 use crate::service::Page;
 
 use super::{fen_to_wan, price_label, trl_label, wan_to_fen};
@@ -22,8 +22,10 @@ struct SearchPage {
     p: SearchParams,
     min_wan: String,
     max_wan: String,
-    result: Page<ListingView>,
+    result: Page<SearchHit>,
     message: String,
+    /// The moment the page was made (the auctions' time left).
+    now: chrono::DateTime<chrono::Utc>,
     /// The search could not run (a filter is wrong): no count, no "nothing found", no pager.
     failed: bool,
     /// The page's names of the wrong filters, marked `aria-invalid`.
@@ -45,6 +47,16 @@ impl SearchPage {
     }
     fn price(&self, l: &ListingView) -> String {
         price_label(&self.ctx, l)
+    }
+    /// An auction's time left in words, or that it has ended.
+    fn left(&self, a: &AuctionLive) -> String {
+        if a.status == "closed" {
+            return self.ctx.t("trading.auction.ended").to_string();
+        }
+        if let (true, Some(st)) = (a.status == "scheduled", a.starts_at) {
+            return self.ctx.t1("portal.opens_at", "at", &self.ctx.time(&st));
+        }
+        crate::http::web::home::time_left_words(&self.ctx, self.now, a.ends_at)
     }
     fn trl(&self, l: &ListingView) -> String {
         trl_label(&self.ctx, l.trl)
@@ -129,7 +141,7 @@ pub(super) async fn search_page(
     let result = if !bad_fields.is_empty() {
         None
     } else {
-        match listings::search(&state.read_pool, viewer.as_ref(), &p).await {
+        match listings::search_hits(&state.read_pool, viewer.as_ref(), &p).await {
             Ok(r) => Some(r),
             Err(e @ Error::BadRequest { .. }) => {
                 // Each bad parameter by the label of its box on this page, not its API name.
@@ -186,6 +198,7 @@ pub(super) async fn search_page(
         max_wan,
         result,
         message,
+        now: state.clock.now(),
         failed,
         bad_fields,
         prev_url,

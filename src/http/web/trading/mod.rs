@@ -631,6 +631,7 @@ mod tests {
             min_next_bid_fen: 130_000,
             extension_seconds: 300,
             deposit_fen: None,
+            starts_at: None,
             bids: vec![trading::BidView {
                 bidder: "竞买人1".into(),
                 bidder_en: "Bidder 1".into(),

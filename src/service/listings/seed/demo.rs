@@ -14,7 +14,9 @@ pub(super) struct DemoListing {
     pub modes: &'static [&'static str],
     pub keywords: &'static [&'static str],
     /// `fixed:<fen>`, `negotiable`, `negotiable:<fen>`, `auction:<start>:<increment>:<days>`, with
-    /// `:<deposit>` (保证金, fen) after the days when bidders must pay one first
+    /// `:<deposit>` (保证金, fen) after the days when bidders must pay one first, and
+    /// `:<hours>` after that (the deposit may be empty) for an auction that opens that many hours
+    /// after the demo is loaded (an upcoming auction)
     pub pricing: &'static str,
     pub status: &'static str,
 }
@@ -226,6 +228,26 @@ pub(super) const DEMO: &[DemoListing] = &[
         modes: &["transfer", "exclusive_license"],
         keywords: &["4D成像雷达", "毫米波雷达", "自动驾驶", "imaging radar"],
         pricing: "auction:600000000:10000000:7:50000000",
+        status: "listed",
+    },
+    DemoListing {
+        org: "agri",
+        title: "柑橘黄龙病快速检测试剂盒及田间检测方法",
+        summary: "基于等温扩增的柑橘黄龙病田间快速检测，30 分钟出结果，无需实验室设备。即将开拍：审核已通过，竞价在开始时间后开放。",
+        title_en: "Rapid field test kit for citrus huanglongbing",
+        summary_en: "An isothermal-amplification field test for citrus huanglongbing with results in 30 minutes and no laboratory equipment. An upcoming auction: approved, bidding opens at its start time.",
+        description: "采用重组酶聚合酶扩增与侧流层析试纸条联用，检测灵敏度达到每微升 10 个拷贝，与实验室荧光定量 PCR 的符合率为 98%。
+
+已在四川、重庆柑橘产区完成 2000 份样品的田间验证，配套采样与判读规程。
+
+Recombinase polymerase amplification with a lateral-flow strip: 10 copies per microlitre, 98% agreement with laboratory qPCR, validated on 2,000 field samples in Sichuan and Chongqing.",
+        field: "agri",
+        ip_type: "invention_patent",
+        ip_numbers: &["ZL202110456123.6"],
+        trl: 7,
+        modes: &["transfer", "nonexclusive_license"],
+        keywords: &["柑橘黄龙病", "快速检测", "等温扩增", "试剂盒"],
+        pricing: "auction:20000000:500000:6::30",
         status: "listed",
     },
 ];

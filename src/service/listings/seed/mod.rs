@@ -48,6 +48,7 @@ fn demo_pricing(spec: &str) -> PricingInput {
                 deposit_fen: num(4),
                 ends_at: Utc::now() + Duration::days(num(3).unwrap_or(3)),
                 extension_seconds: Some(300),
+                starts_at: num(5).map(|h| Utc::now() + Duration::hours(h)),
             }),
         },
         _ => PricingInput {
@@ -122,8 +123,10 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<()> {
                 .bind(admin)
                 .execute(&mut *tx)
                 .await?;
+            // An upcoming auction (a start set) stays `scheduled`: the jobs open it then.
             sqlx::query(
-                "update auctions set status = 'open', opened_at = now() where listing_id = $1",
+                "update auctions set status = 'open', opened_at = now() where listing_id = $1 \
+                 and (starts_at is null or starts_at <= now())",
             )
             .bind(id)
             .execute(&mut *tx)
