@@ -4,8 +4,9 @@ use anyhow::Context;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::password;
+use crate::auth::{password, CurrentUser};
 use crate::db;
+use crate::service::AppState;
 
 pub const DEMO_PASSWORD: &str = "demo-password-2026";
 
@@ -131,6 +132,16 @@ pub const ORGS: &[DemoOrg] = &[
         email: "buyer-energy@demo.techmarket.cn",
         person: "冯总",
     },
+    DemoOrg {
+        key: "bank",
+        name: "示例天府科技银行",
+        kind: "financial_institution",
+        province: "sichuan",
+        exchange: "cdipex",
+        credit_code: "91510100MA0B000138",
+        email: "bank@demo.techmarket.cn",
+        person: "钱经理",
+    },
 ];
 
 /// Colleagues (members, not owners) of demo organisations: (organisation key, e-mail, name).
@@ -171,6 +182,21 @@ pub fn demo_otp_secret(email: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// The step that marks the demo as loaded. Renamed when steps are added, so that a database
+/// loaded before runs the (idempotent) steps once more and gets what is new.
+const COMPLETE: &str = "complete: experts, brokers, pledges, webhook";
+
+/// A demo user as the use cases see them (`None` if the demo has no such user).
+pub(crate) async fn user(pool: &PgPool, email: &str) -> anyhow::Result<Option<CurrentUser>> {
+    let mut conn = pool.acquire().await?;
+    let Some(id) = db::brokers::user_by_email(&mut conn, email).await? else {
+        return Ok(None);
+    };
+    Ok(db::users::get(&mut conn, id)
+        .await?
+        .map(|u| CurrentUser::from(&u)))
+}
+
 async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
     // Administrators sign in with two factors: the demo's get their published secret (also where
     // the demo was loaded before two-factor sign-in existed).
@@ -181,7 +207,8 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
         }
     }
     let complete: bool =
-        sqlx::query_scalar("select exists(select 1 from demo_state where step = 'complete')")
+        sqlx::query_scalar("select exists(select 1 from demo_state where step = $1)")
+            .bind(COMPLETE)
             .fetch_one(pool)
             .await?;
     if complete {
@@ -193,8 +220,8 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
             .bind(ADMINS[0].1)
             .fetch_one(&mut *tx)
             .await?;
+    let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
     if !loaded {
-        let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
         for (ex, email) in ADMINS {
             let name = crate::domain::codes::Exchange::parse(ex)
                 .map(|e| format!("{} 管理员", e.name_zh()))
@@ -218,7 +245,17 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
         for (_, email) in ADMINS {
             db::two_factor::put_if_missing(&mut tx, email, &demo_otp_secret(email)).await?;
         }
-        for o in ORGS {
+    }
+    // Each organisation once, by its owner's e-mail: a demo loaded before an organisation was
+    // added to `ORGS` (the bank) gets it at the next start.
+    for o in ORGS {
+        if db::brokers::user_by_email(&mut tx, o.email)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        {
             let org_id = Uuid::now_v7();
             db::organizations::insert(
                 &mut tx,
@@ -279,7 +316,14 @@ async fn load_locked(pool: &PgPool) -> anyhow::Result<()> {
     demo_purchases(pool).await?;
     crate::service::settlement::seed_demo(pool).await?;
     crate::service::trading::seed_demo_deposit(pool).await?;
-    sqlx::query("insert into demo_state (step) values ('complete') on conflict do nothing")
+    // The use cases below take a state; they read only its pool and clock (the system's).
+    let state = AppState::new(pool.clone(), crate::config::Config::for_tests(""));
+    crate::service::experts::seed_demo(&state).await?;
+    crate::service::brokers::seed_demo(pool).await?;
+    crate::service::pledges::seed_demo(&state).await?;
+    crate::service::interconnect::seed_demo(&state).await?;
+    sqlx::query("insert into demo_state (step) values ($1) on conflict do nothing")
+        .bind(COMPLETE)
         .execute(pool)
         .await?;
     Ok(())

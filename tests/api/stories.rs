@@ -360,6 +360,13 @@ async fn an_interrupted_demo_load_is_finished_by_the_next_start(pool: PgPool) {
             "trades",
             "ledger_entries",
             "notifications",
+            "experts",
+            "evaluations",
+            "brokers",
+            "broker_engagements",
+            "financing_products",
+            "pledge_requests",
+            "webhooks",
         ] {
             out.push(
                 sqlx::query_scalar(&format!("select count(*) from {table}"))
@@ -398,9 +405,16 @@ async fn an_interrupted_demo_load_is_finished_by_the_next_start(pool: PgPool) {
         whole[5..9],
         "offers, bids, trades and entries not doubled"
     );
+    assert_eq!(
+        again[10..],
+        whole[10..],
+        "experts, evaluations, brokers, engagements, products, pledges and webhooks not doubled"
+    );
     // And once complete, a further start changes nothing.
     techmarket::demo::load(&pool).await.unwrap();
-    assert_eq!(counts(&pool).await[..9], again[..9]);
+    let last = counts(&pool).await;
+    assert_eq!(last[..9], again[..9]);
+    assert_eq!(last[10..], again[10..]);
 }
 
 /// Issue 15's "Done when": a Chongqing buyer wins an auction in the mode it chose, sees where and how

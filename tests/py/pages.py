@@ -4,7 +4,8 @@ and in English: a full-page screenshot under OUT_DIR/<width>/<lang>/, and on eve
   (the page itself never scrolls sideways), and a table that scrolls shows a cue (a shadow);
 - status tags stay on one line; on a phone the search filters are folded away (the search form is
   short);
-- charts keep readable labels (no text under 10 px, overlapping another or leaving its chart).
+- charts keep readable labels (no text under 10 px, overlapping another or leaving its chart);
+- it is the page, not an error page (a row the visitor may not see would pass everything else).
 Pages marked `print` are also printed to PDF (A4 portrait): one page, the short trade number
 (TM-…), amounts in capital numerals (大写), no navigation.
 
@@ -96,6 +97,9 @@ class Pages:
         sep = "&" if "?" in url else "?"
         d.get(f"{self.base}{url}{sep}lang={lang}")
         where = f"{width} px {lang} {url} ({label})"
+        # A page the visitor may not see, or that broke, would pass every measure below.
+        for e in d.find_elements(By.CSS_SELECTOR, ".error-page"):
+            self.problems.append(f"{where}: an error page: {e.text[:120]!r}")
         m = d.execute_script(MEASURE, width < 500)
         if m["wider"] > 0:
             self.problems.append(f"{where}: the page is {m['wider']} px wider than the screen")

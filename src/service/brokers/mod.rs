@@ -24,9 +24,11 @@ use crate::service::admin::audit;
 use crate::service::{Page, PageQuery};
 
 mod engagements;
+mod seed;
 mod settlement;
 
 pub use engagements::*;
+pub use seed::seed_demo;
 pub use settlement::*;
 
 /// Longest certificate number, in characters.

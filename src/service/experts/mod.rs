@@ -24,8 +24,10 @@ use crate::service::admin::audit;
 use crate::service::{AppState, Page, PageQuery};
 
 mod evaluations;
+mod seed;
 
 pub use evaluations::*;
+pub use seed::seed_demo;
 
 /// `POST /admin/experts`.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

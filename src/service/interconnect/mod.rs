@@ -15,10 +15,13 @@ use crate::service::AppState;
 pub mod delivery;
 /// Issuing, revoking and checking API keys; which scope each route needs.
 pub mod keys;
+/// The demo's webhook.
+mod seed;
 /// Resolving a webhook URL and checking its addresses against the allow-list.
 pub mod target;
 /// Registering webhooks, their deliveries, redelivery.
 pub mod webhooks;
+pub use seed::seed_demo;
 
 /// One event, as a webhook receives it and as the change feed lists it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

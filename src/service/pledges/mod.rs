@@ -26,10 +26,12 @@ use crate::error::{Error, Result};
 
 mod products;
 mod requests;
+mod seed;
 mod valuation;
 
 pub use products::*;
 pub use requests::*;
+pub use seed::seed_demo;
 pub use valuation::*;
 
 /// An organisation named in a pledge.
