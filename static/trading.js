@@ -34,6 +34,15 @@
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + t.slice(0, 5);
   }
 
+  // A bid's moment as the server writes it (PageCtx::day_time): 12月8日 14:03:05 / Dec 8 14:03:05.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function dayTime(iso) {
+    var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);
+    var t = shanghai(iso, false);
+    return zh ? (d.getUTCMonth() + 1) + "月" + d.getUTCDate() + "日 " + t
+              : MONTHS[d.getUTCMonth()] + " " + d.getUTCDate() + " " + t;
+  }
+
   function tick() {
     if (!countdown || isNaN(endsAt)) { return; }
     var left = Math.max(0, Math.floor((endsAt - Date.now()) / 1000));
@@ -117,11 +126,18 @@
       for (var i = a.bids.length - 1; i >= 0; i--) {
         var b = a.bids[i];
         var tr = document.createElement("tr");
-        [zh ? b.bidder : b.bidder_en, money(b.amount_fen), shanghai(b.at, false)].forEach(function (text) {
+        [zh ? b.bidder : b.bidder_en, money(b.amount_fen)].forEach(function (text) {
           var td = document.createElement("td");
           td.textContent = text;
           tr.appendChild(td);
         });
+        var when = document.createElement("td");
+        when.className = "bid-time";
+        var time = document.createElement("time");
+        time.setAttribute("datetime", b.at);
+        time.textContent = dayTime(b.at);
+        when.appendChild(time);
+        tr.appendChild(when);
         tbody.insertBefore(tr, tbody.firstChild);
       }
       while (tbody.children.length > 20) { tbody.removeChild(tbody.lastChild); }

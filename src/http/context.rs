@@ -414,6 +414,18 @@ impl PageCtx {
         at.with_timezone(&off).format("%Y-%m-%d %H:%M").to_string()
     }
 
+    /// A moment of a day among others, to the second, without the year (a bid in an auction's
+    /// history): `12月8日 14:03:05`, `Dec 8 14:03:05` (Asia/Shanghai). `static/trading.js`
+    /// writes the rows it adds live the same way.
+    pub fn day_time(&self, at: &DateTime<Utc>) -> String {
+        let off = FixedOffset::east_opt(SHANGHAI).unwrap_or_else(|| Utc.fix());
+        let local = at.with_timezone(&off);
+        match self.lang {
+            Lang::Zh => local.format("%-m月%-d日 %H:%M:%S").to_string(),
+            Lang::En => local.format("%b %-d %H:%M:%S").to_string(),
+        }
+    }
+
     /// An end moment as people read it: a midnight in Shanghai is the end of the day before
     /// (`2027-01-31（含当日）`, as it was entered), any other moment as [`Self::time`].
     pub fn until(&self, at: &DateTime<Utc>) -> String {

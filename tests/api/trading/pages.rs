@@ -599,3 +599,50 @@ async fn a_refused_offer_keeps_what_was_typed(pool: PgPool) {
         .text
         .contains(r#"<option value="exclusive_license" selected>"#));
 }
+
+/// Issue 18: on a multi-day auction the bid history says on which day each bid came, to the
+/// second, in Beijing time, in the page's language.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_bid_history_shows_each_bids_date_and_time_in_beijing(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let seller = app.verified_member("seller@chip.cn", "suaee").await;
+    let buyer = app.verified_member("b@buyer.cn", "cquaee").await;
+    let id = auction(&app, &seller, 800_000_000, 1_000_000, None, 3 * 86_400, 300).await;
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{id}/bids"),
+            Some(&buyer.token),
+            json!({"amount_fen": 800_000_000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The bid came two days before: 06:03:05 UTC is 14:03:05 in Beijing.
+    sqlx::query("update bids set created_at = '2026-12-05T06:03:05Z' where listing_id = $1::uuid")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let row = |page: &str| -> String {
+        page.split("data-bids>")
+            .nth(1)
+            .expect("the bid history")
+            .split("</tbody>")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let zh = app.page(&format!("/listings/{id}"), "").await;
+    assert_eq!(zh.status, StatusCode::OK);
+    let history = row(&zh.text);
+    assert!(history.contains(">12月5日 14:03:05<"), "{history}");
+    assert!(
+        history.contains("datetime=\"2026-12-05T06:03:05+00:00\""),
+        "{history}"
+    );
+    let en = app.page(&format!("/listings/{id}?lang=en"), "").await;
+    assert!(
+        row(&en.text).contains(">Dec 5 14:03:05<"),
+        "{}",
+        row(&en.text)
+    );
+}
