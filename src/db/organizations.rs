@@ -14,11 +14,14 @@ pub struct OrgRow {
     pub created_at: DateTime<Utc>,
     pub restricted_reason: Option<String>,
     pub restricted_until: Option<DateTime<Utc>>,
+    /// Set when an exchange refused to verify it (until it is verified after all).
+    pub refused_at: Option<DateTime<Utc>>,
+    pub refused_reason: Option<String>,
 }
 
 const COLUMNS: &str =
     "o.id, o.name, o.kind, o.province, o.exchange, o.credit_code, o.verified_at, o.created_at, \
-    r.reason as restricted_reason, r.until as restricted_until";
+    r.reason as restricted_reason, r.until as restricted_until, o.refused_at, o.refused_reason";
 const FROM: &str = "organizations o left join lateral (select reason, until from org_restrictions r \
     where r.organization_id = o.id and r.lifted_at is null and (r.until is null or r.until > now()) \
     order by r.created_at desc limit 1) r on true";

@@ -72,6 +72,17 @@ pub struct OrgView {
     /// itself, to sellers and to admins; absent where it is not counted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancellations_90d: Option<i64>,
+    /// Why its exchange refused to verify it, while it is unverified (for the administrators'
+    /// pages; not part of the API's object).
+    #[serde(skip)]
+    pub refusal: Option<Refusal>,
+}
+
+/// An exchange's refusal to verify an organisation.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub at: chrono::DateTime<Utc>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -122,6 +133,13 @@ impl From<&db::organizations::OrgRow> for OrgView {
                 until: o.restricted_until,
             }),
             cancellations_90d: None,
+            refusal: match (o.verified_at, o.refused_at, &o.refused_reason) {
+                (None, Some(at), Some(reason)) => Some(Refusal {
+                    at,
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            },
         }
     }
 }

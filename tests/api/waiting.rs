@@ -509,3 +509,80 @@ async fn administrators_land_on_admin_and_members_on_their_account(pool: PgPool)
         }
     }
 }
+
+/// The row of the organisation with `credit_code` in the administrators' list on /admin.
+fn org_row<'a>(page: &'a str, credit_code: &str) -> &'a str {
+    page.split("<tr>")
+        .find(|row| row.contains(credit_code))
+        .unwrap_or_else(|| panic!("no row of {credit_code} in {page}"))
+}
+
+async fn credit_code(app: &TestApp, org_id: &str) -> String {
+    sqlx::query_scalar("select credit_code from organizations where id = $1::uuid")
+        .bind(org_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_admin_list_marks_a_refused_organisation_with_its_reason(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.admin("suaee").await;
+    let refused = app.member("refused@org.cn", "suaee").await;
+    let waiting = app.member("waiting@org.cn", "suaee").await;
+    let (code, waiting_code) = (
+        credit_code(&app, &refused.org_id).await,
+        credit_code(&app, &waiting.org_id).await,
+    );
+    let cookies = web_login(&app, "admin-suaee@test.example").await;
+    let page = app.page("/admin", &cookies).await;
+    let csrf = input_value(&page.text, "_csrf").unwrap();
+    // Before the refusal the row says unverified, not refused.
+    assert!(!org_row(&page.text, &code).contains("data-refused"));
+    let r = app
+        .form(
+            &format!("/admin/organizations/{}/refuse", refused.org_id),
+            &cookies,
+            &[("_csrf", &csrf), ("reason", "营业执照 & 信用代码不符")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
+    let zh = app.page("/admin", &cookies).await;
+    let row = org_row(&zh.text, &code);
+    assert!(
+        row.contains("data-refused") && row.contains("已拒绝"),
+        "{row}"
+    );
+    assert!(
+        row.contains("营业执照 &#38; 信用代码不符"),
+        "the reason, escaped: {row}"
+    );
+    // The organisation still waiting is not marked, and keeps its unverified tag.
+    let other = org_row(&zh.text, &waiting_code);
+    assert!(!other.contains("data-refused"), "{other}");
+    assert!(other.contains("tag warn"), "{other}");
+    let en = app.page("/admin?lang=en", &cookies).await;
+    assert!(org_row(&en.text, &code).contains(">Refused<"));
+
+    // Verified after all: no longer marked refused.
+    let token = app.login("admin-suaee@test.example", PASSWORD).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post(
+            &format!("/api/v1/admin/organizations/{}/verify", refused.org_id),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let page = app.page("/admin", &cookies).await;
+    let row = org_row(&page.text, &code);
+    assert!(
+        !row.contains("data-refused") && row.contains("tag ok"),
+        "{row}"
+    );
+}
