@@ -85,7 +85,7 @@ pub async fn upsert(
     Ok(())
 }
 
-/// A candidate: what scoring needs, and the entries of its profile that the demand looks up.
+/// A candidate: what scoring needs, and the entries of its profile.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Candidate {
     pub id: Uuid,
@@ -119,80 +119,97 @@ pub struct Retrieval<'a> {
     pub each_units: &'a [i32],
     /// Broader and related concepts of the heaviest units.
     pub near: &'a [i32],
-    /// Words the vocabulary does not know (a `tsquery` over the search vector).
-    pub tokens: Option<&'a str>,
-    /// Fields whose newest listings are candidates too, whatever they share.
-    pub fields: &'a [String],
-    /// The entries of profiles to send (see `Query::lookups`).
-    pub lookup_concepts: &'a [i64],
-    pub lookup_tokens: &'a [i64],
 }
 
-/// Listed listings with a current profile that share a concept (or an unknown word) with a demand, first
-/// found in each step (no ranking: the database stops early; the score decides). The steps that take a few
-/// listings of any of some concepts read the B-tree of `listing_match_concepts`, which stops after those
-/// few; the GIN index would first collect every listing with them (`bench/explain-matches.sql`).
-pub async fn candidates(
+/// The ids of listings that share a concept with a demand (steps `both`, `each` and `near` of
+/// [`Retrieval`]), first found in each step (no ranking: the B-tree of `listing_match_concepts` stops
+/// after the few each step takes, the `both` step intersects the GIN index's bitmaps; the score decides).
+/// Ids only: the statement is cheap to plan, and its generic plan is the one a demand would get (the candidates' status and profiles are read by
+/// primary key afterwards, [`candidates`]). A listing may come more than once.
+pub async fn concept_candidates(
     conn: &mut PgConnection,
     r: &Retrieval<'_>,
-) -> sqlx::Result<Vec<Candidate>> {
-    sqlx::query_as(
-        "with b as (select p.listing_id from listing_match_profiles p join listings l on l.id = p.listing_id \
-                    where cardinality($2::int[]) > 0 and cardinality($3::int[]) > 0 and p.retrieval && $2::int[] \
-                    and p.retrieval && $3::int[] and p.version = $1 and l.status = 'listed' limit $10), \
-              e as (select x.listing_id from \
-                    (select u, array_agg(c) as ids from unnest($4::int[], $5::int[]) as t(c, u) group by u) g \
-                    cross join lateral (select m.listing_id from listing_match_concepts m \
-                      join listings l on l.id = m.listing_id where m.concept = any(g.ids) \
-                      and l.status = 'listed' order by m.concept, m.listing_id limit $11) x), \
-              n as (select m.listing_id from listing_match_concepts m join listings l on l.id = m.listing_id \
-                    where m.concept = any($6::int[]) and l.status = 'listed' \
-                    order by m.concept, m.listing_id limit $12), \
-              t as (select l.id as listing_id from listings l where $7::tsquery is not null \
-                    and l.status = 'listed' and l.search @@ $7::tsquery limit $13), \
-              f as (select x.id as listing_id from unnest($14::text[]) as fc(code) cross join lateral \
-                    (select l.id from listings l where l.status = 'listed' and l.field = fc.code \
-                     order by l.listed_at desc limit $15) x), \
-              ids as (select listing_id from b union select listing_id from e union select listing_id from n \
-                    union select listing_id from t union select listing_id from f) \
-         select l.id, l.organization_id, l.field, l.province, \
-           coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
-             where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
-           l.price_fen, l.sort_price_fen, l.listed_at, \
-           array(select c from unnest(p.concepts) c where (c >> 24) = any($8::int8[])) as concepts, \
-           array(select k from unnest(p.tokens) k where (k >> 12) = any($9::int8[])) as tokens \
-         from ids join listings l on l.id = ids.listing_id \
-         join listing_match_profiles p on p.listing_id = l.id and p.version = $1 \
-         where l.status = 'listed'",
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "(select p.listing_id from listing_match_profiles p join listings l on l.id = p.listing_id \
+           where cardinality($1::int[]) > 0 and cardinality($2::int[]) > 0 and p.retrieval && $1::int[] \
+           and p.retrieval && $2::int[] and p.version = $9 and l.status = 'listed' limit $6) \
+         union all (select x.listing_id from \
+           (select u, array_agg(c) as ids from unnest($3::int[], $4::int[]) as t(c, u) group by u) g \
+           cross join lateral (select m.listing_id from listing_match_concepts m \
+             join listings l on l.id = m.listing_id where m.concept = any(g.ids) and l.status = 'listed' \
+             order by m.concept, m.listing_id limit $7) x) \
+         union all (select m.listing_id from listing_match_concepts m join listings l on l.id = m.listing_id \
+           where m.concept = any($5::int[]) and l.status = 'listed' order by m.concept, m.listing_id limit $8)",
     )
-    // Prepared, unlike the text searches: planning this statement cost ~30 ms, and its plan does not
-    // depend much on the values (overlaps of small arrays use the GIN index either way).
-    .bind(r.version)
     .bind(r.first)
     .bind(r.second)
     .bind(r.each_ids)
     .bind(r.each_units)
     .bind(r.near)
-    .bind(r.tokens)
-    .bind(r.lookup_concepts)
-    .bind(r.lookup_tokens)
     .bind(BOTH_LIMIT)
     .bind(EACH_LIMIT)
     .bind(NEAR_LIMIT)
+    .bind(r.version)
+    .fetch_all(conn)
+    .await
+}
+
+/// Listed listings that contain a word the vocabulary does not know (`tokens`, a `tsquery` over the search
+/// vector), the first found. Sent unprepared, like a search: its best plan depends on how common the words are.
+pub async fn token_candidates(conn: &mut PgConnection, tokens: &str) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "select l.id from listings l where l.status = 'listed' and l.search @@ $1::tsquery limit $2",
+    )
+    .persistent(false)
+    .bind(tokens)
     .bind(TOKENS_LIMIT)
-    .bind(r.fields)
+    .fetch_all(conn)
+    .await
+}
+
+/// The newest listed listings of each of `fields`, whatever they share with a demand.
+pub async fn field_candidates(
+    conn: &mut PgConnection,
+    fields: &[String],
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "select x.id from unnest($1::text[]) as fc(code) cross join lateral \
+           (select l.id from listings l where l.status = 'listed' and l.field = fc.code \
+            order by l.listed_at desc limit $2) x",
+    )
+    .bind(fields)
     .bind(PER_FIELD_LIMIT)
     .fetch_all(conn)
     .await
 }
 
-/// A listing to show: its facts, and its profile's entries that the demand looks up and words.
+/// What scoring needs of the listed listings of `ids` with a current profile, and their profiles'
+/// entries whole (the caller keeps those a demand looks up): by primary key, one generic plan.
+pub async fn candidates(
+    conn: &mut PgConnection,
+    version: i64,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query_as(
+        "select l.id, l.organization_id, l.field, l.province, \
+           coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
+             where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
+           l.price_fen, l.sort_price_fen, l.listed_at, p.concepts, p.tokens \
+         from listing_match_profiles p join listings l on l.id = p.listing_id \
+         where p.listing_id = any($2::uuid[]) and p.version = $1 and l.status = 'listed'",
+    )
+    .bind(version)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// A listing to show: its facts and its profile's words (its entries come with [`candidates`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Shown {
     #[sqlx(flatten)]
     pub listing: ListingFactsRow,
-    pub concepts: Vec<i64>,
-    pub tokens: Vec<i64>,
     pub surfaces: Vec<String>,
 }
 
@@ -201,21 +218,15 @@ pub async fn shown(
     conn: &mut PgConnection,
     version: i64,
     ids: &[Uuid],
-    lookup_concepts: &[i64],
-    lookup_tokens: &[i64],
 ) -> sqlx::Result<Vec<Shown>> {
     sqlx::query_as(&format!(
-        "select {LISTING_COLUMNS}, \
-           array(select c from unnest(p.concepts) c where (c >> 24) = any($3::int8[])) as concepts, \
-           array(select k from unnest(p.tokens) k where (k >> 12) = any($4::int8[])) as tokens, p.surfaces \
+        "select {LISTING_COLUMNS}, p.surfaces \
          from listings l join organizations o on o.id = l.organization_id \
          join listing_match_profiles p on p.listing_id = l.id and p.version = $1 \
          where l.id = any($2::uuid[]) and l.status = 'listed'"
     ))
     .bind(version)
     .bind(ids)
-    .bind(lookup_concepts)
-    .bind(lookup_tokens)
     .fetch_all(conn)
     .await
 }

@@ -349,6 +349,27 @@ pub struct Lookups {
     pub tokens: Vec<i64>,
 }
 
+impl Lookups {
+    /// The entries of a stored profile's `concepts` that these lookups may read (see
+    /// [`StoredProfile`]): a profile made of them scores exactly as the whole one.
+    pub fn concepts_of(&self, stored: &[i64]) -> Vec<i64> {
+        stored
+            .iter()
+            .copied()
+            .filter(|v| self.concepts.binary_search(&(v >> 24)).is_ok())
+            .collect()
+    }
+
+    /// The entries of a stored profile's `tokens` that these lookups may read.
+    pub fn tokens_of(&self, stored: &[i64]) -> Vec<i64> {
+        stored
+            .iter()
+            .copied()
+            .filter(|v| self.tokens.binary_search(&(v >> 12)).is_ok())
+            .collect()
+    }
+}
+
 /// One concept unit of a query for retrieval (see [`Query::retrieval_sets`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrievalSet {

@@ -273,20 +273,24 @@ mod tests {
         t.iter().map(|(z, s)| (*z, s.as_str())).collect()
     }
 
-    /// What the database sends for a query: the entries it may look up.
+    /// What matching keeps of a stored profile for a query: the entries it may look up
+    /// (`Lookups::concepts_of`, `Lookups::tokens_of`), checked against a plain filter.
     fn subset(s: &StoredProfile, l: &super::super::Lookups) -> (Vec<i64>, Vec<i64>) {
-        (
-            s.concepts
-                .iter()
-                .copied()
-                .filter(|v| l.concepts.contains(&(v >> 24)))
-                .collect(),
-            s.tokens
-                .iter()
-                .copied()
-                .filter(|v| l.tokens.contains(&(v >> 12)))
-                .collect(),
-        )
+        let plain: Vec<i64> = s
+            .concepts
+            .iter()
+            .copied()
+            .filter(|v| l.concepts.contains(&(v >> 24)))
+            .collect();
+        assert_eq!(l.concepts_of(&s.concepts), plain);
+        let plain_tokens: Vec<i64> = s
+            .tokens
+            .iter()
+            .copied()
+            .filter(|v| l.tokens.contains(&(v >> 12)))
+            .collect();
+        assert_eq!(l.tokens_of(&s.tokens), plain_tokens);
+        (plain, plain_tokens)
     }
 
     #[test]

@@ -3,12 +3,16 @@
 //! A demand's candidates come from the listings' stored profiles (`service::listings::profiles`): listings
 //! whose concepts overlap the demand's (those with both of its two heaviest concepts, a few with each of its
 //! heaviest concepts, a few meeting them only through a broader or related concept) and a few sharing a word
-//! the vocabulary does not know, found by the search index. They are scored from the profile entries the
-//! demand can look up, which the database sends; no listing text is analysed on the request path. The best
-//! are read in full, with the words of their profiles for the reasons.
+//! the vocabulary does not know, found by the search index). Their ids come from simple statements whose
+//! plans do not depend on the demand (one big statement was planned anew for every demand, 8–17 ms), their
+//! profiles by primary key; they are scored from the entries the demand can look up, kept in Rust; no
+//! listing text is analysed on the request path. The best are read in full, with the words of their
+//! profiles for the reasons.
 //!
 //! A listing's candidates (open demands, far fewer) are found through the search index with the
 //! listing's own text read as a query, and their texts analysed.
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -223,9 +227,10 @@ pub(super) async fn score_listings(
     near.sort_unstable();
     near.dedup();
     let token_terms: Vec<&str> = facts.query.token_units().take(TOKEN_UNITS).collect();
-    let tokens = any_of(&token_terms);
     let lookups = facts.query.lookups(vocab);
-    let candidates = db::match_profiles::candidates(
+    // The candidates' ids from simple statements (each planned cheaply, or once), then what scoring needs
+    // of them by primary key.
+    let mut ids = db::match_profiles::concept_candidates(
         conn,
         &db::match_profiles::Retrieval {
             version,
@@ -234,18 +239,32 @@ pub(super) async fn score_listings(
             each_ids: &each_ids,
             each_units: &each_units,
             near: &near,
-            tokens: tokens.as_deref(),
-            // With `all`, also the newest of the demand's and related fields, whatever they share.
-            fields: &if all {
-                near_fields(facts.field)
-            } else {
-                Vec::new()
-            },
-            lookup_concepts: &lookups.concepts,
-            lookup_tokens: &lookups.tokens,
         },
     )
     .await?;
+    if let Some(tokens) = any_of(&token_terms) {
+        ids.extend(db::match_profiles::token_candidates(conn, &tokens).await?);
+    }
+    // With `all`, also the newest of the demand's and related fields, whatever they share.
+    if all {
+        ids.extend(db::match_profiles::field_candidates(conn, &near_fields(facts.field)).await?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let candidates = db::match_profiles::candidates(conn, version, &ids).await?;
+    // Each candidate's profile entries that the demand looks up (the rest cannot change its score).
+    let entries: HashMap<Uuid, (Vec<i64>, Vec<i64>)> = candidates
+        .iter()
+        .map(|c| {
+            (
+                c.id,
+                (
+                    lookups.concepts_of(&c.concepts),
+                    lookups.tokens_of(&c.tokens),
+                ),
+            )
+        })
+        .collect();
     // Scored from the entries the demand looks up (the words come with the ones shown).
     let mut scored: Vec<(Uuid, Option<chrono::DateTime<chrono::Utc>>, Match)> = candidates
         .into_iter()
@@ -254,7 +273,10 @@ pub(super) async fn score_listings(
             let lf = ListingFacts {
                 field: Field::parse(&c.field)?,
                 province: Province::parse(&c.province)?,
-                profile: Profile::from_stored(&c.concepts, &[], &c.tokens),
+                profile: entries
+                    .get(&c.id)
+                    .map(|(cs, ts)| Profile::from_stored(cs, &[], ts))
+                    .unwrap_or_default(),
                 price_hint_fen: c.price_fen.or(c.sort_price_fen),
                 trl: u8::try_from(c.trl).unwrap_or(1),
             };
@@ -275,12 +297,12 @@ pub(super) async fn score_listings(
     rest.truncate(MATCH_LIMIT);
     scored.append(&mut rest);
     let ids: Vec<Uuid> = scored.iter().map(|(id, _, _)| *id).collect();
-    let shown =
-        db::match_profiles::shown(conn, version, &ids, &lookups.concepts, &lookups.tokens).await?;
+    let shown = db::match_profiles::shown(conn, version, &ids).await?;
     let mut out: Vec<(ListingFactsRow, Match)> = shown
         .into_iter()
         .filter_map(|s| {
-            let profile = Profile::from_stored(&s.concepts, &s.surfaces, &s.tokens);
+            let (cs, ts) = entries.get(&s.listing.id)?;
+            let profile = Profile::from_stored(cs, &s.surfaces, ts);
             let lf = listing_facts_with(&s.listing, profile)?;
             let m = evaluated(matching::score(vocab, &facts, &lf), &s.listing);
             (all || m.relevant).then_some((s.listing, m))
