@@ -109,30 +109,14 @@ pub async fn touch_key(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) ->
 
 // ------------------------------------------------------------------------------------ outbox
 
-/// Writes one event, in the caller's transaction; `exchanges` are those it concerns, computed in
-/// the same statement from the listing and organisations it names (or all, for `all`).
-pub async fn insert_event(
-    conn: &mut PgConnection,
-    kind: &str,
-    data: &serde_json::Value,
-    listing_id: Option<Uuid>,
-    organizations: &[Uuid],
-    all: bool,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into outbox_events (type, data, exchanges) values ($1, $2, \
-           case when $5 then array(select code from exchanges order by code) else array( \
-             select exchange from listings where id = $3 \
-             union select exchange from organizations where id = any($4)) end)",
-    )
-    .bind(kind)
-    .bind(data)
-    .bind(listing_id)
-    .bind(organizations)
-    .bind(all)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// An event for the exchanges' systems, as [`super::notifications::insert_with_event`] writes it:
+/// its `exchanges` are all four (`all`), or those of the listing and the organisations named.
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+    pub listing_id: Option<Uuid>,
+    pub organizations: Vec<Uuid>,
+    pub all: bool,
 }
 
 /// Gives the next committed events their place (`seq`) and queues them for the webhooks that want

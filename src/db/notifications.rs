@@ -116,20 +116,28 @@ impl NewNotification<'_> {
     }
 }
 
-/// Inserts notifications in one statement; one whose dedupe key was used before is skipped.
-pub async fn insert_many(
+/// Writes a change's notices (`on conflict` of a dedupe key: sent once) and its outbox event, if
+/// any, in one statement: one round trip for everything `service::events::emit` records.
+pub async fn insert_with_event(
     conn: &mut PgConnection,
     rows: &[NewNotification<'_>],
+    event: Option<&super::interconnect::NewEvent>,
 ) -> sqlx::Result<()> {
-    if rows.is_empty() {
+    if rows.is_empty() && event.is_none() {
         return Ok(());
     }
     let col = |f: fn(&NewNotification<'_>) -> String| rows.iter().map(f).collect::<Vec<String>>();
     sqlx::query(
-        "insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, body_en, link, dedupe_key) \
-         select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                              $8::text[], $9::text[]) \
-         on conflict (dedupe_key) where dedupe_key is not null do nothing",
+        "with notices as (insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, \
+           body_en, link, dedupe_key) \
+           select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                                $8::text[], $9::text[]) \
+           on conflict (dedupe_key) where dedupe_key is not null do nothing) \
+         insert into outbox_events (type, data, exchanges) \
+         select $10, $11, case when $14 then array(select code from exchanges order by code) else array( \
+             select exchange from listings where id = $12 \
+             union select exchange from organizations where id = any($13)) end \
+         where $10::text is not null",
     )
     .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
@@ -140,6 +148,11 @@ pub async fn insert_many(
     .bind(col(|n| n.body_en.clone()))
     .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|n| n.dedupe_key.clone()).collect::<Vec<_>>())
+    .bind(event.map(|e| e.kind))
+    .bind(event.map(|e| &e.data))
+    .bind(event.and_then(|e| e.listing_id))
+    .bind(event.map(|e| e.organizations.as_slice()).unwrap_or(&[]))
+    .bind(event.is_some_and(|e| e.all))
     .execute(conn)
     .await?;
     Ok(())

@@ -1,4 +1,5 @@
-//! SQL for paying into the market: each exchange's settlement account and the payment reminders.
+//! SQL for paying into the market: each exchange's settlement account, the payment reminders and
+//! what recording a payment reads.
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -81,5 +82,44 @@ pub async fn take_reminders(
     .bind(limit)
     .bind(made_after)
     .fetch_all(conn)
+    .await
+}
+
+/// What recording a trade's payment needs (`service::brokers::on_trade_paid`).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct AtPayment {
+    /// The won auction's deposit already applied to the trade.
+    pub deposit_fen: i64,
+    /// The accepted commission of the buyer's broker, paid in with the price.
+    pub commission_fen: i64,
+    /// How many engagements are accepted (or paid): none means the trade shows no broker.
+    pub engaged: i64,
+}
+
+/// In one statement: lets the trade's broker proposals that were not accepted lapse (`cancelled`
+/// at `at`), and reads the deposit applied to it, the accepted commission of side `buyer_side`'s
+/// broker and how many engagements are accepted. (The reads do not see the lapsing, which touches
+/// only proposals.)
+pub async fn at_payment(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+    buyer_side: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<AtPayment> {
+    sqlx::query_as(
+        "with lapsed as (update broker_engagements set status = 'cancelled', closed_at = $3 \
+           where trade_id = $1 and status = 'proposed') \
+         select coalesce((select sum(amount_fen) from auction_deposits \
+                          where trade_id = $1 and status = 'applied'), 0)::bigint as deposit_fen, \
+                coalesce((select sum(commission_fen) from broker_engagements \
+                          where trade_id = $1 and side = $2 and status in ('accepted', 'paid')), 0)::bigint \
+                  as commission_fen, \
+                (select count(*) from broker_engagements \
+                 where trade_id = $1 and status in ('accepted', 'paid')) as engaged",
+    )
+    .bind(trade_id)
+    .bind(buyer_side)
+    .bind(at)
+    .fetch_one(conn)
     .await
 }

@@ -219,6 +219,20 @@ pub async fn set_paid(
     Ok(())
 }
 
+/// Locks the listing of trade `id` if the trade is exclusive (the first lock of every transition:
+/// ARCHITECTURE.md), reading the trade and locking its listing in one statement. Nothing is
+/// locked for a trade that is not exclusive or does not exist.
+pub async fn lock_exclusive_listing(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "select 1 from trades t join listings l on l.id = t.listing_id \
+         where t.id = $1 and t.exclusive for update of l",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Settles the trade at `at`; `by` says who settled it (`buyer`, `acceptance_period`, `dispute`).
 ///
 /// One statement on purpose: a second `UPDATE` of a trade row this transaction already updated

@@ -14,14 +14,15 @@ use crate::domain::ledger::{self, transfer_postings, Posting};
 use crate::error::Result;
 
 /// Payment received: proposals the broker has not accepted lapse (`cancelled`); returns the
-/// buyer-side commission accepted, which the payment must cover on top of price + buyer fee.
+/// buyer-side commission accepted, which the payment must cover on top of price + buyer fee, with
+/// the auction deposit already applied to the trade and whether any broker is engaged — all read
+/// in the statement that lets the proposals lapse (`db::payments::at_payment`).
 pub async fn on_trade_paid(
     conn: &mut PgConnection,
     trade_id: uuid::Uuid,
     now: DateTime<Utc>,
-) -> Result<i64> {
-    db::brokers::close_of_trade(conn, trade_id, &["proposed"], "cancelled", now).await?;
-    Ok(db::brokers::accepted_commission(conn, trade_id, BrokerSide::Buyer.code()).await?)
+) -> Result<db::payments::AtPayment> {
+    Ok(db::payments::at_payment(conn, trade_id, BrokerSide::Buyer.code(), now).await?)
 }
 
 /// What the buyer still has to pay in besides price + buyer fee: its broker's accepted commission.
@@ -62,24 +63,29 @@ fn commissions_of(
 
 /// The trade settles (the buyer confirmed, or the acceptance period ended): its accepted
 /// engagements are `paid`, and `base` (the trade's settlement postings) gains their commissions
-/// (`domain::brokers::with_commissions`).
+/// (`domain::brokers::with_commissions`). Also says whether any was (a settled trade has no other
+/// engagement to show).
 pub async fn settle(
     conn: &mut PgConnection,
     t: &TradeRow,
     base: Vec<Posting>,
     now: DateTime<Utc>,
-) -> Result<Vec<Posting>> {
+) -> Result<(Vec<Posting>, bool)> {
     let moved = db::brokers::close_of_trade(conn, t.id, &["accepted"], "paid", now).await?;
+    let engaged = !moved.is_empty();
     let paid = commissions_of(&moved);
     for (id, c) in &paid {
         db::brokers::set_paid_fen(conn, *id, c.amount_fen).await?;
     }
     let commissions: Vec<Commission> = paid.into_iter().map(|(_, c)| c).collect();
-    Ok(with_commissions(
-        base,
-        &t.id.to_string(),
-        &t.seller_organization_id.to_string(),
-        &commissions,
+    Ok((
+        with_commissions(
+            base,
+            &t.id.to_string(),
+            &t.seller_organization_id.to_string(),
+            &commissions,
+        ),
+        engaged,
     ))
 }
 

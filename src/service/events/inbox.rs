@@ -55,12 +55,15 @@ pub const TRADE_STATES: &[&str] = &[
     "delivered",
 ];
 
-/// Writes the notices that follow from `event` (none for some events), in one statement.
-pub async fn send(conn: &mut PgConnection, event: &Event) -> Result<()> {
+/// The notices that follow from `event` (none for some events): [`super::emit`] writes them in
+/// one statement with the event's outbox row.
+pub async fn all_notices(
+    conn: &mut PgConnection,
+    event: &Event,
+) -> Result<Vec<NewNotification<'static>>> {
     let mut notices = notices(conn, event).await?;
     notices.extend(super::waiting::notices(conn, event).await?);
-    db::notifications::insert_many(conn, &notices).await?;
-    Ok(())
+    Ok(notices)
 }
 
 async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotification<'static>>> {

@@ -430,8 +430,10 @@ impl From<&TradeRow> for TradeFacts {
 /// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices, the
 /// outbox row of the exchanges' systems, and the live events that must commit with the change.
 pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
-    inbox::send(conn, event).await?;
-    outbox::record(conn, event).await?;
+    // The inbox notices and the outbox row in one statement (one round trip per change).
+    let notices = inbox::all_notices(conn, event).await?;
+    crate::db::notifications::insert_with_event(conn, &notices, outbox::row(event).as_ref())
+        .await?;
     if let Event::AuctionClosed { auction, .. } | Event::BidsVoided { auction, .. } = event {
         // Inside the transaction: pages hear of the close only once it is committed.
         let payload = auction_payload(auction.listing_id, auction, None)?;

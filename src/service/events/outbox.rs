@@ -3,13 +3,11 @@
 //! its change committed. Delivery (webhooks) and the change feed read them after the commit
 //! (`service::interconnect`).
 use serde_json::json;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Event, TradeFacts, TradeParty};
 use crate::db;
 use crate::domain::interconnect::EventType;
-use crate::error::Result;
 
 /// What an event tells the outside: its type, its `data`, and whom it concerns (the listing's
 /// exchange, the exchanges of the organisations named, or all four).
@@ -164,18 +162,14 @@ fn outgoing(event: &Event) -> Option<Outgoing> {
     })
 }
 
-/// Writes `event` to the outbox if the exchanges' systems hear of it.
-pub async fn record(conn: &mut PgConnection, event: &Event) -> Result<()> {
-    if let Some(o) = outgoing(event) {
-        db::interconnect::insert_event(
-            conn,
-            o.kind.code(),
-            &o.data,
-            o.listing_id,
-            &o.organizations,
-            o.all,
-        )
-        .await?;
-    }
-    Ok(())
+/// The outbox row of `event`, if the exchanges' systems hear of it ([`super::emit`] writes it with
+/// the event's notices, in one statement).
+pub fn row(event: &Event) -> Option<db::interconnect::NewEvent> {
+    outgoing(event).map(|o| db::interconnect::NewEvent {
+        kind: o.kind.code(),
+        data: o.data,
+        listing_id: o.listing_id,
+        organizations: o.organizations,
+        all: o.all,
+    })
 }

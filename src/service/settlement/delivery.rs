@@ -121,7 +121,7 @@ pub async fn settle_accepted(pool: &PgPool, now: DateTime<Utc>) -> Result<usize>
         t.settled_at = Some(at);
         events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
         let postings = settlement_postings(&t)?;
-        let postings = crate::service::brokers::settle(&mut tx, &t, postings, at).await?;
+        let (postings, _) = crate::service::brokers::settle(&mut tx, &t, postings, at).await?;
         post(&mut tx, Some(t.id), &postings, at).await?;
         tx.commit().await?;
         done += 1;

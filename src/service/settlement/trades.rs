@@ -349,15 +349,16 @@ pub(super) async fn transition(
     // again) take the listing first; a transition that took the trade first and then touched the
     // listing, even only through a foreign-key check (a second UPDATE of the trade row re-checks
     // `listing_id` with FOR KEY SHARE), waited for the cancellation while it waited for the trade.
-    let peek = sdb::get_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
-    if peek.exclusive {
-        db::listings::lock(&mut tx, peek.listing_id).await?;
-    }
+    // (One statement reads the trade and locks its listing if it is exclusive.)
+    sdb::lock_exclusive_listing(&mut tx, id).await?;
     let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
     let party = party_of(user, &t).ok_or(Error::NotFound)?;
     let status = TradeStatus::parse(&t.status)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown trade status {}", t.status)))?;
     let now = now_micros();
+    // Whether the trade may have accepted (or paid) broker engagements to show in the answer:
+    // `false` when the transition has just read that it has none (no second query for them).
+    let mut engaged = true;
     let postings = match action {
         Action::PaymentReceived => {
             match party {
@@ -373,10 +374,11 @@ pub(super) async fn transition(
             if !status.can_pay() {
                 return Err(invalid_state(&t));
             }
-            // A won auction's deposit is already in the escrow: the buyer pays the balance.
-            let deposit = crate::service::trading::applied_to_trade(&mut tx, t.id).await?;
-            // Its broker's accepted commission is paid in with the price (proposals lapse).
-            let commission = crate::service::brokers::on_trade_paid(&mut tx, t.id, now).await?;
+            // A won auction's deposit is already in the escrow: the buyer pays the balance. Its
+            // broker's accepted commission is paid in with the price (proposals lapse).
+            let paid = crate::service::brokers::on_trade_paid(&mut tx, t.id, now).await?;
+            let (deposit, commission) = (paid.deposit_fen, paid.commission_fen);
+            engaged = paid.engaged > 0;
             let due = t
                 .price_fen
                 .saturating_add(t.buyer_fee_fen)
@@ -426,7 +428,10 @@ pub(super) async fn transition(
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
             let base = super::delivery::settlement_postings(&t)?;
-            crate::service::brokers::settle(&mut tx, &t, base, now).await?
+            let (postings, paid_brokers) =
+                crate::service::brokers::settle(&mut tx, &t, base, now).await?;
+            engaged = paid_brokers;
+            postings
         }
         Action::Cancel => {
             let note = super::cancellations::required_reason(note)?;
@@ -468,7 +473,9 @@ pub(super) async fn transition(
         }
     };
     let mut view = TradeView::from(&t);
-    view.brokers = crate::service::brokers::trade_brokers(&mut tx, t.id).await?;
+    if engaged {
+        view.brokers = crate::service::brokers::trade_brokers(&mut tx, t.id).await?;
+    }
     let body = serde_json::to_value(view).map_err(|e| Error::Internal(e.into()))?;
     post(&mut tx, Some(t.id), &postings, now).await?;
     idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
