@@ -191,6 +191,69 @@ pub async fn take_bid_known_bidder(
     bind_bid_notices(q, notices).fetch_optional(conn).await
 }
 
+/// A bid of a known bidder waiting in its process's queue for the auction's next [`take_bids`].
+pub struct QueuedBid {
+    pub amount_fen: i64,
+    pub org: Uuid,
+    pub bid_id: Uuid,
+    pub user: Uuid,
+    pub bidder_no: i32,
+    pub notices: BidNotices,
+}
+
+/// What [`take_bids`] says of one bid: accepted or not, when it was considered, and the auction as
+/// it stood right after it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TakenBid {
+    pub accepted: bool,
+    pub considered_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub auction: AuctionRow,
+}
+
+/// Several bids of known bidders on one auction in ONE statement and (outside a transaction) one
+/// commit: the SQL function `take_bids` (migration `take_bids`) locks the auction row, applies them
+/// in the order given exactly as [`take_bid_known_bidder`] would one by one (the minimum against
+/// the running leading bid, the end, anti-sniping), records the accepted bids and their notices,
+/// and updates the auction and the listing's price once. One row per bid, in order; none when
+/// there is no such auction.
+pub async fn take_bids(
+    conn: &mut PgConnection,
+    listing_id: Uuid,
+    bids: &[QueuedBid],
+) -> sqlx::Result<Vec<TakenBid>> {
+    let Some(first) = bids.first() else {
+        return Ok(vec![]);
+    };
+    let col = |f: fn(&QueuedBid) -> String| bids.iter().map(f).collect::<Vec<String>>();
+    sqlx::query_as(
+        "select accepted, considered_at, listing_id, status, start_price_fen, increment_fen, reserve_fen, \
+             ends_at, extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, \
+             trade_id, last_bid_at, outbid_org_id, deposit_fen \
+         from take_bids($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(listing_id)
+    .bind(bids.iter().map(|b| b.amount_fen).collect::<Vec<i64>>())
+    .bind(bids.iter().map(|b| b.org).collect::<Vec<Uuid>>())
+    .bind(bids.iter().map(|b| b.bid_id).collect::<Vec<Uuid>>())
+    .bind(bids.iter().map(|b| b.user).collect::<Vec<Uuid>>())
+    .bind(bids.iter().map(|b| b.bidder_no).collect::<Vec<i32>>())
+    .bind(col(|b| b.notices.outbid.title_zh.clone()))
+    .bind(col(|b| b.notices.outbid.title_en.clone()))
+    .bind(col(|b| b.notices.outbid.body_zh.clone()))
+    .bind(col(|b| b.notices.outbid.body_en.clone()))
+    .bind(&first.notices.outbid.link)
+    .bind(first.notices.seller)
+    .bind(col(|b| b.notices.to_seller.title_zh.clone()))
+    .bind(col(|b| b.notices.to_seller.title_en.clone()))
+    .bind(col(|b| b.notices.to_seller.body_zh.clone()))
+    .bind(col(|b| b.notices.to_seller.body_en.clone()))
+    .bind(&first.notices.to_seller.link)
+    .bind(&first.notices.seller_key)
+    .fetch_all(conn)
+    .await
+}
+
 /// What `auction_events` carries: the auction row after a bid or the close (with the secret
 /// reserve: it never leaves the server processes) and the new bid's pseudonym number.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -223,6 +286,17 @@ pub struct BidTarget {
     pub has_deposit: bool,
     /// When a `scheduled` auction opens.
     pub starts_at: Option<DateTime<Utc>>,
+    /// The bidder's organisation: verified (none: no such organisation) …
+    pub org_verified: Option<bool>,
+    /// … and under a credit restriction now (as [`super::organizations::standing`] says).
+    pub org_restricted: bool,
+}
+
+impl BidTarget {
+    /// The bidder organisation's standing, as [`super::organizations::standing`] gives it.
+    pub fn org_standing(&self) -> Option<(bool, bool)> {
+        self.org_verified.map(|v| (v, self.org_restricted))
+    }
 }
 
 pub async fn bid_target(
@@ -237,7 +311,10 @@ pub async fn bid_target(
              l.transaction_modes, a.status as auction_status, a.start_price_fen, a.increment_fen, a.leading_bid_fen, a.ends_at, \
              l.title, nullif(a.deposit_fen, 0) as deposit_fen, \
              exists (select 1 from auction_deposits d where d.listing_id = l.id and d.organization_id = $2 \
-                     and d.status = 'held') as has_deposit, a.starts_at \
+                     and d.status = 'held') as has_deposit, a.starts_at, \
+             (select o.verified_at is not null from organizations o where o.id = $2) as org_verified, \
+             exists (select 1 from org_restrictions r where r.organization_id = $2 \
+                     and r.lifted_at is null and (r.until is null or r.until > now())) as org_restricted \
          from listings l left join auctions a on a.listing_id = l.id where l.id = $1",
     )
     .bind(listing_id)

@@ -8,8 +8,14 @@ use crate::error::{Error, Result};
 /// A credit restriction set by any exchange holds in all four; one whose end date has passed no
 /// longer applies.
 pub async fn require_active_org(conn: &mut PgConnection, org: Uuid) -> Result<()> {
-    let row = crate::db::organizations::standing(conn, org).await?;
-    match row {
+    active_org(crate::db::organizations::standing(conn, org).await?)
+}
+
+/// [`require_active_org`] on a standing read by the caller's own statement
+/// ([`crate::db::organizations::standing`]: verified, restricted; none when there is no such
+/// organisation).
+pub fn active_org(standing: Option<(bool, bool)>) -> Result<()> {
+    match standing {
         None => Err(Error::Forbidden("organization_required")),
         Some((_, true)) => Err(Error::Forbidden("organization_restricted")),
         Some((false, _)) => Err(Error::Forbidden("organization_unverified")),

@@ -24,6 +24,8 @@ pub struct AppState {
     pub stats: crate::service::stats::Cache,
     /// This process's copy of the home page's boards.
     pub home: crate::service::home::Cache,
+    /// This process's bids waiting for their auction's next statement (group commit).
+    pub bids: crate::service::trading::BidQueues,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             clock: Clock::system(),
             stats: Default::default(),
             home: Default::default(),
+            bids: Default::default(),
         }
     }
 }

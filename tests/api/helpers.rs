@@ -26,6 +26,7 @@ pub struct Resp {
     pub text: String,
 }
 
+#[derive(Clone)]
 pub struct Member {
     pub token: String,
     pub user_id: String,

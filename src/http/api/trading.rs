@@ -216,7 +216,7 @@ async fn bid(
     let id = parse_id(&id)?;
     let key = idempotency_key(&headers)?;
     Ok(replay(
-        trading::place_bid(&state.pool, &user, id, input, key).await?,
+        trading::place_bid(&state, &user, id, input, key).await?,
     ))
 }
 

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::trading::{AuctionEvent, AuctionRow};
+use crate::db::notifications::BidNotices;
+use crate::db::trading::{AuctionEvent, AuctionRow, QueuedBid};
 use crate::domain::auction::{close_outcome, min_next_bid, pseudonym, reserve_met, CloseOutcome};
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;
@@ -18,7 +19,7 @@ use crate::domain::money::format_yuan;
 use crate::error::{Error, Result};
 use crate::service::events::{self, Event};
 use crate::service::idempotency::{self, Claim};
-use crate::service::{guards, Clock};
+use crate::service::{guards, AppState, Clock};
 
 use super::{
     check_amount, check_outlier, complete, make_trade, to_json, Replayable, Sale, HISTORY,
@@ -140,23 +141,37 @@ pub struct BidInput {
 
 // ---------------------------------------------------------------- auctions
 
-/// `POST /listings/{id}/bids`. One conditional UPDATE on the auction row decides. An organisation
-/// that has bid before sends the whole bid as one statement (update + bid + live event); without an
-/// `Idempotency-Key` that statement commits on its own, so the hot row is locked only for it. A
-/// first bid also numbers the bidder (竞买人N), in a transaction serialised by the same row lock.
+/// `POST /listings/{id}/bids`. The auction row decides, under its lock. Without an
+/// `Idempotency-Key`, the bid of an organisation that has bid before (the common case: the same
+/// bidders raising each other) is queued with the other bids on that auction in this process and
+/// taken with them in one statement and one commit ([`super::BidQueues`], group commit); each bidder gets
+/// its own answer, as if its bid had been alone. A first bid also numbers the bidder (竞买人N), in a
+/// transaction serialised by the same row lock; a bid with a key runs in the key's transaction.
 pub async fn place_bid(
-    pool: &PgPool,
+    state: &AppState,
     user: &CurrentUser,
     listing_id: Uuid,
     input: BidInput,
     key: Option<String>,
 ) -> Result<Replayable> {
-    let (pool, user) = (pool.clone(), user.clone());
+    let (pool, queues, user) = (state.pool.clone(), state.bids.clone(), user.clone());
     complete(async move {
         let org = user.require_org()?;
         if key.is_none() {
             let mut conn = pool.acquire().await?;
-            let (body, event) = bid_on(&mut conn, &user, org, listing_id, &input).await?;
+            let bid = check_bid(&mut conn, org, listing_id, &input).await?;
+            let (body, event) = match bid.queued(org, user.id) {
+                Ok((queued, bid)) => {
+                    // The connection goes back before the wait: the flush needs one.
+                    drop(conn);
+                    let taken = queues.take(&pool, listing_id, queued).await?;
+                    if !taken.accepted {
+                        return Err(refused(&taken.auction, taken.considered_at));
+                    }
+                    bid_answer(listing_id, org, &bid, taken.auction)?
+                }
+                Err(bid) => take_one(&mut conn, &user, org, listing_id, bid).await?,
+            };
             events::after_commit(&pool, &event);
             return Ok((StatusCode::CREATED, body));
         }
@@ -165,7 +180,8 @@ pub async fn place_bid(
             Claim::Fresh(tx) => tx,
             Claim::Replay(s, b) => return Ok((s, b)),
         };
-        let (body, event) = bid_on(&mut tx, &user, org, listing_id, &input).await?;
+        let bid = check_bid(&mut tx, org, listing_id, &input).await?;
+        let (body, event) = take_one(&mut tx, &user, org, listing_id, bid).await?;
         idempotency::finish(tx, user.id, key.as_deref(), StatusCode::CREATED, &body).await?;
         events::after_commit(&pool, &event);
         Ok((StatusCode::CREATED, body))
@@ -173,22 +189,60 @@ pub async fn place_bid(
     .await
 }
 
-/// The bid itself, on a connection that is either in autocommit mode or in the caller's
-/// transaction. Returns the response and the event, whose live part the caller sends once the bid
-/// is committed ([`events::after_commit`]).
-///
-/// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
-/// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path must
-/// take a transaction first. The rows a bid's fan-out writes, the outbid notice and the seller's
-/// bid notice, are therefore written by the bid's statement itself (words from
-/// [`events::waiting::bid_notices`]).
-async fn bid_on(
+/// A bid that passed every check that needs no lock, ready to be taken.
+struct CheckedBid {
+    target: db::trading::BidTarget,
+    mode: Option<TransactionMode>,
+    amount_fen: i64,
+    bid_id: Uuid,
+    notices: BidNotices,
+}
+
+/// What answering a taken bid needs of it.
+#[derive(Clone, Copy)]
+struct BidFacts {
+    amount_fen: i64,
+    bid_id: Uuid,
+    bidder_no: i32,
+}
+
+impl CheckedBid {
+    /// The bid for the auction's queue ([`super::BidQueues`]): that of a known bidder that does not
+    /// change its mode. Any other (a first bid numbers the bidder; a new mode is written) is given
+    /// back, to be taken on its own ([`take_one`]).
+    fn queued(self, org: Uuid, user: Uuid) -> std::result::Result<(QueuedBid, BidFacts), Self> {
+        let same_mode = self
+            .mode
+            .is_none_or(|m| self.target.bidder_mode.as_deref() == Some(m.code()));
+        let Some(bidder_no) = self.target.bidder_no.filter(|_| same_mode) else {
+            return Err(self);
+        };
+        let facts = BidFacts {
+            amount_fen: self.amount_fen,
+            bid_id: self.bid_id,
+            bidder_no,
+        };
+        let queued = QueuedBid {
+            amount_fen: self.amount_fen,
+            org,
+            bid_id: self.bid_id,
+            user,
+            bidder_no,
+            notices: self.notices,
+        };
+        Ok((queued, facts))
+    }
+}
+
+/// The checks of a bid that need no lock, on a connection that is either in autocommit mode or in
+/// the caller's transaction: the listing and its auction as last committed, the bidder's
+/// organisation (one statement), the amount, the mode, and a bid already too low.
+async fn check_bid(
     conn: &mut PgConnection,
-    user: &CurrentUser,
     org: Uuid,
     listing_id: Uuid,
     input: &BidInput,
-) -> Result<(Value, Event)> {
+) -> Result<CheckedBid> {
     let amount_fen = input.amount_fen;
     let target = db::trading::bid_target(conn, listing_id, org)
         .await?
@@ -197,7 +251,7 @@ async fn bid_on(
     if target.organization_id == org {
         return Err(Error::Forbidden("own_listing"));
     }
-    guards::require_active_org(conn, org).await?;
+    guards::active_org(target.org_standing())?;
     if target.deposit_fen.is_some() && !target.has_deposit {
         return Err(Error::Forbidden("deposit_required"));
     }
@@ -240,7 +294,6 @@ async fn bid_on(
         }
     }
 
-    let bid_id = Uuid::now_v7();
     // The organisation this bid takes the lead from is told by the bid's own statement.
     // So is the seller (one notice per auction, renewed by each bid).
     let notices = events::waiting::bid_notices(
@@ -249,6 +302,38 @@ async fn bid_on(
         amount_fen,
         target.organization_id,
     );
+    Ok(CheckedBid {
+        target,
+        mode,
+        amount_fen,
+        bid_id: Uuid::now_v7(),
+        notices,
+    })
+}
+
+/// Takes one bid on its own (a first bid, a change of mode, a bid with an `Idempotency-Key`).
+/// Returns the response and the event, whose live part the caller sends once the bid is
+/// committed ([`events::after_commit`]).
+///
+/// A known bidder's bid commits in its one statement when there is no `Idempotency-Key`, so
+/// [`events::emit`] runs after that commit: should a bid's fan-out ever write rows, that path
+/// (and the queued one, which does not call it) must take a transaction first. The rows a bid's
+/// fan-out writes, the outbid notice and the seller's bid notice, are therefore written by the
+/// bid's statement itself (words from [`events::waiting::bid_notices`]).
+async fn take_one(
+    conn: &mut PgConnection,
+    user: &CurrentUser,
+    org: Uuid,
+    listing_id: Uuid,
+    bid: CheckedBid,
+) -> Result<(Value, Event)> {
+    let CheckedBid {
+        target,
+        mode,
+        amount_fen,
+        bid_id,
+        notices,
+    } = bid;
     let taken = match target.bidder_no {
         Some(no) => db::trading::take_bid_known_bidder(
             conn, listing_id, amount_fen, org, bid_id, user.id, no, &notices,
@@ -272,31 +357,62 @@ async fn bid_on(
         let a = db::trading::auction(conn, listing_id)
             .await?
             .ok_or_else(|| Error::conflict("auction_closed"))?;
-        if a.status == "scheduled" {
-            return Err(not_started(a.starts_at));
-        }
-        if a.status != "open" || a.ends_at <= Utc::now() {
-            return Err(Error::conflict("auction_closed"));
-        }
-        let min = min_next_bid(a.start_price_fen, a.increment_fen, a.leading_bid_fen);
-        return Err(too_low(min));
+        return Err(refused(&a, Utc::now()));
     };
     if let (Some(_), Some(m)) = (target.bidder_no, mode) {
         if target.bidder_mode.as_deref() != Some(m.code()) {
             db::trading::set_bidder_mode(conn, listing_id, org, m.code()).await?;
         }
     }
+    let facts = BidFacts {
+        amount_fen,
+        bid_id,
+        bidder_no,
+    };
+    let (body, event) = bid_answer(listing_id, org, &facts, a)?;
+    events::emit(conn, &event).await?;
+    Ok((body, event))
+}
+
+/// Why a bid the auction row refused (`a` as it stood when the bid was considered, `at`) was
+/// refused: 409 `auction_closed` (closed, or past its end), else `bid_too_low` with the minimum.
+fn refused(a: &AuctionRow, at: DateTime<Utc>) -> Error {
+    if a.status == "scheduled" {
+        return not_started(a.starts_at);
+    }
+    if a.status != "open" || a.ends_at <= at {
+        return Error::conflict("auction_closed");
+    }
+    too_low(min_next_bid(
+        a.start_price_fen,
+        a.increment_fen,
+        a.leading_bid_fen,
+    ))
+}
+
+/// The answer to a taken bid (`a`, the auction right after it) and its event.
+fn bid_answer(
+    listing_id: Uuid,
+    org: Uuid,
+    bid: &BidFacts,
+    a: AuctionRow,
+) -> Result<(Value, Event)> {
+    let BidFacts {
+        amount_fen,
+        bid_id,
+        bidder_no,
+    } = *bid;
     let at = a.last_bid_at.unwrap_or_else(Utc::now);
-    let bid = bid_view(bidder_no, amount_fen, at);
+    let view = bid_view(bidder_no, amount_fen, at);
     let body = to_json(&BidPlaced {
         bid: BidOut {
             id: bid_id,
             amount_fen,
-            bidder: bid.bidder.clone(),
-            bidder_en: bid.bidder_en.clone(),
+            bidder: view.bidder.clone(),
+            bidder_en: view.bidder_en.clone(),
             at,
         },
-        auction: AuctionView::from_row(&a, vec![bid], false),
+        auction: AuctionView::from_row(&a, vec![view], false),
     })?;
     let event = Event::BidPlaced {
         listing_id,
@@ -306,7 +422,6 @@ async fn bid_on(
         bidder_no,
         auction: a,
     };
-    events::emit(conn, &event).await?;
     Ok((body, event))
 }
 
@@ -382,7 +497,7 @@ struct FirstBid<'a> {
     amount_fen: i64,
     bid_id: Uuid,
     mode: &'a str,
-    notices: &'a db::notifications::BidNotices,
+    notices: &'a BidNotices,
 }
 
 /// An organisation's first bid in an auction: take it (telling whom it outbid), number the

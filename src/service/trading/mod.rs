@@ -2,14 +2,15 @@
 //! `service::trades::create` with the fees of the schedule in force.
 //!
 //! Locking order (never reversed, so no deadlocks): `auctions` → `listings` → `offers`. Bids lock only
-//! their auction row (one conditional UPDATE); purchases and accepts lock the listing row; the closing
+//! their auction row (one conditional UPDATE, or one `take_bids` call for the bids a process queued
+//! together: `bid_queue`); purchases and accepts lock the listing row; the closing
 //! job locks the auction (skipping locked ones), then the listing through `trades::create`.
 //!
 //! The public functions that change state run their transaction in a spawned task, so it completes
 //! even if the client goes away (PERFORMANCE-NOTES: sqlx and cancelled transactions).
 //!
 //! Rooms: `offers` (negotiation threads), `purchase` (fixed price), `auctions` (bids, live view,
-//! closing), `deposits` (auction deposits through the ledger), `seed` (demo data); what they share (checks, making the trade) is here.
+//! closing), `bid_queue` (group commit of bids), `deposits` (auction deposits through the ledger), `seed` (demo data); what they share (checks, making the trade) is here.
 //!
 //! Live pages learn of bids through `pg_notify('auction_events')` (`service::events`), which every
 //! server process listens to (`service::events::live`); the closing job runs every second in every
@@ -37,6 +38,8 @@ use crate::service::AppState;
 
 /// English auctions: bids, the live view, closing.
 mod auctions;
+/// Group commit of bids: the bids waiting for their auction's next statement, per process.
+mod bid_queue;
 /// Auction deposits (保证金): recording, refund and application at the close, forfeiture.
 mod deposits;
 /// Offers, counter-offers, acceptance, rejection and withdrawal; negotiation threads.
@@ -49,6 +52,7 @@ mod purchase;
 mod seed;
 
 pub use auctions::*;
+pub use bid_queue::BidQueues;
 pub use deposits::*;
 pub use offers::*;
 pub use preview::*;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 mod auctions;
+mod bid_batches;
 mod cards;
 mod colleagues;
 mod deposits;

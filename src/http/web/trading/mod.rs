@@ -271,7 +271,7 @@ async fn bid_submit(
             transaction_mode: (!mode.is_empty()).then(|| mode.to_string()),
             confirm_outlier: confirm::outlier_confirmed(&form),
         };
-        trading::place_bid(&state.pool, &user, id, input, form_key(&form)).await?;
+        trading::place_bid(&state, &user, id, input, form_key(&form)).await?;
         Ok(Redirect::to(&format!("/listings/{id}?trading=bid#trading")).into_response())
     }
     .await;
