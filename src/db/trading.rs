@@ -229,7 +229,8 @@ pub async fn take_bids(
     sqlx::query_as(
         "select accepted, considered_at, listing_id, status, start_price_fen, increment_fen, reserve_fen, \
              ends_at, extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, \
-             trade_id, last_bid_at, outbid_org_id, deposit_fen \
+             trade_id, last_bid_at, outbid_org_id, deposit_fen, \
+             (select a.starts_at from auctions a where a.listing_id = $1) as starts_at \
          from take_bids($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(listing_id)
