@@ -11,6 +11,7 @@ pub mod auction_starts;
 /// The audit log of admin actions.
 pub mod audit;
 /// Technology brokers and their engagements on trades.
+pub mod bid_batches;
 pub mod brokers;
 /// Transaction certificates (交易鉴证书).
 pub mod certificates;

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::db::bid_batches::QueuedBid;
 use crate::db::notifications::BidNotices;
-use crate::db::trading::{AuctionEvent, AuctionRow, QueuedBid};
+use crate::db::trading::{AuctionEvent, AuctionRow};
 use crate::domain::auction::{close_outcome, min_next_bid, pseudonym, reserve_met, CloseOutcome};
 use crate::domain::codes::{PricingMode, TransactionMode};
 use crate::domain::error::FieldErrors;

@@ -4,7 +4,7 @@
 //! One hot auction takes its bids one at a time: each holds the auction's row lock through its
 //! statement and its commit (the WAL flush), so bids per second were bounded by commits per second,
 //! like `pgbench` updating one row. Here the concurrent bids of one auction share one statement and
-//! one commit instead ([`db::trading::take_bids`]): a bid that passed its checks is queued; if no
+//! one commit instead ([`db::bid_batches::take_bids`]): a bid that passed its checks is queued; if no
 //! flush of that auction is running in this process, one is started (in its own task, so that it
 //! completes whoever goes away), which takes everything queued, sends it as one statement, answers
 //! each bidder with its own outcome, and goes on while bids keep arriving. Bids that arrive while a
@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::trading::{QueuedBid, TakenBid};
+use crate::db::bid_batches::{QueuedBid, TakenBid};
 use crate::error::{Error, Result};
 
 /// Most bids in one statement; more wait for the next.
@@ -118,7 +118,7 @@ async fn flush(queues: BidQueues, pool: PgPool, listing_id: Uuid) {
         let (bids, answers): (Vec<QueuedBid>, Vec<_>) =
             batch.into_iter().map(|w| (w.bid, w.answer)).unzip();
         let taken = match conn {
-            Ok(mut conn) => db::trading::take_bids(&mut conn, listing_id, &bids).await,
+            Ok(mut conn) => db::bid_batches::take_bids(&mut conn, listing_id, &bids).await,
             Err(e) => Err(e),
         };
         for (answer, outcome) in answers.into_iter().zip(outcomes(taken, bids.len())) {
