@@ -171,7 +171,7 @@ pub async fn place_bid(
                     }
                     bid_answer(listing_id, org, &bid, taken.auction)?
                 }
-                Err(bid) => take_one(&mut conn, &user, org, listing_id, bid).await?,
+                Err(bid) => take_one(&mut conn, &user, org, listing_id, *bid).await?,
             };
             events::after_commit(&pool, &event);
             return Ok((StatusCode::CREATED, body));
@@ -211,12 +211,16 @@ impl CheckedBid {
     /// The bid for the auction's queue ([`super::BidQueues`]): that of a known bidder that does not
     /// change its mode. Any other (a first bid numbers the bidder; a new mode is written) is given
     /// back, to be taken on its own ([`take_one`]).
-    fn queued(self, org: Uuid, user: Uuid) -> std::result::Result<(QueuedBid, BidFacts), Self> {
+    fn queued(
+        self,
+        org: Uuid,
+        user: Uuid,
+    ) -> std::result::Result<(QueuedBid, BidFacts), Box<Self>> {
         let same_mode = self
             .mode
             .is_none_or(|m| self.target.bidder_mode.as_deref() == Some(m.code()));
         let Some(bidder_no) = self.target.bidder_no.filter(|_| same_mode) else {
-            return Err(self);
+            return Err(Box::new(self));
         };
         let facts = BidFacts {
             amount_fen: self.amount_fen,
