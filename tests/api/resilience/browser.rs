@@ -12,7 +12,14 @@ use crate::python;
 use crate::server::{Database, Server, ServerOptions};
 
 /// `target/js/node_modules/axe-core/axe.min.js`, installed from tests/js when its lock changed.
+/// Once per test process: two browser tests asking at once ran `npm ci` twice, and the second
+/// removed node_modules while the first's journey was reading axe.min.js ("axe is not defined").
 fn axe_js() -> PathBuf {
+    static AXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    AXE.get_or_init(install_axe).clone()
+}
+
+fn install_axe() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/js");
     let js = dir.join("node_modules/axe-core/axe.min.js");
