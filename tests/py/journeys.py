@@ -115,10 +115,18 @@ class Journey:
         for entry in d.get_log("browser"):
             if entry.get("level") == "SEVERE":
                 self.problems.append(f"{where}: console: {entry.get('message')}")
-        d.execute_script(self.axe_js)
-        found = d.execute_async_script(
-            """
+        found = self.axe(d)
+        for v in found:
+            self.problems.append(f"{where}: axe {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
+
+    def axe(self, d):
+        """axe-core's serious and critical violations on the current page. Injected and run once the
+        document has loaded; should the browser still commit a navigation between the injection and
+        the run (a form's redirect seen stale early, on a loaded machine), it is injected again into
+        the page that is there now: the injected script belongs to the document, not the tab."""
+        run = """
             const done = arguments[arguments.length - 1];
+            if (typeof axe === 'undefined') { done(null); return; }
             axe.run(document, {resultTypes: ['violations']})
               .then(r => done(r.violations
                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
@@ -126,9 +134,13 @@ class Journey:
                             nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))))
               .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));
             """
-        )
-        for v in found:
-            self.problems.append(f"{where}: axe {v['impact']} {v['id']}: {v['help']} at {v['nodes']}")
+        for _ in range(3):
+            WebDriverWait(d, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            d.execute_script(self.axe_js)
+            found = d.execute_async_script(run)
+            if found is not None:
+                return found
+        return [{"id": "axe-missing", "impact": "critical", "help": "axe-core could not be run on the page", "nodes": []}]
 
     def go(self, d, path, name):
         d.get(self.base + path)
