@@ -463,6 +463,47 @@ async fn demo_and_bulk_seeds_give_searchable_listings(pool: PgPool) {
         .await
         .unwrap();
     assert!(demands >= 50);
+    // Every listing got its matching profile with its batch, the same one the background refresh computes.
+    let version = techmarket::service::listings::profiles::current_version();
+    let missing: i64 = sqlx::query_scalar(
+        "select count(*) from listings l where not exists \
+         (select 1 from listing_match_profiles p where p.listing_id = l.id and p.version = $1)",
+    )
+    .bind(version)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(missing, 0);
+    type Stored = (uuid::Uuid, Vec<i64>, Vec<String>, Vec<i64>, Vec<i32>, Vec<i32>);
+    let stored = || async {
+        sqlx::query_as::<_, Stored>(
+            "select p.listing_id, p.concepts, p.surfaces, p.tokens, p.retrieval, \
+             array(select c.concept from listing_match_concepts c where c.listing_id = p.listing_id order by 1) \
+             from listing_match_profiles p order by p.listing_id limit 40",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let seeded = stored().await;
+    assert_eq!(seeded.len(), 40);
+    assert!(seeded.iter().all(|s| !s.1.is_empty() && !s.5.is_empty()));
+    let ids: Vec<uuid::Uuid> = seeded.iter().map(|s| s.0).collect();
+    sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
+        .bind(&ids)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from listing_match_profiles where listing_id = any($1)")
+        .bind(&ids)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refreshed = techmarket::service::listings::profiles::refresh_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(refreshed, 40);
+    assert_eq!(stored().await, seeded);
     let r = app
         .get(
             &format!("/api/v1/listings?q={}&per_page=5", enc("燃气轮机")),
