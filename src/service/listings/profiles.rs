@@ -51,7 +51,9 @@ pub async fn store(
 }
 
 /// The stored profiles of listings being written in bulk (bulk seeding), computed off the async workers.
-pub async fn compute_many(sources: Vec<ProfileSource>) -> anyhow::Result<Vec<(Uuid, StoredProfile)>> {
+pub async fn compute_many(
+    sources: Vec<ProfileSource>,
+) -> anyhow::Result<Vec<(Uuid, StoredProfile)>> {
     Ok(tokio::task::spawn_blocking(move || sources.iter().map(stored).collect()).await?)
 }
 

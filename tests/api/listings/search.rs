@@ -474,7 +474,14 @@ async fn demo_and_bulk_seeds_give_searchable_listings(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(missing, 0);
-    type Stored = (uuid::Uuid, Vec<i64>, Vec<String>, Vec<i64>, Vec<i32>, Vec<i32>);
+    type Stored = (
+        uuid::Uuid,
+        Vec<i64>,
+        Vec<String>,
+        Vec<i64>,
+        Vec<i32>,
+        Vec<i32>,
+    );
     let stored = || async {
         sqlx::query_as::<_, Stored>(
             "select p.listing_id, p.concepts, p.surfaces, p.tokens, p.retrieval, \
