@@ -136,6 +136,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let mut state = state(pool.clone(), config);
     state.read_pool = read_pool;
     crate::service::fees::cache::spawn_invalidator(&state.events, &pool);
+    state.matches.spawn(pool.clone());
     state
         .events
         .spawn_listener(pool.clone(), crate::service::events::live::CHANNELS);

@@ -237,3 +237,80 @@ pub async fn try_lock_refresh(conn: &mut PgConnection) -> sqlx::Result<bool> {
         .fetch_one(conn)
         .await
 }
+
+/// The generation of what matching's in-process index keeps (`listing_matches_generation`, moved by every
+/// change of a listed listing's matching data; see the migration that made it).
+pub async fn matches_generation(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select last_value from listing_matches_generation")
+        .fetch_one(conn)
+        .await
+}
+
+/// What matching's in-process index keeps of a listed listing with a current profile: what scoring needs
+/// ([`Candidate`]) and the concepts it is retrieved by.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Indexed {
+    #[sqlx(flatten)]
+    pub candidate: Candidate,
+    pub retrieval: Vec<i32>,
+}
+
+const INDEXED: &str = "select l.id, l.organization_id, l.field, l.province, \
+       coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
+         where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
+       l.price_fen, l.sort_price_fen, l.listed_at, p.concepts, '{}'::bigint[] as tokens, p.retrieval \
+     from listing_match_profiles p join listings l on l.id = p.listing_id \
+     where p.version = $1 and l.status = 'listed'";
+
+/// Every listed listing with a profile of `version`, as the index keeps it (a stream: 100,000 rows).
+pub fn all_indexed(
+    conn: &mut PgConnection,
+    version: i64,
+) -> futures_util::stream::BoxStream<'_, sqlx::Result<Indexed>> {
+    sqlx::query_as(INDEXED).bind(version).fetch(conn)
+}
+
+/// The listings of `ids` that are listed and have a profile of `version`, as the index keeps them.
+pub async fn indexed(
+    conn: &mut PgConnection,
+    version: i64,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<Indexed>> {
+    sqlx::query_as(&format!("{INDEXED} and l.id = any($2::uuid[])"))
+        .bind(version)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// Sends a notification of a new generation that names no listing (`<generation> <mark>`).
+pub async fn mark_generation(
+    conn: &mut PgConnection,
+    channel: &str,
+    mark: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "select pg_notify($1, nextval('listing_matches_generation')::text || ' ' || $2::text)",
+    )
+    .bind(channel)
+    .bind(mark)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The tokens of the profiles of `version` of `ids` (the part of a profile that matching's index does not
+/// keep), by primary key.
+pub async fn tokens(
+    conn: &mut PgConnection,
+    version: i64,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, Vec<i64>)>> {
+    sqlx::query_as(
+        "select listing_id, tokens from listing_match_profiles where listing_id = any($2::uuid[]) and version = $1",
+    )
+    .bind(version)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}

@@ -26,6 +26,9 @@ pub struct AppState {
     pub home: crate::service::home::Cache,
     /// This process's bids waiting for their auction's next statement (group commit).
     pub bids: crate::service::trading::BidQueues,
+    /// This process's index of the listed listings for matching (loaded and kept by the task that
+    /// `startup::serve` spawns; empty otherwise, and matching then reads the database).
+    pub matches: crate::service::demands::MatchIndex,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             stats: Default::default(),
             home: Default::default(),
             bids: Default::default(),
+            matches: Default::default(),
         }
     }
 }

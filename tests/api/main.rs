@@ -20,6 +20,7 @@ mod hostile_input;
 mod interconnect;
 mod listings;
 mod login_flood;
+mod match_index;
 mod match_profiles;
 mod matching_eval;
 mod organization;

@@ -105,6 +105,10 @@ async fn the_labelled_set_finds_the_expected_listing_first(pool: PgPool) {
         );
     }
     let listing_keys: Vec<&String> = ids.values().collect();
+    // Matches come from the process's index; the same database without one answers alike.
+    let plain = TestApp::new(app.pool.clone());
+    app.state.matches.spawn(app.pool.clone());
+    crate::match_index::caught_up(&app.state.matches, &app.pool).await;
     let mut results = Vec::new();
     for (name, fx) in &parts {
         let mut r = PartResult {
@@ -131,10 +135,19 @@ async fn the_labelled_set_finds_the_expected_listing_first(pool: PgPool) {
                 .await;
             assert_eq!(resp.status, StatusCode::CREATED, "{}: {}", d.key, resp.text);
             let id = resp.body["id"].as_str().unwrap();
+            crate::match_index::caught_up(&app.state.matches, &app.pool).await;
             let m = app
                 .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
                 .await;
             assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+            let p = plain
+                .get(&format!("/api/v1/demands/{id}/matches"), Some(&buyer.token))
+                .await;
+            assert_eq!(
+                m.body, p.body,
+                "{}: the index and the database differ",
+                d.key
+            );
             let items = m.body["items"].as_array().unwrap();
             let got: Vec<(String, u64)> = items
                 .iter()

@@ -5,7 +5,8 @@
 //! heaviest concepts, a few meeting them only through a broader or related concept) and a few sharing a word
 //! the vocabulary does not know, found by the search index). Their ids come from simple statements whose
 //! plans do not depend on the demand (one big statement was planned anew for every demand, 8–17 ms), their
-//! profiles by primary key; they are scored from the entries the demand can look up, kept in Rust; no
+//! profiles by primary key — or both from the process's index (`index.rs`) when it has applied every
+//! change the request can see; they are scored from the entries the demand can look up, kept in Rust; no
 //! listing text is analysed on the request path. The best are read in full, with the words of their
 //! profiles for the reasons.
 //!
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::MATCH_LIMIT;
+use super::{MatchIndex, MATCH_LIMIT};
 use crate::db;
 use crate::db::demands::{DemandRow, ListingFactsRow};
 use crate::domain::codes::{Field, Province};
@@ -192,6 +193,7 @@ const TOKEN_UNITS: usize = 6;
 /// the ones that share nothing with it last (score 0, the reason says why).
 pub(super) async fn score_listings(
     conn: &mut PgConnection,
+    index: Option<&MatchIndex>,
     d: &DemandRow,
     all: bool,
 ) -> Result<Vec<(ListingFactsRow, Match)>> {
@@ -228,20 +230,25 @@ pub(super) async fn score_listings(
     near.dedup();
     let token_terms: Vec<&str> = facts.query.token_units().take(TOKEN_UNITS).collect();
     let lookups = facts.query.lookups(vocab);
-    // The candidates' ids from simple statements (each planned cheaply, or once), then what scoring needs
-    // of them by primary key.
-    let mut ids = db::match_profiles::concept_candidates(
-        conn,
-        &db::match_profiles::Retrieval {
-            version,
-            first,
-            second,
-            each_ids: &each_ids,
-            each_units: &each_units,
-            near: &near,
-        },
-    )
-    .await?;
+    // The process's index when it has applied every change this request can see; else the database.
+    let index = match index {
+        Some(ix) if ix.covers(db::match_profiles::matches_generation(conn).await?) => Some(ix),
+        _ => None,
+    };
+    // The candidates' ids from memory or from simple statements (each planned cheaply, or once), then
+    // what scoring needs of them, from memory or by primary key.
+    let retrieval = db::match_profiles::Retrieval {
+        version,
+        first,
+        second,
+        each_ids: &each_ids,
+        each_units: &each_units,
+        near: &near,
+    };
+    let mut ids = match index.and_then(|ix| ix.concept_candidates(&retrieval)) {
+        Some(ids) => ids,
+        None => db::match_profiles::concept_candidates(conn, &retrieval).await?,
+    };
     if let Some(tokens) = any_of(&token_terms) {
         ids.extend(db::match_profiles::token_candidates(conn, &tokens).await?);
     }
@@ -251,7 +258,22 @@ pub(super) async fn score_listings(
     }
     ids.sort_unstable();
     ids.dedup();
-    let candidates = db::match_profiles::candidates(conn, version, &ids).await?;
+    let candidates = match index.and_then(|ix| ix.candidates(&ids, &lookups)) {
+        // The index keeps no tokens: those of the candidates, when the demand looks any up.
+        Some(mut c) if !lookups.tokens.is_empty() => {
+            let ids: Vec<Uuid> = c.iter().map(|c| c.id).collect();
+            let tokens: HashMap<Uuid, Vec<i64>> = db::match_profiles::tokens(conn, version, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            for c in &mut c {
+                c.tokens = tokens.get(&c.id).cloned().unwrap_or_default();
+            }
+            c
+        }
+        Some(c) => c,
+        None => db::match_profiles::candidates(conn, version, &ids).await?,
+    };
     // Each candidate's profile entries that the demand looks up (the rest cannot change its score).
     let entries: HashMap<Uuid, (Vec<i64>, Vec<i64>)> = candidates
         .iter()

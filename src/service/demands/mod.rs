@@ -27,10 +27,13 @@ use crate::service::events::{self, Event, MatchSide};
 use crate::service::listings::QUERY_MAX_CHARS;
 use crate::service::{guards, Page, PageQuery};
 
+/// The listed listings' matching data in this process's memory, kept by the database's notifications.
+mod index;
 /// Candidates and their scores, both ways.
 mod matches;
 /// The demo demands (data and loading).
 mod seed;
+pub use index::MatchIndex;
 use matches::{score_demands, score_listings};
 pub use seed::seed_demo;
 
@@ -380,7 +383,7 @@ pub async fn create(
     // Tell the owners of listings that fit well (once per pair). After the matching lock: see
     // `on_listing_listed`.
     db::demands::lock_matching(&mut tx).await?;
-    let found = score_listings(&mut tx, &row, false).await?;
+    let found = score_listings(&mut tx, None, &row, false).await?;
     for (l, m) in found.iter().filter(|(_, m)| m.score >= NOTIFY_SCORE) {
         tell_match(&mut tx, &row, l, m.score, MatchSide::Demand).await?;
     }
@@ -552,6 +555,7 @@ pub async fn close(pool: &PgPool, user: &CurrentUser, id: Uuid) -> Result<Demand
 /// a match (score 0, the `keywords` reason says that they share no concept with the demand).
 pub async fn matches_for_demand(
     pool: &PgPool,
+    index: Option<&MatchIndex>,
     user: &CurrentUser,
     id: Uuid,
     lang: Lang,
@@ -562,7 +566,7 @@ pub async fn matches_for_demand(
         .await?
         .ok_or(Error::NotFound)?;
     may_see_matches(user, d.organization_id, &d.exchange)?;
-    let found = score_listings(&mut conn, &d, all).await?;
+    let found = score_listings(&mut conn, index, &d, all).await?;
     Ok(Matches {
         items: found
             .iter()
@@ -585,9 +589,10 @@ pub async fn matches_for_demand_read(
     lang: Lang,
     all: bool,
 ) -> Result<Matches<ListingMatch>> {
-    match matches_for_demand(&state.read_pool, user, id, lang, all).await {
+    let index = Some(&state.matches);
+    match matches_for_demand(&state.read_pool, index, user, id, lang, all).await {
         Err(Error::NotFound) if state.config.database_read_url.is_some() => {
-            matches_for_demand(&state.pool, user, id, lang, all).await
+            matches_for_demand(&state.pool, index, user, id, lang, all).await
         }
         r => r,
     }
