@@ -81,9 +81,19 @@ class Pages:
                 rule = self.plan["find"][key]
                 d = self.driver(rule["as"])
                 d.get(self.base + self.resolve(rule["page"]))
+                if "submit" in rule:
+                    # A link made by a form (an invitation's, shown once): fill it in and send it.
+                    form = d.find_element(By.CSS_SELECTOR, f"form[action='{rule['submit']}']")
+                    for name, value in rule.get("fields", {}).items():
+                        form.find_element(By.NAME, name).send_keys(value)
+                    old = d.find_element(By.TAG_NAME, "html")
+                    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                    WebDriverWait(d, 30).until(lambda d: _stale(old))
                 pattern = re.compile(rule["link"])
-                links = [urllib.parse.urlsplit(a.get_attribute("href") or "").path
-                         for a in d.find_elements(By.CSS_SELECTOR, "a[href]")]
+                hrefs = [a.get_attribute("href") or "" for a in d.find_elements(By.CSS_SELECTOR, "a[href]")]
+                hrefs += [i.get_attribute("value") or ""
+                          for i in d.find_elements(By.CSS_SELECTOR, "input[readonly]")]
+                links = [urllib.parse.urlsplit(h).path for h in hrefs]
                 hit = next((p for p in links if pattern.fullmatch(p)), None)
                 if hit is None:
                     raise LookupError(f"no link matching {rule['link']} on {rule['page']}")
