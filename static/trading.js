@@ -1,5 +1,6 @@
-// Live auction on the listing page: a countdown, and the state after every bid from Server-Sent
-// Events (GET /listings/{id}/auction/events). Without JavaScript the page works by reloading.
+// Live auction on the listing page: a countdown, and the state after every bid, at the opening of
+// a scheduled auction and at the close from Server-Sent Events (GET /listings/{id}/auction/events).
+// Without JavaScript the page works by reloading.
 (function () {
   "use strict";
   var box = document.querySelector("[data-auction-events]");
@@ -155,6 +156,17 @@
   window.setInterval(tick, 1000);
   tick();
 
+  // A scheduled auction opens at its start (the jobs open it and tell the open pages): the server
+  // shows the page again, with the bid form the visitor may use.
+  var rendered = box.getAttribute("data-status") || "";
+  var reloading = false;
+  function opened(a) {
+    if (rendered !== "scheduled" || a.status === "scheduled" || reloading) { return false; }
+    reloading = true;
+    window.location.reload();
+    return true;
+  }
+
   // Bids shown so far; events may arrive out of order or be missed, then the whole state is fetched.
   var shown = parseInt(box.getAttribute("data-bid-count-shown"), 10) || 0;
 
@@ -163,9 +175,18 @@
     window.fetch(box.getAttribute("data-auction-api"), { headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (a) {
+        if (a && opened(a)) { return; }
         if (a && a.bid_count >= shown) { shown = a.bid_count; apply(a, false); }
       })
       .catch(function () {});
+  }
+
+  // Should the opening's event be missed (a stream reconnecting), the state is fetched just after
+  // the start.
+  var startsEl = box.querySelector("[data-starts-at] time");
+  var startsAt = startsEl ? Date.parse(startsEl.getAttribute("datetime")) : NaN;
+  if (rendered === "scheduled" && !isNaN(startsAt) && startsAt - Date.now() < 2147483647) {
+    window.setTimeout(refetch, Math.max(0, startsAt - Date.now()) + 3000);
   }
 
   if (!window.EventSource) { return; }
@@ -176,6 +197,7 @@
     try { msg = JSON.parse(e.data); } catch (err) { return; }
     if (!msg || !msg.auction) { return; }
     var a = msg.auction;
+    if (opened(a)) { return; }
     if (first) {
       // The first event is the whole current state.
       first = false;

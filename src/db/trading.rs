@@ -106,7 +106,8 @@ pub struct AuctionRow {
     pub starts_at: Option<DateTime<Utc>>,
 }
 
-const AUCTION_COLS: &str = "listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
+/// The columns of an [`AuctionRow`] (unqualified: `auctions` alone in the statement).
+pub const AUCTION_COLS: &str = "listing_id, status, start_price_fen, increment_fen, reserve_fen, ends_at, \
     extension_seconds, leading_bid_fen, leading_org_id, leading_bid_id, bid_count, closed_at, trade_id, last_bid_at, \
     outbid_org_id, nullif(deposit_fen, 0) as deposit_fen, starts_at";
 

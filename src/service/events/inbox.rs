@@ -217,7 +217,7 @@ async fn notices(conn: &mut PgConnection, event: &Event) -> Result<Vec<NewNotifi
                 .collect()
         }
 
-        Event::BidPlaced { .. } => vec![],
+        Event::BidPlaced { .. } | Event::AuctionOpened { .. } => vec![],
         Event::BidsVoided {
             listing_title,
             organization_id,

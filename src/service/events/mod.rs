@@ -125,6 +125,9 @@ pub enum Event {
         bidder_no: i32,
         auction: AuctionRow,
     },
+    /// A scheduled auction opened at its start (`pricing.auction.starts_at`): its open pages are
+    /// told live, so that the bid form appears without a reload.
+    AuctionOpened { auction: AuctionRow },
     /// An organisation's bids in an auction became void: it came under a credit restriction
     /// before the close (`auction` is the row after the leading bid was recomputed).
     BidsVoided {
@@ -434,8 +437,11 @@ pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
     let notices = inbox::all_notices(conn, event).await?;
     crate::db::notifications::insert_with_event(conn, &notices, outbox::row(event).as_ref())
         .await?;
-    if let Event::AuctionClosed { auction, .. } | Event::BidsVoided { auction, .. } = event {
-        // Inside the transaction: pages hear of the close only once it is committed.
+    if let Event::AuctionOpened { auction }
+    | Event::AuctionClosed { auction, .. }
+    | Event::BidsVoided { auction, .. } = event
+    {
+        // Inside the transaction: pages hear of the opening or the close only once it is committed.
         let payload = auction_payload(auction.listing_id, auction, None)?;
         crate::db::trading::notify_auction(conn, &payload).await?;
     }

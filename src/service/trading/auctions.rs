@@ -584,13 +584,16 @@ pub async fn auction_view(
 }
 
 /// Opens the auctions whose start (`starts_at`) has come at `clock`'s now, exactly once however
-/// many processes run this (one conditional `UPDATE`). Returns how many opened.
+/// many processes run this (one conditional `UPDATE`), and tells their open pages (`AuctionOpened`:
+/// the live event, sent at the commit). Returns how many opened.
 pub async fn open_due_auctions(pool: &PgPool, clock: &Clock) -> Result<usize> {
-    let mut conn = pool.acquire().await?;
-    let opened = db::auction_starts::open_due(&mut conn, clock.now()).await?;
-    for id in &opened {
-        tracing::info!(listing_id = %id, "auction opened at its start");
+    let mut tx = pool.begin().await?;
+    let opened = db::auction_starts::open_due(&mut tx, clock.now()).await?;
+    for a in &opened {
+        tracing::info!(listing_id = %a.listing_id, "auction opened at its start");
+        events::emit(&mut tx, &Event::AuctionOpened { auction: a.clone() }).await?;
     }
+    tx.commit().await?;
     Ok(opened.len())
 }
 

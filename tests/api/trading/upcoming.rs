@@ -233,3 +233,90 @@ async fn the_home_page_lists_live_and_upcoming_auctions(pool: PgPool) {
         .text
         .contains(&format!("action=\"/listings/{upcoming}/bids\"")));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_open_listing_page_hears_live_when_its_auction_opens(pool: PgPool) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let t0 = Utc::now();
+    let clock = Clock::manual(t0);
+    let app = TestApp::with_clock(pool, clock.clone());
+    let admin = app.admin("suaee").await;
+    let seller = app.verified_member("seller@opening.cn", "suaee").await;
+    let starts_at = chrono::DateTime::from_timestamp(t0.timestamp() + 3_600, 0).unwrap();
+    let id = upcoming_auction(&app, &seller, &admin, starts_at).await;
+
+    // The page of the scheduled auction says so to its script, which listens to the stream.
+    let page = app.page(&format!("/listings/{id}"), "").await;
+    assert!(
+        page.text.contains("data-status=\"scheduled\""),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(&format!(
+        "data-auction-events=\"/listings/{id}/auction/events\""
+    )));
+
+    app.state.events.spawn_listener(
+        app.pool.clone(),
+        techmarket::service::events::live::CHANNELS,
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let resp = app
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("/listings/{id}/auction/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    async fn next(body: &mut Body) -> String {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("an event within a few seconds")
+            .unwrap()
+            .unwrap();
+        let bytes = frame.data_ref().map(|d| d.to_vec()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).to_string()
+    }
+    let first = next(&mut body).await;
+    assert!(first.contains("\"status\":\"scheduled\""), "{first}");
+
+    // Before its start the jobs change nothing and the page hears nothing of it; at its start the
+    // jobs open it and the stream says so.
+    clock.set(starts_at - Duration::seconds(1));
+    techmarket::jobs::fast_tick(&app.state).await.unwrap();
+    clock.set(starts_at);
+    techmarket::jobs::fast_tick(&app.state).await.unwrap();
+    let mut seen = String::new();
+    while !seen.contains("\"status\":\"open\"") {
+        let text = next(&mut body).await;
+        assert!(!text.contains("\"status\":\"scheduled\""), "{text}");
+        seen.push_str(&text);
+    }
+    assert!(seen.contains("event: auction"), "{seen}");
+    assert!(seen.contains(&format!("\"listing_id\":\"{id}\"")), "{seen}");
+    assert!(seen.contains("\"bid_count\":0"), "{seen}");
+    assert!(!seen.contains("reserve_fen"), "{seen}");
+
+    // Shown again (as the script reloads it), the page has the bid form.
+    let page = app.page(&format!("/listings/{id}"), "").await;
+    assert!(page.text.contains("data-status=\"open\""), "{}", page.text);
+    let buyer = app.verified_member("buyer@opening.cn", "cquaee").await;
+    let cookies = web_login(&app, &buyer.email).await;
+    let page = app.page(&format!("/listings/{id}"), &cookies).await;
+    assert!(
+        page.text
+            .contains(&format!("action=\"/listings/{id}/bids\"")),
+        "{}",
+        page.text
+    );
+}
