@@ -194,9 +194,16 @@ async fn the_home_page_lists_live_and_upcoming_auctions(pool: PgPool) {
             .unwrap();
     let upcoming = upcoming_auction(&app, &seller, &admin, starts_at).await;
 
-    for (lang, heading, price, until) in [
-        ("zh", "即将开拍", "20万元", "1天3小时"),
-        ("en", "Upcoming auctions", "¥200,000.00", "1d 3h"),
+    for (lang, heading, price, until, opens_in, time_left) in [
+        ("zh", "即将开拍", "20万元", "1天3小时", "距开拍", "剩余时间"),
+        (
+            "en",
+            "Upcoming auctions",
+            "¥200,000.00",
+            "1d 3h",
+            "Opens in",
+            "Time left",
+        ),
     ] {
         let home = app.page(&format!("/?lang={lang}"), "").await;
         assert_eq!(home.status, StatusCode::OK);
@@ -215,6 +222,14 @@ async fn the_home_page_lists_live_and_upcoming_auctions(pool: PgPool) {
         assert!(home.text.contains(heading), "{lang}");
         assert!(text.contains(price), "{lang}: {text}");
         assert!(text.contains(until), "{lang}: {text}");
+        // The time it counts is until the opening, and it says so.
+        let label = scraper::Selector::parse("#upcoming .upcoming-card dt").unwrap();
+        let until_label = doc
+            .select(&label)
+            .map(|dt| dt.text().collect::<String>())
+            .find(|dt| dt.contains(opens_in));
+        assert!(until_label.is_some(), "{lang}: {text}");
+        assert!(!text.contains(time_left), "{lang}: {text}");
         let beijing = starts_at
             .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
             .format("%Y-%m-%d %H:%M")
@@ -222,10 +237,43 @@ async fn the_home_page_lists_live_and_upcoming_auctions(pool: PgPool) {
         assert!(text.contains(&beijing), "{lang}: {text}");
     }
 
-    // The search card says when it opens; the listing page too, without a bid form.
-    let search = app.page("/listings?pricing=auction", "").await;
-    assert_eq!(search.status, StatusCode::OK);
-    assert!(search.text.contains("开拍"), "{}", search.text);
+    // The search card says how long until it opens and when, the running auction's how long it
+    // has left; the listing page says when it opens, without a bid form.
+    for (lang, opens_in, until, time_left) in [
+        ("zh", "距开拍", "1天3小时", "剩余时间"),
+        ("en", "Opens in", "1d 3h", "Time left"),
+    ] {
+        let search = app
+            .page(&format!("/listings?pricing=auction&lang={lang}"), "")
+            .await;
+        assert_eq!(search.status, StatusCode::OK);
+        let doc = scraper::Html::parse_document(&search.text);
+        let cards = scraper::Selector::parse("article.listing-card").unwrap();
+        let card_of = |id: &str| {
+            let link = scraper::Selector::parse(&format!("a[href=\"/listings/{id}\"]")).unwrap();
+            let card = doc
+                .select(&cards)
+                .find(|c| c.select(&link).next().is_some())
+                .unwrap_or_else(|| panic!("{lang}: no card of {id}"));
+            let text = |sel: &str| {
+                let s = scraper::Selector::parse(sel).unwrap();
+                card.select(&s)
+                    .next()
+                    .map(|e| e.text().collect::<String>())
+                    .unwrap_or_default()
+            };
+            (text(".auction-left-label"), text(".auction-left"))
+        };
+        let (label, left) = card_of(&upcoming);
+        assert_eq!(label, opens_in, "{lang}");
+        assert!(left.contains(until), "{lang}: {left}");
+        let beijing = starts_at
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        assert!(left.contains(&beijing), "{lang}: {left}");
+        assert_eq!(card_of(&live).0, time_left, "{lang}");
+    }
     let page = app.page(&format!("/listings/{upcoming}"), "").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("data-opens-at"), "{}", page.text);

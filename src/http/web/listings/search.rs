@@ -48,13 +48,30 @@ impl SearchPage {
     fn price(&self, l: &ListingView) -> String {
         price_label(&self.ctx, l)
     }
-    /// An auction's time left in words, or that it has ended.
+    /// When an auction opens, if it is scheduled (not open yet).
+    fn opens_at(&self, a: &AuctionLive) -> Option<chrono::DateTime<chrono::Utc>> {
+        a.starts_at.filter(|_| a.status == "scheduled")
+    }
+    /// What the time on an auction's card counts to: the start of a scheduled auction
+    /// (`距开拍` / `Opens in`), else the end (`剩余时间` / `Time left`).
+    fn left_label(&self, a: &AuctionLive) -> &'static str {
+        match self.opens_at(a) {
+            Some(_) => self.ctx.t("portal.starts_in"),
+            None => self.ctx.t("portal.time_left"),
+        }
+    }
+    /// An auction's time left in words, or that it has ended; for a scheduled one, the time until
+    /// it opens and when (`1天3小时 · 2026-12-08 14:00 开拍`).
     fn left(&self, a: &AuctionLive) -> String {
         if a.status == "closed" {
             return self.ctx.t("trading.auction.ended").to_string();
         }
-        if let (true, Some(st)) = (a.status == "scheduled", a.starts_at) {
-            return self.ctx.t1("portal.opens_at", "at", &self.ctx.time(&st));
+        if let Some(st) = self.opens_at(a) {
+            return format!(
+                "{} · {}",
+                crate::http::web::home::span_words(&self.ctx, self.now, st),
+                self.ctx.t1("portal.opens_at", "at", &self.ctx.time(&st))
+            );
         }
         crate::http::web::home::time_left_words(&self.ctx, self.now, a.ends_at)
     }
