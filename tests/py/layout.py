@@ -4,7 +4,8 @@
 {"wider": px the page is wider than the screen, "problems": [text]}: elements that stick out past
 the right edge of the screen outside a table that scrolls sideways, tables that scroll without a
 cue (their shadow) or out of a keyboard's reach, status tags wrapped over several lines, and, on a
-phone, a search form whose filters are not folded away (unless the page answers with an error).
+phone, a search form whose filters are not folded away (unless the page answers with an error) and
+a `table.cards` that does not reflow into cards.
 """
 import base64
 
@@ -55,6 +56,13 @@ for (const t of document.querySelectorAll('.tag')) {
   const h = t.getBoundingClientRect().height;
   if (h > parseFloat(getComputedStyle(t).fontSize) * 2.4)
     out.problems.push(`the tag "${t.textContent.trim()}" wraps (${Math.round(h)} px high)`);
+}
+// A table marked to reflow into cards on a phone (`table.cards`) does, whole: it neither scrolls
+// nor is wider than its place.
+if (phone) for (const t of document.querySelectorAll('main table.cards')) {
+  const box = t.parentElement;
+  if (getComputedStyle(t).display === 'table' || t.scrollWidth > t.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1)
+    out.problems.push(`${name(t).slice(0, 60)} does not reflow into cards on a phone`);
 }
 // (A form that answers with an error shows its filters, so the wrong one can be corrected.)
 if (phone && !document.querySelector('.alert.error')) for (const f of document.querySelectorAll('form[role=search]')) {
