@@ -23,14 +23,15 @@ pub mod demands;
 pub mod deposits;
 /// Disputes of paid trades and payouts to the parties.
 pub mod disputes;
-/// Listing documents (metadata, and bytes kept in PostgreSQL).
-pub mod documents;
 /// Expert evaluations of listings: panels, sealed scores, reports.
 pub mod evaluations;
 /// The shared expert pool (专家库).
 pub mod experts;
 /// Fee schedule versions.
 pub mod fees;
+/// Files kept for listings and trades (documents, delivery attachments): metadata, and bytes kept
+/// in PostgreSQL.
+pub mod files;
 /// What the home page shows: newest listings, running auctions, newest demands, settled trades.
 pub mod home;
 /// Idempotency keys and saved responses.

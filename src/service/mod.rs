@@ -14,7 +14,7 @@ pub mod clock;
 pub mod demands;
 /// The demo data of DOMAIN.md (`serve --demo`), loaded through the use cases; bulk data for benchmarks.
 pub mod demo;
-/// Listing documents: upload (checked by content), storage behind a small trait, downloads.
+/// Listing documents: who may attach, see and remove them (kept by `files`).
 pub mod documents;
 /// Every state change that others react to, and its fan-out: inbox notices, live events.
 pub mod events;
@@ -22,6 +22,9 @@ pub mod events;
 pub mod experts;
 /// Fee schedules: quotes, versions, maker–checker approval, simulation.
 pub mod fees;
+/// Files kept for listings and trades (documents, delivery attachments): one store keyed by the
+/// kind of file, checked by content, bytes in PostgreSQL or a directory behind a small trait.
+pub mod files;
 /// Checks that an organisation may act (verified, not restricted).
 pub mod guards;
 /// The home page's boards: newest listings, running auctions, demands, settled trades (cached).

@@ -66,12 +66,24 @@ async fn upload(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response> {
-    let id = parse_id(&id)?;
+    keep_upload(&id, multipart, async |id, name: &str, data: &[u8]| {
+        documents::upload(&state, &user, id, name, data).await
+    })
+    .await
+}
+
+/// Hands the file of an upload to `keep` with the id of what it is for (the path's `id`); 201
+/// with what `keep` answers.
+async fn keep_upload<T: serde::Serialize>(
+    id: &str,
+    mut multipart: Multipart,
+    keep: impl AsyncFnOnce(uuid::Uuid, &str, &[u8]) -> Result<T>,
+) -> Result<Response> {
+    let id = parse_id(id)?;
     let (name, data) = read_file(&mut multipart).await?;
-    let doc = documents::upload(&state, &user, id, &name, &data).await?;
-    Ok(created(doc).into_response())
+    Ok(created(keep(id, &name, &data).await?).into_response())
 }
 
 /// The name and bytes of the field `file`.
@@ -109,12 +121,12 @@ async fn attach(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response> {
-    let id = parse_id(&id)?;
-    let (name, data) = read_file(&mut multipart).await?;
-    let a = settlement::attach(&state, &user, id, &name, &data).await?;
-    Ok(created(a).into_response())
+    keep_upload(&id, multipart, async |id, name: &str, data: &[u8]| {
+        settlement::attach(&state, &user, id, name, data).await
+    })
+    .await
 }
 
 /// Downloads a delivery attachment: the parties and the admins of their exchanges (404 to others).

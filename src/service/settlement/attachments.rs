@@ -1,24 +1,24 @@
 //! Delivery attachments: the seller adds files to its delivery (PDF, PNG or JPEG by content,
 //! ≤ 10 MiB, ≤ 10 per trade, the checks of listing documents) while the trade is paid or
 //! delivered; the parties and the admins of both parties' exchanges see and download them (404 to
-//! everyone else). The bytes go through the documents' [`DocumentStore`] interface: a table of
-//! their own in PostgreSQL, or the documents directory.
+//! everyone else). They are kept by the store of `service::files` (kind `DeliveryAttachment`: a
+//! table of their own in PostgreSQL, or the documents directory).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::delivery::{AttachmentRow, NewAttachment};
+use crate::db::files::FileRow;
 use crate::db::settlement as sdb;
 use crate::domain::documents;
-use crate::domain::error::FieldErrors;
 use crate::domain::listing::TradeStatus;
 use crate::error::{Error, Result};
-use crate::service::documents::{DirectoryStore, DocumentStore, DocumentView};
+use crate::service::files::{self, DocumentView, FileKind, Upload};
 use crate::service::AppState;
+
+const KIND: FileKind = FileKind::DeliveryAttachment;
 
 use super::{invalid_state, party_of, Party};
 
@@ -44,88 +44,22 @@ impl AttachmentView {
     }
 }
 
-impl From<&AttachmentRow> for AttachmentView {
-    fn from(a: &AttachmentRow) -> Self {
+impl AttachmentView {
+    fn of(trade_id: Uuid, d: &DocumentView) -> Self {
         AttachmentView {
-            id: a.id,
-            name: a.name.clone(),
-            content_type: a.content_type.clone(),
-            size_bytes: a.size,
-            url: format!(
-                "/api/v1/trades/{}/delivery/attachments/{}",
-                a.trade_id, a.id
-            ),
+            id: d.id,
+            name: d.name.clone(),
+            content_type: d.content_type.clone(),
+            size_bytes: d.size,
+            url: format!("/api/v1/trades/{trade_id}/delivery/attachments/{}", d.id),
         }
     }
 }
 
-/// Bytes in the table `delivery_attachment_blobs`.
-struct AttachmentBlobs;
-
-impl DocumentStore for AttachmentBlobs {
-    fn code(&self) -> &'static str {
-        "postgres"
+impl From<&FileRow> for AttachmentView {
+    fn from(a: &FileRow) -> Self {
+        AttachmentView::of(a.owner_id, &DocumentView::from(a))
     }
-    async fn put(&self, conn: &mut PgConnection, id: Uuid, data: &[u8]) -> Result<()> {
-        db::delivery::put_attachment_blob(conn, id, data).await?;
-        Ok(())
-    }
-    async fn get(&self, conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>> {
-        db::delivery::get_attachment_blob(conn, id)
-            .await?
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("attachment {id} has no bytes")))
-    }
-    async fn discard(&self, _id: Uuid) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// The store for new attachments (configured) or the one an attachment was stored in.
-enum Store {
-    Postgres(AttachmentBlobs),
-    Directory(DirectoryStore),
-}
-
-impl Store {
-    fn of(state: &AppState, code: &str) -> Result<Store> {
-        match (code, &state.config.documents_dir) {
-            ("postgres", _) => Ok(Store::Postgres(AttachmentBlobs)),
-            ("directory", Some(dir)) => Ok(Store::Directory(DirectoryStore { dir: dir.into() })),
-            (other, _) => Err(Error::Internal(anyhow::anyhow!(
-                "attachment storage {other:?} is not configured"
-            ))),
-        }
-    }
-    fn configured(state: &AppState) -> Store {
-        match &state.config.documents_dir {
-            Some(dir) => Store::Directory(DirectoryStore { dir: dir.into() }),
-            None => Store::Postgres(AttachmentBlobs),
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Store::Postgres(s) => s.code(),
-            Store::Directory(s) => s.code(),
-        }
-    }
-    async fn put(&self, conn: &mut PgConnection, id: Uuid, data: &[u8]) -> Result<()> {
-        match self {
-            Store::Postgres(s) => s.put(conn, id, data).await,
-            Store::Directory(s) => s.put(conn, id, data).await,
-        }
-    }
-    async fn get(&self, conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>> {
-        match self {
-            Store::Postgres(s) => s.get(conn, id).await,
-            Store::Directory(s) => s.get(conn, id).await,
-        }
-    }
-}
-
-fn invalid_file(key: &'static str) -> Error {
-    let mut f = FieldErrors::default();
-    f.push("file", key, vec![]);
-    Error::Validation(f)
 }
 
 /// May this party see a trade's attachments? The parties and the admins of their exchanges.
@@ -163,40 +97,21 @@ pub async fn attach(
     ) {
         return Err(invalid_state(&t));
     }
-    if data.is_empty() {
-        return Err(invalid_file("err.document.empty"));
-    }
-    let kind = documents::sniff(data).ok_or_else(|| invalid_file("err.document.type"))?;
-    if db::delivery::count_attachments(&mut tx, trade_id).await? >= MAX_ATTACHMENTS {
-        return Err(Error::conflict("too_many_attachments"));
-    }
-    let id = Uuid::now_v7();
-    let name = documents::file_name(name, kind);
-    let sha = Sha256::digest(data).to_vec();
-    let store = Store::configured(state);
-    db::delivery::insert_attachment(
+    let doc = files::add(
         &mut tx,
-        &NewAttachment {
-            id,
-            trade_id,
-            name: &name,
-            content_type: kind.content_type(),
-            size: data.len() as i64,
-            sha256: &sha,
-            storage: store.code(),
+        state,
+        KIND,
+        (MAX_ATTACHMENTS, "too_many_attachments"),
+        &Upload {
+            owner_id: trade_id,
             created_by: user.id,
+            name,
+            data,
         },
     )
     .await?;
-    store.put(&mut tx, id, data).await?;
     tx.commit().await?;
-    Ok(AttachmentView {
-        id,
-        name,
-        content_type: kind.content_type().to_string(),
-        size_bytes: data.len() as i64,
-        url: format!("/api/v1/trades/{trade_id}/delivery/attachments/{id}"),
-    })
+    Ok(AttachmentView::of(trade_id, &doc))
 }
 
 /// A trade's attachments, for a caller already shown the trade as `party`.
@@ -208,7 +123,7 @@ pub async fn attachments_of(
     if !sees_attachments(party) {
         return Ok(Vec::new());
     }
-    Ok(db::delivery::list_attachments(conn, trade_id)
+    Ok(db::files::list(conn, KIND, trade_id)
         .await?
         .iter()
         .map(AttachmentView::from)
@@ -230,18 +145,5 @@ pub async fn download_attachment(
     if !party_of(user, &t).is_some_and(sees_attachments) {
         return Err(Error::NotFound);
     }
-    let row = db::delivery::get_attachment(&mut conn, trade_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let data = Store::of(state, &row.storage)?.get(&mut conn, id).await?;
-    Ok((
-        DocumentView {
-            id: row.id,
-            name: row.name.clone(),
-            content_type: row.content_type.clone(),
-            size: row.size,
-            sha256: hex::encode(&row.sha256),
-        },
-        data,
-    ))
+    files::read(&mut conn, state, KIND, trade_id, id).await
 }
