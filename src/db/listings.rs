@@ -47,13 +47,13 @@ pub struct ListingRow {
     pub starts_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary, l.description, l.field, \
+pub(super) const COLUMNS: &str = "l.id, l.organization_id, l.created_by, l.title, l.summary, l.description, l.field, \
     l.ip_type, l.ip_numbers, l.trl, l.transaction_modes, l.keywords, l.pricing_mode, l.price_fen, l.status, \
     l.exchange, l.province, l.reject_reason, l.sort_price_fen, l.created_at, l.updated_at, l.submitted_at, \
     l.listed_at, o.name as org_name, o.kind as org_kind, a.status as auction_status, a.start_price_fen, \
     a.increment_fen, a.reserve_fen, a.ends_at, a.extension_seconds, a.leading_bid_fen, a.bid_count, \
     nullif(a.deposit_fen, 0) as deposit_fen, l.title_en, l.summary_en, a.starts_at";
-const FROM: &str = "listings l join organizations o on o.id = l.organization_id \
+pub(super) const FROM: &str = "listings l join organizations o on o.id = l.organization_id \
     left join auctions a on a.listing_id = l.id";
 
 /// The content of a listing as validated by the service (everything the owner may edit).

@@ -40,6 +40,8 @@ pub mod idempotency;
 pub mod interconnect;
 /// Invitations to join an organisation.
 pub mod invitations;
+/// One listing with its pledge, evaluation and documents' presence, for its JSON and page.
+pub mod listing_detail;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Listings' stored matching profiles and retrieval by concept overlap.

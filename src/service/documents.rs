@@ -122,9 +122,32 @@ async fn visible(
     let Some(row) = db::listings::get(conn, listing_id).await? else {
         return Ok(false);
     };
+    Ok(may_see(viewer, &row))
+}
+
+fn may_see(viewer: Option<&CurrentUser>, row: &db::listings::ListingRow) -> bool {
     let insider =
         viewer.is_some_and(|u| u.is_admin() || u.organization_id == Some(row.organization_id));
-    Ok(insider || matches!(row.status.as_str(), "listed" | "sold"))
+    insider || matches!(row.status.as_str(), "listed" | "sold")
+}
+
+/// [`list`] for a listing its page has read already (`listings::detail`): no statement at all when
+/// it has no documents, one when it has.
+pub async fn list_of(
+    pool: &PgPool,
+    viewer: Option<&CurrentUser>,
+    listing: &db::listings::ListingRow,
+    has_documents: bool,
+) -> Result<Vec<DocumentView>> {
+    if !has_documents || !may_see(viewer, listing) {
+        return Ok(Vec::new());
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(db::files::list(&mut conn, KIND, listing.id)
+        .await?
+        .iter()
+        .map(DocumentView::from)
+        .collect())
 }
 
 /// A listing's documents as `viewer` may see them (none before approval, but to insiders).

@@ -37,15 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/evaluations/{id}/decline", post(decline_submit))
 }
 
-/// The published report of a listing for its page (none when it has none).
-pub async fn listing_report(state: &AppState, listing_id: Uuid) -> Result<Option<EvaluationView>> {
-    match experts::published_for_listing(&state.pool, listing_id).await {
-        Ok(v) => Ok(Some(v)),
-        Err(Error::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// An evaluation's status in the page's language.
 fn status_label(ctx: &PageCtx, status: &str) -> String {
     ctx.t(&format!("experts.status_{status}")).to_string()

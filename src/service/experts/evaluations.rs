@@ -526,6 +526,13 @@ pub async fn published_for_listing(pool: &PgPool, listing_id: Uuid) -> Result<Ev
     Ok(view(&row, &members, None))
 }
 
+/// [`published_for_listing`] given the evaluation's row (read with the listing, `listings::detail`).
+pub async fn published_view(pool: &PgPool, row: &EvaluationRow) -> Result<EvaluationView> {
+    let mut conn = pool.acquire().await?;
+    let members = db::evaluations::members(&mut conn, row.id).await?;
+    Ok(view(row, &members, None))
+}
+
 /// The `evaluation` summary of a listing's JSON: its latest published evaluation.
 pub async fn listing_summary(
     conn: &mut PgConnection,
@@ -534,12 +541,17 @@ pub async fn listing_summary(
     let Some(row) = db::evaluations::latest_published(conn, listing_id).await? else {
         return Ok(None);
     };
-    Ok(report_of(&row).map(|report| EvaluationSummary {
+    Ok(summary_of(&row))
+}
+
+/// The `evaluation` summary of a published evaluation (none if its report cannot be read).
+pub fn summary_of(row: &EvaluationRow) -> Option<EvaluationSummary> {
+    report_of(row).map(|report| EvaluationSummary {
         id: row.id,
         status: row.status.clone(),
         published_at: row.closed_at,
         report,
-    }))
+    })
 }
 
 /// A listing's evaluations for an administrator's panel page, newest first.

@@ -338,17 +338,38 @@ pub async fn review(
 
 /// One listing: listed and sold ones to anyone, the others only to the owner and admins (else 404).
 pub async fn get(pool: &PgPool, viewer: Option<&CurrentUser>, id: Uuid) -> Result<ListingView> {
+    Ok(detail(pool, viewer, id).await?.view)
+}
+
+/// A listing as its page shows it: the view (with its pledge and evaluation summary) and the row
+/// it was made from (the page's panel, evaluation and documents need no other read of the listing).
+#[derive(Debug, Clone)]
+pub struct ListingDetail {
+    pub view: ListingView,
+    pub row: db::listing_detail::ListingDetailRow,
+}
+
+/// [`get`], with the row: one statement (`db::listing_detail`), same visibility.
+pub async fn detail(
+    pool: &PgPool,
+    viewer: Option<&CurrentUser>,
+    id: Uuid,
+) -> Result<ListingDetail> {
     let mut conn = pool.acquire().await?;
-    let row = db::listings::get(&mut conn, id)
+    let row = db::listing_detail::get(&mut conn, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if !can_see(viewer, &row) {
+    drop(conn);
+    if !can_see(viewer, &row.listing) {
         return Err(Error::NotFound);
     }
-    let mut v = view(&row, viewer);
-    v.pledge = crate::service::pledges::listing_pledge(&mut conn, id).await?;
-    v.evaluation = crate::service::experts::listing_summary(&mut conn, id).await?;
-    Ok(v)
+    let mut v = view(&row.listing, viewer);
+    v.pledge = crate::service::pledges::pledge_of_detail(&row);
+    v.evaluation = row
+        .evaluation()
+        .as_ref()
+        .and_then(crate::service::experts::summary_of);
+    Ok(ListingDetail { view: v, row })
 }
 
 /// The raw row, for pages that need more than the view (same visibility as [`get`]).

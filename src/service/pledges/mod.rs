@@ -126,6 +126,20 @@ pub async fn listing_pledge(
         }))
 }
 
+/// The listing's active pledge, from the listing's one-statement read (`db::listing_detail`).
+pub fn pledge_of_detail(row: &db::listing_detail::ListingDetailRow) -> Option<ListingPledge> {
+    Some(ListingPledge {
+        status: row.pledge_status.clone()?,
+        lender: OrgName {
+            id: row.pledge_lender_id?,
+            name: row.pledge_lender_name.clone()?,
+        },
+        registration_no: row.pledge_registration_no.clone(),
+        since: row.pledge_decided_at,
+        consented_modes: row.pledge_consented_modes.clone().unwrap_or_default(),
+    })
+}
+
 /// The 409 `ip_pledged` of a pledge: names the lender and the registration number.
 fn pledged(p: &PledgeRow) -> Error {
     Error::Conflict {

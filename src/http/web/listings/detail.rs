@@ -8,7 +8,7 @@ use crate::http::context::PageCtx;
 use crate::http::extract::{parse_id, Ctx, Form, WebUser};
 use crate::http::state::AppState;
 use crate::http::web::render;
-use crate::http::web::trading::{listing_panel, ListingPanel};
+use crate::http::web::trading::{panel_for, ListingPanel};
 use crate::service::documents::{self, DocumentView};
 use crate::service::listings::{self, ListingView};
 
@@ -140,15 +140,28 @@ pub(super) async fn page_with(
     documents_error: String,
     status: axum::http::StatusCode,
 ) -> Result<Response> {
-    let l = listings::get(&state.pool, ctx.user.as_ref(), id).await?;
+    // One statement for the listing and what the page shows beside it (`listings::detail`); the
+    // panel, documents and evaluation read more only when there is more (a signed-in viewer, an
+    // auction, documents, a report).
+    let listings::ListingDetail { view: l, row } =
+        listings::detail(&state.pool, ctx.user.as_ref(), id).await?;
     let is_owner = ctx
         .user
         .as_ref()
         .is_some_and(|u| u.organization_id == Some(l.organization.id));
     let status_ = crate::domain::listing::ListingStatus::parse(&l.status);
-    let panel = listing_panel(state, &ctx, id).await?;
-    let documents = documents::list(&state.pool, ctx.user.as_ref(), l.id).await?;
-    let ev = crate::http::web::experts::listing_report(state, l.id).await?;
+    let panel = panel_for(state, &ctx, row.trading_row()).await?;
+    let documents = documents::list_of(
+        &state.pool,
+        ctx.user.as_ref(),
+        &row.listing,
+        row.has_documents,
+    )
+    .await?;
+    let ev = match row.evaluation() {
+        Some(e) => Some(crate::service::experts::published_view(&state.pool, &e).await?),
+        None => None,
+    };
     let mut resp = render(&ListingPage {
         paragraphs: paragraphs(&l.description),
         can_edit: is_owner && status_.is_some_and(|s| s.can_edit()),

@@ -129,6 +129,19 @@ pub async fn listing_panel(
             ..Default::default()
         });
     };
+    drop(conn);
+    panel_for(state, ctx, listing).await
+}
+
+/// [`listing_panel`] for a listing the page has read already (`listings::detail`). A visitor's
+/// panel of a priced listing reads nothing more: the fee comes from the process's copy of the
+/// approved schedules (`service::fees::cache`).
+pub async fn panel_for(
+    state: &AppState,
+    ctx: &PageCtx,
+    listing: db::trading::ListingRow,
+) -> Result<ListingPanel> {
+    let listing_id = listing.id;
     let org = ctx.user.as_ref().and_then(|u| u.organization_id);
     let is_owner = org == Some(listing.organization_id);
     let mut guard = String::new();
@@ -136,6 +149,7 @@ pub async fn listing_panel(
         match u.organization_id {
             None => guard = ctx.t("error.organization_required").to_string(),
             Some(o) if !is_owner => {
+                let mut conn = state.pool.acquire().await?;
                 if let Err(e) = crate::service::guards::require_active_org(&mut conn, o).await {
                     guard = error_text(ctx, e.code(), &[]);
                 }
@@ -159,7 +173,6 @@ pub async fn listing_panel(
     };
     let mut fee_on = listing.price_fen;
     if listing.pricing_mode == "auction" {
-        drop(conn);
         if let Ok(a) = trading::auction_view(&state.pool, org, listing_id).await {
             panel.min_next_yuan = yuan_input(a.min_next_bid_fen);
             panel.deposit_fen = a.deposit_fen;
@@ -173,8 +186,8 @@ pub async fn listing_panel(
                 panel.my_deposit = d.status;
             }
         }
-        conn = state.pool.acquire().await?;
         if let Some(o) = org {
+            let mut conn = state.pool.acquire().await?;
             let (leads, bidder_no) = db::trading::bidder_standing(&mut conn, listing_id, o).await?;
             panel.you_lead = leads;
             panel.my_mode = db::trading::bidder_mode(&mut conn, listing_id, o)
@@ -186,8 +199,9 @@ pub async fn listing_panel(
         }
     }
     if let Some(amount) = fee_on {
-        if let Some(s) = db::fees::in_force(&mut conn, chrono::Utc::now()).await? {
-            panel.buyer_fee_fen = Some(s.schedule().quote(amount).buyer_fee_fen);
+        let versions = crate::service::fees::cache::versions(&state.pool).await?;
+        if let Some(v) = crate::service::fees::cache::pick(&versions, chrono::Utc::now()) {
+            panel.buyer_fee_fen = Some(v.schedule.quote(amount).buyer_fee_fen);
         }
     }
     if listing.pricing_mode == "fixed" {
@@ -196,6 +210,7 @@ pub async fn listing_panel(
             .map(|p| p.saturating_add(panel.buyer_fee_fen.unwrap_or(0)));
     }
     if let (Some(o), false) = (org, is_owner) {
+        let mut conn = state.pool.acquire().await?;
         panel.my_thread = db::trading::thread_of(&mut conn, listing_id, o)
             .await?
             .map(|t| t.to_string());
