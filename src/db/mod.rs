@@ -42,6 +42,8 @@ pub mod interconnect;
 pub mod invitations;
 /// One listing with its pledge, evaluation and documents' presence, for its JSON and page.
 pub mod listing_detail;
+/// A search's page of rows read with the search generation (one statement).
+pub mod listing_search;
 /// Technology achievements: drafting, review, search.
 pub mod listings;
 /// Listings' stored matching profiles and retrieval by concept overlap.

@@ -93,6 +93,15 @@ pub fn generation(db: i64) -> Generation {
     (local_generation(), db)
 }
 
+/// The database generation of `key`'s entry, if it has one of this process's current generation: a
+/// search may serve that entry's ids and check the database generation in the statement that reads
+/// the page's rows (one round trip instead of two), falling back when the database has moved on.
+pub fn db_generation_of(key: &str) -> Option<i64> {
+    let m = ENTRIES.lock().ok()?;
+    let e = m.get(key)?;
+    (e.generation.0 == local_generation()).then_some(e.generation.1)
+}
+
 /// What the cache holds for `key`.
 pub enum Lookup {
     /// Fresh: use it.

@@ -203,33 +203,10 @@ async fn search_rows(pool: &PgPool, p: &SearchParams) -> Result<Page<ListingRow>
     }
     let limit = s.per_page;
     let offset = (s.page - 1) * s.per_page;
-    let mut conn = pool.acquire().await?;
-    let db_generation = db::listings::search_generation(&mut conn).await?;
     let (rows, total) = if s.filter.tsquery.is_some() {
-        drop(conn);
-        let ids = text_search_ids(pool, db_generation, &s).await?;
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ids.len());
-        let end = start
-            .saturating_add(usize::try_from(limit).unwrap_or(0))
-            .min(ids.len());
-        let mut conn = pool.acquire().await?;
-        let mut rows = db::listings::listed_by_ids(&mut conn, &ids[start..end]).await?;
-        // A bid moves an auction's price without bumping the search generation (that would empty
-        // the cache at every bid), so cached ids may hold an auction that has since left the price
-        // range: the fresh rows are checked again. (Order and total may lag up to `cache::FRESH`.)
-        rows.retain(|r| in_price_range(&s.filter, r.sort_price_fen));
-        (rows, ids.len() as i64)
+        text_page(pool, &s, limit, offset).await?
     } else {
-        let ids =
-            db::listings::search_plain_ids(&mut conn, &s.filter, s.sort, limit, offset).await?;
-        let rows = db::listings::listed_by_ids(&mut conn, &ids).await?;
-        drop(conn);
-        let total = if offset == 0 && (ids.len() as i64) < limit {
-            ids.len() as i64
-        } else {
-            plain_total(pool, db_generation, &s.filter).await?
-        };
-        (rows, total)
+        plain_page(pool, &s, limit, offset).await?
     };
     Ok(Page {
         items: rows,
@@ -237,6 +214,77 @@ async fn search_rows(pool: &PgPool, p: &SearchParams) -> Result<Page<ListingRow>
         page: s.page,
         per_page: s.per_page,
     })
+}
+
+/// A text search's page and total. A broad search whose ids this process holds is one statement:
+/// the page's rows and the database's search generation, read together; the ids serve only if that
+/// generation is still the one they were computed under. Otherwise (or with nothing cached) the
+/// generation is read first and the ids computed or taken from the cache under it.
+async fn text_page(
+    pool: &PgPool,
+    s: &Search,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ListingRow>, i64)> {
+    let page_of = |ids: &[Uuid]| {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ids.len());
+        let end = start
+            .saturating_add(usize::try_from(limit).unwrap_or(0))
+            .min(ids.len());
+        ids[start..end].to_vec()
+    };
+    let key = cache_key(pool, "ids", &s.filter, Some(s.sort));
+    if let Some(guess) = cache::db_generation_of(&key) {
+        let ids = text_search_ids(pool, guess, s).await?;
+        let mut conn = pool.acquire().await?;
+        let (rows, current) = db::listing_search::listed_by_ids(&mut conn, &page_of(&ids)).await?;
+        let current = match current {
+            Some(g) => g,
+            None => db::listings::search_generation(&mut conn).await?,
+        };
+        if current == guess {
+            return Ok((in_range(&s.filter, rows), ids.len() as i64));
+        }
+    }
+    let mut conn = pool.acquire().await?;
+    let db_generation = db::listings::search_generation(&mut conn).await?;
+    drop(conn);
+    let ids = text_search_ids(pool, db_generation, s).await?;
+    let mut conn = pool.acquire().await?;
+    let rows = db::listings::listed_by_ids(&mut conn, &page_of(&ids)).await?;
+    Ok((in_range(&s.filter, rows), ids.len() as i64))
+}
+
+/// A bid moves an auction's price without bumping the search generation (that would empty the cache
+/// at every bid), so cached ids may hold an auction that has since left the price range: the fresh
+/// rows are checked again. (Order and total may lag up to `cache::FRESH`.)
+fn in_range(f: &SearchFilter, mut rows: Vec<ListingRow>) -> Vec<ListingRow> {
+    rows.retain(|r| in_price_range(f, r.sort_price_fen));
+    rows
+}
+
+/// A filter-only search's page (its ids, then its rows with the search generation) and its total: counted
+/// only when the page does not tell it, and then from the cache for broad filters.
+async fn plain_page(
+    pool: &PgPool,
+    s: &Search,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ListingRow>, i64)> {
+    let mut conn = pool.acquire().await?;
+    let ids = db::listings::search_plain_ids(&mut conn, &s.filter, s.sort, limit, offset).await?;
+    let (rows, generation) = db::listing_search::listed_by_ids(&mut conn, &ids).await?;
+    if offset == 0 && (rows.len() as i64) < limit {
+        let total = rows.len() as i64;
+        return Ok((rows, total));
+    }
+    let generation = match generation {
+        Some(g) => g,
+        None => db::listings::search_generation(&mut conn).await?,
+    };
+    drop(conn);
+    let total = plain_total(pool, generation, &s.filter).await?;
+    Ok((rows, total))
 }
 
 fn in_price_range(f: &SearchFilter, price: Option<i64>) -> bool {
