@@ -339,3 +339,36 @@ pub async fn web_login(app: &TestApp, email: &str) -> String {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     format!("{cookies}; {}", cookies_from(&r.headers))
 }
+
+impl TestApp {
+    /// Opens a listing's live auction stream (server-sent events), signed in with `cookies` or not.
+    pub async fn auction_events(
+        &self,
+        id: impl std::fmt::Display,
+        cookies: Option<&str>,
+    ) -> axum::response::Response {
+        let mut req = Request::builder().uri(format!("/listings/{id}/auction/events"));
+        if let Some(c) = cookies {
+            req = req.header(header::COOKIE, c);
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp
+    }
+}
+
+/// The next frame of a live stream as text; fails if none comes within five seconds.
+pub async fn next_event(body: &mut Body) -> String {
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+        .await
+        .expect("an event within a few seconds")
+        .unwrap()
+        .unwrap();
+    let bytes = frame.data_ref().map(|d| d.to_vec()).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).to_string()
+}

@@ -1,12 +1,10 @@
 //! Auctions: concurrent bids, minimums, anti-sniping, closing (in one or two processes), idempotent
 //! bids, the live event stream.
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use futures_util::future::join_all;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -505,30 +503,14 @@ async fn the_live_event_stream_is_server_sent_events(pool: PgPool) {
     let app = TestApp::new(pool);
     let seller = app.verified_member("seller@chip.cn", "suaee").await;
     let id = auction(&app, &seller, 100_000, 1_000, None, 3_600, 300).await;
-    let resp = app
-        .app
-        .clone()
-        .oneshot(
-            Request::builder()
-                .uri(format!("/listings/{id}/auction/events"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app.auction_events(&id, None).await;
     assert!(resp.headers()[header::CONTENT_TYPE]
         .to_str()
         .unwrap()
         .starts_with("text/event-stream"));
     // The first event is the current state.
     let mut body = resp.into_body();
-    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(frame.data_ref().unwrap()).to_string();
+    let text = next_event(&mut body).await;
     assert!(text.contains("event: auction"), "{text}");
     assert!(text.contains(&format!("\"listing_id\":\"{id}\"")), "{text}");
 

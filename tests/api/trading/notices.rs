@@ -249,11 +249,6 @@ async fn the_close_tells_winner_losers_and_seller_what_happens_next(pool: PgPool
 
 #[sqlx::test(migrations = "./migrations")]
 async fn the_live_page_tells_the_outbid_bidder_at_once(pool: PgPool) {
-    use axum::body::Body;
-    use axum::http::{header, Request};
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
     let app = TestApp::new(pool);
     let seller = app.verified_member("seller@chip.cn", "suaee").await;
     let [a, b]: [Member; 2] = buyers(&app, 2, "live").await.try_into().ok().unwrap();
@@ -264,31 +259,12 @@ async fn the_live_page_tells_the_outbid_bidder_at_once(pool: PgPool) {
         techmarket::service::events::live::CHANNELS,
     );
     let cookies = web_login(&app, &a.email).await;
-    let resp = app
-        .app
-        .clone()
-        .oneshot(
-            Request::builder()
-                .uri(format!("/listings/{id}/auction/events"))
-                .header(header::COOKIE, cookies)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut body = resp.into_body();
+    let mut body = app.auction_events(&id, Some(&cookies)).await.into_body();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     bid(&app, &id, &b, 1_100_000).await;
     let mut seen = String::new();
     while !seen.contains("\"bid_count\":2") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .expect("the bid arrives within a second or so")
-            .unwrap()
-            .unwrap();
-        if let Some(d) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(d));
-        }
+        seen.push_str(&next_event(&mut body).await);
     }
     let last = seen.rsplit("event: auction").next().unwrap();
     assert!(

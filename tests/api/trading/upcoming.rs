@@ -284,11 +284,6 @@ async fn the_home_page_lists_live_and_upcoming_auctions(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn the_open_listing_page_hears_live_when_its_auction_opens(pool: PgPool) {
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
     let t0 = Utc::now();
     let clock = Clock::manual(t0);
     let app = TestApp::with_clock(pool, clock.clone());
@@ -313,29 +308,8 @@ async fn the_open_listing_page_hears_live_when_its_auction_opens(pool: PgPool) {
         techmarket::service::events::live::CHANNELS,
     );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let resp = app
-        .app
-        .clone()
-        .oneshot(
-            Request::builder()
-                .uri(format!("/listings/{id}/auction/events"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let mut body = resp.into_body();
-    async fn next(body: &mut Body) -> String {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .expect("an event within a few seconds")
-            .unwrap()
-            .unwrap();
-        let bytes = frame.data_ref().map(|d| d.to_vec()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).to_string()
-    }
-    let first = next(&mut body).await;
+    let mut body = app.auction_events(&id, None).await.into_body();
+    let first = next_event(&mut body).await;
     assert!(first.contains("\"status\":\"scheduled\""), "{first}");
 
     // Before its start the jobs change nothing and the page hears nothing of it; at its start the
@@ -346,7 +320,7 @@ async fn the_open_listing_page_hears_live_when_its_auction_opens(pool: PgPool) {
     techmarket::jobs::fast_tick(&app.state).await.unwrap();
     let mut seen = String::new();
     while !seen.contains("\"status\":\"open\"") {
-        let text = next(&mut body).await;
+        let text = next_event(&mut body).await;
         assert!(!text.contains("\"status\":\"scheduled\""), "{text}");
         seen.push_str(&text);
     }
