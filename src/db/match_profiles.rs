@@ -44,6 +44,26 @@ pub async fn upsert(
     version: i64,
     profiles: &[(Uuid, StoredProfile)],
 ) -> sqlx::Result<()> {
+    write(conn, version, profiles, true).await
+}
+
+/// Stores the profiles of listings that have none yet (a bulk load of new listings): as [`upsert`],
+/// without looking for concept rows to replace (a load into an empty market has dropped the index
+/// that finds them).
+pub async fn insert_new(
+    conn: &mut PgConnection,
+    version: i64,
+    profiles: &[(Uuid, StoredProfile)],
+) -> sqlx::Result<()> {
+    write(conn, version, profiles, false).await
+}
+
+async fn write(
+    conn: &mut PgConnection,
+    version: i64,
+    profiles: &[(Uuid, StoredProfile)],
+    replace: bool,
+) -> sqlx::Result<()> {
     // Six parameters a row, well under the protocol's 65,535.
     for chunk in profiles.chunks(1_000) {
         let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new(
@@ -64,11 +84,13 @@ pub async fn upsert(
         );
         b.build().persistent(false).execute(&mut *conn).await?;
         // The profiles' concepts for retrieval through the B-tree, replaced with them.
-        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
-        sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
-            .bind(&ids)
-            .execute(&mut *conn)
-            .await?;
+        if replace {
+            let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
+            sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
+                .bind(&ids)
+                .execute(&mut *conn)
+                .await?;
+        }
         let (concepts, listings): (Vec<i32>, Vec<Uuid>) = chunk
             .iter()
             .flat_map(|(id, p)| p.retrieval.iter().map(move |c| (*c, *id)))

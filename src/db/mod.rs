@@ -13,6 +13,8 @@ pub mod audit;
 /// Technology brokers and their engagements on trades.
 pub mod bid_batches;
 pub mod brokers;
+/// A bulk load's transaction: empty tables, secondary indexes dropped and built again, quiet triggers.
+pub mod bulk_load;
 /// Transaction certificates (交易鉴证书).
 pub mod certificates;
 /// Delivery and acceptance of paid trades.

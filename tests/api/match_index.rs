@@ -164,3 +164,37 @@ async fn a_change_not_yet_heard_keeps_the_index_unused_and_a_rolled_back_one_doe
     assert!(index.covers(after));
     assert_eq!(index.listings(), Some(1));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_bulk_seed_makes_the_index_load_again_with_one_notification(pool: PgPool) {
+    let app = TestApp::new(pool.clone());
+    let index = app.state.matches.clone();
+    index.spawn(app.pool.clone());
+    caught_up(&index, &app.pool).await;
+    assert_eq!(index.listings(), Some(0));
+    let given = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select case when is_called then last_value else 0 end from listing_matches_generation",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = given().await;
+
+    techmarket::service::listings::seed_bulk(&pool, 200, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        given().await,
+        before + 1,
+        "one notification for the whole seed"
+    );
+    caught_up(&index, &app.pool).await;
+    let listed: i64 = sqlx::query_scalar("select count(*) from listings where status = 'listed'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(listed > 150, "{listed}");
+    assert_eq!(index.listings(), Some(listed as usize));
+}

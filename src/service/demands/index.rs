@@ -42,6 +42,15 @@ const BATCH: usize = 1_000;
 const QUIET: Duration = Duration::from_millis(500);
 /// The payload's listing part of such a mark.
 const MARK: &str = "-";
+/// The payload's listing part that names every listing: a bulk load wrote too many to name one by one
+/// (`techmarket seed bulk`), and the index loads again.
+const RELOAD: &str = "*";
+
+/// Makes every process's index load again when the caller's transaction commits: a bulk load that
+/// kept the per-listing notifications quiet sends this one instead.
+pub async fn load_again_everywhere(conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    db::match_profiles::mark_generation(conn, CHANNEL, RELOAD).await
+}
 
 /// This process's index (empty until its task has loaded it; cheap to clone).
 #[derive(Clone, Default)]
@@ -288,7 +297,8 @@ impl MatchIndex {
         }
     }
 
-    /// Listens, loads, then applies what it hears, until the connection is lost.
+    /// Listens, loads, then applies what it hears, until the connection is lost (an error) or a bulk
+    /// load asks for a new load (`Ok`).
     async fn follow(&self, pool: &PgPool) -> sqlx::Result<()> {
         let mut listener = PgListener::connect_with(pool).await?;
         listener.listen(CHANNEL).await?;
@@ -334,6 +344,10 @@ impl MatchIndex {
             let mut ids: Vec<Uuid> = Vec::with_capacity(heard.len());
             let mut newest = 0_i64;
             for n in &heard {
+                if n.payload().ends_with(RELOAD) {
+                    tracing::info!("matching index: a bulk load, loading again");
+                    return Ok(());
+                }
                 let parsed = n.payload().split_once(' ').and_then(|(g, id)| {
                     let id = match id {
                         MARK => None,

@@ -33,7 +33,7 @@ mod index;
 mod matches;
 /// The demo demands (data and loading).
 mod seed;
-pub use index::MatchIndex;
+pub use index::{load_again_everywhere, MatchIndex};
 use matches::{score_demands, score_listings};
 pub use seed::seed_demo;
 

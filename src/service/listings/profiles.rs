@@ -50,17 +50,12 @@ pub async fn store(
     Ok(())
 }
 
-/// The stored profiles of listings being written in bulk (bulk seeding), computed off the async workers.
-pub async fn compute_many(
+/// The stored profiles of listings being written in bulk (bulk seeding), computed on a blocking thread
+/// (tens of milliseconds a batch) while the caller goes on.
+pub fn compute_many(
     sources: Vec<ProfileSource>,
-) -> anyhow::Result<Vec<(Uuid, StoredProfile)>> {
-    Ok(tokio::task::spawn_blocking(move || sources.iter().map(stored).collect()).await?)
-}
-
-/// Stores profiles computed by [`compute_many`] in the caller's transaction.
-pub async fn store_many(conn: &mut PgConnection, profiles: &[(Uuid, StoredProfile)]) -> Result<()> {
-    db::match_profiles::upsert(conn, current_version(), profiles).await?;
-    Ok(())
+) -> tokio::task::JoinHandle<Vec<(Uuid, StoredProfile)>> {
+    tokio::task::spawn_blocking(move || sources.iter().map(stored).collect())
 }
 
 /// Profiles one batch of listings without a current profile; how many. One process at a time (the others

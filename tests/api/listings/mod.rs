@@ -9,6 +9,8 @@ use crate::helpers::*;
 
 /// English titles and summaries: shown on English pages, searched, in the demo data.
 mod bilingual;
+/// The bulk seed into an empty market: indexes built again, one notification, all or nothing.
+mod bulk_seed;
 mod document_pages;
 mod documents;
 mod duplicates;

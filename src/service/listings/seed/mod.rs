@@ -1,4 +1,6 @@
 //! Demo listings (DOMAIN.md "Demo data") and bulk listings and demands for benchmarks.
+use std::time::Instant;
+
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use rand::rngs::StdRng;
@@ -16,10 +18,13 @@ use crate::domain::text::TsVectorBuilder;
 
 /// The demo listings (data).
 mod demo;
+/// How bulk listings and demands are written: one transaction, fed through a channel.
+mod load;
 /// Words for bulk listings (data).
 mod vocab;
 
 use self::demo::DEMO;
+use self::load::{Batch, Phases, Writer};
 use self::vocab::{FieldVocab, GENERIC, PERSON_TITLES, PREFIXES, SUFFIXES, VOCAB};
 
 /// A valid patent application number (12-digit form) with the given year, type digit and serial.
@@ -283,8 +288,9 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
         "joint_development",
     ];
     let sep = ARRAY_SEP.to_string();
-    const IN_FLIGHT: usize = 3;
-    let mut inserts: tokio::task::JoinSet<anyhow::Result<u64>> = tokio::task::JoinSet::new();
+    let mut phases = Phases::default();
+    let started = Instant::now();
+    let writer = Writer::start(pool, bar.clone()).await?;
     let mut done: u32 = 0;
     while done < listings {
         let n = (listings - done).min(BATCH as u32) as usize;
@@ -407,32 +413,18 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                     .then(|| created + Duration::minutes(rng.gen_range(10..60 * 24 * 3))),
             );
         }
-        // Up to IN_FLIGHT batches insert at once (both cores busy), while the next one is generated.
-        while inserts.len() >= IN_FLIGHT {
-            if let Some(r) = inserts.join_next().await {
-                bar.inc(r.context("insert task")??);
-            }
+        // Matching profiles are computed on a blocking thread while the next batch is generated, and
+        // stored with their listings: left to `profiles::refresh_all`, 100,000 of them took 95 of the
+        // 131 s a 100,000-listing seed took (500 a transaction, each batch found again by an anti-join).
+        let batch = Batch::Listings {
+            listings: Box::new(b),
+            auctions: a,
+            profiles: super::profiles::compute_many(sources),
+        };
+        if writer.write(batch).await.is_err() {
+            break;
         }
-        let pool = pool.clone();
-        inserts.spawn(async move {
-            // Matching profiles are computed here (on a blocking thread, beside the next batch's
-            // generation) and stored with their listings: left to `profiles::refresh_all`, 100,000 of them
-            // took 95 of the 131 s a 100,000-listing seed took (500 a transaction, each batch found again
-            // by an anti-join over all listings).
-            let profiles = super::profiles::compute_many(sources).await?;
-            let mut tx = pool.begin().await?;
-            db::listings::bulk_insert(&mut tx, &b).await?;
-            if !a.listing_id.is_empty() {
-                db::listings::bulk_insert_auctions(&mut tx, &a).await?;
-            }
-            super::profiles::store_many(&mut tx, &profiles).await?;
-            tx.commit().await?;
-            Ok::<u64, anyhow::Error>(n as u64)
-        });
         done += n as u32;
-    }
-    while let Some(r) = inserts.join_next().await {
-        bar.inc(r.context("insert task")??);
     }
     bar.set_message("demands");
     let mut done: u32 = 0;
@@ -487,27 +479,25 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
             b.province.push(ex.province().code().to_string());
             b.exchange.push(ex.code().to_string());
         }
-        let mut tx = pool.begin().await?;
-        db::listings::bulk_insert_demands(&mut tx, &b).await?;
-        tx.commit().await?;
+        if writer.write(Batch::Demands(b)).await.is_err() {
+            break;
+        }
         done += n as u32;
-        bar.inc(n as u64);
     }
+    bar.set_message("indexes");
+    // A writer that stopped says why here.
+    writer.finish(&mut phases, started).await?;
     // Any listing still without a current profile (none, unless rows were written by other means).
+    let t = Instant::now();
     super::profiles::refresh_all(pool).await?;
+    phases.record("profiles check", t);
     // Statistics for the planner, and the visibility map for index-only counts.
     bar.finish_with_message("vacuum");
-    for table in [
-        "listings",
-        "auctions",
-        "demands",
-        "listing_match_profiles",
-        "listing_match_concepts",
-    ] {
-        sqlx::query(&format!("vacuum analyze {table}"))
-            .execute(pool)
-            .await?;
-    }
+    let t = Instant::now();
+    db::bulk_load::vacuum_analyze(&mut *pool.acquire().await?).await?;
+    phases.record("vacuum", t);
+    phases.record("total", started);
+    phases.print();
     println!("seeded {listings} listings and {demands} demands");
     Ok(())
 }

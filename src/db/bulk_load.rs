@@ -1,0 +1,87 @@
+//! SQL of a bulk load (`techmarket seed bulk`) into the market's tables, inside the loader's one
+//! transaction: whether the tables are empty, their secondary indexes (dropped before loading an empty
+//! market and built again after it, from their own definitions), and the switch that keeps per-row
+//! notifications quiet while the load writes.
+use sqlx::PgConnection;
+
+/// The tables a bulk load writes.
+pub const TABLES: &str =
+    "listings, auctions, demands, listing_match_profiles, listing_match_concepts";
+
+/// Whether the tables a bulk load writes are empty, read under an exclusive lock on them (held until
+/// the transaction ends: nothing can be written to them meanwhile).
+pub async fn lock_if_empty(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    // Checked first without the lock, so that loading into a running market never blocks its readers.
+    if !empty(&mut *conn).await? {
+        return Ok(false);
+    }
+    sqlx::query(&format!("lock table {TABLES} in access exclusive mode"))
+        .execute(&mut *conn)
+        .await?;
+    empty(conn).await
+}
+
+async fn empty(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select not exists(select 1 from listings) and not exists(select 1 from demands) \
+         and not exists(select 1 from listing_match_profiles)",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The secondary indexes of the tables a bulk load writes, (name, definition): not unique, not a
+/// constraint's, so dropping them changes no rule, only speed.
+pub async fn secondary_indexes(conn: &mut PgConnection) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(&format!(
+        "select c.relname::text, pg_get_indexdef(i.indexrelid) from pg_index i join pg_class c on c.oid = i.indexrelid \
+         where i.indrelid = any(array['{}']::regclass[]) and not i.indisunique and not i.indisprimary \
+           and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid) \
+         order by 1",
+        TABLES.replace(", ", "','")
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// Drops an index named by [`secondary_indexes`] (in the caller's transaction: a rollback restores it).
+pub async fn drop_index(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
+    sqlx::query(&format!("drop index \"{}\"", name.replace('"', "\"\"")))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Builds an index again from its definition as [`secondary_indexes`] read it.
+pub async fn create_index(conn: &mut PgConnection, definition: &str) -> sqlx::Result<()> {
+    sqlx::query(definition).execute(conn).await?;
+    Ok(())
+}
+
+/// Memory for building indexes in this transaction (GIN builds are much faster with it).
+pub async fn index_build_memory(conn: &mut PgConnection, megabytes: u32) -> sqlx::Result<()> {
+    sqlx::query(&format!("set local maintenance_work_mem = '{megabytes}MB'"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps the per-row `listing_matches` notification of each profile written quiet until this
+/// transaction ends (the trigger's condition reads this setting; see the migration
+/// `bulk_load_quiet`): the loader sends one notification instead, which makes every process's
+/// matching index load again.
+pub async fn quiet_row_notifications(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("set local techmarket.bulk_load = 'on'")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Statistics for the planner and the visibility map (index-only counts) of the loaded tables
+/// (outside any transaction).
+pub async fn vacuum_analyze(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query(&format!("vacuum analyze {TABLES}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

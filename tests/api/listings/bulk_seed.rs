@@ -1,0 +1,131 @@
+//! The bulk seed into an empty market (`techmarket seed bulk`, issue 23): one transaction that drops the
+//! secondary indexes and builds them again; the same indexes afterwards, one notification for the
+//! matching indexes, and a load that dies leaves the market as it was.
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+use super::*;
+
+/// The indexes of the tables the seed writes, with their definitions.
+async fn indexes(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select indexname::text, indexdef from pg_indexes where tablename in \
+         ('listings', 'auctions', 'demands', 'listing_match_profiles', 'listing_match_concepts') order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_bulk_seed_into_an_empty_market_keeps_its_indexes_and_tells_matching_once(pool: PgPool) {
+    let before = indexes(&pool).await;
+    assert!(
+        before.iter().any(|(name, _)| name == "listings_search"),
+        "{before:?}"
+    );
+    let mut listener = PgListener::connect_with(&pool).await.unwrap();
+    listener.listen("listing_matches").await.unwrap();
+
+    techmarket::service::listings::seed_bulk(&pool, 300, 20)
+        .await
+        .unwrap();
+
+    assert_eq!(indexes(&pool).await, before, "every index built again");
+    assert_eq!(count(&pool, "listings").await, 300);
+    assert_eq!(count(&pool, "demands").await, 20);
+    let version = techmarket::service::listings::profiles::current_version();
+    let profiled: i64 = sqlx::query_scalar(
+        "select count(*) from listing_match_profiles p where p.version = $1 \
+         and exists (select 1 from listing_match_concepts c where c.listing_id = p.listing_id)",
+    )
+    .bind(version)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        profiled, 300,
+        "every listing profiled, with its concept rows"
+    );
+    // One notification for the whole load, which makes the matching indexes load again.
+    let mut heard = Vec::new();
+    while let Ok(n) = tokio::time::timeout(Duration::from_millis(500), listener.try_recv()).await {
+        heard.push(n.unwrap().expect("connected").payload().to_string());
+    }
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0].ends_with(" *"), "{heard:?}");
+    // Searchable through the rebuilt full-text index.
+    let (title,): (String,) = sqlx::query_as(
+        "select title from listings where status = 'listed' and title !~ '（' order by id limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let app = TestApp::new(pool.clone());
+    let r = app
+        .get(
+            &format!("/api/v1/listings?q={}&per_page=100", enc(&title)),
+            None,
+        )
+        .await;
+    assert!(titles(&r).contains(&title), "{title}: {}", r.text);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
+    let before = indexes(&pool).await;
+    let seed = tokio::spawn({
+        let pool = pool.clone();
+        async move { techmarket::service::listings::seed_bulk(&pool, 20_000, 0).await }
+    });
+    // Once listings and their profiles are being written, the seed's connection dies.
+    let writer = "select pid from pg_stat_activity where datname = current_database() \
+                  and pid <> pg_backend_pid() and query like 'insert into l%'";
+    let mut killed = false;
+    for _ in 0..3_000 {
+        let profiles: bool = sqlx::query_scalar(&format!(
+            "select exists ({writer} and query like 'insert into listing_match%')"
+        ))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if profiles {
+            killed = sqlx::query_scalar(&format!(
+                "select coalesce(bool_or(pg_terminate_backend(pid)), false) from ({writer}) w"
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        }
+        if killed || seed.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(killed, "the seed was caught writing");
+    assert!(
+        seed.await.unwrap().is_err(),
+        "the seed saw its connection die"
+    );
+
+    assert_eq!(count(&pool, "listings").await, 0, "nothing half loaded");
+    assert_eq!(count(&pool, "listing_match_profiles").await, 0);
+    assert_eq!(indexes(&pool).await, before, "no index lost");
+    // The next seed starts again from the empty market.
+    techmarket::service::listings::seed_bulk(&pool, 200, 10)
+        .await
+        .unwrap();
+    assert_eq!(count(&pool, "listings").await, 200);
+    assert_eq!(indexes(&pool).await, before);
+}
