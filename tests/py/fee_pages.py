@@ -9,7 +9,6 @@ downloads a browser of its own.
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -21,31 +20,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from demo_otp import demo_otp
+from journeys import ensure_browser
 
 WIDTHS = [1280, 390]
 LANGS = ["zh-CN", "en"]
 MIN_TEXT_PX = 10.0
-
-
-def has_chinese_font():
-    """Whether fontconfig knows a font with Chinese glyphs: without one, chromium draws Chinese as
-    empty boxes and printed PDFs carry no Chinese text (the pages test looks for 大写 amounts)."""
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
-    except OSError:
-        return False
-    return bool(out.strip())
-
-
-def ensure_browser():
-    if shutil.which("chromium") and shutil.which("chromedriver") and has_chinese_font():
-        return
-    if os.geteuid() != 0:
-        sys.exit("chromium, chromedriver or a Chinese font is missing: apt-get install -y chromium chromium-driver fonts-noto-cjk")
-    cmd = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver", "fonts-noto-cjk"]
-    if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=True)
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
 
 
 def browser():

@@ -28,6 +28,7 @@ import time
 import urllib.parse
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -55,10 +56,13 @@ def ensure_browser():
         return
     if os.geteuid() != 0:
         sys.exit("chromium, chromedriver or a Chinese font is missing: apt-get install -y chromium chromium-driver fonts-noto-cjk")
-    cmd = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver", "fonts-noto-cjk"]
+    # Browser tests start together on a fresh machine: the second apt-get waits for the first's lock.
+    cmd = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "chromium", "chromium-driver",
+           "fonts-noto-cjk"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-q"], stdout=subprocess.DEVNULL,
+                       check=True)
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=env)
 
 
@@ -80,13 +84,25 @@ def browser(width):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--user-data-dir=" + tempfile.mkdtemp(prefix="journeys-"),
         f"--window-size={width},1000",
     ]:
         opts.add_argument(flag)
     opts.binary_location = shutil.which("chromium")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    # Starting a browser can fail on a machine busy with other browsers (chromedriver gives up waiting
+    # for chromium's DevTools port): that is not the journey's fault, so try again before giving up.
+    for attempt in range(3):
+        opts.arguments[:] = [a for a in opts.arguments if not a.startswith("--user-data-dir=")]
+        opts.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="journeys-"))
+        try:
+            d = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+            break
+        except WebDriverException as e:
+            if attempt == 2:
+                raise
+            print(f"starting chromium failed ({type(e).__name__}: {str(e)[:200]}); trying again",
+                  file=sys.stderr)
+            time.sleep(3)
     d.set_script_timeout(60)
     # A phone's screen (a window this narrow is not guaranteed), as the page sees it: its width,
     # touch and the mobile viewport.
