@@ -81,6 +81,29 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Deman
         .await
 }
 
+/// A demand read for its matches, with the generation of matching's in-process index as the database
+/// has it (`listing_matches_generation`, see `db::match_profiles::matches_generation`) in the same
+/// statement: a round trip less per request.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DemandForMatches {
+    #[sqlx(flatten)]
+    pub demand: DemandRow,
+    pub matches_generation: i64,
+}
+
+pub async fn get_for_matches(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<DemandForMatches>> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS}, (select last_value from listing_matches_generation) as matches_generation \
+         from {FROM} where d.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn close(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "update demands set status = 'closed', closed_at = now() where id = $1 and status = 'open'",

@@ -280,7 +280,7 @@ pub struct Indexed {
 const INDEXED: &str = "select l.id, l.organization_id, l.field, l.province, \
        coalesce((select (v.report->'medians'->>'maturity_trl')::smallint from evaluations v \
          where v.listing_id = l.id and v.status = 'published' order by v.closed_at desc limit 1), l.trl) as trl, \
-       l.price_fen, l.sort_price_fen, l.listed_at, p.concepts, '{}'::bigint[] as tokens, p.retrieval \
+       l.price_fen, l.sort_price_fen, l.listed_at, p.concepts, p.tokens, p.retrieval \
      from listing_match_profiles p join listings l on l.id = p.listing_id \
      where p.version = $1 and l.status = 'listed'";
 
@@ -319,20 +319,4 @@ pub async fn mark_generation(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The tokens of the profiles of `version` of `ids` (the part of a profile that matching's index does not
-/// keep), by primary key.
-pub async fn tokens(
-    conn: &mut PgConnection,
-    version: i64,
-    ids: &[Uuid],
-) -> sqlx::Result<Vec<(Uuid, Vec<i64>)>> {
-    sqlx::query_as(
-        "select listing_id, tokens from listing_match_profiles where listing_id = any($2::uuid[]) and version = $1",
-    )
-    .bind(version)
-    .bind(ids)
-    .fetch_all(conn)
-    .await
 }

@@ -198,3 +198,43 @@ async fn a_bulk_seed_makes_the_index_load_again_with_one_notification(pool: PgPo
     assert!(listed > 150, "{listed}");
     assert_eq!(index.listings(), Some(listed as usize));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_word_the_vocabulary_does_not_know_scores_alike_through_the_index_and_the_database(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool.clone());
+    let plain = TestApp::new(pool);
+    let seller = app.verified_member("auto@sichuan.example", "cdipex").await;
+    let buyer = app.verified_member("car@chongqing.example", "cquaee").await;
+    // Two listings alike but for a brand name no vocabulary knows (a token of the profile only).
+    let mut named = aeb_listing();
+    named.title = "Zorbatron 自动紧急制动（AEB）系统及控制算法";
+    named.keywords = &["自动紧急制动", "AEB", "Zorbatron"];
+    let named = insert_listing(&app.pool, &seller.org_id, &named).await;
+    let other = insert_listing(&app.pool, &seller.org_id, &aeb_listing()).await;
+    let mut body = aeb_demand();
+    body["title"] = json!("寻求 Zorbatron 自动紧急制动算法");
+    body["keywords"] = json!(["自动紧急制动", "Zorbatron"]);
+    let d = post_demand(&app, &buyer.token, body).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    let path = format!("/api/v1/demands/{}/matches", d.body["id"].as_str().unwrap());
+
+    let index = app.state.matches.clone();
+    index.spawn(app.pool.clone());
+    caught_up(&index, &app.pool).await;
+    let m = app.get(&path, Some(&buyer.token)).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    assert_eq!(
+        m.body,
+        plain.get(&path, Some(&buyer.token)).await.body,
+        "the index and the database answer alike"
+    );
+    assert_eq!(ids(&m), vec![named.to_string(), other.to_string()]);
+    let score = |i: usize| m.body["items"][i]["score"].as_u64().unwrap();
+    assert!(
+        score(0) > score(1),
+        "the shared word counts through the index: {}",
+        m.text
+    );
+}

@@ -356,7 +356,7 @@ impl Lookups {
         stored
             .iter()
             .copied()
-            .filter(|v| self.concepts.binary_search(&(v >> 24)).is_ok())
+            .filter(|v| self.reads_concept(*v))
             .collect()
     }
 
@@ -365,8 +365,18 @@ impl Lookups {
         stored
             .iter()
             .copied()
-            .filter(|v| self.tokens.binary_search(&(v >> 12)).is_ok())
+            .filter(|v| self.reads_token(*v))
             .collect()
+    }
+
+    /// Whether these lookups may read this entry of a stored profile's `concepts`.
+    pub fn reads_concept(&self, stored: i64) -> bool {
+        self.concepts.binary_search(&(stored >> 24)).is_ok()
+    }
+
+    /// Whether these lookups may read this entry of a stored profile's `tokens`.
+    pub fn reads_token(&self, stored: i64) -> bool {
+        self.tokens.binary_search(&(stored >> 12)).is_ok()
     }
 }
 

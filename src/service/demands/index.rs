@@ -1,9 +1,11 @@
 //! Matching's in-process index of the listed listings (issue 20: matches p99 ≤ 100 ms at 16 clients on
 //! 100,000 listings): each listed listing with a current profile, with what scoring needs, and the
 //! listings of each specific concept in the order of `listing_match_concepts` (concept, listing id). A
-//! demand's candidates are then found and read here instead of by two statements (the concept steps and
-//! the profiles by primary key, about 60 % of a matches request's database time); the unknown words
-//! still go through the search index, and the listings shown are read fresh and scored again.
+//! demand's candidates are then found and read here instead of by statements (the concept steps, the
+//! profiles by primary key and their tokens); the unknown words still go through the search index, and
+//! the listings shown are read fresh and scored again. Listings are named by `u32` slots (the posting
+//! lists) and the profiles' entries by `u32` names of interned values (many listings share them), so the
+//! tokens fit beside the rest (issue 23: RSS ≤ 150 MB).
 //!
 //! Freshness, by the database only: a trigger on `listings` (status, organisation, field, province, TRL,
 //! price, listing date), on `listing_match_profiles` and on published `evaluations` sends
@@ -64,13 +66,56 @@ pub struct MatchIndex {
 struct Snapshot {
     /// Every notification up to this generation is applied.
     generation: i64,
-    listings: HashMap<Uuid, Entry>,
-    /// Listings of each specific concept, sorted by id.
-    postings: HashMap<i32, Vec<Uuid>>,
+    /// The slot of each listing kept.
+    slots: HashMap<Uuid, u32>,
+    /// By slot: the listing's id (stale in a free slot) and what is kept of it (`None`: a free slot).
+    ids: Vec<Uuid>,
+    entries: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    /// Listings (slots) of each specific concept, in the order of their ids.
+    postings: HashMap<i32, Vec<u32>>,
+    /// The distinct entries of the profiles' concepts and tokens (many listings share them).
+    concepts: Interner,
+    tokens: Interner,
 }
 
-/// A listing as kept (about 0.5 KB with its postings: its tokens, 117 entries on average, stay in the
-/// database and are read for the candidates of a demand that looks any up).
+/// Distinct `i64` values, each stored once and named by a `u32`; a value stays after its last user
+/// leaves (the values are bounded by the vocabulary and the words of the listings).
+#[derive(Default)]
+struct Interner {
+    values: Vec<i64>,
+    slots: HashMap<i64, u32>,
+}
+
+impl Interner {
+    /// The names of `values` (`None`: more than `u32::MAX` distinct values).
+    fn intern(&mut self, values: &[i64]) -> Option<Box<[u32]>> {
+        values
+            .iter()
+            .map(|v| match self.slots.get(v) {
+                Some(s) => Some(*s),
+                None => {
+                    let s = u32::try_from(self.values.len()).ok()?;
+                    self.values.push(*v);
+                    self.slots.insert(*v, s);
+                    Some(s)
+                }
+            })
+            .collect()
+    }
+
+    fn value(&self, slot: u32) -> i64 {
+        self.values[slot as usize]
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.slots.shrink_to_fit();
+    }
+}
+
+/// A listing as kept (about 0.6 KB: its concepts' and tokens' entries as names of the interned values,
+/// its retrieval concepts and postings).
 struct Entry {
     organization_id: Uuid,
     field: Field,
@@ -79,19 +124,39 @@ struct Entry {
     price_fen: Option<i64>,
     sort_price_fen: Option<i64>,
     listed_at: Option<DateTime<Utc>>,
-    concepts: Box<[i64]>,
+    /// Names in `Snapshot::concepts`.
+    concepts: Box<[u32]>,
+    /// Names in `Snapshot::tokens`.
+    tokens: Box<[u32]>,
     /// Sorted.
     retrieval: Box<[i32]>,
 }
 
 impl Snapshot {
+    fn entry(&self, slot: u32) -> Option<&Entry> {
+        self.entries.get(slot as usize)?.as_ref()
+    }
+
+    /// Where `slot` belongs in a posting list (in the order of the listings' ids).
+    fn position(&self, list: &[u32], id: &Uuid) -> Result<usize, usize> {
+        list.binary_search_by(|s| self.ids[*s as usize].cmp(id))
+    }
+
     fn remove(&mut self, id: &Uuid) {
-        let Some(old) = self.listings.remove(id) else {
+        let Some(slot) = self.slots.remove(id) else {
             return;
         };
+        let Some(old) = self.entries[slot as usize].take() else {
+            return;
+        };
+        self.free.push(slot);
         for c in old.retrieval.iter() {
+            let Some(list) = self.postings.get(c) else {
+                continue;
+            };
+            let at = self.position(list, id);
             if let Some(list) = self.postings.get_mut(c) {
-                if let Ok(i) = list.binary_search(id) {
+                if let Ok(i) = at {
                     list.remove(i);
                 }
                 if list.is_empty() {
@@ -101,24 +166,68 @@ impl Snapshot {
         }
     }
 
-    /// Adds a listing (its postings kept sorted).
+    /// A slot for `id` with `entry` (not yet in any posting list).
+    fn place(&mut self, id: Uuid, entry: Entry) -> u32 {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.ids[slot as usize] = id;
+                self.entries[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                // More than 4 billion listings would not fit in memory long before.
+                let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+                self.ids.push(id);
+                self.entries.push(Some(entry));
+                slot
+            }
+        };
+        self.slots.insert(id, slot);
+        slot
+    }
+
+    /// Adds a listing (its postings kept in the order of the ids).
     fn insert(&mut self, row: Indexed) {
         let id = row.candidate.id;
         self.remove(&id);
-        let Some(entry) = entry(row) else {
+        let Some(entry) = self.entry_of(row) else {
             return;
         };
-        for c in entry.retrieval.iter() {
-            let list = self.postings.entry(*c).or_default();
-            if let Err(i) = list.binary_search(&id) {
-                list.insert(i, id);
+        let retrieval = entry.retrieval.clone();
+        let slot = self.place(id, entry);
+        for c in retrieval.iter() {
+            let at = self
+                .postings
+                .get(c)
+                .map_or(Err(0), |list| self.position(list, &id));
+            if let Err(i) = at {
+                self.postings.entry(*c).or_default().insert(i, slot);
             }
         }
-        self.listings.insert(id, entry);
     }
 
-    /// The listings of any of `concepts`, in the order (concept, listing id), each concept once.
-    fn in_order<'a>(&'a self, concepts: &[i32]) -> impl Iterator<Item = Uuid> + 'a {
+    /// What is kept of a row (`None`: a field or province that matching cannot score, as in `matches`).
+    fn entry_of(&mut self, row: Indexed) -> Option<Entry> {
+        let mut retrieval = row.retrieval;
+        retrieval.sort_unstable();
+        retrieval.dedup();
+        let c = row.candidate;
+        Some(Entry {
+            organization_id: c.organization_id,
+            field: Field::parse(&c.field)?,
+            province: Province::parse(&c.province)?,
+            trl: c.trl,
+            price_fen: c.price_fen,
+            sort_price_fen: c.sort_price_fen,
+            listed_at: c.listed_at,
+            concepts: self.concepts.intern(&c.concepts)?,
+            tokens: self.tokens.intern(&c.tokens)?,
+            retrieval: retrieval.into_boxed_slice(),
+        })
+    }
+
+    /// The listings (slots) of any of `concepts`, in the order (concept, listing id), each concept once.
+    fn in_order<'a>(&'a self, concepts: &[i32]) -> impl Iterator<Item = u32> + 'a {
         let mut cs = concepts.to_vec();
         cs.sort_unstable();
         cs.dedup();
@@ -129,7 +238,7 @@ impl Snapshot {
     /// The steps of `db::match_profiles::concept_candidates`, answered from memory.
     fn concept_candidates(&self, r: &Retrieval<'_>) -> Vec<Uuid> {
         let limit = |n: i64| usize::try_from(n).unwrap_or(0);
-        let mut out: Vec<Uuid> = Vec::new();
+        let mut out: Vec<u32> = Vec::new();
         // both: listings with one of `first` and one of `second`, from the rarer side.
         if !r.first.is_empty() && !r.second.is_empty() {
             let size = |cs: &[i32]| -> usize {
@@ -142,17 +251,16 @@ impl Snapshot {
             } else {
                 (r.second, r.first)
             };
-            let mut seen: HashSet<Uuid> = HashSet::new();
-            for id in self.in_order(walk) {
+            let mut seen: HashSet<u32> = HashSet::new();
+            for slot in self.in_order(walk) {
                 if seen.len() >= limit(BOTH_LIMIT) {
                     break;
                 }
                 let has_other = self
-                    .listings
-                    .get(&id)
+                    .entry(slot)
                     .is_some_and(|e| other.iter().any(|c| e.retrieval.binary_search(c).is_ok()));
-                if has_other && seen.insert(id) {
-                    out.push(id);
+                if has_other && seen.insert(slot) {
+                    out.push(slot);
                 }
             }
         }
@@ -169,27 +277,24 @@ impl Snapshot {
         }
         // near: a few with any of the broader and related concepts.
         out.extend(self.in_order(r.near).take(limit(NEAR_LIMIT)));
-        out
+        out.into_iter().map(|s| self.ids[s as usize]).collect()
     }
-}
 
-/// What is kept of a row (`None`: a field or province that matching cannot score, as in `matches`).
-fn entry(row: Indexed) -> Option<Entry> {
-    let mut retrieval = row.retrieval;
-    retrieval.sort_unstable();
-    retrieval.dedup();
-    let c = row.candidate;
-    Some(Entry {
-        organization_id: c.organization_id,
-        field: Field::parse(&c.field)?,
-        province: Province::parse(&c.province)?,
-        trl: c.trl,
-        price_fen: c.price_fen,
-        sort_price_fen: c.sort_price_fen,
-        listed_at: c.listed_at,
-        concepts: c.concepts.into_boxed_slice(),
-        retrieval: retrieval.into_boxed_slice(),
-    })
+    /// After the load: the posting lists in the order of the listings' ids, and no spare capacity.
+    fn settle(&mut self) {
+        let ids = &self.ids;
+        for list in self.postings.values_mut() {
+            list.sort_unstable_by_key(|s| ids[*s as usize]);
+            list.dedup();
+            list.shrink_to_fit();
+        }
+        self.postings.shrink_to_fit();
+        self.slots.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.concepts.shrink_to_fit();
+        self.tokens.shrink_to_fit();
+    }
 }
 
 impl MatchIndex {
@@ -219,12 +324,11 @@ impl MatchIndex {
     }
 
     /// What `db::match_profiles::candidates` reads of `ids` (the listed ones with a current profile),
-    /// with only the concept entries that `lookups` reads and **no tokens** (the caller reads those of
-    /// the candidates, `db::match_profiles::tokens`) (`None`: not loaded).
+    /// with only the concept and token entries that `lookups` reads (`None`: not loaded).
     pub fn candidates(&self, ids: &[Uuid], lookups: &Lookups) -> Option<Vec<Candidate>> {
         self.read(|s| {
             ids.iter()
-                .filter_map(|id| Some((*id, s.listings.get(id)?)))
+                .filter_map(|id| Some((*id, s.entry(*s.slots.get(id)?)?)))
                 .map(|(id, e)| Candidate {
                     id,
                     organization_id: e.organization_id,
@@ -234,8 +338,21 @@ impl MatchIndex {
                     price_fen: e.price_fen,
                     sort_price_fen: e.sort_price_fen,
                     listed_at: e.listed_at,
-                    concepts: lookups.concepts_of(&e.concepts),
-                    tokens: vec![],
+                    concepts: e
+                        .concepts
+                        .iter()
+                        .map(|n| s.concepts.value(*n))
+                        .filter(|v| lookups.reads_concept(*v))
+                        .collect(),
+                    tokens: if lookups.tokens.is_empty() {
+                        vec![]
+                    } else {
+                        e.tokens
+                            .iter()
+                            .map(|n| s.tokens.value(*n))
+                            .filter(|v| lookups.reads_token(*v))
+                            .collect()
+                    },
                 })
                 .collect()
         })
@@ -243,7 +360,7 @@ impl MatchIndex {
 
     /// How many listings it holds (`None`: not loaded).
     pub fn listings(&self) -> Option<usize> {
-        self.read(|s| s.listings.len())
+        self.read(|s| s.slots.len())
     }
 
     /// Keeps the index of `pool`'s database (the primary: it hears the notifications and reads what
@@ -313,21 +430,28 @@ impl MatchIndex {
             let mut rows = db::match_profiles::all_indexed(&mut conn, version);
             while let Some(row) = rows.try_next().await? {
                 let id = row.candidate.id;
-                let Some(e) = entry(row) else {
+                if snap.slots.contains_key(&id) {
+                    continue;
+                }
+                let Some(e) = snap.entry_of(row) else {
                     continue;
                 };
-                for c in e.retrieval.iter() {
-                    snap.postings.entry(*c).or_default().push(id);
+                let retrieval = e.retrieval.clone();
+                let slot = snap.place(id, e);
+                for c in retrieval.iter() {
+                    snap.postings.entry(*c).or_default().push(slot);
                 }
-                snap.listings.insert(id, e);
             }
         }
-        for list in snap.postings.values_mut() {
-            list.sort_unstable();
-            list.dedup();
-        }
+        snap.settle();
         drop(conn);
-        tracing::info!(listings = snap.listings.len(), "matching index loaded");
+        tracing::info!(
+            listings = snap.slots.len(),
+            concept_values = snap.concepts.values.len(),
+            token_values = snap.tokens.values.len(),
+            postings = snap.postings.values().map(Vec::len).sum::<usize>(),
+            "matching index loaded"
+        );
         self.write(|s| *s = Some(snap));
         loop {
             // `try_recv` says when the connection is lost (`None`): what was sent meanwhile is gone.
@@ -384,5 +508,106 @@ impl MatchIndex {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: Uuid, retrieval: Vec<i32>, concepts: Vec<i64>, tokens: Vec<i64>) -> Indexed {
+        Indexed {
+            candidate: Candidate {
+                id,
+                organization_id: Uuid::nil(),
+                field: Field::ALL[0].code().to_string(),
+                province: Province::ALL[0].code().to_string(),
+                trl: 5,
+                price_fen: Some(100),
+                sort_price_fen: None,
+                listed_at: None,
+                concepts,
+                tokens,
+            },
+            retrieval,
+        }
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn order(s: &Snapshot, concepts: &[i32]) -> Vec<Uuid> {
+        s.in_order(concepts)
+            .map(|slot| s.ids[slot as usize])
+            .collect()
+    }
+
+    #[test]
+    fn posting_lists_stay_in_the_order_of_the_ids_when_slots_are_freed_and_reused() {
+        let mut s = Snapshot::default();
+        for n in [5, 1, 9, 3] {
+            s.insert(row(id(n), vec![7, 2], vec![], vec![]));
+        }
+        assert_eq!(order(&s, &[7]), vec![id(1), id(3), id(5), id(9)]);
+        s.remove(&id(3));
+        s.remove(&id(9));
+        assert_eq!(order(&s, &[2, 7]), vec![id(1), id(5), id(1), id(5)]);
+        // The freed slots are taken again, by listings that sort anywhere.
+        s.insert(row(id(4), vec![7], vec![], vec![]));
+        s.insert(row(id(0), vec![7, 8], vec![], vec![]));
+        assert_eq!(s.ids.len(), 4, "no slot added while some were free");
+        assert_eq!(order(&s, &[7]), vec![id(0), id(1), id(4), id(5)]);
+        assert_eq!(order(&s, &[8]), vec![id(0)]);
+        // A listing inserted again replaces itself: its old concepts' lists forget it.
+        s.insert(row(id(1), vec![8], vec![], vec![]));
+        assert_eq!(order(&s, &[7]), vec![id(0), id(4), id(5)]);
+        assert_eq!(order(&s, &[8]), vec![id(0), id(1)]);
+        assert_eq!(order(&s, &[2]), vec![id(5)]);
+        s.remove(&id(5));
+        assert!(!s.postings.contains_key(&2), "an empty list is dropped");
+        assert_eq!(s.slots.len(), 3);
+    }
+
+    #[test]
+    fn a_listings_entries_read_back_as_stored_whatever_other_listings_share() {
+        let mut s = Snapshot::default();
+        let (c1, c2) = ((3_i64 << 24) | (7 << 12) | 1, (4_i64 << 24) | (2 << 12));
+        let (t1, t2) = ((11_i64 << 12) | 5, (12_i64 << 12) | 9);
+        s.insert(row(id(1), vec![3], vec![c1, c2], vec![t1, t2]));
+        s.insert(row(id(2), vec![4], vec![c2], vec![t2]));
+        assert_eq!(s.concepts.values.len(), 2, "a shared entry is kept once");
+        assert_eq!(s.tokens.values.len(), 2);
+        let index = MatchIndex::default();
+        index.write(|x| *x = Some(s));
+        let every = Lookups {
+            concepts: vec![3, 4],
+            tokens: vec![11, 12],
+        };
+        let got = index.candidates(&[id(2), id(1), id(3)], &every);
+        let got: Vec<(Uuid, Vec<i64>, Vec<i64>)> = got
+            .into_iter()
+            .flatten()
+            .map(|c| (c.id, c.concepts, c.tokens))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (id(2), vec![c2], vec![t2]),
+                (id(1), vec![c1, c2], vec![t1, t2]),
+            ]
+        );
+        // Only the entries a demand looks up.
+        let some = Lookups {
+            concepts: vec![4],
+            tokens: vec![11],
+        };
+        let got: Vec<(Vec<i64>, Vec<i64>)> = index
+            .candidates(&[id(1)], &some)
+            .into_iter()
+            .flatten()
+            .map(|c| (c.concepts, c.tokens))
+            .collect();
+        assert_eq!(got, vec![(vec![c2], vec![t1])]);
     }
 }

@@ -190,10 +190,12 @@ const NEAR_UNITS: usize = 4;
 const TOKEN_UNITS: usize = 6;
 
 /// The listings that fit a demand best (at most [`MATCH_LIMIT`]), or, with `all`, every candidate scored,
-/// the ones that share nothing with it last (score 0, the reason says why).
+/// the ones that share nothing with it last (score 0, the reason says why). `index`: the process's index
+/// and the database's `listing_matches_generation` read before (with the demand); the index is used only
+/// if it has applied that generation.
 pub(super) async fn score_listings(
     conn: &mut PgConnection,
-    index: Option<&MatchIndex>,
+    index: Option<(&MatchIndex, i64)>,
     d: &DemandRow,
     all: bool,
 ) -> Result<Vec<(ListingFactsRow, Match)>> {
@@ -231,10 +233,9 @@ pub(super) async fn score_listings(
     let token_terms: Vec<&str> = facts.query.token_units().take(TOKEN_UNITS).collect();
     let lookups = facts.query.lookups(vocab);
     // The process's index when it has applied every change this request can see; else the database.
-    let index = match index {
-        Some(ix) if ix.covers(db::match_profiles::matches_generation(conn).await?) => Some(ix),
-        _ => None,
-    };
+    let index = index
+        .filter(|(ix, generation)| ix.covers(*generation))
+        .map(|(ix, _)| ix);
     // The candidates' ids from memory or from simple statements (each planned cheaply, or once), then
     // what scoring needs of them, from memory or by primary key.
     let retrieval = db::match_profiles::Retrieval {
@@ -259,18 +260,6 @@ pub(super) async fn score_listings(
     ids.sort_unstable();
     ids.dedup();
     let candidates = match index.and_then(|ix| ix.candidates(&ids, &lookups)) {
-        // The index keeps no tokens: those of the candidates, when the demand looks any up.
-        Some(mut c) if !lookups.tokens.is_empty() => {
-            let ids: Vec<Uuid> = c.iter().map(|c| c.id).collect();
-            let tokens: HashMap<Uuid, Vec<i64>> = db::match_profiles::tokens(conn, version, &ids)
-                .await?
-                .into_iter()
-                .collect();
-            for c in &mut c {
-                c.tokens = tokens.get(&c.id).cloned().unwrap_or_default();
-            }
-            c
-        }
         Some(c) => c,
         None => db::match_profiles::candidates(conn, version, &ids).await?,
     };

@@ -562,10 +562,12 @@ pub async fn matches_for_demand(
     all: bool,
 ) -> Result<Matches<ListingMatch>> {
     let mut conn = pool.acquire().await?;
-    let d = db::demands::get(&mut conn, id)
+    let found = db::demands::get_for_matches(&mut conn, id)
         .await?
         .ok_or(Error::NotFound)?;
+    let d = found.demand;
     may_see_matches(user, d.organization_id, &d.exchange)?;
+    let index = index.map(|ix| (ix, found.matches_generation));
     let found = score_listings(&mut conn, index, &d, all).await?;
     Ok(Matches {
         items: found
