@@ -43,3 +43,15 @@ pub async fn listed_by_ids(
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id).unwrap_or(usize::MAX));
     Ok((rows, generation))
 }
+
+/// The generations a cached public search answer was rendered under: the search generation (the
+/// listings' searchable columns) and `listing_pages_generation` (auctions, organisations' names and the
+/// listings' other shown columns), read in one statement.
+pub async fn answer_generations(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "select (select last_value from listings_search_generation), \
+                (select last_value from listing_pages_generation)",
+    )
+    .fetch_one(conn)
+    .await
+}

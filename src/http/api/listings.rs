@@ -1,13 +1,16 @@
 //! Listings (科技成果): drafting, the review workflow, and the public search.
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::api::{created, ErrorBody};
 use crate::http::extract::{parse_id, ApiAdmin, ApiJson, ApiQuery, ApiUser, MaybeApiUser};
 use crate::http::state::AppState;
@@ -51,10 +54,20 @@ async fn search(
     State(state): State<AppState>,
     MaybeApiUser(user): MaybeApiUser,
     ApiQuery(q): ApiQuery<SearchParams>,
-) -> Result<Json<Page<ListingView>>> {
-    Ok(Json(
-        listings::search(&state.read_pool, user.as_ref(), &q).await?,
-    ))
+) -> Result<Response> {
+    if user.is_none() {
+        // Anonymous answers are the same for everyone: served whole while still current.
+        let bytes = listings::search_answer(&state.read_pool, &q, |page| {
+            serde_json::to_vec(page).map_err(|e| Error::Internal(e.into()))
+        })
+        .await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            Bytes::from_owner(bytes),
+        )
+            .into_response());
+    }
+    Ok(Json(listings::search(&state.read_pool, user.as_ref(), &q).await?).into_response())
 }
 
 /// One listing. Listed and sold ones are public; drafts and listings pending review, rejected or withdrawn

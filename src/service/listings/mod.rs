@@ -15,6 +15,7 @@ use crate::auth::CurrentUser;
 use crate::db::listings::ListingRow;
 use crate::domain::auction::DEFAULT_EXTENSION_SECONDS;
 
+pub mod answers;
 pub mod cache;
 mod duplicates;
 pub mod profiles;

@@ -1,5 +1,7 @@
 //! Search: parameters parsed, full-text and filtered search, and the per-process cache of broad
 //! searches (`cache`), invalidated across processes by a database-side generation.
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -16,7 +18,7 @@ use crate::domain::vocabulary::vocabulary;
 use crate::error::{Error, Result};
 use crate::service::Page;
 
-use super::{cache, view, AuctionLive, ListingView, SearchHit, QUERY_MAX_CHARS};
+use super::{answers, cache, view, AuctionLive, ListingView, SearchHit, QUERY_MAX_CHARS};
 
 /// Call after committing a change to what search can see: drops cached broad searches in every server
 /// process at once. Not needed for correctness elsewhere (a trigger on `listings` bumps the database's
@@ -174,6 +176,29 @@ pub async fn search(
     p: &SearchParams,
 ) -> Result<Page<ListingView>> {
     Ok(search_rows(pool, p).await?.map(|r| view(&r, viewer)))
+}
+
+/// An anonymous API search's answer as `render` serialises it: from [`answers`] when nothing it shows
+/// can have changed since it was rendered (one statement per request: the generations), else searched,
+/// rendered and kept. Only for a viewer who sees no owner-only parts, i.e. nobody signed in.
+pub async fn search_answer<F>(pool: &PgPool, p: &SearchParams, render: F) -> Result<Arc<[u8]>>
+where
+    F: FnOnce(&Page<ListingView>) -> Result<Vec<u8>>,
+{
+    let key = format!("{}|answer|{p:?}", db::database_key(pool));
+    // Read before rendering: a change committed meanwhile makes the next request render again.
+    let generations = {
+        let mut conn = pool.acquire().await?;
+        let (search, pages) = db::listing_search::answer_generations(&mut conn).await?;
+        (cache::generation(search).0, search, pages)
+    };
+    if let Some(bytes) = answers::get(&key, generations) {
+        return Ok(bytes);
+    }
+    let page = search(pool, None, p).await?;
+    let bytes: Arc<[u8]> = render(&page)?.into();
+    answers::put(&key, generations, bytes.clone());
+    Ok(bytes)
 }
 
 /// The search as the search page shows it: each listing with its auction's live state (current

@@ -601,3 +601,92 @@ async fn broad_searches_stay_exact_after_approvals_and_withdrawals(pool: PgPool)
     assert_eq!(total(&r), 599);
     assert_eq!(total(&mk.search("per_page=5").await), 599);
 }
+
+/// Anonymous answers are kept whole (service::listings::answers) and served again only while nothing
+/// they show has changed: an auction's end, an organisation's name, a listing's English title, each
+/// changed by another part of the market (here: SQL), shows in the very next answer; an owner's answer
+/// (with its reserve) is never served to a stranger.
+#[sqlx::test(migrations = "./migrations")]
+async fn anonymous_answers_show_every_change_at_once_and_owners_get_their_own(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("answers@uni.example", "suaee").await;
+    let mut b = body("答案缓存测试拍卖成果");
+    b["pricing"] = json!({"mode": "auction", "auction": {
+        "start_price_fen": 100_000_000i64, "increment_fen": 1_000_000i64,
+        "reserve_fen": 150_000_000i64, "ends_at": in_days(3)}});
+    let id = mk.publish(&m, "suaee", b).await;
+    let q = format!("q={}", enc("答案缓存测试"));
+    let item = |r: &Resp| r.body["items"][0].clone();
+    let first = mk.search(&q).await;
+    assert_eq!(item(&first)["id"], json!(id));
+    assert_eq!(
+        item(&first)["pricing"]["auction"]["reserve_fen"],
+        json!(null)
+    );
+    assert_eq!(
+        mk.search(&q).await.text,
+        first.text,
+        "served again unchanged"
+    );
+
+    // The owner sees its reserve; a stranger right after does not.
+    let own = mk
+        .app
+        .get(&format!("/api/v1/listings?{q}"), Some(&m.token))
+        .await;
+    assert_eq!(
+        own.body["items"][0]["pricing"]["auction"]["reserve_fen"],
+        json!(150_000_000i64)
+    );
+    assert_eq!(mk.search(&q).await.text, first.text);
+
+    let ends = "2031-01-02T03:04:05Z";
+    sqlx::query("update auctions set ends_at = $2::timestamptz where listing_id = $1::uuid")
+        .bind(&id)
+        .bind(ends)
+        .execute(&mk.app.pool)
+        .await
+        .unwrap();
+    let r = mk.search(&q).await;
+    let got = item(&r)["pricing"]["auction"]["ends_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(&got).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(ends).unwrap(),
+        "the auction's new end"
+    );
+
+    sqlx::query("update organizations set name = '答案缓存改名研究院' where id = $1::uuid")
+        .bind(&m.org_id)
+        .execute(&mk.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        item(&mk.search(&q).await)["organization"]["name"],
+        json!("答案缓存改名研究院")
+    );
+
+    sqlx::query("update listings set title_en = 'Answer cache test' where id = $1::uuid")
+        .bind(&id)
+        .execute(&mk.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        item(&mk.search(&q).await)["title_en"],
+        json!("Answer cache test")
+    );
+
+    // Withdrawn: gone from the next answer.
+    let r = mk
+        .app
+        .post(
+            &format!("/api/v1/listings/{id}/withdraw"),
+            Some(&m.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(mk.search(&q).await.body["total"], json!(0));
+}
