@@ -10,11 +10,15 @@ use crate::helpers::*;
 
 use super::*;
 
-/// The indexes of the tables the seed writes, with their definitions.
+/// The indexes and constraints of the tables the seed writes, with their definitions.
 async fn indexes(pool: &PgPool) -> Vec<(String, String)> {
     sqlx::query_as(
         "select indexname::text, indexdef from pg_indexes where tablename in \
-         ('listings', 'auctions', 'demands', 'listing_match_profiles', 'listing_match_concepts') order by 1",
+           ('listings', 'auctions', 'demands', 'listing_match_profiles', 'listing_match_concepts') \
+         union all \
+         select conname::text, pg_get_constraintdef(oid) from pg_constraint where conrelid = any(array[ \
+           'listings', 'auctions', 'demands', 'listing_match_profiles', 'listing_match_concepts']::regclass[]) \
+         order by 1, 2",
     )
     .fetch_all(pool)
     .await
@@ -31,10 +35,13 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_bulk_seed_into_an_empty_market_keeps_its_indexes_and_tells_matching_once(pool: PgPool) {
     let before = indexes(&pool).await;
-    assert!(
-        before.iter().any(|(name, _)| name == "listings_search"),
-        "{before:?}"
-    );
+    for name in [
+        "listings_search",
+        "listings_organization_id_fkey",
+        "listing_match_concepts_pkey",
+    ] {
+        assert!(before.iter().any(|(n, _)| n == name), "{name}: {before:?}");
+    }
     let mut listener = PgListener::connect_with(&pool).await.unwrap();
     listener.listen("listing_matches").await.unwrap();
 
@@ -42,7 +49,11 @@ async fn a_bulk_seed_into_an_empty_market_keeps_its_indexes_and_tells_matching_o
         .await
         .unwrap();
 
-    assert_eq!(indexes(&pool).await, before, "every index built again");
+    assert_eq!(
+        indexes(&pool).await,
+        before,
+        "every index and constraint made again"
+    );
     assert_eq!(count(&pool, "listings").await, 300);
     assert_eq!(count(&pool, "demands").await, 20);
     let version = techmarket::service::listings::profiles::current_version();
@@ -121,7 +132,7 @@ async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
 
     assert_eq!(count(&pool, "listings").await, 0, "nothing half loaded");
     assert_eq!(count(&pool, "listing_match_profiles").await, 0);
-    assert_eq!(indexes(&pool).await, before, "no index lost");
+    assert_eq!(indexes(&pool).await, before, "no index or constraint lost");
     // The next seed starts again from the empty market.
     techmarket::service::listings::seed_bulk(&pool, 200, 10)
         .await

@@ -2,12 +2,13 @@
 //! through a channel, so that PostgreSQL inserts one batch while the next is generated and profiled.
 //!
 //! One transaction makes the load all or nothing: a load that dies (killed, a lost connection) leaves
-//! the database as it was, indexes included. Into an empty market the secondary indexes (the
-//! full-text and array GIN indexes, the B-trees) are dropped first and built once at the end, from their own
-//! definitions, instead of being maintained row by row (most of the load's time, measured in
-//! bench/RESULTS.md); into a market with listings they are kept. Either way the per-row
-//! `listing_matches` notifications are kept quiet and one notification at the end makes the server
-//! processes' matching indexes load again.
+//! the database as it was, indexes and constraints included. Into an empty market the secondary indexes
+//! (the full-text and array GIN indexes, the B-trees), the foreign keys and the concept rows' primary
+//! key are dropped first and made once at the end, from their own definitions, instead of being kept
+//! row by row (measured in bench/RESULTS.md); the tables stay locked meanwhile (exclusively; the
+//! referenced organisations, users and exchanges against writes). Into a market with listings all of
+//! them are kept. Either way the per-row `listing_matches` notifications are kept quiet and one
+//! notification at the end makes the server processes' matching indexes load again.
 use std::time::Instant;
 
 use anyhow::Context;
@@ -62,6 +63,8 @@ pub(super) struct Writer {
     task: JoinHandle<anyhow::Result<Transaction<'static, Postgres>>>,
     /// The secondary indexes dropped (name, definition): built again by [`Writer::finish`].
     dropped: Vec<(String, String)>,
+    /// The constraints dropped (drop, add statements): added again by [`Writer::finish`].
+    constraints: Vec<(String, String)>,
 }
 
 impl Writer {
@@ -70,10 +73,15 @@ impl Writer {
         let mut tx = pool.begin().await?;
         db::bulk_load::quiet_row_notifications(&mut tx).await?;
         let mut dropped = Vec::new();
+        let mut constraints = Vec::new();
         if db::bulk_load::lock_if_empty(&mut tx).await? {
             dropped = db::bulk_load::secondary_indexes(&mut tx).await?;
             for (name, _) in &dropped {
                 db::bulk_load::drop_index(&mut tx, name).await?;
+            }
+            constraints = db::bulk_load::rebuilt_constraints(&mut tx).await?;
+            for (drop, _) in &constraints {
+                db::bulk_load::alter(&mut tx, drop).await?;
             }
         }
         let fresh = !dropped.is_empty();
@@ -113,6 +121,7 @@ impl Writer {
             send,
             task,
             dropped,
+            constraints,
         })
     }
 
@@ -129,6 +138,7 @@ impl Writer {
             send,
             task,
             dropped,
+            constraints,
         } = self;
         drop(send);
         let mut tx = task.await.context("bulk writer")??;
@@ -142,6 +152,15 @@ impl Writer {
                     .with_context(|| format!("building index {name} again"))?;
             }
             phases.record("indexes", t);
+        }
+        let t = Instant::now();
+        for (_, add) in constraints.iter().rev() {
+            db::bulk_load::alter(&mut tx, add)
+                .await
+                .with_context(|| add.clone())?;
+        }
+        if !constraints.is_empty() {
+            phases.record("constraints", t);
         }
         demands::load_again_everywhere(&mut tx).await?;
         let t = Instant::now();
