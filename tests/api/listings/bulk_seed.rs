@@ -112,6 +112,21 @@ async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
         .await
         .unwrap();
         if profiles {
+            // Meanwhile the organisations and users stay readable (only the seed's own tables are locked).
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("set local lock_timeout = '2s'")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let users: i64 = sqlx::query_scalar(
+                "select count(*) from organizations o join users u on u.organization_id = o.id \
+                 join exchanges e on e.code = o.exchange",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .expect("organisations and users readable during the seed");
+            assert!(users > 0);
+            tx.rollback().await.unwrap();
             killed = sqlx::query_scalar(&format!(
                 "select coalesce(bool_or(pg_terminate_backend(pid)), false) from ({writer}) w"
             ))

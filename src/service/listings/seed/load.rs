@@ -3,11 +3,10 @@
 //!
 //! One transaction makes the load all or nothing: a load that dies (killed, a lost connection) leaves
 //! the database as it was, indexes and constraints included. Into an empty market the secondary indexes
-//! (the full-text and array GIN indexes, the B-trees), the foreign keys and the concept rows' primary
-//! key are dropped first and made once at the end, from their own definitions, instead of being kept
-//! row by row (measured in bench/RESULTS.md); the tables stay locked meanwhile (exclusively; the
-//! referenced organisations, users and exchanges against writes). Into a market with listings all of
-//! them are kept. Either way the per-row `listing_matches` notifications are kept quiet and one
+//! (the full-text and array GIN indexes, the B-trees), the foreign keys between those tables and the
+//! concept rows' primary key are dropped first and made once at the end, from their own definitions,
+//! instead of being kept row by row (measured in bench/RESULTS.md); those tables stay locked
+//! exclusively meanwhile. Into a market with listings all of them are kept. Either way the per-row `listing_matches` notifications are kept quiet and one
 //! notification at the end makes the server processes' matching indexes load again.
 use std::time::Instant;
 
