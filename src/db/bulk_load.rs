@@ -52,12 +52,6 @@ pub async fn drop_index(conn: &mut PgConnection, name: &str) -> sqlx::Result<()>
     Ok(())
 }
 
-/// Builds an index again from its definition as [`secondary_indexes`] read it.
-pub async fn create_index(conn: &mut PgConnection, definition: &str) -> sqlx::Result<()> {
-    sqlx::query(definition).execute(conn).await?;
-    Ok(())
-}
-
 /// Memory for building indexes in this transaction (GIN builds are much faster with it).
 pub async fn index_build_memory(conn: &mut PgConnection, megabytes: u32) -> sqlx::Result<()> {
     sqlx::query(&format!("set local maintenance_work_mem = '{megabytes}MB'"))
@@ -108,8 +102,9 @@ pub async fn rebuilt_constraints(conn: &mut PgConnection) -> sqlx::Result<Vec<(S
     .await
 }
 
-/// Runs a statement given by [`rebuilt_constraints`].
-pub async fn alter(conn: &mut PgConnection, statement: &str) -> sqlx::Result<()> {
+/// Runs a definition read by [`secondary_indexes`] (an index built again) or a statement given by
+/// [`rebuilt_constraints`].
+pub async fn run_definition(conn: &mut PgConnection, statement: &str) -> sqlx::Result<()> {
     sqlx::query(statement).execute(conn).await?;
     Ok(())
 }

@@ -101,6 +101,20 @@ impl Market {
         id
     }
 
+    /// The owner withdraws a listing (200, `withdrawn`).
+    async fn withdraw(&self, m: &Member, id: &str) {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/listings/{id}/withdraw"),
+                Some(&m.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["status"], json!("withdrawn"));
+    }
+
     async fn search(&self, query: &str) -> Resp {
         let r = self
             .app

@@ -61,16 +61,7 @@ async fn drafts_pending_rejected_and_withdrawn_listings_are_never_found(pool: Pg
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let listed = mk.publish(&m, "suaee", body("燃气轮机挂牌四号")).await;
     let withdrawn = mk.publish(&m, "suaee", body("燃气轮机撤回五号")).await;
-    let r = mk
-        .app
-        .post(
-            &format!("/api/v1/listings/{withdrawn}/withdraw"),
-            Some(&m.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["status"], json!("withdrawn"));
+    mk.withdraw(&m, &withdrawn).await;
 
     let r = mk.search(&format!("q={}", enc("燃气轮机"))).await;
     assert_eq!(titles(&r), vec!["燃气轮机挂牌四号".to_string()]);
@@ -571,15 +562,7 @@ async fn broad_searches_stay_exact_after_approvals_and_withdrawals(pool: PgPool)
     );
     assert_eq!(total(&mk.search("per_page=5").await), 601);
     // So does a withdrawal.
-    let r = mk
-        .app
-        .post(
-            &format!("/api/v1/listings/{id}/withdraw"),
-            Some(&m.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    mk.withdraw(&m, &id).await;
     let r = mk.search(&q).await;
     assert_eq!(total(&r), 600);
     assert_ne!(r.body["items"][0]["id"], json!(id));
@@ -679,14 +662,6 @@ async fn anonymous_answers_show_every_change_at_once_and_owners_get_their_own(po
     );
 
     // Withdrawn: gone from the next answer.
-    let r = mk
-        .app
-        .post(
-            &format!("/api/v1/listings/{id}/withdraw"),
-            Some(&m.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    mk.withdraw(&m, &id).await;
     assert_eq!(mk.search(&q).await.body["total"], json!(0));
 }

@@ -520,15 +520,7 @@ async fn a_patent_number_already_in_an_active_listing_is_a_duplicate(pool: PgPoo
     assert_eq!(r.body["error"]["code"], json!("duplicate_ip"));
     assert_eq!(r.body["error"]["listing_id"], json!(first_id));
     // Once the first is withdrawn, the number is free again.
-    let r = mk
-        .app
-        .post(
-            &format!("/api/v1/listings/{first_id}/withdraw"),
-            Some(&a.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    mk.withdraw(&a, &first_id).await;
     mk.submit(&b, &second_id).await;
 }
 

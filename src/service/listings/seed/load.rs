@@ -80,7 +80,7 @@ impl Writer {
             }
             constraints = db::bulk_load::rebuilt_constraints(&mut tx).await?;
             for (drop, _) in &constraints {
-                db::bulk_load::alter(&mut tx, drop).await?;
+                db::bulk_load::run_definition(&mut tx, drop).await?;
             }
         }
         let fresh = !dropped.is_empty();
@@ -146,7 +146,7 @@ impl Writer {
             let t = Instant::now();
             db::bulk_load::index_build_memory(&mut tx, INDEX_BUILD_MB).await?;
             for (name, definition) in &dropped {
-                db::bulk_load::create_index(&mut tx, definition)
+                db::bulk_load::run_definition(&mut tx, definition)
                     .await
                     .with_context(|| format!("building index {name} again"))?;
             }
@@ -154,7 +154,7 @@ impl Writer {
         }
         let t = Instant::now();
         for (_, add) in constraints.iter().rev() {
-            db::bulk_load::alter(&mut tx, add)
+            db::bulk_load::run_definition(&mut tx, add)
                 .await
                 .with_context(|| add.clone())?;
         }
