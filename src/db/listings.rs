@@ -537,7 +537,9 @@ pub async fn search_generation(conn: &mut PgConnection) -> sqlx::Result<i64> {
 
 /// Bumps the search generation (after a commit that changed what search can see; see service::listings::cache).
 pub async fn bump_search_generation(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("select nextval('listings_search_generation')")
+    // A new value, never set before, written to the WAL exactly (replicas see it: migration
+    // 20261216000002_generations_exact_on_replicas).
+    sqlx::query("select setval('listings_search_generation', nextval('listings_search_counter'))")
         .execute(conn)
         .await?;
     Ok(())

@@ -218,14 +218,43 @@ async fn search_reads_the_replica_while_writes_and_the_listing_go_to_the_primary
         "the server holds no connection to the replica"
     );
 
-    // Replay resumes: search catches up.
+    // Replay resumes: once the replica has replayed the withdrawal, its search generation is the
+    // primary's exactly (nextval alone reached the WAL only once per 32 values: the replica's
+    // generation stood still and its server served the stale cached search for up to 30 s), so the
+    // very next search no longer finds the listing.
+    let written: String = sqlx::query_scalar("select pg_current_wal_lsn()::text")
+        .fetch_one(&p)
+        .await
+        .expect("primary's WAL position");
     sqlx::query("select pg_wal_replay_resume()")
         .execute(&r)
         .await
         .expect("resume replay");
-    eventually("search no longer finds the withdrawn listing", || async {
-        !found(&http, &server, &title, &id).await
+    eventually("the replica replays the withdrawal", || {
+        let (r, written) = (r.clone(), written.clone());
+        async move {
+            sqlx::query_scalar::<_, bool>("select pg_last_wal_replay_lsn() >= $1::pg_lsn")
+                .bind(written)
+                .fetch_one(&r)
+                .await
+                .unwrap_or(false)
+        }
     })
     .await;
+    let generations = "select (select last_value from listings_search_generation), \
+                              (select last_value from listing_pages_generation)";
+    let on_primary: (i64, i64) = sqlx::query_as(generations)
+        .fetch_one(&p)
+        .await
+        .expect("primary's generations");
+    let on_replica: (i64, i64) = sqlx::query_as(generations)
+        .fetch_one(&r)
+        .await
+        .expect("replica's generations");
+    assert_eq!(on_replica, on_primary, "the replica's generations");
+    assert!(
+        !found(&http, &server, &title, &id).await,
+        "the replica's server still finds the withdrawn listing"
+    );
     drop(server);
 }
