@@ -5,6 +5,8 @@
 //! trading panel and the documents' visibility) besides: one round trip each. Here they are
 //! lateral joins of one statement, each on its own index (`pledge_requests_one_active`,
 //! `evaluations_published`, `listing_documents_listing`).
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -72,8 +74,9 @@ impl ListingDetailRow {
     }
 }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<ListingDetailRow>> {
-    sqlx::query_as(&format!(
+/// The listing and what its page shows beside it, in one statement: `extra` adds columns.
+fn detail_sql(extra: &str) -> String {
+    format!(
         "select {COLUMNS}, \
            pl.status as pledge_status, pl.lender_organization_id as pledge_lender_id, \
            pl.lender_name as pledge_lender_name, pl.registration_no as pledge_registration_no, \
@@ -81,7 +84,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Listi
            ev.id as evaluation_id, ev.status as evaluation_status, ev.due_at as evaluation_due_at, \
            ev.exchange as evaluation_exchange, ev.created_at as evaluation_created_at, \
            ev.closed_at as evaluation_closed_at, ev.report as evaluation_report, \
-           exists (select 1 from listing_documents d where d.listing_id = l.id) as has_documents \
+           exists (select 1 from listing_documents d where d.listing_id = l.id) as has_documents{extra} \
          from {FROM} \
          left join lateral (select p.status, p.lender_organization_id, le.name as lender_name, \
              p.registration_no, p.decided_at, p.consented_modes \
@@ -91,8 +94,38 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Listi
            from evaluations v where v.listing_id = l.id and v.status = 'published' \
            order by v.closed_at desc, v.id desc limit 1) ev on true \
          where l.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    )
+}
+
+static DETAIL: LazyLock<String> = LazyLock::new(|| detail_sql(""));
+static DETAIL_WITH_GENERATIONS: LazyLock<String> = LazyLock::new(|| {
+    detail_sql(
+        ", (select last_value from listings_search_generation) as search_generation, \
+           (select last_value from listing_pages_generation) as pages_generation",
+    )
+});
+
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<ListingDetailRow>> {
+    sqlx::query_as(&DETAIL).bind(id).fetch_optional(conn).await
+}
+
+/// A listing's detail with the generations a copy of it may be kept under (the search generation
+/// and `listing_pages_generation`, as [`super::listing_search::answer_generations`] reads them).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DetailWithGenerations {
+    #[sqlx(flatten)]
+    pub detail: ListingDetailRow,
+    pub search_generation: i64,
+    pub pages_generation: i64,
+}
+
+/// [`get`] and the generations, in one statement (a listing not kept yet costs one round trip).
+pub async fn get_with_generations(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<DetailWithGenerations>> {
+    sqlx::query_as(&DETAIL_WITH_GENERATIONS)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }

@@ -17,6 +17,7 @@ use crate::domain::auction::DEFAULT_EXTENSION_SECONDS;
 
 pub mod answers;
 pub mod cache;
+mod details;
 mod duplicates;
 pub mod profiles;
 mod search;

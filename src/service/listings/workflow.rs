@@ -14,6 +14,7 @@ use crate::service::events::{self, Event};
 use crate::service::{guards, Page, PageQuery};
 
 use super::search::bad_param;
+use super::{cache, details};
 use super::{
     canonical_numbers, input_of, is_insider, search_changed, validate, view, ListingInput,
     ListingPatch, ListingView, ReviewInput, REASON_MAX,
@@ -355,11 +356,7 @@ pub async fn detail(
     viewer: Option<&CurrentUser>,
     id: Uuid,
 ) -> Result<ListingDetail> {
-    let mut conn = pool.acquire().await?;
-    let row = db::listing_detail::get(&mut conn, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    drop(conn);
+    let row = detail_row(pool, id).await?;
     if !can_see(viewer, &row.listing) {
         return Err(Error::NotFound);
     }
@@ -370,6 +367,32 @@ pub async fn detail(
         .as_ref()
         .and_then(crate::service::experts::summary_of);
     Ok(ListingDetail { view: v, row })
+}
+
+/// The detail row of listing `id`, kept between requests while nothing in it can have changed
+/// ([`super::details`]): one statement, the generations' check when a copy is kept, else the row read
+/// with them.
+async fn detail_row(pool: &PgPool, id: Uuid) -> Result<db::listing_detail::ListingDetailRow> {
+    let key = format!("{}|detail|{id}", db::database_key(pool));
+    let mut conn = pool.acquire().await?;
+    if details::holds(&key) {
+        let (search, pages) = db::listing_search::answer_generations(&mut conn).await?;
+        let generations = (cache::generation(search).0, search, pages);
+        if let Some(row) = details::get(&key, generations) {
+            return Ok(row);
+        }
+    }
+    let read = db::listing_detail::get_with_generations(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    drop(conn);
+    let generations = (
+        cache::generation(read.search_generation).0,
+        read.search_generation,
+        read.pages_generation,
+    );
+    details::put(&key, generations, read.detail.clone());
+    Ok(read.detail)
 }
 
 /// The raw row, for pages that need more than the view (same visibility as [`get`]).

@@ -623,3 +623,93 @@ async fn concurrent_submissions_of_the_same_patent_yield_one_active_listing(pool
     .unwrap();
     assert_eq!(active, 1);
 }
+
+/// A listing's detail row is kept between requests (service::listings::details) and served again only
+/// while nothing it shows has changed: its organisation's name, a published evaluation, an active
+/// pledge, each written by another part of the market (here: SQL), and a withdrawal show in the very
+/// next answer, to strangers and on the page; insiders' fields never reach a stranger.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_kept_listing_shows_every_change_at_once(pool: PgPool) {
+    let mk = Market::new(pool).await;
+    let m = mk.app.verified_member("kept@uni.example", "suaee").await;
+    let bank = mk
+        .app
+        .verified_member("kept-bank@bank.example", "suaee")
+        .await;
+    let id = mk.publish(&m, "suaee", body("详情缓存测试成果")).await;
+    let uri = format!("/api/v1/listings/{id}");
+    let first = mk.app.get(&uri, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["pledge"], json!(null));
+    assert_eq!(first.body["evaluation"], json!(null));
+    assert_eq!(
+        mk.app.get(&uri, None).await.text,
+        first.text,
+        "served again unchanged"
+    );
+    // The owner sees when it was submitted; a stranger right after does not.
+    let own = mk.app.get(&uri, Some(&m.token)).await;
+    assert!(own.body["submitted_at"].is_string(), "{}", own.text);
+    assert_eq!(
+        mk.app.get(&uri, None).await.body["submitted_at"],
+        json!(null)
+    );
+
+    sqlx::query("update organizations set name = '详情缓存改名研究院' where id = $1::uuid")
+        .bind(&m.org_id)
+        .execute(&mk.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        mk.app.get(&uri, None).await.body["organization"]["name"],
+        json!("详情缓存改名研究院")
+    );
+    let page = mk.app.page(&format!("/listings/{id}"), "").await;
+    assert!(page.text.contains("详情缓存改名研究院"), "the page too");
+
+    sqlx::query(
+        "insert into evaluations (id, listing_id, status, due_at, exchange, created_at, closed_at, report) \
+         values ($1, $2::uuid, 'published', now(), 'suaee', now(), now(), $3)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(&id)
+    .bind(json!({"medians": {"maturity_trl": 8, "innovation": 4, "advancement": 4, "market": 4},
+                 "spread": {"maturity_trl": {"min": 7, "max": 9}, "innovation": {"min": 4, "max": 4},
+                            "advancement": {"min": 4, "max": 4}, "market": {"min": 4, "max": 4}}, "scores": 3}))
+    .execute(&mk.app.pool)
+    .await
+    .unwrap();
+    let r = mk.app.get(&uri, None).await;
+    assert_eq!(
+        r.body["evaluation"]["report"]["maturity_trl"],
+        json!(8),
+        "{}",
+        r.text
+    );
+
+    sqlx::query(
+        "insert into pledge_requests (id, listing_id, owner_organization_id, lender_organization_id, amount_fen, \
+         term_months, status, valuation, registration_no, created_at, decided_at) \
+         values ($1, $2::uuid, $3::uuid, $4::uuid, 100000000, 12, 'active', '{}', 'REG-KEPT-1', now(), now())",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(&id)
+    .bind(&m.org_id)
+    .bind(&bank.org_id)
+    .execute(&mk.app.pool)
+    .await
+    .unwrap();
+    let r = mk.app.get(&uri, None).await;
+    assert_eq!(
+        r.body["pledge"]["registration_no"],
+        json!("REG-KEPT-1"),
+        "{}",
+        r.text
+    );
+
+    // Withdrawn: strangers see it so at once (a withdrawn listing stays public at its address).
+    mk.withdraw(&m, &id).await;
+    let r = mk.app.get(&uri, None).await;
+    assert_eq!(r.body["status"], json!("withdrawn"), "{}", r.text);
+    assert_eq!(r.body["submitted_at"], json!(null));
+}
