@@ -78,9 +78,21 @@ async fn get_listing(
     State(state): State<AppState>,
     MaybeApiUser(user): MaybeApiUser,
     Path(id): Path<String>,
-) -> Result<Json<ListingView>> {
+) -> Result<Response> {
     let id = parse_id(&id)?;
-    Ok(Json(listings::get(&state.pool, user.as_ref(), id).await?))
+    if user.is_none() {
+        // A stranger's answer is the same for everyone: kept with the listing's row while current.
+        let bytes = listings::public_answer(&state.pool, id, |view| {
+            serde_json::to_vec(view).map_err(|e| Error::Internal(e.into()))
+        })
+        .await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            Bytes::from_owner(bytes),
+        )
+            .into_response());
+    }
+    Ok(Json(listings::get(&state.pool, user.as_ref(), id).await?).into_response())
 }
 
 /// Changes a draft or rejected listing (any subset of the fields; `pricing` is replaced whole).

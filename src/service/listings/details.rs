@@ -14,9 +14,11 @@
 //! writer's trigger bumps a generation before it commits, so a read between the two keeps the old row
 //! under the new generation; a row is therefore served for at most [`MAX_AGE`].
 //! The row is the same for every viewer (who may see it, and how, is decided on each request).
+//! A stranger's JSON answer is kept with its row, so that the hottest request (an anonymous
+//! `GET /api/v1/listings/{id}`) is one statement and a copy of bytes.
 //! Memory is bounded: at most [`MAX_ROWS`] rows, the oldest dropped first.
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::db::listing_detail::ListingDetailRow;
@@ -32,6 +34,8 @@ struct Kept {
     generations: Generations,
     at: Instant,
     row: ListingDetailRow,
+    /// The row as a stranger's JSON answer, once one was rendered from it.
+    answer: Option<Arc<[u8]>>,
 }
 
 static ROWS: LazyLock<Mutex<HashMap<String, Kept>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -47,6 +51,27 @@ pub fn get(key: &str, current: Generations) -> Option<ListingDetailRow> {
     let m = ROWS.lock().ok()?;
     let k = m.get(key)?;
     (k.generations == current && k.at.elapsed() < MAX_AGE).then(|| k.row.clone())
+}
+
+/// The stranger's JSON answer rendered from the row kept for `key`, on the same terms as [`get`].
+pub fn answer(key: &str, current: Generations) -> Option<Arc<[u8]>> {
+    let m = ROWS.lock().ok()?;
+    let k = m.get(key)?;
+    (k.generations == current && k.at.elapsed() < MAX_AGE)
+        .then(|| k.answer.clone())
+        .flatten()
+}
+
+/// Keeps `bytes` as the stranger's JSON answer of the row kept for `key`, if that row is still the
+/// one read under `generations`.
+pub fn put_answer(key: &str, generations: Generations, bytes: Arc<[u8]>) {
+    if let Ok(mut m) = ROWS.lock() {
+        if let Some(k) = m.get_mut(key) {
+            if k.generations == generations {
+                k.answer = Some(bytes);
+            }
+        }
+    }
 }
 
 /// Keeps `row` for `key`, read under `generations`.
@@ -69,6 +94,7 @@ pub fn put(key: &str, generations: Generations, row: ListingDetailRow) {
             generations,
             at: Instant::now(),
             row,
+            answer: None,
         },
     );
 }

@@ -1,5 +1,7 @@
 //! The listing workflow: create, edit, submit, withdraw, review (approve or reject), and reading
 //! listings (one, mine, the review queue).
+use std::sync::Arc;
+
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -13,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::service::events::{self, Event};
 use crate::service::{guards, Page, PageQuery};
 
+use super::answers::Generations;
 use super::search::bad_param;
 use super::{cache, details};
 use super::{
@@ -360,39 +363,103 @@ pub async fn detail(
     if !can_see(viewer, &row.listing) {
         return Err(Error::NotFound);
     }
+    Ok(detail_view(row, viewer))
+}
+
+/// The view of a detail row for `viewer` (who may see it).
+fn detail_view(
+    row: db::listing_detail::ListingDetailRow,
+    viewer: Option<&CurrentUser>,
+) -> ListingDetail {
     let mut v = view(&row.listing, viewer);
     v.pledge = crate::service::pledges::pledge_of_detail(&row);
     v.evaluation = row
         .evaluation()
         .as_ref()
         .and_then(crate::service::experts::summary_of);
-    Ok(ListingDetail { view: v, row })
+    ListingDetail { view: v, row }
+}
+
+/// [`get`] for a stranger (nobody signed in), as the JSON `render` makes of it, kept with the
+/// listing's row ([`super::details`]): while the row is current, one statement and no rendering.
+pub async fn public_answer<F>(pool: &PgPool, id: Uuid, render: F) -> Result<Arc<[u8]>>
+where
+    F: FnOnce(&ListingView) -> Result<Vec<u8>>,
+{
+    let key = detail_key(pool, id);
+    let (row, generations) = {
+        let mut conn = pool.acquire().await?;
+        read_detail(&mut conn, &key, id, |generations| {
+            details::answer(&key, generations)
+        })
+        .await?
+    };
+    let row = match row {
+        Kept::Ready(bytes) => return Ok(bytes),
+        Kept::Row(row) => row,
+    };
+    if !can_see(None, &row.listing) {
+        return Err(Error::NotFound);
+    }
+    let bytes: Arc<[u8]> = render(&detail_view(row, None).view)?.into();
+    details::put_answer(&key, generations, bytes.clone());
+    Ok(bytes)
+}
+
+/// What [`read_detail`] found: something ready made from a kept row, or the row.
+enum Kept<T> {
+    Ready(T),
+    Row(db::listing_detail::ListingDetailRow),
+}
+
+fn detail_key(pool: &PgPool, id: Uuid) -> String {
+    format!("{}|detail|{id}", db::database_key(pool))
+}
+
+/// The detail row of `id` and the generations it belongs to: if a copy is kept, the generations are
+/// read and `ready` asked first, then the kept row; else (or if the copy is stale) the row is read
+/// together with the generations and kept.
+async fn read_detail<T>(
+    conn: &mut PgConnection,
+    key: &str,
+    id: Uuid,
+    ready: impl FnOnce(Generations) -> Option<T>,
+) -> Result<(Kept<T>, Generations)> {
+    if details::holds(key) {
+        let (search, pages) = db::listing_search::answer_generations(conn).await?;
+        let generations = (cache::generation(search).0, search, pages);
+        if let Some(t) = ready(generations) {
+            return Ok((Kept::Ready(t), generations));
+        }
+        if let Some(row) = details::get(key, generations) {
+            return Ok((Kept::Row(row), generations));
+        }
+    }
+    let read = db::listing_detail::get_with_generations(conn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let generations = (
+        cache::generation(read.search_generation).0,
+        read.search_generation,
+        read.pages_generation,
+    );
+    details::put(key, generations, read.detail.clone());
+    Ok((Kept::Row(read.detail), generations))
 }
 
 /// The detail row of listing `id`, kept between requests while nothing in it can have changed
 /// ([`super::details`]): one statement, the generations' check when a copy is kept, else the row read
 /// with them.
 async fn detail_row(pool: &PgPool, id: Uuid) -> Result<db::listing_detail::ListingDetailRow> {
-    let key = format!("{}|detail|{id}", db::database_key(pool));
+    let key = detail_key(pool, id);
     let mut conn = pool.acquire().await?;
-    if details::holds(&key) {
-        let (search, pages) = db::listing_search::answer_generations(&mut conn).await?;
-        let generations = (cache::generation(search).0, search, pages);
-        if let Some(row) = details::get(&key, generations) {
-            return Ok(row);
-        }
-    }
-    let read = db::listing_detail::get_with_generations(&mut conn, id)
+    match read_detail(&mut conn, &key, id, |_| None::<std::convert::Infallible>)
         .await?
-        .ok_or(Error::NotFound)?;
-    drop(conn);
-    let generations = (
-        cache::generation(read.search_generation).0,
-        read.search_generation,
-        read.pages_generation,
-    );
-    details::put(&key, generations, read.detail.clone());
-    Ok(read.detail)
+        .0
+    {
+        Kept::Row(row) => Ok(row),
+        Kept::Ready(never) => match never {},
+    }
 }
 
 /// The raw row, for pages that need more than the view (same visibility as [`get`]).
