@@ -401,7 +401,7 @@ where
     if !can_see(None, &row.listing) {
         return Err(Error::NotFound);
     }
-    let bytes: Arc<[u8]> = render(&detail_view(row, None).view)?.into();
+    let bytes: Arc<[u8]> = render(&detail_view(*row, None).view)?.into();
     details::put_answer(&key, generations, bytes.clone());
     Ok(bytes)
 }
@@ -409,7 +409,7 @@ where
 /// What [`read_detail`] found: something ready made from a kept row, or the row.
 enum Kept<T> {
     Ready(T),
-    Row(db::listing_detail::ListingDetailRow),
+    Row(Box<db::listing_detail::ListingDetailRow>),
 }
 
 fn detail_key(pool: &PgPool, id: Uuid) -> String {
@@ -432,7 +432,7 @@ async fn read_detail<T>(
             return Ok((Kept::Ready(t), generations));
         }
         if let Some(row) = details::get(key, generations) {
-            return Ok((Kept::Row(row), generations));
+            return Ok((Kept::Row(Box::new(row)), generations));
         }
     }
     let read = db::listing_detail::get_with_generations(conn, id)
@@ -444,7 +444,7 @@ async fn read_detail<T>(
         read.pages_generation,
     );
     details::put(key, generations, read.detail.clone());
-    Ok((Kept::Row(read.detail), generations))
+    Ok((Kept::Row(Box::new(read.detail)), generations))
 }
 
 /// The detail row of listing `id`, kept between requests while nothing in it can have changed
@@ -457,7 +457,7 @@ async fn detail_row(pool: &PgPool, id: Uuid) -> Result<db::listing_detail::Listi
         .await?
         .0
     {
-        Kept::Row(row) => Ok(row),
+        Kept::Row(row) => Ok(*row),
         Kept::Ready(never) => match never {},
     }
 }
