@@ -123,6 +123,33 @@ class Client:
                     raise
 
 
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid):
+    """CPU seconds (user + system) a process has used so far, 0 if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_cpu():
+    """(busy, total) CPU seconds of the whole machine so far."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return (sum(v[:8]) - idle) / CLK, sum(v[:8]) / CLK
+
+
+def pg_pids(db):
+    """Every process of the cluster that pg_stat_activity shows (backends and background workers)."""
+    out = psql_value(db, "select string_agg(pid::text, ',') from pg_stat_activity")
+    return {int(x) for x in out.split(",") if x}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trades", type=int, default=1000)
@@ -133,6 +160,8 @@ def main():
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
     ap.add_argument("--binary", default=os.path.join(target, "release", "techmarket"))
     ap.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    ap.add_argument("--statements", action="store_true",
+                    help="reset pg_stat_statements before the timed part and print its top statements after")
     args = ap.parse_args()
 
     url = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/") + "/" + args.db + os.environ.get("BENCH_URL_SUFFIX", "")
@@ -239,12 +268,23 @@ def main():
                 latencies.extend(mine)
 
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        if args.statements:
+            psql(args.db, "create extension if not exists pg_stat_statements; select pg_stat_statements_reset();")
+        pgs = pg_pids(args.db)
+        cpu0 = {p: proc_cpu(p) for p in pgs}
+        srv0, me0, mach0 = proc_cpu(server.pid), sum(os.times()[:2]), machine_cpu()
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        srv1, me1, mach1 = proc_cpu(server.pid), sum(os.times()[:2]), machine_cpu()
+        pg_cpu = sum(max(0.0, proc_cpu(p) - cpu0.get(p, 0.0)) for p in pgs | pg_pids(args.db))
+        cpu_split = [("server", srv1 - srv0), ("postgres", pg_cpu), ("client", me1 - me0)]
+        busy = mach1[0] - mach0[0]
+        cpu_split.append(("other", max(0.0, busy - sum(c for _, c in cpu_split))))
+        cpu_split.append(("idle", (mach1[1] - mach0[1]) - busy))
 
         settled = int(psql_value(args.db, "select count(*) from trades where status = 'settled'"))
         st, v = c.call("GET", "/api/v1/admin/ledger/verify", admins["suaee"])
@@ -260,6 +300,18 @@ def main():
               % (elapsed, settled / elapsed, 2 * settled / elapsed))
         print("per settlement (payment + confirmation): p50 %.1f ms, p99 %.1f ms" % (p(0.5), p(0.99)))
         print("verify: HTTP %d %s (%.0f ms)" % (st, json.dumps(v), verify_s * 1000))
+        n = max(settled, 1)
+        print("CPU during the timed part, ms per settlement: "
+              + ", ".join("%s %.2f" % (k, c * 1000 / n) for k, c in cpu_split)
+              + " (%d cores, %.1f s)" % (os.cpu_count(), elapsed))
+        if args.statements:
+            print("top statements (pg_stat_statements, timed part): calls per settlement, ms per settlement, query")
+            out = psql_value(args.db, "select round(calls::numeric / %d, 2) || ' | ' || round((total_exec_time / %d)::numeric, 3) "
+                             "|| ' | ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 150) "
+                             "from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) "
+                             "order by total_exec_time desc limit 30" % (n, n))
+            for line in out.splitlines():
+                print("  " + line)
         ok = (st == 200 and v["ok"] and v["balanced"] and not errors and settled == args.trades
               and v["entries"] == int(psql_value(args.db, "select count(*) from ledger_entries")))
         target = 300

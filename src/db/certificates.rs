@@ -75,6 +75,51 @@ pub async fn insert_for_trade(
     Ok(r.rows_affected() == 1)
 }
 
+/// In one statement: settles trade `id` at `at` (`by` says who, as [`super::settlement::set_settled`],
+/// whose single `UPDATE` of the trade row it is) and writes its certificate as
+/// [`insert_for_trade`] does, numbered `head`, the next `certificate_serial` zero-padded to
+/// `digits`, `tail` (`domain::certificate::number_parts`). One round trip instead of three on the
+/// settlement's path.
+pub async fn settle_with_certificate(
+    conn: &mut PgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+    by: &str,
+    head: &str,
+    tail: &str,
+    digits: i32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "with t as (update trades set status = 'settled', settled_at = $2, settled_by = $3 where id = $1 \
+                    returning id, listing_id, seller_organization_id, buyer_organization_id, settled_at, \
+                              seller_exchange, buyer_exchange, transaction_mode, price_fen, buyer_fee_fen, \
+                              seller_fee_fen, fee_schedule_id), \
+              serial as (select nextval('certificate_serial')::text as n) \
+         insert into certificates (number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
+         buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
+         seller_fee_fen, fee_schedule_id, fee_schedule_name, seller_share_fen, buyer_refund_fen) \
+         select $4 || lpad(serial.n, greatest($6, length(serial.n)), '0') || $5, t.id, t.settled_at, so.name, \
+                t.seller_exchange, bo.name, t.buyer_exchange, l.id, l.title, l.ip_numbers, t.transaction_mode, \
+                t.price_fen, t.buyer_fee_fen, t.seller_fee_fen, f.id, coalesce(f.public_name, f.name), \
+                d.seller_share_fen, d.buyer_refund_fen \
+         from t cross join serial join listings l on l.id = t.listing_id \
+         left join disputes d on d.trade_id = t.id and d.outcome = 'split' \
+         join organizations so on so.id = t.seller_organization_id \
+         join organizations bo on bo.id = t.buyer_organization_id \
+         join fee_schedules f on f.id = t.fee_schedule_id \
+         on conflict (trade_id) do nothing",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(by)
+    .bind(head)
+    .bind(tail)
+    .bind(digits)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn by_trade(
     conn: &mut PgConnection,
     trade_id: Uuid,

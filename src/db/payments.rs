@@ -96,7 +96,8 @@ pub struct AtPayment {
     pub engaged: i64,
 }
 
-/// In one statement: lets the trade's broker proposals that were not accepted lapse (`cancelled`
+/// In one statement: sets the trade `paid` at `at`, recorded by `by` (the trade row's one `UPDATE`
+/// of the transaction), lets the trade's broker proposals that were not accepted lapse (`cancelled`
 /// at `at`), and reads the deposit applied to it, the accepted commission of side `buyer_side`'s
 /// broker and how many engagements are accepted. (The reads do not see the lapsing, which touches
 /// only proposals.)
@@ -104,10 +105,13 @@ pub async fn at_payment(
     conn: &mut PgConnection,
     trade_id: Uuid,
     buyer_side: &str,
+    by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<AtPayment> {
     sqlx::query_as(
-        "with lapsed as (update broker_engagements set status = 'cancelled', closed_at = $3 \
+        "with paid as (update trades set status = 'paid', paid_at = $3, payment_recorded_by = $4 \
+           where id = $1), \
+         lapsed as (update broker_engagements set status = 'cancelled', closed_at = $3 \
            where trade_id = $1 and status = 'proposed') \
          select coalesce((select sum(amount_fen) from auction_deposits \
                           where trade_id = $1 and status = 'applied'), 0)::bigint as deposit_fen, \
@@ -120,6 +124,7 @@ pub async fn at_payment(
     .bind(trade_id)
     .bind(buyer_side)
     .bind(at)
+    .bind(by)
     .fetch_one(conn)
     .await
 }

@@ -202,23 +202,6 @@ pub async fn list_trades(
     Ok((rows, total))
 }
 
-pub async fn set_paid(
-    conn: &mut PgConnection,
-    id: Uuid,
-    by: Option<Uuid>,
-    at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update trades set status = 'paid', paid_at = $2, payment_recorded_by = $3 where id = $1",
-    )
-    .bind(id)
-    .bind(at)
-    .bind(by)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Locks the listing of trade `id` if the trade is exclusive (the first lock of every transition:
 /// ARCHITECTURE.md), reading the trade and locking its listing in one statement. Nothing is
 /// locked for a trade that is not exclusive or does not exist.
@@ -404,31 +387,65 @@ pub async fn insert_pending(
     Ok(())
 }
 
-/// Committed pending postings in the order they were written (call with the head locked).
-pub async fn pending(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<PendingRow>> {
-    sqlx::query_as(
-        "select seq, txn_id, account, side, amount_fen, trade_id, created_at from ledger_pending \
-         order by seq limit $1",
+/// The chain head, locked, and up to `limit` committed pending postings in the order they were
+/// written, taken (deleted) in the same statement: `(last_id, hash, postings)`. Hold the lock as
+/// briefly as possible.
+///
+/// One statement, so one snapshot for both parts: pending rows that another appender chained while
+/// this one waited for the head are in that snapshot, but it deleted them, and a `DELETE` skips a
+/// row deleted by a transaction that committed meanwhile; the head is read after the lock (its
+/// newest version). So every posting is taken by exactly one appender, and chained after its head.
+pub async fn take_pending(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<(i64, Vec<u8>, Vec<PendingRow>)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        last_id: i64,
+        hash: Vec<u8>,
+        seq: Option<i64>,
+        txn_id: Option<Uuid>,
+        account: Option<String>,
+        side: Option<String>,
+        amount_fen: Option<i64>,
+        trade_id: Option<Uuid>,
+        created_at: Option<DateTime<Utc>>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "with head as (select last_id, hash from ledger_head where id = 1 for update), \
+              taken as (delete from ledger_pending \
+                        where seq in (select seq from ledger_pending order by seq limit $1) \
+                        returning seq, txn_id, account, side, amount_fen, trade_id, created_at) \
+         select h.last_id, h.hash, p.seq, p.txn_id, p.account, p.side, p.amount_fen, p.trade_id, p.created_at \
+         from head h left join taken p on true order by p.seq",
     )
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    let Some(first) = rows.first() else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    let (last_id, hash) = (first.last_id, first.hash.clone());
+    let pending = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(PendingRow {
+                seq: r.seq?,
+                txn_id: r.txn_id?,
+                account: r.account?,
+                side: r.side?,
+                amount_fen: r.amount_fen?,
+                trade_id: r.trade_id,
+                created_at: r.created_at?,
+            })
+        })
+        .collect();
+    Ok((last_id, hash, pending))
 }
 
-/// Locks the chain head: `(last_id, hash)`. Hold it as briefly as possible.
-pub async fn lock_head(conn: &mut PgConnection) -> sqlx::Result<(i64, Vec<u8>)> {
-    sqlx::query_as("select last_id, hash from ledger_head where id = 1 for update")
-        .fetch_one(conn)
-        .await
-}
-
-/// In one statement: inserts the entries, deletes the pending rows `seqs` they were made from, and
-/// moves the head to the last entry.
-pub async fn append(
-    conn: &mut PgConnection,
-    entries: &[NewEntry],
-    seqs: &[i64],
-) -> sqlx::Result<()> {
+/// In one statement: inserts the entries (made from the postings [`take_pending`] took) and moves
+/// the head to the last entry.
+pub async fn append(conn: &mut PgConnection, entries: &[NewEntry]) -> sqlx::Result<()> {
     let Some(last) = entries.last() else {
         return Ok(());
     };
@@ -444,8 +461,7 @@ pub async fn append(
     let r = sqlx::query(
         "with ins as (insert into ledger_entries (id, txn_id, account, side, amount_fen, trade_id, created_at, prev_hash, hash) \
          select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::uuid[], \
-                              $7::timestamptz[], $8::bytea[], $9::bytea[])), \
-              done as (delete from ledger_pending where seq = any($12)) \
+                              $7::timestamptz[], $8::bytea[], $9::bytea[])) \
          update ledger_head set last_id = $10, hash = $11 \
          where id = 1 and setval('ledger_entries_id_seq', $10) = $10",
     )
@@ -460,7 +476,6 @@ pub async fn append(
     .bind(hashes)
     .bind(last.id)
     .bind(&last.hash)
-    .bind(seqs)
     .execute(conn)
     .await?;
     if r.rows_affected() != 1 {

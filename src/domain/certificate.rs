@@ -101,11 +101,22 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// A certificate number: `TMC-<year>-<serial, 6 digits>-<8 random characters>`. The random part
 /// keeps numbers from being guessed from the serial (the verification page is public).
 pub fn number(year: i32, serial: i64, random: [u8; 8]) -> String {
+    let (head, tail) = number_parts(year, random);
+    format!("{head}{serial:0SERIAL_DIGITS$}{tail}")
+}
+
+/// The serial's least number of digits (zero-padded) in a certificate number.
+pub const SERIAL_DIGITS: usize = 6;
+
+/// A certificate number around its serial: `("TMC-<year>-", "-<8 random characters>")`, for a
+/// writer that takes the serial from the database's sequence in the statement that stores it
+/// (`number(year, serial, random)` is `head`, the serial zero-padded to [`SERIAL_DIGITS`], `tail`).
+pub fn number_parts(year: i32, random: [u8; 8]) -> (String, String) {
     let tail: String = random
         .iter()
         .map(|b| ALPHABET[(*b as usize) % 32] as char)
         .collect();
-    format!("TMC-{year}-{serial:06}-{tail}")
+    (format!("TMC-{year}-"), format!("-{tail}"))
 }
 
 /// Whether `s` can be a certificate number (checked before any query).

@@ -13,16 +13,17 @@ use crate::domain::dispute::buyer_payable_account;
 use crate::domain::ledger::{self, transfer_postings, Posting};
 use crate::error::Result;
 
-/// Payment received: proposals the broker has not accepted lapse (`cancelled`); returns the
-/// buyer-side commission accepted, which the payment must cover on top of price + buyer fee, with
-/// the auction deposit already applied to the trade and whether any broker is engaged — all read
-/// in the statement that lets the proposals lapse (`db::payments::at_payment`).
+/// Payment received: the trade is set `paid` (recorded by `by`) and proposals the broker has not
+/// accepted lapse (`cancelled`); returns the buyer-side commission accepted, which the payment must
+/// cover on top of price + buyer fee, with the auction deposit already applied to the trade and
+/// whether any broker is engaged — all in one statement (`db::payments::at_payment`).
 pub async fn on_trade_paid(
     conn: &mut PgConnection,
     trade_id: uuid::Uuid,
+    by: Option<uuid::Uuid>,
     now: DateTime<Utc>,
 ) -> Result<db::payments::AtPayment> {
-    Ok(db::payments::at_payment(conn, trade_id, BrokerSide::Buyer.code(), now).await?)
+    Ok(db::payments::at_payment(conn, trade_id, BrokerSide::Buyer.code(), by, now).await?)
 }
 
 /// What the buyer still has to pay in besides price + buyer fee: its broker's accepted commission.

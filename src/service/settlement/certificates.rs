@@ -103,14 +103,36 @@ pub async fn issue(
     settled_at: DateTime<Utc>,
 ) -> Result<()> {
     let serial = db::certificates::next_serial(conn).await?;
-    // The year in China, where the certificate is issued.
-    let china = FixedOffset::east_opt(8 * 3600)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("UTC+8 offset")))?;
-    let year = settled_at.with_timezone(&china).year();
-    let mut random = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    let (year, random) = year_and_random(settled_at)?;
     let number = certificate::number(year, serial, random);
     db::certificates::insert_for_trade(conn, trade_id, &number).await?;
+    Ok(())
+}
+
+/// The year of a certificate issued at `at` (in China, where it is issued) and its number's
+/// random part.
+fn year_and_random(at: DateTime<Utc>) -> Result<(i32, [u8; 8])> {
+    let china = FixedOffset::east_opt(8 * 3600)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("UTC+8 offset")))?;
+    let mut random = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    Ok((at.with_timezone(&china).year(), random))
+}
+
+/// Settles trade `trade_id` at `at` (`by`: `buyer`, `acceptance_period`) and issues its certificate,
+/// in one statement: what `sdb::set_settled` followed by [`issue`] do. Call it holding the trade's
+/// lock, after checking that the trade may settle.
+pub async fn settle_and_issue(
+    conn: &mut PgConnection,
+    trade_id: Uuid,
+    at: DateTime<Utc>,
+    by: &str,
+) -> Result<()> {
+    let (year, random) = year_and_random(at)?;
+    let (head, tail) = certificate::number_parts(year, random);
+    let digits = i32::try_from(certificate::SERIAL_DIGITS)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("serial digits: {e}")))?;
+    db::certificates::settle_with_certificate(conn, trade_id, at, by, &head, &tail, digits).await?;
     Ok(())
 }
 

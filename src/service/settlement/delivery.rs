@@ -115,8 +115,7 @@ pub async fn settle_accepted(pool: &PgPool, now: DateTime<Utc>) -> Result<usize>
             break;
         };
         let at = micros(now);
-        sdb::set_settled(&mut tx, t.id, at, "acceptance_period").await?;
-        super::issue(&mut tx, t.id, at).await?;
+        super::settle_and_issue(&mut tx, t.id, at, "acceptance_period").await?;
         t.status = TradeStatus::Settled.code().into();
         t.settled_at = Some(at);
         events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;

@@ -82,10 +82,10 @@ pub async fn flush(pool: &PgPool) -> Result<()> {
 /// One appender transaction over at most `FLUSH_BATCH` pending postings; returns how many it chained.
 async fn append_pending(pool: &PgPool) -> Result<usize> {
     let mut tx = pool.begin().await?;
-    // The head first, then (in a later statement, so with a snapshot taken after the lock) the
-    // pending rows: another process's appender may have chained some while we waited.
-    let (last_id, head) = sdb::lock_head(&mut tx).await?;
-    let pending = sdb::pending(&mut tx, FLUSH_BATCH).await?;
+    // The head, locked, and the pending rows, taken in the same statement (another process's
+    // appender may have chained some while we waited for the head: `take_pending` says why none
+    // is taken twice).
+    let (last_id, head, pending) = sdb::take_pending(&mut tx, FLUSH_BATCH).await?;
     if pending.is_empty() {
         tx.rollback().await?;
         return Ok(0);
@@ -126,8 +126,7 @@ async fn append_pending(pool: &PgPool) -> Result<usize> {
         });
         prev = hash;
     }
-    let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
-    sdb::append(&mut tx, &entries, &seqs).await?;
+    sdb::append(&mut tx, &entries).await?;
     tx.commit().await?;
     Ok(pending.len())
 }

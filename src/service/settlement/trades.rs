@@ -374,9 +374,11 @@ pub(super) async fn transition(
             if !status.can_pay() {
                 return Err(invalid_state(&t));
             }
-            // A won auction's deposit is already in the escrow: the buyer pays the balance. Its
-            // broker's accepted commission is paid in with the price (proposals lapse).
-            let paid = crate::service::brokers::on_trade_paid(&mut tx, t.id, now).await?;
+            // Set paid. A won auction's deposit is already in the escrow: the buyer pays the
+            // balance. Its broker's accepted commission is paid in with the price (proposals
+            // lapse). One statement.
+            let paid = crate::service::brokers::on_trade_paid(&mut tx, t.id, user.person_id(), now)
+                .await?;
             let (deposit, commission) = (paid.deposit_fen, paid.commission_fen);
             engaged = paid.engaged > 0;
             let due = t
@@ -384,7 +386,6 @@ pub(super) async fn transition(
                 .saturating_add(t.buyer_fee_fen)
                 .saturating_add(commission)
                 .saturating_sub(deposit);
-            sdb::set_paid(&mut tx, t.id, user.person_id(), now).await?;
             t.status = TradeStatus::Paid.code().into();
             t.paid_at = Some(now);
             audit(
@@ -420,10 +421,10 @@ pub(super) async fn transition(
             if !status.can_settle() {
                 return Err(invalid_state(&t));
             }
-            // One UPDATE of the trade (see `sdb::set_settled`), then the certificate, whose
-            // foreign key only share-locks the trade row this transaction already holds.
-            sdb::set_settled(&mut tx, t.id, now, "buyer").await?;
-            super::issue(&mut tx, t.id, now).await?;
+            // One UPDATE of the trade (see `sdb::set_settled`) and the certificate, whose
+            // foreign key only share-locks the trade row this transaction already holds, in one
+            // statement.
+            super::settle_and_issue(&mut tx, t.id, now, "buyer").await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
             events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
