@@ -117,18 +117,31 @@ impl NewNotification<'_> {
 }
 
 /// Writes a change's notices (`on conflict` of a dedupe key: sent once) and its outbox event, if
-/// any, in one statement: one round trip for everything `service::events::emit` records.
+/// any, in one statement: one round trip for everything `service::events::emit` records. With
+/// `pending`, the change's ledger postings are stored as pending in that statement too
+/// (`service::settlement::post_with_event`).
 pub async fn insert_with_event(
     conn: &mut PgConnection,
     rows: &[NewNotification<'_>],
     event: Option<&super::interconnect::NewEvent>,
+    pending: Option<&super::settlement::NewPending<'_>>,
 ) -> sqlx::Result<()> {
     if rows.is_empty() && event.is_none() {
+        if let Some(p) = pending {
+            super::settlement::insert_pending(conn, p).await?;
+        }
         return Ok(());
     }
     let col = |f: fn(&NewNotification<'_>) -> String| rows.iter().map(f).collect::<Vec<String>>();
-    sqlx::query(
-        "with notices as (insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, \
+    let postings = match pending {
+        Some(_) => format!(
+            "postings as ({}), ",
+            super::settlement::insert_pending_sql(15)
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+        "with {postings}notices as (insert into notifications (user_id, organization_id, kind, title_zh, title_en, body_zh, \
            body_en, link, dedupe_key) \
            select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
                                 $8::text[], $9::text[]) \
@@ -137,24 +150,31 @@ pub async fn insert_with_event(
          select $10, $11, case when $14 then array(select code from exchanges order by code) else array( \
              select exchange from listings where id = $12 \
              union select exchange from organizations where id = any($13)) end \
-         where $10::text is not null",
-    )
-    .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
-    .bind(col(|n| n.kind.to_string()))
-    .bind(col(|n| n.title_zh.clone()))
-    .bind(col(|n| n.title_en.clone()))
-    .bind(col(|n| n.body_zh.clone()))
-    .bind(col(|n| n.body_en.clone()))
-    .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|n| n.dedupe_key.clone()).collect::<Vec<_>>())
-    .bind(event.map(|e| e.kind))
-    .bind(event.map(|e| &e.data))
-    .bind(event.and_then(|e| e.listing_id))
-    .bind(event.map(|e| e.organizations.as_slice()).unwrap_or(&[]))
-    .bind(event.is_some_and(|e| e.all))
-    .execute(conn)
-    .await?;
+         where $10::text is not null"
+    );
+    let q = sqlx::query(&sql)
+        .bind(rows.iter().map(|n| n.user_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|n| n.organization_id).collect::<Vec<_>>())
+        .bind(col(|n| n.kind.to_string()))
+        .bind(col(|n| n.title_zh.clone()))
+        .bind(col(|n| n.title_en.clone()))
+        .bind(col(|n| n.body_zh.clone()))
+        .bind(col(|n| n.body_en.clone()))
+        .bind(rows.iter().map(|n| n.link.clone()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|n| n.dedupe_key.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(event.map(|e| e.kind))
+        .bind(event.map(|e| &e.data))
+        .bind(event.and_then(|e| e.listing_id))
+        .bind(event.map(|e| e.organizations.as_slice()).unwrap_or(&[]))
+        .bind(event.is_some_and(|e| e.all));
+    match pending {
+        Some(p) => super::settlement::bind_pending(q, p).execute(conn).await?,
+        None => q.execute(conn).await?,
+    };
     Ok(())
 }
 

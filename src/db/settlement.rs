@@ -360,30 +360,52 @@ pub struct PendingRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Stores one balanced transaction's postings as pending (in the caller's transaction).
-pub async fn insert_pending(
-    conn: &mut PgConnection,
-    txn_id: Uuid,
-    trade_id: Option<Uuid>,
-    postings: &[crate::domain::ledger::Posting],
-    at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    let accounts: Vec<&str> = postings.iter().map(|p| p.account.as_str()).collect();
-    let sides: Vec<&str> = postings.iter().map(|p| p.side.code()).collect();
-    let amounts: Vec<i64> = postings.iter().map(|p| p.amount_fen).collect();
-    sqlx::query(
+/// One balanced transaction's postings, to store as pending.
+pub struct NewPending<'a> {
+    pub txn_id: Uuid,
+    pub trade_id: Option<Uuid>,
+    pub postings: &'a [crate::domain::ledger::Posting],
+    pub at: DateTime<Utc>,
+}
+
+/// The `INSERT` of [`NewPending`] with its parameters from `$first` on (txn, accounts, sides,
+/// amounts, trade, time), in the postings' order; bound by [`bind_pending`].
+pub(crate) fn insert_pending_sql(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
         "insert into ledger_pending (txn_id, account, side, amount_fen, trade_id, created_at) \
-         select $1, a, s, m, $5, $6 from unnest($2::text[], $3::text[], $4::bigint[]) with ordinality as t(a, s, m, n) \
+         select {}, a, s, m, {}, {} from unnest({}::text[], {}::text[], {}::bigint[]) with ordinality as t(a, s, m, n) \
          order by n",
+        p(0),
+        p(4),
+        p(5),
+        p(1),
+        p(2),
+        p(3)
     )
-    .bind(txn_id)
-    .bind(accounts)
-    .bind(sides)
-    .bind(amounts)
-    .bind(trade_id)
-    .bind(at)
-    .execute(conn)
-    .await?;
+}
+
+/// Binds [`insert_pending_sql`]'s parameters.
+pub(crate) fn bind_pending<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    p: &NewPending<'_>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let accounts: Vec<String> = p.postings.iter().map(|p| p.account.clone()).collect();
+    let sides: Vec<&'static str> = p.postings.iter().map(|p| p.side.code()).collect();
+    let amounts: Vec<i64> = p.postings.iter().map(|p| p.amount_fen).collect();
+    q.bind(p.txn_id)
+        .bind(accounts)
+        .bind(sides)
+        .bind(amounts)
+        .bind(p.trade_id)
+        .bind(p.at)
+}
+
+/// Stores one balanced transaction's postings as pending (in the caller's transaction).
+pub async fn insert_pending(conn: &mut PgConnection, pending: &NewPending<'_>) -> sqlx::Result<()> {
+    bind_pending(sqlx::query(&insert_pending_sql(1)), pending)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -433,10 +433,34 @@ impl From<&TradeRow> for TradeFacts {
 /// Records what follows from `event`, in the caller's transaction (`conn`): the inbox notices, the
 /// outbox row of the exchanges' systems, and the live events that must commit with the change.
 pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
+    emit_with(conn, event, None).await
+}
+
+/// [`emit`] for a change that also posts to the ledger: the postings are stored as pending in the
+/// statement that writes the notices and the outbox row (`service::settlement::post_with_event`,
+/// which checks them, is the caller).
+pub async fn emit_with_postings(
+    conn: &mut PgConnection,
+    event: &Event,
+    pending: &crate::db::settlement::NewPending<'_>,
+) -> Result<()> {
+    emit_with(conn, event, Some(pending)).await
+}
+
+async fn emit_with(
+    conn: &mut PgConnection,
+    event: &Event,
+    pending: Option<&crate::db::settlement::NewPending<'_>>,
+) -> Result<()> {
     // The inbox notices and the outbox row in one statement (one round trip per change).
     let notices = inbox::all_notices(conn, event).await?;
-    crate::db::notifications::insert_with_event(conn, &notices, outbox::row(event).as_ref())
-        .await?;
+    crate::db::notifications::insert_with_event(
+        conn,
+        &notices,
+        outbox::row(event).as_ref(),
+        pending,
+    )
+    .await?;
     if let Event::AuctionOpened { auction }
     | Event::AuctionClosed { auction, .. }
     | Event::BidsVoided { auction, .. } = event

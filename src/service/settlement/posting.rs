@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::settlement as sdb;
 use crate::domain::ledger::{self, EntryForHash, Posting};
 use crate::error::{Error, Result};
+use crate::service::events::{self, Event};
 
 /// Records one balanced ledger transaction — the only way entries are written. The postings are
 /// stored as pending in the caller's transaction (so they commit, or not, with the trade change they
@@ -28,13 +29,44 @@ pub async fn post(
     if postings.is_empty() {
         return Ok(());
     }
-    if !ledger::is_balanced(postings) {
-        return Err(Error::Internal(anyhow::anyhow!(
-            "refusing an unbalanced ledger transaction: {postings:?}"
-        )));
-    }
-    sdb::insert_pending(conn, Uuid::now_v7(), trade_id, postings, at).await?;
+    check_balanced(postings)?;
+    sdb::insert_pending(conn, &pending(trade_id, postings, at)).await?;
     Ok(())
+}
+
+/// [`post`] and `events::emit(conn, event)` of the change the postings belong to, in one statement
+/// (one round trip fewer on a trade transition's path).
+pub async fn post_with_event(
+    conn: &mut PgConnection,
+    trade_id: Option<Uuid>,
+    postings: &[Posting],
+    at: DateTime<Utc>,
+    event: &Event,
+) -> Result<()> {
+    if postings.is_empty() {
+        return events::emit(conn, event).await;
+    }
+    check_balanced(postings)?;
+    events::emit_with_postings(conn, event, &pending(trade_id, postings, at)).await
+}
+
+fn pending(trade_id: Option<Uuid>, postings: &[Posting], at: DateTime<Utc>) -> sdb::NewPending<'_> {
+    sdb::NewPending {
+        txn_id: Uuid::now_v7(),
+        trade_id,
+        postings,
+        at,
+    }
+}
+
+fn check_balanced(postings: &[Posting]) -> Result<()> {
+    if ledger::is_balanced(postings) {
+        Ok(())
+    } else {
+        Err(Error::Internal(anyhow::anyhow!(
+            "refusing an unbalanced ledger transaction: {postings:?}"
+        )))
+    }
 }
 
 /// Most pending postings chained in one appender transaction.

@@ -21,7 +21,7 @@ use crate::service::events::{self, Event, TradeFacts, TradeParty};
 use crate::service::idempotency::{self, Claim};
 use crate::service::{Page, PageQuery};
 
-use super::{flush, post, PAYMENT_DAYS};
+use super::{flush, post, post_with_event, PAYMENT_DAYS};
 
 /// A trade as API.md shows it (plus `listing_title` and `cancelled_at`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -359,7 +359,8 @@ pub(super) async fn transition(
     // Whether the trade may have accepted (or paid) broker engagements to show in the answer:
     // `false` when the transition has just read that it has none (no second query for them).
     let mut engaged = true;
-    let postings = match action {
+    // The postings, and the event to emit with them (one statement writes both).
+    let (postings, event) = match action {
         Action::PaymentReceived => {
             match party {
                 Party::InvolvedAdmin(_) => {}
@@ -402,13 +403,13 @@ pub(super) async fn transition(
                 })),
             )
             .await?;
-            events::emit(&mut tx, &Event::TradePaid(TradeFacts::from(&t))).await?;
-            if deposit == 0 && commission == 0 {
+            let postings = if deposit == 0 && commission == 0 {
                 ledger::payment_postings(&t.id.to_string(), exchange, t.price_fen, t.buyer_fee_fen)
             } else {
                 let escrow = ledger::escrow_account(&t.id.to_string());
                 ledger::transfer_postings(ledger::bank_account(exchange), escrow, due)
-            }
+            };
+            (postings, Some(Event::TradePaid(TradeFacts::from(&t))))
         }
         Action::ConfirmDelivery => {
             match party {
@@ -427,12 +428,11 @@ pub(super) async fn transition(
             super::settle_and_issue(&mut tx, t.id, now, "buyer").await?;
             t.status = TradeStatus::Settled.code().into();
             t.settled_at = Some(now);
-            events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
             let base = super::delivery::settlement_postings(&t)?;
             let (postings, paid_brokers) =
                 crate::service::brokers::settle(&mut tx, &t, base, now).await?;
             engaged = paid_brokers;
-            postings
+            (postings, Some(Event::TradeSettled(TradeFacts::from(&t))))
         }
         Action::Cancel => {
             let note = super::cancellations::required_reason(note)?;
@@ -470,7 +470,10 @@ pub(super) async fn transition(
             // A deposit applied to it: the buyer forfeits it, a seller's cancellation returns it.
             let forfeit = party == Party::Buyer;
             crate::service::brokers::on_trade_cancelled(&mut tx, t.id, now).await?;
-            crate::service::trading::on_trade_cancelled(&mut tx, &t, forfeit, now).await?
+            // Emitted above, before the buyer's default is counted (its notices follow).
+            let postings =
+                crate::service::trading::on_trade_cancelled(&mut tx, &t, forfeit, now).await?;
+            (postings, None)
         }
     };
     let mut view = TradeView::from(&t);
@@ -478,7 +481,10 @@ pub(super) async fn transition(
         view.brokers = crate::service::brokers::trade_brokers(&mut tx, t.id).await?;
     }
     let body = serde_json::to_value(view).map_err(|e| Error::Internal(e.into()))?;
-    post(&mut tx, Some(t.id), &postings, now).await?;
+    match &event {
+        Some(event) => post_with_event(&mut tx, Some(t.id), &postings, now, event).await?,
+        None => post(&mut tx, Some(t.id), &postings, now).await?,
+    }
     idempotency::finish(tx, user.id, key, StatusCode::OK, &body).await?;
     if !postings.is_empty() {
         // The trade change is committed with its postings; chain them before answering. Should this
