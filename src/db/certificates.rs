@@ -78,8 +78,10 @@ pub async fn insert_for_trade(
 /// In one statement: settles trade `id` at `at` (`by` says who, as [`super::settlement::set_settled`],
 /// whose single `UPDATE` of the trade row it is) and writes its certificate as
 /// [`insert_for_trade`] does, numbered `head`, the next `certificate_serial` zero-padded to
-/// `digits`, `tail` (`domain::certificate::number_parts`). One round trip instead of three on the
-/// settlement's path.
+/// `digits`, `tail` (`domain::certificate::number_parts`); and closes the trade's `accepted` broker
+/// engagements as `brokers_to` at `at`, returning those (as `db::brokers::close_of_trade`). One
+/// round trip instead of four on the settlement's path.
+#[allow(clippy::too_many_arguments)]
 pub async fn settle_with_certificate(
     conn: &mut PgConnection,
     id: Uuid,
@@ -88,14 +90,18 @@ pub async fn settle_with_certificate(
     head: &str,
     tail: &str,
     digits: i32,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "with t as (update trades set status = 'settled', settled_at = $2, settled_by = $3 where id = $1 \
+    brokers_to: &str,
+) -> sqlx::Result<Vec<(Uuid, Uuid, String, i64)>> {
+    sqlx::query_as(
+        "with brokers as (update broker_engagements set status = $7, closed_at = $2 \
+                          where trade_id = $1 and status = 'accepted' \
+                          returning id, broker_id, side, commission_fen), \
+              t as (update trades set status = 'settled', settled_at = $2, settled_by = $3 where id = $1 \
                     returning id, listing_id, seller_organization_id, buyer_organization_id, settled_at, \
                               seller_exchange, buyer_exchange, transaction_mode, price_fen, buyer_fee_fen, \
                               seller_fee_fen, fee_schedule_id), \
-              serial as (select nextval('certificate_serial')::text as n) \
-         insert into certificates (number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
+              serial as (select nextval('certificate_serial')::text as n), \
+              certificate as (insert into certificates (number, trade_id, issued_at, seller_name, seller_exchange, buyer_name, \
          buyer_exchange, listing_id, listing_title, ip_numbers, transaction_mode, price_fen, buyer_fee_fen, \
          seller_fee_fen, fee_schedule_id, fee_schedule_name, seller_share_fen, buyer_refund_fen) \
          select $4 || lpad(serial.n, greatest($6, length(serial.n)), '0') || $5, t.id, t.settled_at, so.name, \
@@ -107,7 +113,8 @@ pub async fn settle_with_certificate(
          join organizations so on so.id = t.seller_organization_id \
          join organizations bo on bo.id = t.buyer_organization_id \
          join fee_schedules f on f.id = t.fee_schedule_id \
-         on conflict (trade_id) do nothing",
+         on conflict (trade_id) do nothing) \
+         select id, broker_id, side, commission_fen from brokers",
     )
     .bind(id)
     .bind(at)
@@ -115,9 +122,9 @@ pub async fn settle_with_certificate(
     .bind(head)
     .bind(tail)
     .bind(digits)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(brokers_to)
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn by_trade(

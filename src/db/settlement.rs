@@ -202,18 +202,26 @@ pub async fn list_trades(
     Ok((rows, total))
 }
 
-/// Locks the listing of trade `id` if the trade is exclusive (the first lock of every transition:
-/// ARCHITECTURE.md), reading the trade and locking its listing in one statement. Nothing is
-/// locked for a trade that is not exclusive or does not exist.
-pub async fn lock_exclusive_listing(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
-        "select 1 from trades t join listings l on l.id = t.listing_id \
-         where t.id = $1 and t.exclusive for update of l",
-    )
+/// Locks the listing of trade `id` if the trade is exclusive, then the trade, and reads the trade:
+/// the lock order of every transition (ARCHITECTURE.md: the listing, then the trade), in one
+/// statement. The listing's lock is a one-time condition of the statement (an init plan, which
+/// runs before any trade row is read); the trade's row is locked as it is returned, and if a
+/// transaction holding the listing changed it meanwhile, the newest version is returned (the row
+/// lock re-reads it). Nothing is locked for a trade that does not exist; only the trade for one
+/// that is not exclusive.
+pub async fn lock_listing_and_trade(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<TradeRow>> {
+    sqlx::query_as(&format!(
+        "with listing as (select l.id from trades t join listings l on l.id = t.listing_id \
+                          where t.id = $1 and t.exclusive for update of l) \
+         select {TRADE_COLUMNS} from {TRADE_FROM} \
+         where t.id = $1 and (select count(*) from listing) >= 0 for update of t"
+    ))
     .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_optional(conn)
+    .await
 }
 
 /// Settles the trade at `at`; `by` says who settled it (`buyer`, `acceptance_period`, `dispute`).

@@ -72,7 +72,21 @@ pub async fn settle(
     base: Vec<Posting>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Posting>, bool)> {
-    let moved = db::brokers::close_of_trade(conn, t.id, &["accepted"], "paid", now).await?;
+    let moved = db::brokers::close_of_trade(conn, t.id, &["accepted"], SETTLED_TO, now).await?;
+    settled(conn, t, base, moved).await
+}
+
+/// What an accepted engagement becomes when its trade settles.
+pub const SETTLED_TO: &str = "paid";
+
+/// [`settle`] once the trade's accepted engagements were moved to [`SETTLED_TO`] (returning
+/// `moved`, as `db::brokers::close_of_trade` does) by the statement that settled the trade.
+pub async fn settled(
+    conn: &mut PgConnection,
+    t: &TradeRow,
+    base: Vec<Posting>,
+    moved: Vec<(uuid::Uuid, uuid::Uuid, String, i64)>,
+) -> Result<(Vec<Posting>, bool)> {
     let engaged = !moved.is_empty();
     let paid = commissions_of(&moved);
     for (id, c) in &paid {

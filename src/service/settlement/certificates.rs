@@ -119,21 +119,34 @@ fn year_and_random(at: DateTime<Utc>) -> Result<(i32, [u8; 8])> {
     Ok((at.with_timezone(&china).year(), random))
 }
 
-/// Settles trade `trade_id` at `at` (`by`: `buyer`, `acceptance_period`) and issues its certificate,
-/// in one statement: what `sdb::set_settled` followed by [`issue`] do. Call it holding the trade's
-/// lock, after checking that the trade may settle.
+/// Settles trade `t` at `at` (`by`: `buyer`, `acceptance_period`), issues its certificate and
+/// pays its brokers, in one statement: what `sdb::set_settled`, [`issue`] and the brokers' part of
+/// `brokers::settle` do. Returns `base` (the settlement's postings) with the brokers' commissions,
+/// and whether any broker was engaged (`brokers::settle`). Call it holding the trade's lock, after
+/// checking that the trade may settle.
 pub async fn settle_and_issue(
     conn: &mut PgConnection,
-    trade_id: Uuid,
+    t: &sdb::TradeRow,
+    base: Vec<crate::domain::ledger::Posting>,
     at: DateTime<Utc>,
     by: &str,
-) -> Result<()> {
+) -> Result<(Vec<crate::domain::ledger::Posting>, bool)> {
     let (year, random) = year_and_random(at)?;
     let (head, tail) = certificate::number_parts(year, random);
     let digits = i32::try_from(certificate::SERIAL_DIGITS)
         .map_err(|e| Error::Internal(anyhow::anyhow!("serial digits: {e}")))?;
-    db::certificates::settle_with_certificate(conn, trade_id, at, by, &head, &tail, digits).await?;
-    Ok(())
+    let moved = db::certificates::settle_with_certificate(
+        conn,
+        t.id,
+        at,
+        by,
+        &head,
+        &tail,
+        digits,
+        crate::service::brokers::SETTLED_TO,
+    )
+    .await?;
+    crate::service::brokers::settled(conn, t, base, moved).await
 }
 
 fn content(c: &CertificateRow, ledger_hash: Vec<u8>) -> CertificateContent {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::service::events::{self, Event, TradeFacts};
 use crate::service::idempotency::{self, Claim};
 
-use super::{flush, invalid_state, micros, parse_exchange, party_of, post, Party, TradeView};
+use super::{flush, invalid_state, micros, parse_exchange, party_of, Party, TradeView};
 
 /// Longest delivery note, in characters.
 pub const MAX_NOTE_CHARS: usize = 2_000;
@@ -115,13 +115,13 @@ pub async fn settle_accepted(pool: &PgPool, now: DateTime<Utc>) -> Result<usize>
             break;
         };
         let at = micros(now);
-        super::settle_and_issue(&mut tx, t.id, at, "acceptance_period").await?;
+        let base = settlement_postings(&t)?;
+        let (postings, _) =
+            super::settle_and_issue(&mut tx, &t, base, at, "acceptance_period").await?;
         t.status = TradeStatus::Settled.code().into();
         t.settled_at = Some(at);
-        events::emit(&mut tx, &Event::TradeSettled(TradeFacts::from(&t))).await?;
-        let postings = settlement_postings(&t)?;
-        let (postings, _) = crate::service::brokers::settle(&mut tx, &t, postings, at).await?;
-        post(&mut tx, Some(t.id), &postings, at).await?;
+        let settled = Event::TradeSettled(TradeFacts::from(&t));
+        super::post_with_event(&mut tx, Some(t.id), &postings, at, &settled).await?;
         tx.commit().await?;
         done += 1;
     }

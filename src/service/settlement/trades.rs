@@ -349,9 +349,10 @@ pub(super) async fn transition(
     // again) take the listing first; a transition that took the trade first and then touched the
     // listing, even only through a foreign-key check (a second UPDATE of the trade row re-checks
     // `listing_id` with FOR KEY SHARE), waited for the cancellation while it waited for the trade.
-    // (One statement reads the trade and locks its listing if it is exclusive.)
-    sdb::lock_exclusive_listing(&mut tx, id).await?;
-    let mut t = sdb::lock_trade(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    // (One statement locks its listing if it is exclusive, then the trade, and reads the trade.)
+    let mut t = sdb::lock_listing_and_trade(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let party = party_of(user, &t).ok_or(Error::NotFound)?;
     let status = TradeStatus::parse(&t.status)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown trade status {}", t.status)))?;
@@ -422,15 +423,14 @@ pub(super) async fn transition(
             if !status.can_settle() {
                 return Err(invalid_state(&t));
             }
-            // One UPDATE of the trade (see `sdb::set_settled`) and the certificate, whose
-            // foreign key only share-locks the trade row this transaction already holds, in one
-            // statement.
-            super::settle_and_issue(&mut tx, t.id, now, "buyer").await?;
-            t.status = TradeStatus::Settled.code().into();
-            t.settled_at = Some(now);
+            // One UPDATE of the trade (see `sdb::set_settled`), the certificate, whose foreign
+            // key only share-locks the trade row this transaction already holds, and the
+            // brokers paid, in one statement.
             let base = super::delivery::settlement_postings(&t)?;
             let (postings, paid_brokers) =
-                crate::service::brokers::settle(&mut tx, &t, base, now).await?;
+                super::settle_and_issue(&mut tx, &t, base, now, "buyer").await?;
+            t.status = TradeStatus::Settled.code().into();
+            t.settled_at = Some(now);
             engaged = paid_brokers;
             (postings, Some(Event::TradeSettled(TradeFacts::from(&t))))
         }
