@@ -42,6 +42,8 @@ pub mod idempotency;
 pub mod interconnect;
 /// Invitations to join an organisation.
 pub mod invitations;
+/// The ledger's writes: pending postings and the appender's chaining.
+pub mod ledger;
 /// One listing with its pledge, evaluation and documents' presence, for its JSON and page.
 pub mod listing_detail;
 /// A search's page of rows read with the search generation (one statement).

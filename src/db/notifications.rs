@@ -124,20 +124,17 @@ pub async fn insert_with_event(
     conn: &mut PgConnection,
     rows: &[NewNotification<'_>],
     event: Option<&super::interconnect::NewEvent>,
-    pending: Option<&super::settlement::NewPending<'_>>,
+    pending: Option<&super::ledger::NewPending<'_>>,
 ) -> sqlx::Result<()> {
     if rows.is_empty() && event.is_none() {
         if let Some(p) = pending {
-            super::settlement::insert_pending(conn, p).await?;
+            super::ledger::insert_pending(conn, p).await?;
         }
         return Ok(());
     }
     let col = |f: fn(&NewNotification<'_>) -> String| rows.iter().map(f).collect::<Vec<String>>();
     let postings = match pending {
-        Some(_) => format!(
-            "postings as ({}), ",
-            super::settlement::insert_pending_sql(15)
-        ),
+        Some(_) => format!("postings as ({}), ", super::ledger::insert_pending_sql(15)),
         None => String::new(),
     };
     let sql = format!(
@@ -172,7 +169,7 @@ pub async fn insert_with_event(
         .bind(event.map(|e| e.organizations.as_slice()).unwrap_or(&[]))
         .bind(event.is_some_and(|e| e.all));
     match pending {
-        Some(p) => super::settlement::bind_pending(q, p).execute(conn).await?,
+        Some(p) => super::ledger::bind_pending(q, p).execute(conn).await?,
         None => q.execute(conn).await?,
     };
     Ok(())

@@ -442,7 +442,7 @@ pub async fn emit(conn: &mut PgConnection, event: &Event) -> Result<()> {
 pub async fn emit_with_postings(
     conn: &mut PgConnection,
     event: &Event,
-    pending: &crate::db::settlement::NewPending<'_>,
+    pending: &crate::db::ledger::NewPending<'_>,
 ) -> Result<()> {
     emit_with(conn, event, Some(pending)).await
 }
@@ -450,7 +450,7 @@ pub async fn emit_with_postings(
 async fn emit_with(
     conn: &mut PgConnection,
     event: &Event,
-    pending: Option<&crate::db::settlement::NewPending<'_>>,
+    pending: Option<&crate::db::ledger::NewPending<'_>>,
 ) -> Result<()> {
     // The inbox notices and the outbox row in one statement (one round trip per change).
     let notices = inbox::all_notices(conn, event).await?;

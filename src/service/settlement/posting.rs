@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::settlement as sdb;
+use crate::db::ledger as ldb;
 use crate::domain::ledger::{self, EntryForHash, Posting};
 use crate::error::{Error, Result};
 use crate::service::events::{self, Event};
@@ -30,7 +30,7 @@ pub async fn post(
         return Ok(());
     }
     check_balanced(postings)?;
-    sdb::insert_pending(conn, &pending(trade_id, postings, at)).await?;
+    ldb::insert_pending(conn, &pending(trade_id, postings, at)).await?;
     Ok(())
 }
 
@@ -50,8 +50,8 @@ pub async fn post_with_event(
     events::emit_with_postings(conn, event, &pending(trade_id, postings, at)).await
 }
 
-fn pending(trade_id: Option<Uuid>, postings: &[Posting], at: DateTime<Utc>) -> sdb::NewPending<'_> {
-    sdb::NewPending {
+fn pending(trade_id: Option<Uuid>, postings: &[Posting], at: DateTime<Utc>) -> ldb::NewPending<'_> {
+    ldb::NewPending {
         txn_id: Uuid::now_v7(),
         trade_id,
         postings,
@@ -117,7 +117,7 @@ async fn append_pending(pool: &PgPool) -> Result<usize> {
     // The head, locked, and the pending rows, taken in the same statement (another process's
     // appender may have chained some while we waited for the head: `take_pending` says why none
     // is taken twice).
-    let (last_id, head, pending) = sdb::take_pending(&mut tx, FLUSH_BATCH).await?;
+    let (last_id, head, pending) = ldb::take_pending(&mut tx, FLUSH_BATCH).await?;
     if pending.is_empty() {
         tx.rollback().await?;
         return Ok(0);
@@ -145,7 +145,7 @@ async fn append_pending(pool: &PgPool) -> Result<usize> {
             created_at_micros: p.created_at.timestamp_micros(),
         };
         let hash = ledger::entry_hash(&prev, &e);
-        entries.push(sdb::NewEntry {
+        entries.push(ldb::NewEntry {
             id,
             txn_id: p.txn_id,
             account: p.account.clone(),
@@ -158,7 +158,7 @@ async fn append_pending(pool: &PgPool) -> Result<usize> {
         });
         prev = hash;
     }
-    sdb::append(&mut tx, &entries).await?;
+    ldb::append(&mut tx, &entries).await?;
     tx.commit().await?;
     Ok(pending.len())
 }
