@@ -3,6 +3,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::copy::{copy_in, CopyRows, TsLexemes};
+
 /// A listing with its organisation and (for auctions) its auction terms.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ListingRow {
@@ -555,8 +557,7 @@ pub async fn count(conn: &mut PgConnection, f: &SearchFilter) -> sqlx::Result<i6
         .await
 }
 
-/// Bulk insertion for `seed bulk`: one statement per batch, arrays unnested.
-/// Array columns travel as strings joined with `\u{1f}` (unit separator).
+/// Bulk insertion for `seed bulk`: one binary `COPY` per batch.
 #[derive(Debug, Default)]
 pub struct BulkListings {
     pub id: Vec<Uuid>,
@@ -567,64 +568,64 @@ pub struct BulkListings {
     pub description: Vec<String>,
     pub field: Vec<String>,
     pub ip_type: Vec<String>,
-    pub ip_numbers: Vec<String>,
-    pub ip_canonical: Vec<String>,
+    pub ip_numbers: Vec<Vec<String>>,
+    pub ip_canonical: Vec<Vec<String>>,
     pub trl: Vec<i16>,
-    pub transaction_modes: Vec<String>,
-    pub keywords: Vec<String>,
+    pub transaction_modes: Vec<Vec<String>>,
+    pub keywords: Vec<Vec<String>>,
     pub pricing_mode: Vec<String>,
     pub price_fen: Vec<Option<i64>>,
     pub status: Vec<String>,
     pub exchange: Vec<String>,
     pub province: Vec<String>,
-    pub search: Vec<String>,
+    /// The search vectors' lexemes in order with their positions (`TsVectorBuilder::into_sorted`).
+    pub search: Vec<TsLexemes>,
     pub sort_price_fen: Vec<Option<i64>>,
     pub created_at: Vec<DateTime<Utc>>,
     pub listed_at: Vec<Option<DateTime<Utc>>>,
 }
 
+/// Array columns of demands travel as strings joined with `\u{1f}` (unit separator).
 pub const ARRAY_SEP: char = '\u{1f}';
 
+/// Writes the batch (`updated_at` and `submitted_at` are its `created_at`).
 pub async fn bulk_insert(conn: &mut PgConnection, b: &BulkListings) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into listings (id, organization_id, created_by, title, summary, description, field, ip_type, \
+    let bytes: usize = b.description.iter().map(|d| 3 * d.len() + 600).sum();
+    let mut rows = CopyRows::new(24, bytes);
+    for (i, id) in b.id.iter().enumerate() {
+        rows.row()
+            .uuid(*id)
+            .uuid(b.organization_id[i])
+            .uuid(b.created_by[i])
+            .text(&b.title[i])
+            .text(&b.summary[i])
+            .text(&b.description[i])
+            .text(&b.field[i])
+            .text(&b.ip_type[i])
+            .text_array(&b.ip_numbers[i])
+            .text_array(&b.ip_canonical[i])
+            .int2(b.trl[i])
+            .text_array(&b.transaction_modes[i])
+            .text_array(&b.keywords[i])
+            .text(&b.pricing_mode[i])
+            .opt_int8(b.price_fen[i])
+            .text(&b.status[i])
+            .text(&b.exchange[i])
+            .text(&b.province[i])
+            .tsvector(&b.search[i])
+            .opt_int8(b.sort_price_fen[i])
+            .timestamptz(b.created_at[i])
+            .timestamptz(b.created_at[i])
+            .timestamptz(b.created_at[i])
+            .opt_timestamptz(b.listed_at[i]);
+    }
+    copy_in(
+        conn,
+        "listings (id, organization_id, created_by, title, summary, description, field, ip_type, \
          ip_numbers, ip_canonical, trl, transaction_modes, keywords, pricing_mode, price_fen, status, exchange, \
-         province, search, sort_price_fen, created_at, updated_at, submitted_at, listed_at) \
-         select id, org, usr, title, summary, description, field, ip_type, \
-           case when ipn = '' then '{}'::text[] else string_to_array(ipn, E'\\x1f') end, \
-           case when ipc = '' then '{}'::text[] else string_to_array(ipc, E'\\x1f') end, \
-           trl, string_to_array(modes, E'\\x1f'), \
-           case when kw = '' then '{}'::text[] else string_to_array(kw, E'\\x1f') end, \
-           pm, price, st, ex, prov, search::tsvector, sp, ca, ca, ca, la \
-         from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], \
-           $8::text[], $9::text[], $10::text[], $11::int2[], $12::text[], $13::text[], $14::text[], $15::int8[], \
-           $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[], $21::timestamptz[], $22::timestamptz[]) \
-         as t(id, org, usr, title, summary, description, field, ip_type, ipn, ipc, trl, modes, kw, pm, price, st, \
-           ex, prov, search, sp, ca, la)",
+         province, search, sort_price_fen, created_at, updated_at, submitted_at, listed_at)",
+        rows,
     )
-    .bind(&b.id)
-    .bind(&b.organization_id)
-    .bind(&b.created_by)
-    .bind(&b.title)
-    .bind(&b.summary)
-    .bind(&b.description)
-    .bind(&b.field)
-    .bind(&b.ip_type)
-    .bind(&b.ip_numbers)
-    .bind(&b.ip_canonical)
-    .bind(&b.trl)
-    .bind(&b.transaction_modes)
-    .bind(&b.keywords)
-    .bind(&b.pricing_mode)
-    .bind(&b.price_fen)
-    .bind(&b.status)
-    .bind(&b.exchange)
-    .bind(&b.province)
-    .bind(&b.search)
-    .bind(&b.sort_price_fen)
-    .bind(&b.created_at)
-    .bind(&b.listed_at)
-    .execute(conn)
     .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::copy::{copy_in, CopyRows};
 use super::demands::{ListingFactsRow, LISTING_COLUMNS};
 use crate::domain::relevance::StoredProfile;
 
@@ -44,25 +45,57 @@ pub async fn upsert(
     version: i64,
     profiles: &[(Uuid, StoredProfile)],
 ) -> sqlx::Result<()> {
-    write(conn, version, profiles, true).await
+    write(conn, version, profiles).await
 }
 
-/// Stores the profiles of listings that have none yet (a bulk load of new listings): as [`upsert`],
-/// without looking for concept rows to replace (a load into an empty market has dropped the index
-/// that finds them).
+/// Stores the profiles of listings that have none yet (a bulk load of new listings), with their concept
+/// rows: as [`upsert`], by binary `COPY` (no conflict to look for: the listings are new, and a load into
+/// an empty market has dropped the concept rows' key).
 pub async fn insert_new(
     conn: &mut PgConnection,
     version: i64,
     profiles: &[(Uuid, StoredProfile)],
 ) -> sqlx::Result<()> {
-    write(conn, version, profiles, false).await
+    let bytes: usize = profiles
+        .iter()
+        .map(|(_, p)| 64 + 12 * (p.concepts.len() + p.tokens.len()) + 16 * p.surfaces.len())
+        .sum();
+    let mut rows = CopyRows::new(6, bytes);
+    let mut concepts = CopyRows::new(2, profiles.len() * 16 * 34);
+    for (id, p) in profiles {
+        rows.row()
+            .uuid(*id)
+            .int8(version)
+            .int8_array(&p.concepts)
+            .text_array(&p.surfaces)
+            .int8_array(&p.tokens)
+            .int4_array(&p.retrieval);
+        let mut retrieval = p.retrieval.clone();
+        retrieval.sort_unstable();
+        retrieval.dedup();
+        for c in retrieval {
+            concepts.row().int4(c).uuid(*id);
+        }
+    }
+    copy_in(
+        &mut *conn,
+        "listing_match_profiles (listing_id, version, concepts, surfaces, tokens, retrieval)",
+        rows,
+    )
+    .await?;
+    copy_in(
+        conn,
+        "listing_match_concepts (concept, listing_id)",
+        concepts,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn write(
     conn: &mut PgConnection,
     version: i64,
     profiles: &[(Uuid, StoredProfile)],
-    replace: bool,
 ) -> sqlx::Result<()> {
     // Six parameters a row, well under the protocol's 65,535.
     for chunk in profiles.chunks(1_000) {
@@ -84,13 +117,11 @@ async fn write(
         );
         b.build().persistent(false).execute(&mut *conn).await?;
         // The profiles' concepts for retrieval through the B-tree, replaced with them.
-        if replace {
-            let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
-            sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
-                .bind(&ids)
-                .execute(&mut *conn)
-                .await?;
-        }
+        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
+        sqlx::query("delete from listing_match_concepts where listing_id = any($1)")
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await?;
         let (concepts, listings): (Vec<i32>, Vec<Uuid>) = chunk
             .iter()
             .flat_map(|(id, p)| p.retrieval.iter().map(move |c| (*c, *id)))

@@ -17,6 +17,8 @@ pub mod brokers;
 pub mod bulk_load;
 /// Transaction certificates (交易鉴证书).
 pub mod certificates;
+/// Binary `COPY … FROM STDIN` of bulk loads' rows.
+pub mod copy;
 /// Delivery and acceptance of paid trades.
 pub mod delivery;
 /// Technology demands and matching.

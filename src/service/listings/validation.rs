@@ -40,6 +40,19 @@ pub fn search_vector(
     description: &str,
     english: [Option<&str>; 2],
 ) -> String {
+    search_terms(title, summary, keywords, ip_numbers, description, english).build()
+}
+
+/// The terms of [`search_vector`], before they are written as its literal (the bulk seed sends
+/// them in binary form).
+pub fn search_terms(
+    title: &str,
+    summary: &str,
+    keywords: &[String],
+    ip_numbers: &[String],
+    description: &str,
+    english: [Option<&str>; 2],
+) -> TsVectorBuilder {
     let mut b = TsVectorBuilder::new();
     b.add(title, 'A');
     if let Some(t) = english[0] {
@@ -54,7 +67,7 @@ pub fn search_vector(
         b.add(k, 'B');
     }
     b.add(description, 'D');
-    b.build()
+    b
 }
 
 /// Canonical forms of the patent numbers among `numbers`.

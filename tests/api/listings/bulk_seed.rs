@@ -102,11 +102,11 @@ async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
     });
     // Once listings and their profiles are being written, the seed's connection dies.
     let writer = "select pid from pg_stat_activity where datname = current_database() \
-                  and pid <> pg_backend_pid() and query like 'insert into l%'";
+                  and pid <> pg_backend_pid() and (query like 'insert into l%' or query like 'copy l%')";
     let mut killed = false;
     for _ in 0..3_000 {
         let profiles: bool = sqlx::query_scalar(&format!(
-            "select exists ({writer} and query like 'insert into listing_match%')"
+            "select exists ({writer} and query like '% listing_match%')"
         ))
         .fetch_one(&pool)
         .await
@@ -154,4 +154,77 @@ async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
         .unwrap();
     assert_eq!(count(&pool, "listings").await, 200);
     assert_eq!(indexes(&pool).await, before);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_binary_copy_writes_the_values_their_text_forms_give(pool: PgPool) {
+    use chrono::{TimeZone, Utc};
+    use techmarket::db::copy::{copy_in, CopyRows};
+    use techmarket::domain::text::TsVectorBuilder;
+
+    let long: String = "燃气轮机叶片涂层 turbine ".repeat(2_000);
+    let texts = [
+        "燃气轮机关键部件制造技术（Gas Turbine Blades）",
+        "ＧＢ／Ｔ 50兆瓦 F级 芯片 芯片 芯片 a b c 芯",
+        "It's a test: quotes ' and \\ backslashes, Ünïcödé and 𠀀𠀁 extension ideographs",
+        "",
+        long.as_str(),
+    ];
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query(
+        "create temporary table t (n int, v tsvector, a text[], b bigint[], c int[], at timestamptz, \
+         p bigint, s smallint, u uuid)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 12, 8, 1, 2, 3).unwrap()
+        + chrono::Duration::nanoseconds(123_456_789);
+    let id = uuid::Uuid::now_v7();
+    let mut rows = CopyRows::new(9, 0);
+    let mut literals = Vec::new();
+    for (n, text) in texts.iter().enumerate() {
+        let mut b = TsVectorBuilder::new();
+        b.add(text, 'A');
+        b.add_patent_numbers(&["ZL201710601862.3".to_string()]);
+        b.add(text, 'D');
+        literals.push(b.build());
+        let strings: Vec<String> = text.split(' ').take(n).map(str::to_string).collect();
+        let n = n as i32;
+        rows.row()
+            .int4(n)
+            .tsvector(&b.into_sorted())
+            .text_array(&strings)
+            .int8_array(&[i64::MIN, -1, 0, i64::MAX][..n as usize % 5])
+            .int4_array(&[n, -n])
+            .timestamptz(at)
+            .opt_int8((n % 2 == 0).then_some(i64::from(n)))
+            .int2(-7)
+            .uuid(id);
+    }
+    assert_eq!(
+        copy_in(&mut conn, "t", rows).await.unwrap(),
+        texts.len() as u64
+    );
+    for (n, literal) in literals.iter().enumerate() {
+        let same: (bool, bool, bool, bool, bool, bool, bool, bool) = sqlx::query_as(
+            "select v = $2::tsvector and v::text = $2::tsvector::text, a = $3, b = $4, c = array[n, -n], \
+             at = $5, p is not distinct from $6, s = -7, u = $7 from t where n = $1",
+        )
+        .bind(n as i32)
+        .bind(literal)
+        .bind(texts[n].split(' ').take(n).map(str::to_string).collect::<Vec<_>>())
+        .bind(&[i64::MIN, -1, 0, i64::MAX][..n % 5])
+        .bind(at)
+        .bind((n % 2 == 0).then_some(n as i64))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            same,
+            (true, true, true, true, true, true, true, true),
+            "row {n}"
+        );
+    }
 }

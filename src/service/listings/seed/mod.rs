@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{canonical_numbers, search_vector, validate, AuctionInput, ListingInput, PricingInput};
+use super::{canonical_numbers, search_terms, validate, AuctionInput, ListingInput, PricingInput};
 use crate::db;
 use crate::db::listings::{BulkAuctions, BulkDemands, BulkListings, ARRAY_SEP};
 use crate::db::match_profiles::{ProfileSource, DESCRIPTION_CHARS};
@@ -372,14 +372,17 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                 *pick(&mut rng, &["draft", "pending_review", "withdrawn"])
             };
             let created = now - Duration::minutes(rng.gen_range(60..60 * 24 * 365));
-            b.search.push(search_vector(
-                &title,
-                &summary,
-                &keywords,
-                &ip_numbers,
-                &description,
-                [None, None],
-            ));
+            b.search.push(
+                search_terms(
+                    &title,
+                    &summary,
+                    &keywords,
+                    &ip_numbers,
+                    &description,
+                    [None, None],
+                )
+                .into_sorted(),
+            );
             sources.push(ProfileSource {
                 id,
                 title: title.clone(),
@@ -387,9 +390,8 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                 description: description.chars().take(DESCRIPTION_CHARS).collect(),
                 keywords: keywords.clone(),
             });
-            b.ip_canonical
-                .push(canonical_numbers(&ip_numbers).join(&sep));
-            b.ip_numbers.push(ip_numbers.join(&sep));
+            b.ip_canonical.push(canonical_numbers(&ip_numbers));
+            b.ip_numbers.push(ip_numbers);
             b.id.push(id);
             b.organization_id.push(org);
             b.created_by.push(user);
@@ -399,8 +401,9 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
             b.field.push(v.field.code().to_string());
             b.ip_type.push(ip_type.code().to_string());
             b.trl.push(rng.gen_range(3..=9));
-            b.transaction_modes.push(modes.join(&sep));
-            b.keywords.push(keywords.join(&sep));
+            b.transaction_modes
+                .push(modes.iter().map(|m| m.to_string()).collect());
+            b.keywords.push(keywords);
             b.pricing_mode.push(mode.to_string());
             b.price_fen.push(price_fen);
             b.status.push(status.to_string());
