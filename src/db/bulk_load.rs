@@ -71,10 +71,19 @@ pub async fn quiet_row_notifications(conn: &mut PgConnection) -> sqlx::Result<()
     Ok(())
 }
 
-/// Statistics for the planner and the visibility map (index-only counts) of the loaded tables
-/// (outside any transaction).
-pub async fn vacuum_analyze(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query(&format!("vacuum analyze {TABLES}"))
+/// Vacuums `tables` (some of [`TABLES`]; with `analyze`, their statistics for the planner too):
+/// the visibility map for index-only scans (outside any transaction).
+pub async fn vacuum(conn: &mut PgConnection, tables: &[&str], analyze: bool) -> sqlx::Result<()> {
+    let verb = if analyze { "vacuum analyze" } else { "vacuum" };
+    sqlx::query(&format!("{verb} {}", tables.join(", ")))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Statistics for the planner of `tables` (some of [`TABLES`]).
+pub async fn analyze(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<()> {
+    sqlx::query(&format!("analyze {}", tables.join(", ")))
         .execute(conn)
         .await?;
     Ok(())

@@ -585,9 +585,6 @@ pub struct BulkListings {
     pub listed_at: Vec<Option<DateTime<Utc>>>,
 }
 
-/// Array columns of demands travel as strings joined with `\u{1f}` (unit separator).
-pub const ARRAY_SEP: char = '\u{1f}';
-
 /// Writes the batch (`updated_at` and `submitted_at` are its `created_at`).
 pub async fn bulk_insert(conn: &mut PgConnection, b: &BulkListings) -> sqlx::Result<()> {
     let bytes: usize = b.description.iter().map(|d| 3 * d.len() + 600).sum();
@@ -655,6 +652,7 @@ pub async fn bulk_insert_auctions(conn: &mut PgConnection, b: &BulkAuctions) -> 
     Ok(())
 }
 
+/// Open demands for `seed bulk`: one binary `COPY` per batch.
 #[derive(Debug, Default)]
 pub struct BulkDemands {
     pub id: Vec<Uuid>,
@@ -663,38 +661,38 @@ pub struct BulkDemands {
     pub title: Vec<String>,
     pub description: Vec<String>,
     pub field: Vec<String>,
-    pub keywords: Vec<String>,
+    pub keywords: Vec<Vec<String>>,
     pub budget_min_fen: Vec<Option<i64>>,
     pub budget_max_fen: Vec<Option<i64>>,
     pub province: Vec<String>,
     pub exchange: Vec<String>,
-    pub search: Vec<String>,
+    pub search: Vec<TsLexemes>,
 }
 
 pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into demands (id, organization_id, created_by, title, description, field, keywords, \
-         budget_min_fen, budget_max_fen, status, province, exchange, search) \
-         select id, org, usr, title, description, field, \
-           case when kw = '' then '{}'::text[] else string_to_array(kw, E'\\x1f') end, bmin, bmax, 'open', prov, ex, \
-           search::tsvector \
-         from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], \
-           $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[]) \
-         as t(id, org, usr, title, description, field, kw, bmin, bmax, prov, ex, search)",
+    let mut rows = CopyRows::new(13, b.id.len() * 1_000);
+    for (i, id) in b.id.iter().enumerate() {
+        rows.row()
+            .uuid(*id)
+            .uuid(b.organization_id[i])
+            .uuid(b.created_by[i])
+            .text(&b.title[i])
+            .text(&b.description[i])
+            .text(&b.field[i])
+            .text_array(&b.keywords[i])
+            .opt_int8(b.budget_min_fen[i])
+            .opt_int8(b.budget_max_fen[i])
+            .text("open")
+            .text(&b.province[i])
+            .text(&b.exchange[i])
+            .tsvector(&b.search[i]);
+    }
+    copy_in(
+        conn,
+        "demands (id, organization_id, created_by, title, description, field, keywords, budget_min_fen, \
+         budget_max_fen, status, province, exchange, search)",
+        rows,
     )
-    .bind(&b.id)
-    .bind(&b.organization_id)
-    .bind(&b.created_by)
-    .bind(&b.title)
-    .bind(&b.description)
-    .bind(&b.field)
-    .bind(&b.keywords)
-    .bind(&b.budget_min_fen)
-    .bind(&b.budget_max_fen)
-    .bind(&b.province)
-    .bind(&b.exchange)
-    .bind(&b.search)
-    .execute(conn)
     .await?;
     Ok(())
 }
