@@ -10,16 +10,13 @@ const INT4_OID: u32 = 23;
 const INT8_OID: u32 = 20;
 const TEXT_OID: u32 = 25;
 
-/// A tsvector as its lexemes in PostgreSQL's order (bytewise), each with its positions (position,
-/// weight 3 = A … 0 = D): `domain::text::TsVectorBuilder::into_sorted`.
-pub type TsLexemes = Vec<(String, Vec<(u16, u8)>)>;
-
 /// Rows for one `COPY table (columns) FROM STDIN (FORMAT binary)`: [`CopyRows::row`], then one
 /// value a column in the statement's order; [`copy_in`] sends them.
 #[derive(Debug)]
 pub struct CopyRows {
     buf: Vec<u8>,
     columns: i16,
+    rows: usize,
 }
 
 impl CopyRows {
@@ -29,23 +26,37 @@ impl CopyRows {
         buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         buf.extend_from_slice(&0i32.to_be_bytes()); // flags
         buf.extend_from_slice(&0i32.to_be_bytes()); // header extension
-        CopyRows { buf, columns }
+        CopyRows {
+            buf,
+            columns,
+            rows: 0,
+        }
     }
 
     /// Starts a row.
     pub fn row(&mut self) -> &mut Self {
         self.buf.extend_from_slice(&self.columns.to_be_bytes());
+        self.rows += 1;
         self
     }
 
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
     /// A value's length (`-1` for null) before its bytes.
-    fn len(&mut self, len: usize) {
+    fn length(&mut self, len: usize) {
         let len = i32::try_from(len).unwrap_or(i32::MAX);
         self.buf.extend_from_slice(&len.to_be_bytes());
     }
 
     fn field(&mut self, bytes: &[u8]) -> &mut Self {
-        self.len(bytes.len());
+        self.length(bytes.len());
         self.buf.extend_from_slice(bytes);
         self
     }
@@ -138,27 +149,32 @@ impl CopyRows {
         })
     }
 
-    /// A tsvector: the lexeme count, then each lexeme null-terminated, its position count and its
-    /// positions (`weight << 14 | position`).
-    pub fn tsvector(&mut self, lexemes: &TsLexemes) -> &mut Self {
-        let at = self.buf.len();
-        self.buf.extend_from_slice(&0i32.to_be_bytes()); // length, set below
-        let n = i32::try_from(lexemes.len()).unwrap_or(i32::MAX);
-        self.buf.extend_from_slice(&n.to_be_bytes());
-        for (lexeme, positions) in lexemes {
-            self.buf.extend_from_slice(lexeme.as_bytes());
-            self.buf.push(0);
-            let n = u16::try_from(positions.len()).unwrap_or(u16::MAX);
-            self.buf.extend_from_slice(&n.to_be_bytes());
-            for &(pos, weight) in positions {
-                let entry = (u16::from(weight & 3) << 14) | (pos & 0x3fff);
-                self.buf.extend_from_slice(&entry.to_be_bytes());
-            }
-        }
-        let len = i32::try_from(self.buf.len() - at - 4).unwrap_or(i32::MAX);
-        self.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
-        self
+    /// A value already in binary form (e.g. [`tsvector`]).
+    pub fn binary(&mut self, v: &[u8]) -> &mut Self {
+        self.field(v)
     }
+}
+
+/// A tsvector in binary form, from its lexemes in PostgreSQL's order (bytewise) with their positions
+/// (position, weight 3 = A … 0 = D), as `domain::text::TsVectorBuilder::sorted` gives them: the lexeme
+/// count, then each lexeme null-terminated, its position count and its positions
+/// (`weight << 14 | position`).
+pub fn tsvector(lexemes: &[(&str, &[(u16, u8)])]) -> Vec<u8> {
+    let bytes: usize = lexemes.iter().map(|(l, p)| l.len() + 3 + 2 * p.len()).sum();
+    let mut buf = Vec::with_capacity(4 + bytes);
+    let n = i32::try_from(lexemes.len()).unwrap_or(i32::MAX);
+    buf.extend_from_slice(&n.to_be_bytes());
+    for (lexeme, positions) in lexemes {
+        buf.extend_from_slice(lexeme.as_bytes());
+        buf.push(0);
+        let n = u16::try_from(positions.len()).unwrap_or(u16::MAX);
+        buf.extend_from_slice(&n.to_be_bytes());
+        for &(pos, weight) in positions.iter() {
+            let entry = (u16::from(weight & 3) << 14) | (pos & 0x3fff);
+            buf.extend_from_slice(&entry.to_be_bytes());
+        }
+    }
+    buf
 }
 
 /// Runs `copy {into} from stdin (format binary)` with `rows` (`into`: the table and its columns).

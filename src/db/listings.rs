@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::copy::{copy_in, CopyRows, TsLexemes};
+use super::copy::{copy_in, CopyRows};
 
 /// A listing with its organisation and (for auctions) its auction terms.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -578,15 +578,16 @@ pub struct BulkListings {
     pub status: Vec<String>,
     pub exchange: Vec<String>,
     pub province: Vec<String>,
-    /// The search vectors' lexemes in order with their positions (`TsVectorBuilder::into_sorted`).
-    pub search: Vec<TsLexemes>,
+    /// The search vectors in binary form (`db::copy::tsvector`).
+    pub search: Vec<Vec<u8>>,
     pub sort_price_fen: Vec<Option<i64>>,
     pub created_at: Vec<DateTime<Utc>>,
     pub listed_at: Vec<Option<DateTime<Utc>>>,
 }
 
-/// Writes the batch (`updated_at` and `submitted_at` are its `created_at`).
-pub async fn bulk_insert(conn: &mut PgConnection, b: &BulkListings) -> sqlx::Result<()> {
+/// The batch's rows for [`bulk_insert`] (`updated_at` and `submitted_at` are its `created_at`):
+/// encoded by the generator's thread while the writer writes the batch before.
+pub fn bulk_rows(b: &BulkListings) -> CopyRows {
     let bytes: usize = b.description.iter().map(|d| 3 * d.len() + 600).sum();
     let mut rows = CopyRows::new(24, bytes);
     for (i, id) in b.id.iter().enumerate() {
@@ -609,13 +610,18 @@ pub async fn bulk_insert(conn: &mut PgConnection, b: &BulkListings) -> sqlx::Res
             .text(&b.status[i])
             .text(&b.exchange[i])
             .text(&b.province[i])
-            .tsvector(&b.search[i])
+            .binary(&b.search[i])
             .opt_int8(b.sort_price_fen[i])
             .timestamptz(b.created_at[i])
             .timestamptz(b.created_at[i])
             .timestamptz(b.created_at[i])
             .opt_timestamptz(b.listed_at[i]);
     }
+    rows
+}
+
+/// Writes a batch of bulk listings ([`bulk_rows`]).
+pub async fn bulk_insert(conn: &mut PgConnection, rows: CopyRows) -> sqlx::Result<()> {
     copy_in(
         conn,
         "listings (id, organization_id, created_by, title, summary, description, field, ip_type, \
@@ -666,10 +672,12 @@ pub struct BulkDemands {
     pub budget_max_fen: Vec<Option<i64>>,
     pub province: Vec<String>,
     pub exchange: Vec<String>,
-    pub search: Vec<TsLexemes>,
+    /// The search vectors in binary form (`db::copy::tsvector`).
+    pub search: Vec<Vec<u8>>,
 }
 
-pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sqlx::Result<()> {
+/// The batch's rows for [`bulk_insert_demands`].
+pub fn bulk_demand_rows(b: &BulkDemands) -> CopyRows {
     let mut rows = CopyRows::new(13, b.id.len() * 1_000);
     for (i, id) in b.id.iter().enumerate() {
         rows.row()
@@ -685,8 +693,13 @@ pub async fn bulk_insert_demands(conn: &mut PgConnection, b: &BulkDemands) -> sq
             .text("open")
             .text(&b.province[i])
             .text(&b.exchange[i])
-            .tsvector(&b.search[i]);
+            .binary(&b.search[i]);
     }
+    rows
+}
+
+/// Writes a batch of bulk demands ([`bulk_demand_rows`]).
+pub async fn bulk_insert_demands(conn: &mut PgConnection, rows: CopyRows) -> sqlx::Result<()> {
     copy_in(
         conn,
         "demands (id, organization_id, created_by, title, description, field, keywords, budget_min_fen, \

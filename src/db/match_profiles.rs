@@ -48,14 +48,16 @@ pub async fn upsert(
     write(conn, version, profiles).await
 }
 
-/// Stores the profiles of listings that have none yet (a bulk load of new listings), with their concept
-/// rows: as [`upsert`], by binary `COPY` (no conflict to look for: the listings are new, and a load into
-/// an empty market has dropped the concept rows' key).
-pub async fn insert_new(
-    conn: &mut PgConnection,
-    version: i64,
-    profiles: &[(Uuid, StoredProfile)],
-) -> sqlx::Result<()> {
+/// New profiles and their concept rows, encoded for [`insert_new`].
+#[derive(Debug)]
+pub struct NewProfiles {
+    profiles: CopyRows,
+    concepts: CopyRows,
+}
+
+/// The rows of the profiles of listings that have none yet (a bulk load of new listings), for
+/// [`insert_new`]: encoded by the thread that computed them.
+pub fn new_rows(version: i64, profiles: &[(Uuid, StoredProfile)]) -> NewProfiles {
     let bytes: usize = profiles
         .iter()
         .map(|(_, p)| 64 + 12 * (p.concepts.len() + p.tokens.len()) + 16 * p.surfaces.len())
@@ -77,16 +79,26 @@ pub async fn insert_new(
             concepts.row().int4(c).uuid(*id);
         }
     }
+    NewProfiles {
+        profiles: rows,
+        concepts,
+    }
+}
+
+/// Stores the profiles of listings that have none yet ([`new_rows`]), with their concept rows: as
+/// [`upsert`], by binary `COPY` (no conflict to look for: the listings are new, and a load into an
+/// empty market has dropped the concept rows' key).
+pub async fn insert_new(conn: &mut PgConnection, rows: NewProfiles) -> sqlx::Result<()> {
     copy_in(
         &mut *conn,
         "listing_match_profiles (listing_id, version, concepts, surfaces, tokens, retrieval)",
-        rows,
+        rows.profiles,
     )
     .await?;
     copy_in(
         conn,
         "listing_match_concepts (concept, listing_id)",
-        concepts,
+        rows.concepts,
     )
     .await?;
     Ok(())

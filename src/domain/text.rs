@@ -254,8 +254,12 @@ impl TsVectorBuilder {
 
     /// The vector [`TsVectorBuilder::build`] writes, as its lexemes in PostgreSQL's order (bytewise),
     /// each with its positions (position, weight: 3 = A … 0 = D), for the binary form.
-    pub fn into_sorted(self) -> Vec<(String, Vec<(u16, u8)>)> {
-        let mut lexemes = self.lexemes;
+    pub fn sorted(&self) -> Vec<(&str, &[(u16, u8)])> {
+        let mut lexemes: Vec<(&str, &[(u16, u8)])> = self
+            .lexemes
+            .iter()
+            .map(|(l, p)| (l.as_str(), p.as_slice()))
+            .collect();
         lexemes.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         lexemes
     }

@@ -50,12 +50,10 @@ pub async fn store(
     Ok(())
 }
 
-/// The stored profiles of listings being written in bulk (bulk seeding), computed on a blocking thread
-/// (tens of milliseconds a batch) while the caller goes on.
-pub fn compute_many(
-    sources: Vec<ProfileSource>,
-) -> tokio::task::JoinHandle<Vec<(Uuid, StoredProfile)>> {
-    tokio::task::spawn_blocking(move || sources.iter().map(stored).collect())
+/// The stored profiles of listings being written in bulk (bulk seeding: tens of milliseconds a batch,
+/// run on a blocking thread).
+pub fn compute_many(sources: &[ProfileSource]) -> Vec<(Uuid, StoredProfile)> {
+    sources.iter().map(stored).collect()
 }
 
 /// Profiles one batch of listings without a current profile; how many. One process at a time (the others

@@ -159,7 +159,7 @@ async fn a_bulk_seed_that_dies_leaves_the_market_as_it_was(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn the_binary_copy_writes_the_values_their_text_forms_give(pool: PgPool) {
     use chrono::{TimeZone, Utc};
-    use techmarket::db::copy::{copy_in, CopyRows};
+    use techmarket::db::copy::{copy_in, tsvector, CopyRows};
     use techmarket::domain::text::TsVectorBuilder;
 
     let long: String = "燃气轮机叶片涂层 turbine ".repeat(2_000);
@@ -193,7 +193,7 @@ async fn the_binary_copy_writes_the_values_their_text_forms_give(pool: PgPool) {
         let n = n as i32;
         rows.row()
             .int4(n)
-            .tsvector(&b.into_sorted())
+            .binary(&tsvector(&b.sorted()))
             .text_array(&strings)
             .int8_array(&[i64::MIN, -1, 0, i64::MAX][..n as usize % 5])
             .int4_array(&[n, -n])

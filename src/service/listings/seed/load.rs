@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::listings::{BulkAuctions, BulkDemands, BulkListings};
+use crate::db::copy::CopyRows;
+use crate::db::listings::BulkAuctions;
+use crate::db::match_profiles::{NewProfiles, ProfileSource};
 use crate::domain::relevance::StoredProfile;
 use crate::service::demands;
 use crate::service::listings::profiles;
@@ -26,15 +28,22 @@ use crate::service::listings::profiles;
 /// Memory for building the indexes again (the search GIN index builds in a few passes with 64 MB).
 const INDEX_BUILD_MB: u32 = 256;
 
-/// One batch for the writer.
+/// One batch for the writer, its rows encoded by the generator (which made their values: the many
+/// small allocations are freed by the thread that made them).
 pub(super) enum Batch {
     Listings {
-        listings: Box<BulkListings>,
+        listings: CopyRows,
         auctions: BulkAuctions,
-        /// Their profiles, being computed on a blocking thread.
-        profiles: JoinHandle<Vec<(Uuid, StoredProfile)>>,
+        /// Their profiles, being computed on a blocking thread ([`Writer::profiles`]).
+        profiles: JoinHandle<Profiles>,
     },
-    Demands(BulkDemands),
+    Demands(CopyRows),
+}
+
+/// A batch's profiles: encoded for `COPY` (into an empty market), or to be upserted.
+pub(super) enum Profiles {
+    New(NewProfiles),
+    Stored(Vec<(Uuid, StoredProfile)>),
 }
 
 /// The load's phases and how long each took (printed at the end).
@@ -64,6 +73,8 @@ pub(super) struct Writer {
     dropped: Vec<(String, String)>,
     /// The constraints dropped (drop, add statements): added again by [`Writer::finish`].
     constraints: Vec<(String, String)>,
+    /// Whether the market was empty (its indexes dropped).
+    fresh: bool,
 }
 
 impl Writer {
@@ -95,21 +106,25 @@ impl Writer {
                         auctions,
                         profiles,
                     } => {
-                        db::listings::bulk_insert(&mut tx, &listings).await?;
+                        let n = listings.len();
+                        db::listings::bulk_insert(&mut tx, listings).await?;
                         if !auctions.listing_id.is_empty() {
                             db::listings::bulk_insert_auctions(&mut tx, &auctions).await?;
                         }
-                        let profiles = profiles.await.context("profiles task")?;
-                        if fresh {
-                            db::match_profiles::insert_new(&mut tx, version, &profiles).await?;
-                        } else {
-                            db::match_profiles::upsert(&mut tx, version, &profiles).await?;
+                        match profiles.await.context("profiles task")? {
+                            Profiles::New(rows) => {
+                                db::match_profiles::insert_new(&mut tx, rows).await?
+                            }
+                            Profiles::Stored(profiles) => {
+                                db::match_profiles::upsert(&mut tx, version, &profiles).await?
+                            }
                         }
-                        listings.id.len()
+                        n
                     }
                     Batch::Demands(demands) => {
-                        db::listings::bulk_insert_demands(&mut tx, &demands).await?;
-                        demands.id.len()
+                        let n = demands.len();
+                        db::listings::bulk_insert_demands(&mut tx, demands).await?;
+                        n
                     }
                 };
                 bar.inc(n as u64);
@@ -121,6 +136,24 @@ impl Writer {
             task,
             dropped,
             constraints,
+            fresh,
+        })
+    }
+
+    /// The profiles of a batch of listings, computed on a blocking thread while the caller goes on, and
+    /// (into an empty market) encoded there too.
+    pub(super) fn profiles(&self, sources: Vec<ProfileSource>) -> JoinHandle<Profiles> {
+        let fresh = self.fresh;
+        tokio::task::spawn_blocking(move || {
+            let stored = profiles::compute_many(&sources);
+            if fresh {
+                Profiles::New(db::match_profiles::new_rows(
+                    profiles::current_version(),
+                    &stored,
+                ))
+            } else {
+                Profiles::Stored(stored)
+            }
         })
     }
 
@@ -138,6 +171,7 @@ impl Writer {
             task,
             dropped,
             constraints,
+            ..
         } = self;
         drop(send);
         let mut tx = task.await.context("bulk writer")??;

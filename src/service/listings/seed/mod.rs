@@ -405,17 +405,15 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                 *pick(&mut rng, &["draft", "pending_review", "withdrawn"])
             };
             let created = now - Duration::minutes(rng.gen_range(60..60 * 24 * 365));
-            b.search.push(
-                search_terms(
-                    &title,
-                    &summary,
-                    &keywords,
-                    &ip_numbers,
-                    &description,
-                    [None, None],
-                )
-                .into_sorted(),
+            let terms = search_terms(
+                &title,
+                &summary,
+                &keywords,
+                &ip_numbers,
+                &description,
+                [None, None],
             );
+            b.search.push(db::copy::tsvector(&terms.sorted()));
             sources.push(ProfileSource {
                 id,
                 title: title.clone(),
@@ -453,9 +451,9 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
         // stored with their listings: left to `profiles::refresh_all`, 100,000 of them took 95 of the
         // 131 s a 100,000-listing seed took (500 a transaction, each batch found again by an anti-join).
         let batch = Batch::Listings {
-            listings: Box::new(b),
+            listings: db::listings::bulk_rows(&b),
             auctions: a,
-            profiles: super::profiles::compute_many(sources),
+            profiles: writer.profiles(sources),
         };
         if writer.write(batch).await.is_err() {
             break;
@@ -499,7 +497,7 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
                 sv.add(k, 'B');
             }
             sv.add(&description, 'D');
-            b.search.push(sv.into_sorted());
+            b.search.push(db::copy::tsvector(&sv.sorted()));
             b.id.push(Uuid::now_v7());
             b.organization_id.push(org);
             b.created_by.push(user);
@@ -515,7 +513,11 @@ pub async fn seed_bulk(pool: &PgPool, listings: u32, demands: u32) -> anyhow::Re
             b.province.push(ex.province().code().to_string());
             b.exchange.push(ex.code().to_string());
         }
-        if writer.write(Batch::Demands(b)).await.is_err() {
+        if writer
+            .write(Batch::Demands(db::listings::bulk_demand_rows(&b)))
+            .await
+            .is_err()
+        {
             break;
         }
         done += n as u32;
