@@ -713,3 +713,37 @@ async fn a_kept_listing_shows_every_change_at_once(pool: PgPool) {
     assert_eq!(r.body["status"], json!("withdrawn"), "{}", r.text);
     assert_eq!(r.body["submitted_at"], json!(null));
 }
+
+/// The jobs' tick runs an update of auctions every second that usually changes nothing: it must not
+/// bump the listing-page generation (that threw every kept row and answer away each second); an
+/// update that changes an auction does.
+#[sqlx::test(migrations = "./migrations")]
+async fn only_updates_that_change_auctions_move_the_page_generation(pool: PgPool) {
+    let generation = || async {
+        sqlx::query_scalar::<_, i64>("select last_value from listing_pages_generation")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let mk = Market::new(pool.clone()).await;
+    let m = mk.app.verified_member("tick@uni.example", "suaee").await;
+    let mut b = body("页面代数拍卖成果");
+    b["pricing"] = json!({"mode": "auction", "auction": {
+        "start_price_fen": 100_000_000i64, "increment_fen": 1_000_000i64, "ends_at": in_days(3)}});
+    let id = mk.publish(&m, "suaee", b).await;
+    let before = generation().await;
+    sqlx::query(
+        "update auctions set status = 'open', opened_at = starts_at \
+         where status = 'scheduled' and starts_at is not null and starts_at <= now()",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(generation().await, before, "nothing was due: no bump");
+    sqlx::query("update auctions set extension_seconds = 600 where listing_id = $1::uuid")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_ne!(generation().await, before, "an auction changed");
+}
