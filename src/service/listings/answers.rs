@@ -28,6 +28,11 @@ const MAX_ANSWER_BYTES: usize = 512 * 1024;
 /// What an answer was rendered under: this process's cache generation and the database's two.
 pub type Generations = (u64, i64, i64);
 
+/// The generations now, given the database's search and listing-page generations as just read.
+pub fn generations(search: i64, pages: i64) -> Generations {
+    (super::cache::generation(search).0, search, pages)
+}
+
 struct Answer {
     generations: Generations,
     at: Instant,

@@ -190,7 +190,7 @@ where
     let generations = {
         let mut conn = pool.acquire().await?;
         let (search, pages) = db::listing_search::answer_generations(&mut conn).await?;
-        (cache::generation(search).0, search, pages)
+        answers::generations(search, pages)
     };
     if let Some(bytes) = answers::get(&key, generations) {
         return Ok(bytes);

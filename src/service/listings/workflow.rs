@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::service::events::{self, Event};
 use crate::service::{guards, Page, PageQuery};
 
-use super::answers::Generations;
+use super::answers::{self, Generations};
+use super::details;
 use super::search::bad_param;
-use super::{cache, details};
 use super::{
     canonical_numbers, input_of, is_insider, search_changed, validate, view, ListingInput,
     ListingPatch, ListingView, ReviewInput, REASON_MAX,
@@ -427,7 +427,7 @@ async fn read_detail<T>(
 ) -> Result<(Kept<T>, Generations)> {
     if details::holds(key) {
         let (search, pages) = db::listing_search::answer_generations(conn).await?;
-        let generations = (cache::generation(search).0, search, pages);
+        let generations = answers::generations(search, pages);
         if let Some(t) = ready(generations) {
             return Ok((Kept::Ready(t), generations));
         }
@@ -438,11 +438,7 @@ async fn read_detail<T>(
     let read = db::listing_detail::get_with_generations(conn, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let generations = (
-        cache::generation(read.search_generation).0,
-        read.search_generation,
-        read.pages_generation,
-    );
+    let generations = answers::generations(read.search_generation, read.pages_generation);
     details::put(key, generations, read.detail.clone());
     Ok((Kept::Row(Box::new(read.detail)), generations))
 }
