@@ -28,7 +28,7 @@ import time
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -163,18 +163,29 @@ class Journey:
         self.check(d, name)
 
     def submit(self, d, form_css, name, fields=None, selects=None, checks=(), button=None):
-        """Fills a form on the current page, submits it, waits for the next page and checks it."""
-        form = d.find_element(By.CSS_SELECTOR, form_css)
-        for field, value in (fields or {}).items():
-            el = form.find_element(By.NAME, field)
-            el.clear()
-            el.send_keys(value)
-        for field, value in (selects or {}).items():
-            Select(form.find_element(By.NAME, field)).select_by_value(value)
-        for css in checks:
-            box = form.find_element(By.CSS_SELECTOR, css)
-            if not box.is_selected():
-                box.click()
+        """Fills a form on the current page, submits it, waits for the next page and checks it.
+
+        A form found while the page was still being replaced (CI saw a stale element in the deposit
+        journey, 2026-12-08) is found again and filled again, up to three times; the submit itself is
+        never repeated."""
+        for attempt in range(3):
+            try:
+                WebDriverWait(d, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+                form = d.find_element(By.CSS_SELECTOR, form_css)
+                for field, value in (fields or {}).items():
+                    el = form.find_element(By.NAME, field)
+                    el.clear()
+                    el.send_keys(value)
+                for field, value in (selects or {}).items():
+                    Select(form.find_element(By.NAME, field)).select_by_value(value)
+                for css in checks:
+                    box = form.find_element(By.CSS_SELECTOR, css)
+                    if not box.is_selected():
+                        box.click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
         old = d.find_element(By.TAG_NAME, "html")
         (form.find_element(By.CSS_SELECTOR, button) if button else
          form.find_element(By.CSS_SELECTOR, "button[type=submit]")).click()
